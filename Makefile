@@ -1,0 +1,29 @@
+# make test   : create .venv, install, run the tests (unit tests + every chapter in the quick profile)
+# make book   : create .venv, install, execute every chapter in the default profile, build _build/html
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PROFILE ?= auto
+
+.PHONY: install test book bench clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest
+
+book: install
+	$(PY) -m helpers build --profile $(PROFILE)
+
+bench: install
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf _build .pytest_cache

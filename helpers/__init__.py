@@ -1,0 +1,29 @@
+"""helpers: the package behind *Learned Symmetry*, a book of executable reproductions.
+
+Modules: ``groups`` (discrete groups, affine and so(n) Lie algebras), ``data`` (real datasets),
+``models``, ``metrics``, ``training`` (fit, fit_ensemble), ``profiles``, ``claims``, ``records``,
+``plots``, ``widgets``, ``experiments`` (one runner module per chapter), ``chapters`` (the book's
+chapter registry and the papermill runner behind ``python -m helpers``).
+
+Shape letters used in every docstring and shape comment:
+
+    B  batch (samples)            G  group size (elements of a discrete group)
+    M  ensemble members (seeds)   C  channels
+    H, W  image height and width  N  points (e.g. rows of a polarization matrix)
+    D  features (flattened input or hidden width)
+    S  transformation samples (ch2)   K  classes
+"""
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+
+from . import claims, data, groups, models, plots, profiles, records, training, widgets  # noqa: F401
+from . import metrics  # noqa: F401
+
+try:
+    __version__ = _metadata.version("learned-symmetry")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = ["claims", "data", "groups", "metrics", "models", "plots", "profiles", "records", "training",
+           "widgets", "__version__"]

@@ -1,0 +1,250 @@
+"""Real datasets in torchvision's on-disk layout, loaded straight into tensors.
+
+``load(name)`` reads MNIST / Fashion-MNIST (the official IDX files, ``.gz`` or unpacked) and
+CIFAR-10 (the official python-pickle batches, or the staged subset of them). The root is, in
+order: the ``root`` argument, the environment variable ``HELPERS_DATA``, else a user cache into
+which torchvision downloads the files. Offline with no files, ``load`` raises and says where the
+files must go: there is never a silent switch to other or synthetic data.
+
+Expected layout under the root (torchvision's)::
+
+    MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+    FashionMNIST/raw/...            (same names)
+    cifar-10-batches-py/{data_batch_1..5,test_batch}        (or cifar-10-subset/cifar-10-batches-py)
+
+Small helpers shared by the chapters' dataset builders live here too: class selection,
+splits, padding, standardisation, all pure functions of tensors.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "DATASETS",
+    "DataSource",
+    "data_root",
+    "find",
+    "load",
+    "select_classes",
+    "split_indices",
+    "pad_to",
+    "to_unit",
+    "standardize",
+]
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10")
+_IDX_FOLDER = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+_CIFAR_FOLDERS = ("cifar-10-batches-py", "cifar-10-subset/cifar-10-batches-py")
+CIFAR_FULL_SIZES = (50_000, 10_000)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a dataset was found. ``complete`` is False for a subset (the staged CIFAR-10 one)."""
+
+    name: str
+    path: Path
+    complete: bool
+
+
+def _check_name(name: str) -> str:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid: {list(DATASETS)}")
+    return name
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path | None:
+    """The root given, else ``$HELPERS_DATA``, else None (meaning: the download cache)."""
+    if root is None:
+        root = os.environ.get("HELPERS_DATA") or None
+    return None if root is None else Path(root).expanduser().resolve()
+
+
+def cache_dir() -> Path:
+    """Where downloads go when no root is given: ``$XDG_CACHE_HOME/learned-symmetry`` or ``~/.cache/...``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "learned-symmetry" / "data"
+
+
+def _idx_files(folder: Path, train: bool) -> tuple[Path, Path] | None:
+    prefix = "train" if train else "t10k"
+    found = []
+    for kind in ("images-idx3", "labels-idx1"):
+        stem = folder / "raw" / f"{prefix}-{kind}-ubyte"
+        path = next((p for p in (stem, stem.with_name(stem.name + ".gz")) if p.exists()), None)
+        if path is None:
+            return None
+        found.append(path)
+    return found[0], found[1]
+
+
+def _where(name: str, root: Path) -> DataSource | None:
+    if name in _IDX_FOLDER:
+        folder = root / _IDX_FOLDER[name]
+        ok = _idx_files(folder, True) and _idx_files(folder, False)
+        return DataSource(name, folder, True) if ok else None
+    for sub in _CIFAR_FOLDERS:
+        folder = root / sub
+        if (folder / "test_batch").exists() and (folder / "data_batch_1").exists():
+            return DataSource(name, folder, complete="subset" not in sub)
+    return None
+
+
+def _download(name: str, root: Path) -> None:
+    import torchvision.datasets as tvd
+
+    cls = {"mnist": tvd.MNIST, "fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
+    cls(str(root), train=True, download=True)
+    cls(str(root), train=False, download=True)
+
+
+def _missing_message(name: str, root: Path | None, reason: str) -> str:
+    sub = _IDX_FOLDER.get(name, "cifar-10-batches-py")
+    where = f"{root}/{sub}" if root else f"$HELPERS_DATA/{sub} (HELPERS_DATA is not set)"
+    return (
+        f"dataset {name!r} not found: {reason}. Put torchvision's files in {where} "
+        f"(for MNIST-like sets: raw/train-images-idx3-ubyte.gz etc.; for CIFAR-10: the python "
+        f"batches), or set HELPERS_DATA to a folder that holds them, or go online so that "
+        f"torchvision can download them into {cache_dir()}."
+    )
+
+
+def find(name: str, root: str | os.PathLike | None = None) -> DataSource:
+    """Locate ``name``; downloads into the user cache only when no root is given at all.
+
+    Raises:
+        ValueError: unknown name.
+        FileNotFoundError: the files are not where they must be (and could not be downloaded).
+    """
+    _check_name(name)
+    base = data_root(root)
+    if base is not None:
+        src = _where(name, base)
+        if src is None:
+            raise FileNotFoundError(_missing_message(name, base, f"nothing usable under {base}"))
+        return src
+    cache = cache_dir()
+    src = _where(name, cache)
+    if src is not None:
+        return src
+    if os.environ.get("HELPERS_OFFLINE"):
+        raise FileNotFoundError(_missing_message(name, None, "HELPERS_OFFLINE is set"))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        _download(name, cache)
+    except Exception as err:  # network errors come in many types
+        raise FileNotFoundError(_missing_message(name, None, f"download failed ({err})")) from err
+    src = _where(name, cache)
+    if src is None:
+        raise FileNotFoundError(_missing_message(name, None, "download left no usable files"))
+    return src
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    magic = int.from_bytes(raw[0:4], "big")
+    if magic >> 8 != 0x08:  # 0x0008 0x0D: unsigned byte, D dims
+        raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {magic:#010x})")
+    ndim = magic & 0xFF
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: header says {dims}, file holds {data.size} values")
+    return data.reshape(dims)
+
+
+def _read_cifar(folder: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    files = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+    xs, ys = [], []
+    for f in files:
+        with open(folder / f, "rb") as fh:
+            batch = pickle.load(fh, encoding="latin1")
+        xs.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        ys.append(np.asarray(batch["labels"], dtype=np.int64)[: len(xs[-1])])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(name: str, train: bool, folder: Path) -> tuple[Tensor, Tensor]:
+    if name == "cifar10":
+        x, y = _read_cifar(folder, train)
+    else:
+        images, labels = _idx_files(folder, train)
+        x, y = _read_idx(images), _read_idx(labels).astype(np.int64)
+    if len(x) != len(y):
+        raise ValueError(f"{name}: {len(x)} images but {len(y)} labels in {folder}")
+    return torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+
+
+def load(name: str, train: bool = True, root: str | os.PathLike | None = None) -> tuple[Tensor, Tensor]:
+    """Load a real dataset split as tensors.
+
+    Args:
+        name: ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``.
+        train: the training split, else the test split.
+        root: a folder in torchvision's layout; default ``$HELPERS_DATA``, else the download cache.
+    Returns:
+        ``images`` uint8 ``(B, H, W)`` for MNIST-like sets or ``(B, 3, 32, 32)`` for CIFAR-10, and
+        ``labels`` int64 ``(B,)``. Callers must not modify them in place (they are cached).
+    """
+    src = find(name, root)
+    return _load_cached(name, bool(train), src.path)
+
+
+# --------------------------------------------------------------------------- pure tensor helpers
+def select_classes(images: Tensor, labels: Tensor, keep, relabel: bool = True) -> tuple[Tensor, Tensor]:
+    """Keep the samples whose label is in ``keep``; with ``relabel`` map them to ``0..len(keep)-1``.
+
+    Args:
+        images: ``(B, ...)``; labels: ``(B,)``; keep: iterable of class ids (order sets new ids).
+    """
+    keep = torch.as_tensor(list(keep), dtype=labels.dtype)
+    mask = torch.isin(labels, keep)
+    x, y = images[mask], labels[mask]
+    if relabel:
+        table = torch.full((int(labels.max()) + 1,), -1, dtype=labels.dtype)
+        table[keep] = torch.arange(len(keep), dtype=labels.dtype)
+        y = table[y]
+    return x, y
+
+
+def split_indices(n: int, sizes, seed: int) -> list[Tensor]:
+    """Disjoint random index sets of the given sizes from ``range(n)``, reproducible by ``seed``."""
+    sizes = [int(s) for s in sizes]
+    if sum(sizes) > n:
+        raise ValueError(f"split sizes {sizes} need {sum(sizes)} samples, only {n} available")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return list(torch.split(perm[: sum(sizes)], sizes))
+
+
+def pad_to(x: Tensor, size: int) -> Tensor:
+    """Zero-pad ``(..., H, W)`` symmetrically to ``(..., size, size)`` (ch1: 28 -> 36)."""
+    h, w = x.shape[-2:]
+    if size < h or size < w or (size - h) % 2 or (size - w) % 2:
+        raise ValueError(f"cannot pad {(h, w)} symmetrically to {size}x{size}")
+    ph, pw = (size - h) // 2, (size - w) // 2
+    return F.pad(x, (pw, pw, ph, ph))
+
+
+def to_unit(images: Tensor) -> Tensor:
+    """uint8 images to float32 in ``[0, 1]``, same shape."""
+    return images.to(torch.float32) / 255.0
+
+
+def standardize(x: Tensor, mean: float | Tensor | None = None, std: float | Tensor | None = None):
+    """``(x - mean) / std``; statistics from ``x`` when not given. Returns ``(x_std, mean, std)``."""
+    mean = x.mean() if mean is None else mean
+    std = x.std() if std is None else std
+    return (x - mean) / std, mean, std

@@ -1,0 +1,78 @@
+"""Pure plotting functions in one consistent seaborn style.
+
+Every function takes data and returns a matplotlib Figure (or draws on a given Axes); none
+computes a metric. ``METHOD_COLORS`` keeps a method's colour the same across chapters.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+if not os.environ.get("DISPLAY") and "ipykernel" not in __import__("sys").modules:
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import seaborn as sns
+from torch import Tensor
+
+__all__ = ["METHOD_COLORS", "set_style", "image_grid", "savefig"]
+
+METHOD_COLORS = {
+    "WT": "#1b9e77", "DA": "#d95f02", "IR": "#7570b3",   # ch1
+    "learned": "#e7298a", "fixed": "#66a61e",             # ch2
+    "invariance": "#1f78b4", "equivariance": "#e31a1c",   # ch3
+    "shallow": "#a6761d", "deep": "#666666",              # ch4
+}
+
+
+def set_style(context: str = "notebook") -> None:
+    """The book's style: seaborn whitegrid, colour-blind palette, compact figures."""
+    sns.set_theme(context=context, style="whitegrid", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (6.4, 4.0),
+                         "axes.titlesize": "medium", "image.cmap": "gray"})
+
+
+def image_grid(images: Tensor, titles: Sequence[str] | None = None, ncols: int | None = None,
+               cmap: str = "gray", size: float = 1.6, row_labels: Sequence[str] | None = None):
+    """Show images ``(N, H, W)`` or ``(N, 3, H, W)`` (or ``(R, C, H, W)`` as an R x C grid).
+
+    Returns:
+        The Figure.
+    """
+    imgs = images.detach().cpu().float()
+    if imgs.ndim == 4 and imgs.shape[1] not in (1, 3):  # (R, C, H, W) grid
+        rows, cols = imgs.shape[:2]
+        imgs = imgs.reshape(rows * cols, *imgs.shape[2:])  # (R*C, H, W)
+    else:
+        cols = ncols or min(len(imgs), 8)
+        rows = -(-len(imgs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.grid(False)
+        if i >= len(imgs):
+            ax.axis("off")
+            continue
+        img = imgs[i]
+        if img.ndim == 3:
+            img = img.permute(1, 2, 0) if img.shape[0] == 3 else img[0]
+            if img.ndim == 3:
+                img = (img - img.min()) / (img.max() - img.min() + 1e-12)
+        ax.imshow(img.numpy(), cmap=cmap)
+        if titles is not None and i < len(titles):
+            ax.set_title(titles[i], fontsize="small")
+    if row_labels is not None:
+        for r, label in enumerate(row_labels):
+            axes[r, 0].set_ylabel(label, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def savefig(fig, output_dir: str | os.PathLike, name: str) -> Path:
+    """Save ``fig`` as ``<output_dir>/<name>.png`` and return the path."""
+    path = Path(output_dir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    return path

@@ -1,0 +1,121 @@
+"""Run records: what each chapter run writes to ``<output_dir>/results.json``.
+
+Fields (the contract in DESIGN.md): ``chapter``, ``profile``, ``device``, ``wall_time_s``,
+``versions``, ``seed``, the measured ``numbers``, and ``claims`` (id, paper, ours, verdict, ...).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .claims import ClaimTable
+from .profiles import Profile, resolve
+
+__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results"]
+
+_PACKAGES = ("torch", "torchvision", "numpy", "captum", "scipy", "scikit-learn", "learned-symmetry")
+
+
+def device_name(device: torch.device | str) -> str:
+    """A human-readable device description, e.g. ``"NVIDIA H100 80GB HBM3"`` or ``"CPU (2 cores)"``."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the numbers."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def output_dir_for(chapter: str, profile: str | Profile, output_dir: str | os.PathLike | None = None) -> Path:
+    """``output_dir`` if given, else ``$HELPERS_RUNS/<profile>/<chapter>`` (default ``./runs``)."""
+    if output_dir:
+        return Path(output_dir)
+    base = Path(os.environ.get("HELPERS_RUNS", "runs"))
+    return base / resolve(profile).name / chapter
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if hasattr(v, "tolist"):  # tensors, numpy arrays and scalars
+        return _jsonable(v.tolist())
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+class RunRecord:
+    """Collects a chapter run's numbers and writes ``results.json``; the clock starts at creation.
+
+    Example::
+
+        rec = RunRecord("ch1", profile, seed=0, output_dir=output_dir)
+        rec.add(table1=..., drift=...)
+        rec.write(claims)        # -> Path to results.json
+    """
+
+    def __init__(self, chapter: str, profile: str | Profile, seed: int, output_dir=None):
+        self.chapter = chapter
+        self.profile = resolve(profile)
+        self.seed = seed
+        self.output_dir = output_dir_for(chapter, self.profile, output_dir)
+        self.numbers: dict[str, Any] = {}
+        self._t0 = time.perf_counter()
+
+    def add(self, **numbers: Any) -> None:
+        """Record measured numbers (tensors, arrays, dicts and lists are converted for JSON)."""
+        self.numbers.update(numbers)
+
+    @property
+    def wall_time_s(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def to_dict(self, claims: ClaimTable | None = None) -> dict:
+        return {
+            "chapter": self.chapter,
+            "profile": self.profile.name,
+            "device": device_name(self.profile.device),
+            "wall_time_s": round(self.wall_time_s, 2),
+            "versions": versions(),
+            "seed": self.seed,
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "numbers": _jsonable(self.numbers),
+            "claims": claims.to_records() if claims is not None else [],
+        }
+
+    def write(self, claims: ClaimTable | None = None) -> Path:
+        """Write ``results.json`` into the output folder and return its path."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        path = self.output_dir / "results.json"
+        path.write_text(json.dumps(_jsonable(self.to_dict(claims)), indent=2) + "\n")
+        return path
+
+
+def load_results(path: str | os.PathLike) -> dict:
+    """Read a ``results.json`` (a file, or a folder that holds one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    return json.loads(path.read_text())

@@ -1,0 +1,366 @@
+"""Training loops: ``fit`` for one model, ``fit_ensemble`` for M seeds trained as one vmapped model.
+
+Both keep the data resident on the device and draw batches as index slices of a per-epoch
+permutation (no DataLoader workers), show a tqdm bar (quiet under CI / papermill runs), and keep
+the weights of the epoch with the best validation score.
+
+Seeds: a run with seed ``s`` draws its batch order and its augmentations from a
+``torch.Generator`` seeded with ``s``. ``fit_ensemble`` gives member m the generator of its own
+seed, so member m follows exactly the trajectory of ``fit(..., seed=seeds[m])`` started from the
+same initial weights (Adam, SGD and weight decay act elementwise; a test checks it).
+
+The loss is a function ``loss_fn(forward, x, y) -> scalar`` of a forward callable, so that
+regularisers that need extra forward passes (ch1's invariance regulariser) work the same in
+both loops.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call, stack_module_state, vmap
+from tqdm.auto import tqdm
+
+__all__ = [
+    "FitConfig",
+    "FitResult",
+    "EnsembleResult",
+    "fit",
+    "fit_ensemble",
+    "build_models",
+    "predict",
+    "accuracy",
+    "default_device",
+    "progress_enabled",
+]
+
+Forward = Callable[[Tensor], Tensor]
+LossFn = Callable[[Forward, Tensor, Tensor], Tensor]
+Augment = Callable[[Tensor, torch.Generator], Tensor]
+ScoreFn = Callable[[Tensor, Tensor], float]
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Optimisation settings (one frozen dataclass; sweeps use ``dataclasses.replace``).
+
+    Attributes:
+        task: ``"classification"`` (cross-entropy, select by accuracy) or ``"regression"``
+            (MSE, select by minus MSE).
+        select: ``"best"`` keeps the epoch with the best validation score, ``"last"`` the last.
+        schedule: ``"none"``, ``"cosine"`` (annealed to 0 over the epochs) or ``"step"``
+            (multiply the lr by ``gamma`` at each epoch in ``milestones``).
+    """
+
+    epochs: int = 10
+    batch_size: int = 512
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
+    task: str = "classification"
+    select: str = "best"
+    eval_batch_size: int = 8192
+
+    def __post_init__(self):
+        checks = {
+            "optimizer": ("adam", "sgd"),
+            "schedule": ("none", "cosine", "step"),
+            "task": ("classification", "regression"),
+            "select": ("best", "last"),
+        }
+        for name, valid in checks.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(f"FitConfig.{name}={getattr(self, name)!r}; valid: {list(valid)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"FitConfig needs epochs >= 1 and batch_size >= 1, got {self.epochs}, {self.batch_size}")
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns. ``model`` holds the selected weights; history is per epoch."""
+
+    model: nn.Module
+    best_epoch: int
+    best_score: float
+    history: dict[str, list[float]] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+
+@dataclass
+class EnsembleResult:
+    """What ``fit_ensemble`` returns: M models with their own selected weights.
+
+    ``history[key]`` is a list over epochs of length-M lists; ``best_epoch``/``best_score`` have length M.
+    """
+
+    models: list[nn.Module]
+    best_epoch: list[int]
+    best_score: list[float]
+    history: dict[str, list[list[float]]] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def progress_enabled() -> bool:
+    """Progress bars are on unless ``HELPERS_PROGRESS=0`` or (without that variable) ``CI`` is set."""
+    flag = os.environ.get("HELPERS_PROGRESS")
+    if flag is not None:
+        return flag not in ("0", "false", "False", "")
+    return not os.environ.get("CI")
+
+
+def accuracy(outputs: Tensor, y: Tensor) -> float:
+    """Top-1 accuracy of logits ``(B, K)`` against labels ``(B,)``."""
+    return (outputs.argmax(-1) == y).float().mean().item()
+
+
+def _neg_mse(outputs: Tensor, y: Tensor) -> float:
+    return -F.mse_loss(outputs.reshape(y.shape), y).item()
+
+
+def _default_loss(task: str) -> LossFn:
+    if task == "classification":
+        return lambda forward, x, y: F.cross_entropy(forward(x), y)
+    return lambda forward, x, y: F.mse_loss(forward(x).reshape(y.shape), y)
+
+
+def _default_score(task: str) -> ScoreFn:
+    return accuracy if task == "classification" else _neg_mse
+
+
+@torch.no_grad()
+def predict(forward: Forward, x: Tensor, batch_size: int = 8192) -> Tensor:
+    """Outputs of ``forward`` on ``x`` ``(B, ...)`` in chunks; returns ``(B, ...)``."""
+    return torch.cat([forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def build_models(make: Callable[[], nn.Module], seeds: Sequence[int]) -> list[nn.Module]:
+    """One model per seed, each initialised after ``torch.manual_seed(seed)``."""
+    models = []
+    for s in seeds:
+        torch.manual_seed(s)
+        models.append(make())
+    return models
+
+
+def _optimizer(params, cfg: FitConfig):
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    elif cfg.schedule == "step":
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=cfg.gamma)
+    else:
+        sched = None
+    return opt, sched
+
+
+def _batches(n: int, batch_size: int, gen: torch.Generator, device) -> list[Tensor]:
+    perm = torch.randperm(n, generator=gen).to(device)  # (n,)
+    return list(torch.split(perm, batch_size))
+
+
+def _check_data(name: str, data) -> tuple[Tensor, Tensor]:
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise TypeError(f"{name} must be a pair (x, y) of tensors")
+    x, y = data
+    if len(x) != len(y):
+        raise ValueError(f"{name}: x has {len(x)} samples, y has {len(y)}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty")
+    return x, y
+
+
+def fit(
+    model: nn.Module,
+    train: tuple[Tensor, Tensor],
+    val: tuple[Tensor, Tensor] | None = None,
+    config: FitConfig = FitConfig(),
+    *,
+    loss_fn: LossFn | None = None,
+    augment: Augment | None = None,
+    score_fn: ScoreFn | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    desc: str = "fit",
+) -> FitResult:
+    """Train one model with device-resident data and best-on-validation selection.
+
+    Args:
+        model: any ``nn.Module``; trained in place and returned with the selected weights.
+        train: ``(x (B, ...), y (B, ...))``; moved to ``device`` once.
+        val: the same for validation, or None (then the last epoch is kept).
+        config: optimisation settings.
+        loss_fn: ``loss_fn(forward, x, y) -> scalar``; default by ``config.task``.
+        augment: ``augment(x, generator) -> x`` applied to each training batch.
+        score_fn: ``score_fn(outputs, y) -> float``, higher is better; default by ``config.task``.
+        seed: seeds the batch order and the augmentation draws.
+        device: default: the model's device.
+    """
+    t0 = time.perf_counter()
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.to(device)
+    x, y = (t.to(device) for t in _check_data("train", train))
+    xv, yv = (t.to(device) for t in _check_data("val", val)) if val is not None else (None, None)
+    loss_fn = loss_fn or _default_loss(config.task)
+    score_fn = score_fn or _default_score(config.task)
+    gen = torch.Generator().manual_seed(seed)
+    opt, sched = _optimizer([p for p in model.parameters() if p.requires_grad], config)
+
+    best = (-math.inf, 0, copy.deepcopy(model.state_dict()))
+    history: dict[str, list[float]] = {"train_loss": [], "val_score": []}
+    bar = tqdm(range(config.epochs), desc=desc, disable=not progress_enabled(), leave=False)
+    for epoch in bar:
+        model.train()
+        total = torch.zeros((), device=device)
+        for idx in _batches(len(x), config.batch_size, gen, device):
+            xb = x[idx] if augment is None else augment(x[idx], gen)
+            loss = loss_fn(model, xb, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * len(idx)
+        if sched is not None:
+            sched.step()
+        history["train_loss"].append(total.item() / len(x))
+        if xv is not None:
+            model.eval()
+            score = score_fn(predict(model, xv, config.eval_batch_size), yv)
+            history["val_score"].append(score)
+            if config.select == "last" or score > best[0]:
+                best = (score, epoch, copy.deepcopy(model.state_dict()))
+            bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}", val=f"{score:.4f}")
+    if xv is not None:
+        model.load_state_dict(best[2])
+    else:
+        best = (math.nan, config.epochs - 1, None)
+    model.eval()
+    return FitResult(model, best[1], best[0], history, time.perf_counter() - t0)
+
+
+def _check_vmappable(model: nn.Module) -> None:
+    for name, mod in model.named_modules():
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm) and mod.track_running_stats:
+            raise ValueError(
+                f"fit_ensemble cannot vmap BatchNorm running statistics (module {name!r}); "
+                "train such models one by one with fit()"
+            )
+
+
+def fit_ensemble(
+    models: Sequence[nn.Module],
+    train: tuple[Tensor, Tensor],
+    val: tuple[Tensor, Tensor] | None = None,
+    config: FitConfig = FitConfig(),
+    *,
+    seeds: Sequence[int] | None = None,
+    loss_fn: LossFn | None = None,
+    augment: Augment | None = None,
+    score_fn: ScoreFn | None = None,
+    device: torch.device | str | None = None,
+    desc: str = "fit_ensemble",
+) -> EnsembleResult:
+    """Train M models of one architecture at once, as one ``torch.func.vmap``-ped model.
+
+    Member m sees the batch order and augmentations of ``fit(models[m], ..., seed=seeds[m])``
+    and keeps its own best-validation weights. Arguments as in ``fit``; ``seeds`` defaults to
+    ``0..M-1``. ``loss_fn`` and ``augment`` must be vmap-compatible (no ``.item()``, no
+    data-dependent control flow); randomness inside ``loss_fn`` differs per member.
+
+    Returns:
+        ``EnsembleResult`` whose ``models`` are the input modules, updated in place.
+    """
+    t0 = time.perf_counter()
+    M = len(models)
+    if M == 0:
+        raise ValueError("fit_ensemble needs at least one model")
+    seeds = list(range(M)) if seeds is None else list(seeds)
+    if len(seeds) != M:
+        raise ValueError(f"{M} models but {len(seeds)} seeds")
+    _check_vmappable(models[0])
+    device = torch.device(device) if device is not None else next(models[0].parameters()).device
+    for m in models:
+        m.to(device).train()
+    x, y = (t.to(device) for t in _check_data("train", train))
+    xv, yv = (t.to(device) for t in _check_data("val", val)) if val is not None else (None, None)
+    loss_fn = loss_fn or _default_loss(config.task)
+    score_fn = score_fn or _default_score(config.task)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+
+    trainable = {k for k, p in models[0].named_parameters() if p.requires_grad}
+    params, buffers = stack_module_state(list(models))  # each (M, ...)
+    for k, p in params.items():
+        p.requires_grad_(k in trainable)
+    base = copy.deepcopy(models[0]).to("meta")
+
+    def member_forward(p, b, inp):
+        return functional_call(base, (p, b), (inp,))
+
+    def member_loss(p, b, xb, yb):
+        return loss_fn(lambda inp: member_forward(p, b, inp), xb, yb)
+
+    batched_loss = vmap(member_loss, randomness="different")  # (M,)
+    batched_eval = vmap(member_forward, in_dims=(0, 0, None), randomness="different")  # (M, B, ...)
+    opt, sched = _optimizer([params[k] for k in params if k in trainable], config)
+
+    best_score = torch.full((M,), -math.inf)
+    best_epoch = [config.epochs - 1] * M
+    best_state = {k: t.detach().clone() for k, t in {**params, **buffers}.items()}
+    history: dict[str, list[list[float]]] = {"train_loss": [], "val_score": []}
+    bar = tqdm(range(config.epochs), desc=desc, disable=not progress_enabled(), leave=False)
+    for epoch in bar:
+        total = torch.zeros(M, device=device)
+        for batch_idx in zip(*[_batches(len(x), config.batch_size, g, device) for g in gens]):
+            if augment is None:
+                xb = torch.stack([x[i] for i in batch_idx])  # (M, B, ...)
+            else:
+                xb = torch.stack([augment(x[i], g) for i, g in zip(batch_idx, gens)])  # (M, B, ...)
+            yb = torch.stack([y[i] for i in batch_idx])  # (M, B, ...)
+            losses = batched_loss(params, buffers, xb, yb)  # (M,)
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            opt.step()
+            total += losses.detach() * len(batch_idx[0])
+        if sched is not None:
+            sched.step()
+        history["train_loss"].append((total / len(x)).tolist())
+        if xv is None:
+            continue
+        with torch.no_grad():
+            outs = torch.cat(
+                [batched_eval(params, buffers, xv[i : i + config.eval_batch_size])
+                 for i in range(0, len(xv), config.eval_batch_size)],
+                dim=1,
+            )  # (M, Bv, ...)
+        scores = torch.tensor([score_fn(outs[m], yv) for m in range(M)])  # (M,)
+        history["val_score"].append(scores.tolist())
+        better = scores > best_score if config.select == "best" else torch.ones(M, dtype=torch.bool)
+        for m in torch.nonzero(better).flatten().tolist():
+            best_score[m], best_epoch[m] = scores[m], epoch
+            for k, t in {**params, **buffers}.items():
+                best_state[k][m] = t[m].detach()
+        bar.set_postfix(loss=f"{total.mean().item() / len(x):.4f}", val=f"{scores.mean().item():.4f}")
+    for m, model in enumerate(models):
+        state = best_state if xv is not None else {**params, **buffers}
+        model.load_state_dict({k: t[m].detach().clone() for k, t in state.items()})
+        model.eval()
+    if xv is None:
+        best_score = torch.full((M,), math.nan)
+    return EnsembleResult(list(models), best_epoch, best_score.tolist(), history, time.perf_counter() - t0)

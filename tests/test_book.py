@@ -1,0 +1,79 @@
+"""The book's structure: toc <-> notebooks, clean notebooks, the parameters cell, one repository URL, the CLI."""
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import chapters
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part["chapters"]]
+    return files
+
+
+def test_toc_lists_exactly_the_notebooks_and_pages():
+    files = _toc_files()
+    for f in files:
+        assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f"{f} in _toc.yml does not exist"
+    listed = {f for f in files}
+    for nb in NOTEBOOKS:
+        assert f"book/{nb.stem}" in listed, f"{nb.name} is not in _toc.yml"
+    registered = {c.notebook for c in chapters.CHAPTERS}
+    for nb in NOTEBOOKS:
+        assert f"book/{nb.name}" in registered, f"{nb.name} is not in helpers.chapters.CHAPTERS"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_clean_and_parameterised(nb):
+    cells = json.loads(nb.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "committed with outputs"
+    params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    src = "".join(params[0]["source"])
+    for name in ("profile", "seed", "output_dir"):
+        assert re.search(rf"^{name}\s*=", src, flags=re.M), f"parameters cell lacks {name}"
+    assert "google.colab" in "".join(code[0]["source"]), "the first code cell installs the package on Colab"
+
+
+def test_one_repository_url():
+    url = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    assert yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"] == url
+    for nb in NOTEBOOKS:
+        colab = "".join(json.loads(nb.read_text())["cells"][1]["source"])
+        assert f"git+{url}" in colab, f"{nb.name}: the Colab cell installs from another URL"
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_cli_errors_name_the_bad_value():
+    r = _cli("run", "--chapter", "9", "--profile", "quick")
+    assert r.returncode == 2 and "unknown chapter '9'" in r.stderr and "valid:" in r.stderr
+    r = _cli("run", "--chapter", "1", "--profile", "fast")
+    assert r.returncode == 2 and "invalid choice: 'fast'" in r.stderr and "quick" in r.stderr
+    r = _cli("list")
+    assert r.returncode == 0 and "00_template" in r.stdout
+
+
+def test_chapter_keys():
+    assert [c.key for c in chapters.get_chapters(["ch0"])] == ["0"]
+    with pytest.raises(ValueError, match="unknown chapter 'x'"):
+        chapters.get_chapters(["x"])
+    missing = [c for c in chapters.CHAPTERS if c not in chapters.available()]
+    if missing:
+        with pytest.raises(ValueError, match="not written yet"):
+            chapters.get_chapters([missing[0].key])

@@ -1,0 +1,84 @@
+import json
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from helpers import profiles
+from helpers.claims import Claim, ClaimTable, fraction_true
+from helpers.records import RunRecord, load_results
+
+
+def test_resolve():
+    assert profiles.resolve("quick").name == "quick"
+    assert profiles.resolve("PAPER").name == "paper"
+    auto = profiles.resolve("auto")
+    assert auto.name == ("standard" if torch.cuda.is_available() else "quick")
+    assert profiles.resolve("auto", device="cpu").name == "quick"
+    assert str(profiles.resolve("standard")) == "standard"
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'; valid: \['quick', 'standard', 'paper', 'auto'\]"):
+        profiles.resolve("fast")
+
+
+def test_settings_table():
+    @dataclass(frozen=True)
+    class S:
+        n: int
+
+    table = {"quick": S(1), "standard": S(2)}
+    assert profiles.settings(table, "quick") == S(1)
+    with pytest.raises(ValueError, match="profile 'paper' has no settings"):
+        profiles.settings(table, "paper")
+
+
+@pytest.mark.parametrize("relation,target,tol,ours,verdict", [
+    ("approx", 94.0, 1.0, 94.5, "reproduced"),
+    ("approx", 94.0, 1.0, 92.5, "partly"),
+    ("approx", 94.0, 1.0, 90.0, "not reproduced"),
+    (">=", 0.95, 0.05, 0.97, "reproduced"),
+    (">=", 0.95, 0.05, 0.91, "partly"),
+    (">=", 0.95, 0.05, 0.5, "not reproduced"),
+    ("<=", 0.02, 0.01, 0.0, "reproduced"),
+    ("<=", 0.02, 0.01, 0.025, "partly"),
+    ("<=", 0.02, 0.01, 0.5, "not reproduced"),
+    ("approx", 94.0, 1.0, None, "not run"),
+])
+def test_verdicts(relation, target, tol, ours, verdict):
+    c = Claim("C9.9", "x", "Table 1", paper=target, relation=relation, tolerance=tol)
+    assert c.judge(ours).verdict == verdict
+
+
+def test_holds_claims_and_table():
+    c = Claim("C1.5", "every IR variant below DA", "Fig. 5", relation="holds")
+    assert c.judge(fraction_true([True, True])).verdict == "reproduced"
+    assert c.judge(fraction_true([True, False])).verdict == "partly"
+    assert c.judge(False).verdict == "not reproduced"
+    with pytest.raises(ValueError, match="fraction in"):
+        c.judge(3.0)
+    with pytest.raises(ValueError, match="unknown relation"):
+        Claim("C1", "x", "y", paper=1.0, relation="~")
+    with pytest.raises(ValueError, match="needs a numeric target"):
+        Claim("C1", "x", "y", paper="large", relation="approx")
+    t = ClaimTable()
+    t.add(c, 1.0)
+    t.add(Claim("C1.1", "LI of WT is 0", "Table 1", paper=0.0, relation="<=", tolerance=1e-6), torch.tensor(0.0))
+    with pytest.raises(ValueError, match="already"):
+        t.add(c, 1.0)
+    assert t.counts()["reproduced"] == 2
+    frame = t.to_frame()
+    assert list(frame["verdict"]) == ["reproduced", "reproduced"] and "C1.5" in t._repr_html_()
+    json.dumps(t.to_records())
+
+
+def test_run_record(tmp_path):
+    rec = RunRecord("01_test", "quick", seed=3, output_dir=tmp_path / "out")
+    rec.add(acc=torch.tensor([0.5, 0.25]), nested={"a": float("nan")})
+    t = ClaimTable()
+    t.add(Claim("C0.1", "x", "y", paper=1.0, tolerance=0.1), 1.05)
+    path = rec.write(t)
+    d = load_results(path.parent)
+    for key in ("chapter", "profile", "device", "wall_time_s", "versions", "seed", "numbers", "claims"):
+        assert key in d
+    assert d["profile"] == "quick" and d["seed"] == 3 and d["numbers"]["acc"] == [0.5, 0.25]
+    assert d["numbers"]["nested"]["a"] is None and d["claims"][0]["verdict"] == "reproduced"
+    assert "torch" in d["versions"]

@@ -1,0 +1,97 @@
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import data
+from helpers.groups import ROT4
+from helpers.models import MLP, count_parameters
+from helpers.training import FitConfig, build_models, fit, fit_ensemble, predict, accuracy
+
+
+@pytest.fixture
+def mnist_small(need_data):
+    need_data("mnist")
+    x, y = data.load("mnist")
+    tr, va = data.split_indices(len(x), (1024, 512), seed=0)
+    return (data.to_unit(x[tr]), y[tr]), (data.to_unit(x[va]), y[va])
+
+
+def rot4_augment(x, gen):
+    """A random element of ROT4 per sample (vmap-free: runs on a (B, H, W) batch)."""
+    g = torch.randint(0, 4, (len(x),), generator=gen)
+    return torch.stack([ROT4.act(xi, int(gi)) for xi, gi in zip(x, g)])
+
+
+def test_fit_learns_and_selects_best(mnist_small):
+    train, val = mnist_small
+    torch.manual_seed(0)
+    res = fit(MLP(784, [64], 10), train, val, FitConfig(epochs=4, batch_size=64))
+    scores = res.history["val_score"]
+    assert len(scores) == 4 and res.best_score == max(scores) and scores[res.best_epoch] == res.best_score
+    assert res.best_score > 0.8  # real MNIST, 1k samples: far above the 0.1 chance level
+    assert accuracy(predict(res.model, val[0]), val[1]) == pytest.approx(res.best_score)
+
+
+@pytest.mark.parametrize("augment", [None, rot4_augment], ids=["plain", "rot4-augment"])
+def test_ensemble_matches_separate_fits(mnist_small, augment):
+    train, val = mnist_small
+    cfg = FitConfig(epochs=2, batch_size=128, lr=1e-3, weight_decay=1e-4)
+    make = lambda: MLP(784, [32, 32], 10)  # noqa: E731
+    seeds = [3, 7, 11]
+    loop = [fit(m, train, val, cfg, seed=s, augment=augment) for m, s in zip(build_models(make, seeds), seeds)]
+    ens = fit_ensemble(build_models(make, seeds), train, val, cfg, seeds=seeds, augment=augment)
+    for r, m, e_score, e_epoch in zip(loop, ens.models, ens.best_score, ens.best_epoch):
+        for pa, pb in zip(r.model.parameters(), m.parameters()):
+            torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+        assert r.best_epoch == e_epoch and r.best_score == pytest.approx(e_score)
+    # a different seed is a different model: the test above can fail
+    other = fit(build_models(make, [4])[0], train, val, cfg, seed=4, augment=augment).model
+    assert not torch.allclose(next(other.parameters()), next(ens.models[0].parameters()))
+
+
+def test_ensemble_custom_loss_and_regression():
+    """Regression with an extra term in the loss (the shape of ch1's regulariser)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 4, generator=g)
+    y = (x ** 2).sum(-1)
+    cfg = FitConfig(epochs=3, batch_size=64, task="regression", schedule="cosine")
+
+    def loss_fn(forward, xb, yb):
+        out = forward(xb).squeeze(-1)
+        return F.mse_loss(out, yb) + 0.1 * (forward(-xb).squeeze(-1) - out).pow(2).mean()
+
+    make = lambda: MLP(4, [16], 1, activation="swish")  # noqa: E731
+    loop = [fit(m, (x, y), (x, y), cfg, loss_fn=loss_fn, seed=s) for m, s in zip(build_models(make, [0, 1]), [0, 1])]
+    ens = fit_ensemble(build_models(make, [0, 1]), (x, y), (x, y), cfg, seeds=[0, 1], loss_fn=loss_fn)
+    for r, m in zip(loop, ens.models):
+        for pa, pb in zip(r.model.parameters(), m.parameters()):
+            torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+    assert all(s < 0 for s in ens.best_score)  # score = minus MSE
+
+
+def test_bad_config_and_inputs():
+    with pytest.raises(ValueError, match="optimizer='adamw'"):
+        FitConfig(optimizer="adamw")
+    with pytest.raises(ValueError, match="epochs >= 1"):
+        FitConfig(epochs=0)
+    cfg = dataclasses.replace(FitConfig(), epochs=1)
+    with pytest.raises(ValueError, match="x has 3 samples, y has 2"):
+        fit(MLP(2, [], 2), (torch.zeros(3, 2), torch.zeros(2, dtype=torch.long)), None, cfg)
+    bn = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    with pytest.raises(ValueError, match="BatchNorm"):
+        fit_ensemble([bn], (torch.zeros(8, 2), torch.zeros(8, dtype=torch.long)), None, cfg)
+    with pytest.raises(ValueError, match="2 models but 1 seeds"):
+        fit_ensemble([MLP(2, [], 2), MLP(2, [], 2)], (torch.zeros(8, 2), torch.zeros(8, dtype=torch.long)),
+                     None, cfg, seeds=[0])
+    with pytest.raises(ValueError, match="unknown activation 'elu'"):
+        MLP(2, [4], 2, activation="elu")
+
+
+def test_mlp_shapes():
+    m = MLP(36 * 36, [128] * 4, 9)  # ch1's 5-layer MLP
+    assert m(torch.zeros(5, 36, 36)).shape == (5, 9)
+    assert m.features(torch.zeros(5, 36, 36)).shape == (5, 128)
+    assert count_parameters(m) == 1296 * 128 + 128 + 3 * (128 * 128 + 128) + 128 * 9 + 9
