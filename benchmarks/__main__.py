@@ -1,0 +1,43 @@
+"""python -m benchmarks [--device cpu|cuda] [--out results/benchmarks] : print a table, write JSON."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from helpers.records import device_name, versions
+from helpers.training import default_device
+
+from . import training
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    p.add_argument("--out", default=None, help="folder for the JSON (default: _build/benchmarks)")
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    device = torch.device(args.device) if args.device else default_device()
+    os.environ.setdefault("HELPERS_PROGRESS", "0")
+    rows = training.run(device, repeats=args.repeats)
+    print(f"device: {device_name(device)}")
+    print(f"{'benchmark':48s} {'method':22s} {'seconds':>9s} {'samples/s':>11s} {'x ensemble':>10s}")
+    for r in rows:
+        print(f"{r['benchmark']:48s} {r['method']:22s} {r['seconds']:9.3f} {r['samples_per_s']:11.0f} "
+              f"{r['ratio_to_ensemble']:10.2f}")
+    out = Path(args.out or "_build/benchmarks")
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc)
+    record = {"device": device_name(device), "date": stamp.isoformat(timespec="seconds"), "versions": versions(),
+              "repeats": args.repeats, "rows": rows}
+    path = out / f"bench-{device.type}-{stamp:%Y%m%d-%H%M%S}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    main()

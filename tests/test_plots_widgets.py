@@ -1,0 +1,38 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from helpers import plots, widgets  # noqa: E402
+
+
+def test_image_grid_layouts(tmp_path):
+    plots.set_style()
+    fig = plots.image_grid(torch.rand(5, 8, 8), titles=list("abcde"), ncols=3)
+    assert len(fig.axes) == 6 and fig.axes[0].get_title() == "a"
+    fig = plots.image_grid(torch.rand(2, 4, 8, 8))  # (R, C, H, W) grid
+    assert len(fig.axes) == 8
+    fig = plots.image_grid(torch.rand(3, 3, 8, 8))  # RGB
+    assert len(fig.axes) == 3
+    assert plots.savefig(fig, tmp_path, "grid").exists()
+    plt.close("all")
+
+
+def test_explore_draws_static_panels_and_a_slider():
+    calls = []
+
+    def draw(v, ax):
+        calls.append(v)
+        ax.plot([0, 1], [0, v])
+
+    fig, widget = widgets.explore(draw, [0.0, 0.25, 0.5, 0.75, 1.0], "nu")
+    assert calls[:3] == [0.0, 0.5, 1.0]  # static panels: first, middle, last
+    assert [a.get_title() for a in fig.axes] == ["nu = 0.0", "nu = 0.5", "nu = 1.0"]
+    assert widget is not None and widget.children[0].description == "nu"
+    fig, widget = widgets.explore(draw, [1, 2], "beta", interactive=False)
+    assert widget is None and len(fig.axes) == 2
+    with pytest.raises(ValueError, match="at least one value"):
+        widgets.explore(draw, [], "nu")
+    plt.close("all")
