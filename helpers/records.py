@@ -20,7 +20,7 @@ import torch
 from .claims import ClaimTable
 from .profiles import Profile, resolve
 
-__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results"]
+__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results", "recorded_runs"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "captum", "scipy", "scikit-learn", "learned-symmetry")
 
@@ -119,3 +119,28 @@ def load_results(path: str | os.PathLike) -> dict:
     if path.is_dir():
         path = path / "results.json"
     return json.loads(path.read_text())
+
+
+def recorded_runs(chapter: str, root: str | os.PathLike | None = None):
+    """The runs of ``chapter`` committed under ``results/<profile>/<chapter>/results.json``.
+
+    Args:
+        chapter: the chapter's notebook stem, e.g. ``"01_genuine_invariance"``.
+        root: the repository root; default: the checkout that holds this package (none when
+            ``helpers`` was pip-installed without the repository, e.g. on Colab).
+    Returns:
+        A pandas DataFrame, one row per recorded run: profile, device, date, wall time, and the
+        count of each verdict. Empty when nothing is recorded.
+    """
+    import pandas as pd
+
+    from .claims import VERDICTS
+
+    base = Path(root) if root is not None else Path(__file__).resolve().parent.parent
+    rows = []
+    for path in sorted((base / "results").glob(f"*/{chapter}/results.json")):
+        rec = load_results(path)
+        verdicts = [c["verdict"] for c in rec.get("claims", [])]
+        rows.append({"profile": rec["profile"], "device": rec["device"], "date": rec.get("date", ""),
+                     "wall time (s)": rec["wall_time_s"], **{v: verdicts.count(v) for v in VERDICTS}})
+    return pd.DataFrame(rows, columns=["profile", "device", "date", "wall time (s)", *VERDICTS])

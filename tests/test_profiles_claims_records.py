@@ -82,3 +82,17 @@ def test_run_record(tmp_path):
     assert d["profile"] == "quick" and d["seed"] == 3 and d["numbers"]["acc"] == [0.5, 0.25]
     assert d["numbers"]["nested"]["a"] is None and d["claims"][0]["verdict"] == "reproduced"
     assert "torch" in d["versions"]
+
+
+def test_recorded_runs(tmp_path):
+    from helpers.records import recorded_runs
+
+    assert recorded_runs("01_x", root=tmp_path).empty
+    rec = RunRecord("01_x", "standard", seed=0, output_dir=tmp_path / "results" / "standard" / "01_x")
+    t = ClaimTable()
+    t.add(Claim("C1.1", "x", "y", paper=1.0, tolerance=0.1), 1.0)
+    t.add(Claim("C1.2", "x", "y", paper=1.0, tolerance=0.1), None)
+    rec.write(t)
+    frame = recorded_runs("01_x", root=tmp_path)
+    assert len(frame) == 1 and frame.loc[0, "profile"] == "standard"
+    assert frame.loc[0, "reproduced"] == 1 and frame.loc[0, "not run"] == 1
