@@ -7,4 +7,9 @@ same functions.
 """
 from __future__ import annotations
 
+from .liegg import (apply_generator, image_coordinates, lie_generators, polarization_matrix,  # noqa: F401
+                    polarization_matrix_image, polarization_spectrum, symmetry_bias, symmetry_variance)
+
 __all__: list[str] = []
+__all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "polarization_spectrum",
+            "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]
