@@ -7,9 +7,13 @@ same functions.
 """
 from __future__ import annotations
 
+from .invariance import (distribution_invariance, jacobian_sigma_max, logit_invariance,  # noqa: F401
+                         orbit_logits, saliency_invariance, saliency_map)
 from .liegg import (apply_generator, image_coordinates, lie_generators, polarization_matrix,  # noqa: F401
                     polarization_matrix_image, polarization_spectrum, symmetry_bias, symmetry_variance)
 
 __all__: list[str] = []
+__all__ += ["orbit_logits", "distribution_invariance", "logit_invariance", "saliency_map", "saliency_invariance",
+            "jacobian_sigma_max"]
 __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "polarization_spectrum",
             "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]

@@ -1,0 +1,81 @@
+"""ch1 metrics with known answers: a weight-tied (group-pooled) model has LI = DI = 0 and SI = 1; a plain
+MLP fails each; sigma_max of a linear model's Jacobian is its spectral norm."""
+import pytest
+import torch
+
+from helpers import data
+from helpers.groups import ROT4, TRANS3
+from helpers.metrics import (distribution_invariance, jacobian_sigma_max, logit_invariance, orbit_logits,
+                             saliency_invariance, saliency_map)
+from helpers.models import MLP, GroupPooledMLP
+from helpers.training import FitConfig, fit_ensemble
+
+
+@pytest.fixture
+def digits(need_data):
+    need_data("mnist")
+    x, y = data.load("mnist", train=False)
+    x = data.standardize(data.pad_to(data.to_unit(x[:24]), 36))[0].double()  # (24, 36, 36)
+    return x, y[:24]
+
+
+@pytest.mark.parametrize("group", [ROT4, TRANS3], ids=["R4", "T3"])
+def test_weight_tied_model_is_exactly_invariant(digits, group):
+    x, y = digits
+    torch.manual_seed(0)
+    wt = GroupPooledMLP(group, 36 * 36, [32, 32], 9).double()
+    assert logit_invariance(wt, x, group) < 1e-12
+    assert distribution_invariance(wt, x, group) < 1e-12
+    assert saliency_invariance(wt, x[:8], group, y[:8] % 9, n_steps=8) > 1 - 1e-9
+
+
+@pytest.mark.parametrize("group", [ROT4, TRANS3], ids=["R4", "T3"])
+def test_plain_mlp_fails_each_metric(digits, group):
+    x, _ = digits
+    torch.manual_seed(0)
+    mlp = MLP(36 * 36, [32, 32], 9).double()
+    assert logit_invariance(mlp, x, group) > 1e-4
+    assert distribution_invariance(mlp, x, group) > 1e-6
+    assert saliency_invariance(mlp, x[:8], group, n_steps=8) < 0.9
+
+
+def test_metrics_average_over_non_identity_elements(digits):
+    x, _ = digits
+    torch.manual_seed(1)
+    mlp = MLP(36 * 36, [16], 9).double()
+    z = torch.stack([mlp(ROT4.act(x, g)) for g in range(4)])  # (4, B, K), the slow way
+    li = sum(0.5 * (z[g] - z[0]).pow(2).sum(-1).mean() for g in (1, 2, 3)) / 3
+    assert torch.isclose(torch.tensor(logit_invariance(mlp, x, ROT4), dtype=torch.float64), li)
+    assert torch.allclose(orbit_logits(mlp, x, ROT4), z.detach())
+
+
+def test_saliency_map_keeps_top_values_and_is_smoothed(digits):
+    x, y = digits
+    torch.manual_seed(0)
+    m = saliency_map(MLP(36 * 36, [16], 9).double(), x[:4], y[:4] % 9, n_steps=8)
+    assert m.shape == (4, 36, 36) and (m >= 0).all()
+    assert ((m > 0).flatten(1).float().mean(1) < 0.2).all()  # thresholded at 0.9 max, then a 3x3 blur
+
+
+def test_sigma_max_of_linear_model_is_spectral_norm():
+    torch.manual_seed(0)
+    lin = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 5)).double()
+    x = torch.randn(7, 3, 4, dtype=torch.float64)
+    assert abs(jacobian_sigma_max(lin, x) - torch.linalg.matrix_norm(lin[1].weight, ord=2).item()) < 1e-10
+
+
+def test_bad_inputs_are_named():
+    mlp = MLP(16, [4], 3)
+    with pytest.raises(TypeError, match="group"):
+        logit_invariance(mlp, torch.zeros(2, 4, 4), "rot4")
+    with pytest.raises(ValueError, match="images"):
+        logit_invariance(mlp, torch.zeros(2, 16), ROT4)
+    with pytest.raises(ValueError, match="hidden"):
+        GroupPooledMLP(ROT4, 16, [], 3)
+
+
+def test_weight_tied_model_trains_as_an_ensemble(digits):
+    x, y = digits
+    models = [GroupPooledMLP(ROT4, 36 * 36, [16, 16], 9).double() for _ in range(2)]
+    res = fit_ensemble(models, (x, y % 9), None, FitConfig(epochs=1, batch_size=8), seeds=[0, 1])
+    assert len(res.models) == 2 and logit_invariance(res.models[0], x, ROT4) < 1e-12
