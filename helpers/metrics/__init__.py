@@ -1,19 +1,20 @@
 """Every invariance / equivariance measure of the book, one definition each.
 
 The package grows one module per concept as the chapters land:
-``invariance`` (ch1: DI, LI, SI, Jacobian sensitivity), ``similarity`` (ch3: feature in/equivariance),
+``invariance`` (ch1: DI, LI, SI), ``sensitivity`` (ch1: Jacobian sigma_max), ``similarity`` (ch3: feature in/equivariance),
 ``liegg`` (ch4: polarization matrix, symmetry variance and bias). Tests and the book call the
 same functions.
 """
 from __future__ import annotations
 
-from .invariance import (distribution_invariance, jacobian_sigma_max, logit_invariance,  # noqa: F401
+from .invariance import (PENALTIES, distribution_invariance, invariance_penalty, logit_invariance,  # noqa: F401
                          orbit_logits, saliency_invariance, saliency_map)
+from .sensitivity import jacobian_sigma_max  # noqa: F401
 from .liegg import (apply_generator, image_coordinates, lie_generators, polarization_matrix,  # noqa: F401
                     polarization_matrix_image, polarization_spectrum, symmetry_bias, symmetry_variance)
 
 __all__: list[str] = []
-__all__ += ["orbit_logits", "distribution_invariance", "logit_invariance", "saliency_map", "saliency_invariance",
-            "jacobian_sigma_max"]
+__all__ += ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
+            "saliency_map", "saliency_invariance", "jacobian_sigma_max"]
 __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "polarization_spectrum",
             "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]

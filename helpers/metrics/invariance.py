@@ -1,4 +1,4 @@
-"""Invariance of a classifier to a finite group (Moskalev et al. 2023, ch1): DI, LI, SI and sensitivity.
+"""Invariance of a classifier to a finite group (Moskalev et al. 2023, ch1): DI, LI and SI.
 
 For a classifier ``f`` with logits, a finite group ``G`` acting on inputs and data ``D``:
 
@@ -18,12 +18,13 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import jacrev, vmap
 
 from ..groups import CyclicGroup
 
-__all__ = ["orbit_logits", "distribution_invariance", "logit_invariance", "saliency_map",
-           "saliency_invariance", "jacobian_sigma_max"]
+__all__ = ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
+           "saliency_map", "saliency_invariance"]
+
+PENALTIES = ("kl", "l2", "l2_normalized")
 
 Model = Callable[[Tensor], Tensor]
 
@@ -53,26 +54,60 @@ def orbit_logits(model: Model, x: Tensor, group: CyclicGroup, batch_size: int = 
     return out.view(group.order, len(x), -1)  # (G, B, K)
 
 
+def invariance_penalty(z: Tensor, kind: str = "l2") -> Tensor:
+    """Invariance error of orbit logits, differentiable: the one definition behind DI, LI and the IR losses.
+
+    With ``z[g] = f(g x)`` and ``z[0] = f(x)``, the mean over samples and g != e of
+
+    - ``"kl"``: ``KL(softmax f(x) || softmax f(gx))``, eq. (1) (DI);
+    - ``"l2"``: ``1/2 ||f(x) - f(gx)||_2^2``, eq. (2) (LI);
+    - ``"l2_normalized"``: ``||f(x) - f(gx)||_2^2 / ||f(x)||_2^2`` (Sec. 4.4's third regulariser).
+
+    Used as the regulariser ``I_f`` of eq. (4): ``min_theta L_f(D) + nu I_f(D, G)``.
+
+    Args:
+        z: ``(G, B, K)`` logits over the orbit, identity first.
+        kind: one of ``PENALTIES``.
+    Returns:
+        A scalar tensor (vmap-safe: no Python control flow on values).
+    """
+    if kind not in PENALTIES:
+        raise ValueError(f"unknown invariance penalty {kind!r}; valid: {list(PENALTIES)}")
+    if z.ndim != 3 or z.shape[0] < 2:
+        raise ValueError(f"z must be orbit logits (G >= 2, B, K), got shape {tuple(z.shape)}")
+    if kind == "kl":
+        logp = F.log_softmax(z, dim=-1)  # (G, B, K)
+        return (logp[0].exp() * (logp[0] - logp[1:])).sum(-1).mean()  # mean of (G-1, B) KL(u_x || q_gx)
+    sq = (z[1:] - z[0]).pow(2).sum(-1)  # (G-1, B)
+    if kind == "l2":
+        return 0.5 * sq.mean()
+    return (sq / z[0].pow(2).sum(-1).clamp_min(1e-12)).mean()
+
+
 def distribution_invariance(model: Model, x: Tensor, group: CyclicGroup) -> float:
     """DI, eq. (1): mean KL divergence between softmax(f(x)) and softmax(f(gx)), g != e.
 
     Args:
+        model: ``(N, ..., H, W) -> (N, K)``.
         x: ``(B, ..., H, W)``.
+        group: ``ROT4`` or ``TRANS3``.
+    Returns:
+        DI >= 0 (0 for an exactly invariant model).
     """
-    z = orbit_logits(model, x, group)  # (G, B, K)
-    logp = F.log_softmax(z.double(), dim=-1)  # (G, B, K)
-    kl = (logp[0].exp() * (logp[0] - logp[1:])).sum(-1)  # (G-1, B): KL(u_x || q_gx)
-    return float(kl.mean())
+    return float(invariance_penalty(orbit_logits(model, x, group).double(), "kl"))
 
 
 def logit_invariance(model: Model, x: Tensor, group: CyclicGroup) -> float:
     """LI, eq. (2): mean of ``1/2 ||f(x) - f(gx)||^2`` over samples and g != e.
 
     Args:
+        model: ``(N, ..., H, W) -> (N, K)``.
         x: ``(B, ..., H, W)``.
+        group: ``ROT4`` or ``TRANS3``.
+    Returns:
+        LI >= 0 (0 for an exactly invariant model).
     """
-    z = orbit_logits(model, x, group).double()  # (G, B, K)
-    return float(0.5 * (z[1:] - z[0]).pow(2).sum(-1).mean())
+    return float(invariance_penalty(orbit_logits(model, x, group).double(), "l2"))
 
 
 def saliency_map(model: nn.Module, x: Tensor, target: Tensor, n_steps: int = 32,
@@ -114,7 +149,13 @@ def saliency_invariance(model: nn.Module, x: Tensor, group: CyclicGroup, y: Tens
     member of the orbit, so that the maps explain the same decision).
 
     Args:
-        x: ``(B, ..., H, W)``; y: ``(B,)`` or None.
+        model: ``(N, ..., H, W) -> (N, K)``.
+        x: ``(B, ..., H, W)``.
+        group: ``ROT4`` or ``TRANS3``.
+        y: ``(B,)`` true classes, or None for the predicted class of ``x``.
+        n_steps: integration steps of integrated gradients.
+    Returns:
+        SI in [0, 1] (1 for an exactly invariant model).
     """
     _check_group_input(x, group)
     if y is None:
@@ -125,20 +166,3 @@ def saliency_invariance(model: nn.Module, x: Tensor, group: CyclicGroup, y: Tens
     aligned = torch.stack([group.act(maps[g], group.inverse(g)) for g in range(G)])  # (G, B, ..., H, W)
     cos = F.cosine_similarity(aligned[1:].flatten(2), aligned[0].flatten(1)[None], dim=-1, eps=1e-12)  # (G-1, B)
     return float(cos.mean())
-
-
-def jacobian_sigma_max(model: nn.Module, x: Tensor, chunk_size: int = 256) -> float:
-    """Sensitivity (ch1 Sec. 5, Fig. 5): largest singular value of d logits / d input, mean over samples.
-
-    Args:
-        model: ``(N, ...) -> (N, K)`` without batch interaction.
-        x: ``(B, ...)``.
-    """
-    def single(xi: Tensor) -> Tensor:
-        return model(xi[None])[0]  # (K,)
-
-    sig = []
-    for xc in torch.split(x, chunk_size):
-        J = vmap(jacrev(single))(xc).flatten(2)  # (b, K, D)
-        sig.append(torch.linalg.matrix_norm(J, ord=2))  # (b,)
-    return float(torch.cat(sig).mean().detach())
