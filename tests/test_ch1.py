@@ -1,0 +1,130 @@
+"""Chapter 1 runners: Transforming-MNIST on the real files, drift, the IR loss, Proposition 3.1, the orbit
+neighbour measure of C1.6, and clear errors. The known answers of DI, LI and SI are in
+test_invariance_metrics.py."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers.experiments import ch1
+from helpers.groups import ROT4, TRANS3
+from helpers.metrics import invariance_penalty
+from helpers.training import FitConfig
+
+TINY = replace(ch1.SETTINGS["quick"], n_train=200, n_test=100, n_val=50, seeds=(0, 1), hidden=(16, 16),
+               fit=FitConfig(epochs=2, batch_size=64), nus=(1.0,), nus_other={"kl": (1.0,)}, n_eval=50,
+               n_si=8, ig_steps=4, betas=(0.0, 1.0), n_tsne=20)
+
+
+@pytest.fixture
+def mnist_r4(need_data):
+    need_data("mnist")
+    need_data("fashion_mnist")
+    return ch1.transforming("mnist", "rot4", TINY, seed=0)
+
+
+def test_transforming_mnist_splits(mnist_r4):
+    ds = mnist_r4
+    assert ds.train[0].shape == (200, 36, 36) and ds.test[0].shape == (100, 36, 36) and ds.val[0].shape == (50, 36, 36)
+    for _, y in (ds.train, ds.val, ds.test):
+        assert int(y.max()) <= 8 and int(y.min()) >= 0  # the digit 9 is left out
+    assert abs(float(ds.train[0].mean())) < 1e-4 and abs(float(ds.train[0].std()) - 1) < 1e-3
+    # zero padding 28 -> 36: a 4-pixel frame of zeros around every raw image
+    assert float(ds.raw_test[:, :4].abs().max()) == 0 and float(ds.raw_test[:, :, -4:].abs().max()) == 0
+    # the stored test image is the raw one moved by its group element, standardised
+    b = int(torch.nonzero(ds.g_test == 1)[0])
+    assert torch.allclose(ds.test[0][b], ds.standardize(ROT4.act(ds.raw_test[b], 1)), atol=1e-6)
+
+
+def test_transforming_same_seed_pairs_mnist_and_fmnist(mnist_r4):
+    fm = ch1.transforming("fashion_mnist", "rot4", TINY, seed=0)
+    assert torch.equal(fm.g_test, mnist_r4.g_test)  # same group elements: the drift blends paired images
+    x0, y0 = ch1.drifted(mnist_r4, fm, 0.0)
+    assert torch.allclose(x0, mnist_r4.test[0], atol=1e-5) and torch.equal(y0, mnist_r4.test[1])
+    x1, _ = ch1.drifted(mnist_r4, fm, 1.0)
+    assert torch.allclose(x1, mnist_r4.standardize(fm.test[0] * fm.std + fm.mean), atol=1e-4)
+    with pytest.raises(ValueError, match="beta"):
+        ch1.drifted(mnist_r4, fm, 1.5)
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="unknown model 'CNN'"):
+        ch1.make_model("CNN", ROT4, (8,))
+    with pytest.raises(ValueError, match="nu must be >= 0"):
+        ch1.invariance_loss(ROT4, -1.0)
+    with pytest.raises(ValueError, match="'cifar10'"):
+        ch1.transforming("cifar10", "rot4", TINY)
+    with pytest.raises(ValueError, match="unknown invariance penalty 'l1'"):
+        invariance_penalty(torch.zeros(4, 2, 3), "l1")
+
+
+def test_ir_loss_is_cross_entropy_plus_nu_times_li():
+    torch.manual_seed(0)
+    model = ch1.make_model("DA", TRANS3, (8,))
+    x, y = torch.randn(5, 36, 36), torch.randint(9, (5,))
+    z = model(TRANS3.orbit(x).reshape(15, 36, 36)).view(3, 5, -1)  # (G, B, K)
+    li = 0.5 * (z[1:] - z[0]).pow(2).sum(-1).mean()
+    got = ch1.invariance_loss(TRANS3, 2.5)(model, x, y)
+    assert torch.allclose(got, F.cross_entropy(z[0], y) + 2.5 * li, atol=1e-6)
+    assert torch.allclose(ch1.invariance_loss(TRANS3, 0.0)(model, x, y), F.cross_entropy(z[0], y), atol=1e-6)
+
+
+@torch.no_grad()
+def test_weight_tied_model_is_invariant_and_plain_mlp_is_not():
+    torch.manual_seed(0)
+    x = torch.randn(6, 36, 36)
+    for group in (ROT4, TRANS3):
+        wt, da = ch1.make_model("WT", group, (8, 8)), ch1.make_model("DA", group, (8, 8))
+        z_wt = wt(group.orbit(x).reshape(-1, 36, 36)).view(group.order, 6, -1)  # (G, B, K)
+        z_da = da(group.orbit(x).reshape(-1, 36, 36)).view(group.order, 6, -1)
+        assert float(invariance_penalty(z_wt, "l2")) < 1e-10
+        assert float(invariance_penalty(z_da, "l2")) > 1e-4
+
+
+def test_proposition_3_1_spectral_norm_never_increases(need_data):
+    need_data("mnist")
+    p = ch1.run_proposition("rot4", n=16, size=8, n_steps=50)
+    assert p["max_increase_flow"] <= 1e-9 and p["max_increase_gd"] <= 1e-9
+    assert p["flow"][-1] < p["flow"][0] and p["LI"][-1] < p["LI"][0]
+    assert abs(p["flow"][0] - p["gd"][0]) < 1e-12  # same W(0)
+    # a step above 2 / lambda_max makes descent diverge: the check can fail
+    bad = ch1.run_proposition("rot4", n=16, size=8, n_steps=50, lr=3.0 / p["lambda_max"])
+    assert bad["max_increase_gd"] > 0
+
+
+def test_linear_flow_solves_the_ode():
+    torch.manual_seed(0)
+    x, W0 = torch.randn(4, 6, 6, dtype=torch.float64), torch.randn(3, 36, dtype=torch.float64)
+    eps = (ROT4.orbit(x)[:1] - ROT4.orbit(x)[1:]).flatten(2).flatten(0, 1)  # (12, 36)
+    sigma = eps.T @ eps
+    t = torch.tensor([0.0, 0.01], dtype=torch.float64)
+    norms = ch1.linear_flow(W0, x, ROT4, t)
+    expect = torch.linalg.matrix_norm(W0 @ torch.linalg.matrix_exp(-sigma * 0.01), ord=2)
+    assert torch.allclose(norms[1], expect) and torch.allclose(norms[0], torch.linalg.matrix_norm(W0, ord=2))
+
+
+def test_orbit_neighbours_known_answers():
+    torch.manual_seed(0)
+    labels = torch.arange(10) % 3
+    same = torch.randn(1, 10, 5).expand(4, 10, 5)  # (G, B, D) identical members: invariant features
+    assert ch1.orbit_neighbours(same, labels)["same_orbit"] == 1.0
+    spread = torch.randn(4, 10, 5)  # unrelated members
+    assert ch1.orbit_neighbours(spread, labels)["same_orbit"] < 0.6
+    assert ch1.orbit_spread(same, labels) == 0.0
+
+
+def test_pick_nu_rule():
+    sweep = {0.1: {"SI": [0.5]}, 1.0: {"SI": [0.96, 0.95]}, 10.0: {"SI": [0.99]}}
+    assert ch1.pick_nu(sweep, 0.95) == 1.0  # the smallest nu that reaches the target
+    assert ch1.pick_nu(sweep, 0.999) == 10.0  # none reaches it: the highest SI
+
+
+def test_run_group_tiny(mnist_r4):
+    r = ch1.run_group("rot4", TINY, "cpu", seed=0)
+    assert set(r["table"]) == set(ch1.MODELS) and r["nu"] == 1.0
+    assert max(r["table"]["WT"]["LI"]) < 1e-6 and min(r["table"]["WT"]["SI"]) > 1 - 1e-5
+    assert len(r["table"]["DA"]["acc"]) == 2 and "sigma_max" in r["table"]["IR"]
+    d = ch1.run_drift(r["models"], r["data"], TINY)
+    assert np.asarray(d["DA"]["acc_ratio"]).shape == (2, 2) and np.allclose(np.asarray(d["WT"]["DI"]), 0, atol=1e-6)
