@@ -1,0 +1,341 @@
+"""Invariant weights learned by a lower bound on the marginal likelihood (ch2, van der Ouderaa & van der Wilk 2022).
+
+A shallow network ``g(x) = softmax(W2 phi(W1 x))`` is made (softly) invariant by averaging it over
+transformations drawn from a learnable distribution ``p_eta(T)`` (eq. 1), estimated with S samples:
+
+    f_hat(x; eta) = 1/S sum_i g(T_i(x)),     T_i ~ p_eta(T)                          (eq. 6)
+
+The transformations act on the *weights*: each row of ``W1`` is an image, and
+``(W1 o T) o x = W1 o (T o x)`` (Sec. 3.2), so the warp of the weights replaces the warp of the
+input. A sample is drawn with the Lie-group reparameterisation of the affine group (eq. 3 / eq. 10):
+
+    T = exp( sum_i eps_i eta_i G_i ),   eps ~ U[-1, 1]^6                               (eq. 3)
+
+(``helpers.groups.affine_matrices``; deterministic sampling replaces the noise by a linspace grid,
+Sec. 3.4). ``eta`` and the variational posterior over ``W2`` (``helpers.variational``) are trained by
+maximising the ELBO
+
+    L = E_q(theta) E_T [ log p(y | f_hat(x; eta)) ] - KL(q(theta) || p(theta))         (eq. 9)
+
+Two networks (Sec. 3.1, 4.4): ``"rff"`` (fixed random Fourier ``W1``, cos non-linearity) and
+``"relu"`` (learned Xavier-initialised ``W1``, ReLU). ``InvariantNet`` holds ``M`` members at once
+(a sweep over fixed / learned eta, or over invariance types), trained as one model: every tensor
+carries a leading ``M`` axis.
+
+Warp convention: ``helpers.transforms.affine_warp`` (``out(p) = w(T p)`` in normalized coordinates).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import vmap
+from torchvision.transforms.v2.functional import gaussian_blur
+
+from .groups import AFFINE_NAMES, affine_matrices
+from .transforms import affine_warp
+from .variational import ClassGaussian
+
+__all__ = [
+    "INVARIANCES",
+    "invariance_mask",
+    "uniform_eps",
+    "linspace_eps",
+    "transformation_matrices",
+    "blur_weights",
+    "transform_weights",
+    "InvariantNet",
+]
+
+#: Which of the six generators (order of ``helpers.groups.AFFINE_NAMES``) each invariance learns (App. E).
+INVARIANCES: dict[str, tuple[int, ...]] = {
+    "none": (),
+    "rotation": (2,),
+    "translation": (0, 1),
+    "scale": (3, 4),
+    "affine": (0, 1, 2, 3, 4, 5),
+}
+
+
+def invariance_mask(name: str) -> Tensor:
+    """``(6,)`` float mask of the generators an invariance type learns (App. E), e.g. rotation -> e_3."""
+    if name not in INVARIANCES:
+        raise ValueError(f"unknown invariance {name!r}; valid: {list(INVARIANCES)}")
+    mask = torch.zeros(6)
+    mask[list(INVARIANCES[name])] = 1.0
+    return mask
+
+
+def uniform_eps(members: int, samples: int, generator: torch.Generator | None = None,
+                device: torch.device | str | None = None) -> Tensor:
+    """Monte Carlo noise ``eps ~ U[-1, 1]^6`` (eq. 3).
+
+    Returns:
+        ``(M, S, 6)``.
+    """
+    if members < 1 or samples < 1:
+        raise ValueError(f"members and samples must be >= 1, got {members}, {samples}")
+    u = torch.rand(members, samples, 6, generator=generator)  # (M, S, 6), drawn on the generator's device
+    return (2 * u - 1).to(device)  # (M, S, 6)
+
+
+def linspace_eps(points: int, dims: tuple[int, ...] = (2,), endpoint: bool = True) -> Tensor:
+    """Deterministic noise (Sec. 3.4): a product grid of ``points`` per generator in ``dims``.
+
+    Args:
+        points: grid points per generator, >= 1.
+        dims: the generators that vary (others are 0), e.g. ``(2,)`` for rotation.
+        endpoint: include ``+1``; with ``False`` the grid is ``-1 + 2k/points`` (a periodic grid:
+            with eta_rot = pi it is the cyclic group of ``points`` rotations).
+
+    Returns:
+        ``(points ** len(dims), 6)`` (S = points ** len(dims)).
+    """
+    if points < 1:
+        raise ValueError(f"points must be >= 1, got {points}")
+    if not dims or any(d not in range(6) for d in dims) or len(set(dims)) != len(dims):
+        raise ValueError(f"dims must be distinct generator indices in 0..5, got {dims}")
+    if endpoint:
+        axis = torch.linspace(-1.0, 1.0, points) if points > 1 else torch.zeros(1)
+    else:
+        axis = -1.0 + 2.0 * torch.arange(points) / points  # (points,)
+    grid = torch.cartesian_prod(*[axis] * len(dims)).reshape(-1, len(dims))  # (S, k)
+    eps = torch.zeros(grid.shape[0], 6)
+    eps[:, list(dims)] = grid
+    return eps  # (S, 6)
+
+
+def transformation_matrices(eta: Tensor, eps: Tensor) -> Tensor:
+    """``T = exp(sum_i eps_i eta_i G_i)`` for every member and sample (eq. 3), differentiable in eta.
+
+    Args:
+        eta: ``(M, 6)`` invariance parameters.
+        eps: ``(M, S, 6)`` noise, or ``(S, 6)`` shared by the members.
+
+    Returns:
+        ``(M, S, 3, 3)``.
+    """
+    if eta.ndim != 2 or eta.shape[-1] != 6:
+        raise ValueError(f"eta must be (M, 6), got shape {tuple(eta.shape)}")
+    if eps.ndim == 2:
+        eps = eps.to(eta).expand(eta.shape[0], *eps.shape)  # (M, S, 6)
+    if eps.ndim != 3 or eps.shape[0] != eta.shape[0] or eps.shape[-1] != 6:
+        raise ValueError(f"eps must be (S, 6) or (M={eta.shape[0]}, S, 6), got shape {tuple(eps.shape)}")
+    return vmap(affine_matrices)(eps.to(eta), eta)  # (M, S, 3, 3)
+
+
+def blur_weights(weights: Tensor, sigma: float) -> Tensor:
+    """Gaussian blur of weight images to band-limit them before resampling (Sec. 4: sigma 0.1).
+
+    Args:
+        weights: ``(..., C, H, W)``.
+        sigma: standard deviation in pixels; 0 returns the input. The kernel has
+            ``2 * ceil(3 sigma) + 1`` taps (3 for sigma 0.1, where the outer taps weigh e^-50:
+            numerically the identity).
+
+    Returns:
+        The same shape.
+    """
+    if sigma < 0:
+        raise ValueError(f"blur sigma must be >= 0, got {sigma}")
+    if sigma == 0:
+        return weights
+    k = 2 * math.ceil(3 * sigma) + 1
+    shape = weights.shape
+    flat = weights.reshape(-1, *shape[-3:])  # (N, C, H, W)
+    return gaussian_blur(flat, [k, k], [sigma, sigma]).reshape(shape)
+
+
+def transform_weights(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1) -> Tensor:
+    """Warp every first-layer weight row, viewed as an image, by every sampled transformation.
+
+    ``out[m, s, d] = blur(weights[m, d]) o T[m, s]`` (bilinear ``grid_sample``, zeros outside,
+    the ``helpers.transforms.affine_warp`` convention), the weight-space form of transforming the
+    input (Sec. 3.2).
+
+    Args:
+        weights: ``(M, D, C, H, W)``, or ``(1, D, C, H, W)`` shared by the members.
+        matrices: ``(M, S, 3, 3)``.
+        blur_sigma: Gaussian blur in pixels applied before the warp.
+
+    Returns:
+        ``(M, S, D, C, H, W)``.
+    """
+    if weights.ndim != 5:
+        raise ValueError(f"weights must be (M, D, C, H, W), got shape {tuple(weights.shape)}")
+    if matrices.ndim != 4 or matrices.shape[-2:] != (3, 3):
+        raise ValueError(f"matrices must be (M, S, 3, 3), got shape {tuple(matrices.shape)}")
+    M, S = matrices.shape[:2]
+    if weights.shape[0] not in (1, M):
+        raise ValueError(f"weights have {weights.shape[0]} members, matrices {M}")
+    Mw, D, C, H, W = weights.shape
+    # One grid_sample call without copying the weights per sample: the S sampling grids of a member
+    # are stacked along the height axis, so member m's D*C weight channels are read once.
+    grid = F.affine_grid(matrices.reshape(M * S, 3, 3)[:, :2].to(weights), [M * S, 1, H, W],
+                         align_corners=False)  # (M*S, H, W, 2)
+    grid = grid.reshape(Mw, (M // Mw) * S * H, W, 2)  # (M', M/M' * S * H, W, 2)
+    w = blur_weights(weights, blur_sigma).reshape(Mw, D * C, H, W)  # (M', D*C, H, W)
+    out = F.grid_sample(w, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (M', D*C, S'*H, W)
+    out = out.reshape(Mw, D, C, (M // Mw) * S, H, W).permute(0, 3, 1, 2, 4, 5)  # (M', S', D, C, H, W) view
+    return out.reshape(M, S, D, C, H, W)  # (M, S, D, C, H, W), a strided view for C = 1
+
+
+class InvariantNet(nn.Module):
+    """``M`` shallow networks with learnable weight-space invariance and a Gaussian posterior over W2.
+
+    Member m computes ``log f_hat(x)`` of eq. (6) with its own ``eta[m]`` (learned where
+    ``learn[m, i]`` is 1, fixed at its initial value elsewhere) and its own posterior over W2;
+    ``bayes[m] = 0`` turns it into the maximum-likelihood variant of Sec. 4.1 (point estimate
+    ``W2 = mu``, no KL term).
+
+    Args:
+        kind: ``"rff"`` (fixed ``W1 ~ N(0, sigma^2)``, phases ``b ~ U[0, 2 pi]``, cos) or ``"relu"``
+            (learned Xavier-uniform ``W1``, zero bias, ReLU; one ``W1`` per member).
+        image_shape: ``(C, H, W)`` of the inputs.
+        hidden: D, the number of hidden features.
+        classes: K.
+        eta_init: ``(M, 6)`` initial invariance parameters (radians for rotation, normalized
+            coordinates for translation, log-scale for scale).
+        learn: ``(M, 6)`` 1 where eta is learned, 0 where fixed.
+        bayes: ``(M,)`` 1 for variational inference (eq. 9), 0 for maximum likelihood.
+        sigma: standard deviation of the random Fourier frequencies (Sec. 4: 0.3; 5 in the toy).
+        alpha: prior variance of W2 (Sec. 4: 1.0).
+        blur_sigma: blur of the weight images in pixels (Sec. 4: 0.1); ignored for flat inputs.
+        seed: seeds the random first-layer weights.
+        feature_scale: c in the hidden features ``c * phi(W1 x + b)``; 1 (the paper's plain
+            ``phi``) by default; ``sqrt(2 / D)`` would be the kernel normalisation of random features.
+        init_std: the initial Cholesky factor ``L = init_std * I`` of the posterior (paper: 1).
+    """
+
+    def __init__(self, kind: str, image_shape: tuple[int, ...], hidden: int, classes: int,
+                 eta_init: Tensor, learn: Tensor, bayes: Tensor, sigma: float = 0.3,
+                 alpha: float = 1.0, blur_sigma: float = 0.1, seed: int = 0, feature_scale: float = 1.0,
+                 init_std: float = 1.0):
+        super().__init__()
+        if kind not in ("rff", "relu"):
+            raise ValueError(f"kind must be 'rff' or 'relu', got {kind!r}")
+        if len(image_shape) not in (1, 3):
+            raise ValueError(f"image_shape must be (C, H, W) or (P,) for flat inputs, got {image_shape}")
+        eta_init, learn, bayes = (torch.as_tensor(t, dtype=torch.float32) for t in (eta_init, learn, bayes))
+        M = eta_init.shape[0]
+        if eta_init.shape != (M, 6) or learn.shape != (M, 6) or bayes.shape != (M,):
+            raise ValueError(f"eta_init (M, 6), learn (M, 6), bayes (M,) expected, got "
+                             f"{tuple(eta_init.shape)}, {tuple(learn.shape)}, {tuple(bayes.shape)}")
+        self.kind, self.image_shape, self.hidden, self.classes = kind, tuple(image_shape), hidden, classes
+        self.blur_sigma, self.feature_scale = blur_sigma, float(feature_scale)
+        P = math.prod(image_shape)
+        gen = torch.Generator().manual_seed(seed)
+        self.eta = nn.Parameter(eta_init.clone())  # (M, 6)
+        self.register_buffer("learn", learn.clone())  # (M, 6)
+        self.register_buffer("bayes", bayes.clone())  # (M,)
+        if kind == "rff":
+            self.register_buffer("W1", sigma * torch.randn(1, hidden, P, generator=gen))  # (1, D, P)
+            self.register_buffer("b1", 2 * math.pi * torch.rand(1, hidden, generator=gen))  # (1, D)
+        else:
+            bound = math.sqrt(6.0 / (P + hidden))  # Xavier uniform
+            self.W1 = nn.Parameter((2 * torch.rand(M, hidden, P, generator=gen) - 1) * bound)  # (M, D, P)
+            self.b1 = nn.Parameter(torch.zeros(M, hidden))  # (M, D)
+        self.posterior = ClassGaussian(M, classes, hidden + 1, alpha, init_std)
+
+    @property
+    def members(self) -> int:
+        """M."""
+        return self.eta.shape[0]
+
+    def effective_eta(self) -> Tensor:
+        """``(M, 6)``: eta with the gradient cut where it is fixed."""
+        return self.eta * self.learn + self.eta.detach() * (1 - self.learn)  # (M, 6)
+
+    def sample_eps(self, samples: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(M, S, 6)`` Monte Carlo noise on the model's device."""
+        return uniform_eps(self.members, samples, generator, self.eta.device)
+
+    def first_layer(self, matrices: Tensor | None) -> Tensor:
+        """Transformed first-layer weights ``(M, S, D, P)`` (``S = 1`` and no warp when ``matrices`` is None)."""
+        M, D = self.members, self.hidden
+        W1 = self.W1.expand(M, D, self.W1.shape[-1])  # (M, D, P)
+        if matrices is None or len(self.image_shape) == 1:
+            if matrices is not None:  # flat inputs (the toy): T acts on each row as a vector
+                return self._transform_vectors(W1, matrices)
+            return W1.unsqueeze(1)  # (M, 1, D, P)
+        w = self.W1.reshape(self.W1.shape[0], D, *self.image_shape)  # (M or 1, D, C, H, W)
+        return transform_weights(w, matrices, self.blur_sigma).flatten(3)  # (M, S, D, P)
+
+    @staticmethod
+    def _transform_vectors(W1: Tensor, matrices: Tensor) -> Tensor:
+        if W1.shape[-1] != 2:
+            raise ValueError(f"flat inputs are transformed as 2-D points; got P = {W1.shape[-1]}")
+        # w^T (T x) = (T^T w)^T x: the row transforms by T^T (Sec. 3.2)
+        return torch.einsum("msji,mdj->msdi", matrices[..., :2, :2], W1)  # (M, S, D, 2)
+
+    def features(self, x: Tensor, matrices: Tensor | None) -> Tensor:
+        """Hidden features ``c * phi((W1 o T) x + b)`` (``c = feature_scale``).
+
+        Args:
+            x: ``(B, *image_shape)``.
+            matrices: ``(M, S, 3, 3)`` or None (no transformation).
+
+        Returns:
+            ``(M, S, B, D)``.
+        """
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(f"inputs must be (B, {self.image_shape}), got {tuple(x.shape)}")
+        W = self.first_layer(matrices)  # (M, S, D, P)
+        pre = torch.matmul(W, x.flatten(1).T).transpose(-1, -2)  # (M, S, B, D); matmul keeps W's strides
+        pre = pre + self.b1.unsqueeze(1).unsqueeze(1)  # (M, S, B, D)
+        act = torch.cos(pre) if self.kind == "rff" else F.relu(pre)  # (M, S, B, D)
+        return self.feature_scale * act  # (M, S, B, D)
+
+    def forward(self, x: Tensor, samples: int = 32, generator: torch.Generator | None = None,
+                eps: Tensor | None = None, sample_weights: bool = True, common: bool = False) -> Tensor:
+        """``log f_hat(x; eta)`` of eq. (6): the log of the sample-averaged class probabilities.
+
+        Args:
+            x: ``(B, *image_shape)``.
+            samples: S Monte Carlo transformations (ignored when ``eps`` is given).
+            generator: source of the noise in T and in W2.
+            eps: ``(S, 6)`` or ``(M, S, 6)`` fixed noise (deterministic sampling, Sec. 3.4).
+            sample_weights: draw ``W2 ~ q`` (training); False uses the posterior mean.
+            common: the same noise for every member (in T and in W2): common random numbers that
+                make the members' estimates comparable (evaluation).
+
+        Returns:
+            ``(M, B, K)`` log-probabilities.
+        """
+        if eps is None:
+            eps = uniform_eps(1, samples, generator, self.eta.device)[0] if common else self.sample_eps(samples, generator)
+        eps = eps.to(self.eta.device)  # (S, 6) or (M, S, 6)
+        T = transformation_matrices(self.effective_eta(), eps)  # (M, S, 3, 3)
+        h = self.features(x, T)  # (M, S, B, D)
+        h = torch.cat([h, torch.ones_like(h[..., :1])], -1)  # (M, S, B, D+1)
+        scale = self.bayes if sample_weights else torch.zeros_like(self.bayes)  # (M,)
+        W2 = self.posterior.sample(scale, generator, common)  # (M, K, D+1)
+        logp = torch.log_softmax(torch.einsum("msbd,mkd->msbk", h, W2), -1)  # (M, S, B, K)
+        return torch.logsumexp(logp, 1) - math.log(logp.shape[1])  # (M, B, K)
+
+    def kl(self) -> Tensor:
+        """``(M,)``: the KL term of eq. (9), zero for maximum-likelihood members."""
+        return self.bayes * self.posterior.kl()  # (M,)
+
+    def neg_elbo(self, x: Tensor, y: Tensor, n_data: int, samples: int = 32,
+                 generator: torch.Generator | None = None) -> Tensor:
+        """Minus the per-datapoint SGVB estimate of eq. (9) on a mini-batch (L = 1 weight sample).
+
+        ``-[ mean_b log f_hat(x_b)[y_b] - KL / N ]``: the batch-averaged cross-entropy of the
+        sample-averaged prediction plus the KL spread over the N training points.
+
+        Args:
+            x: ``(B, *image_shape)``; y: ``(B,)`` labels; n_data: N.
+
+        Returns:
+            ``(M,)``.
+        """
+        logf = self(x, samples, generator)  # (M, B, K)
+        nll = -logf.gather(-1, y.expand(logf.shape[0], -1).unsqueeze(-1)).squeeze(-1).mean(-1)  # (M,)
+        return nll + self.kl() / n_data  # (M,)
+
+    def describe_eta(self) -> list[dict[str, float]]:
+        """The current eta of each member as ``{generator name: value}``."""
+        return [dict(zip(AFFINE_NAMES, row.tolist())) for row in self.eta.detach().cpu()]

@@ -1,0 +1,116 @@
+"""A variational Gaussian over the output-layer weights, one full-covariance block per class (ch2, Sec. 3.7).
+
+The output weights ``W2`` of the chapter-2 networks have a row ``w_c`` (hidden features plus a bias)
+per class ``c``. The variational posterior is block diagonal over classes (Appendix A):
+
+    q(W2) = prod_c N(w_c | mu_c, Sigma_c),   Sigma_c = L_c L_c^T,  L_c lower triangular,
+
+with the prior ``p(w_c) = N(0, alpha I)``. The KL divergence has the closed form (Appendix A; the
+appendix prints ``tr{Sigma_p Sigma_c}``, the standard form is ``tr{Sigma_p^{-1} Sigma_c}``):
+
+    KL(q || p) = sum_c 1/2 [ log(|Sigma_p| / |Sigma_c|) - D + tr(Sigma_p^{-1} Sigma_c)
+                             + mu_c^T Sigma_p^{-1} mu_c ]                              (App. A)
+
+Everything is batched over ``M`` independent members (a sweep trained as one model).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["ClassGaussian", "gaussian_kl"]
+
+
+def gaussian_kl(mu: Tensor, L: Tensor, alpha: float = 1.0) -> Tensor:
+    """Closed-form ``KL(N(mu_c, L_c L_c^T) || N(0, alpha I))`` summed over classes (App. A).
+
+    Args:
+        mu: ``(..., K, D)`` means.
+        L: ``(..., K, D, D)`` lower-triangular Cholesky factors (only the lower triangle is read;
+            the diagonal may have either sign).
+        alpha: prior variance, > 0.
+
+    Returns:
+        ``(...)``: the KL divergence summed over the K classes.
+    """
+    if alpha <= 0:
+        raise ValueError(f"prior variance alpha must be > 0, got {alpha}")
+    if L.shape != (*mu.shape, mu.shape[-1]):
+        raise ValueError(f"L must be (..., K, D, D) = {(*mu.shape, mu.shape[-1])}, got {tuple(L.shape)}")
+    L = torch.tril(L)  # (..., K, D, D)
+    D = mu.shape[-1]
+    logdet_q = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1).abs()).sum(-1)  # (..., K)
+    trace = L.pow(2).sum((-2, -1)) / alpha  # (..., K)  tr(Sigma_p^{-1} Sigma_c) = ||L||_F^2 / alpha
+    maha = mu.pow(2).sum(-1) / alpha  # (..., K)
+    kl = 0.5 * (D * math.log(alpha) - logdet_q - D + trace + maha)  # (..., K)
+    return kl.sum(-1)  # (...)
+
+
+class ClassGaussian(nn.Module):
+    """``M`` independent block-diagonal Gaussians over ``(K, D)`` output weights, initialised at
+    ``mu = 0`` and ``L = init_std * I`` (the paper's initialisation is ``L = I``, Sec. 4).
+
+    The Cholesky factor is ``L = tril(off, -1) + diag(exp(log_diag))``: a positive diagonal kept in
+    log space (so it can shrink by orders of magnitude in few steps) and a free strictly lower part.
+
+    Args:
+        members: M.
+        classes: K.
+        dim: D (hidden features + 1 for the bias).
+        alpha: prior variance of ``N(0, alpha I)``.
+        init_std: the initial ``L = init_std * I`` (the paper: 1).
+    """
+
+    def __init__(self, members: int, classes: int, dim: int, alpha: float = 1.0, init_std: float = 1.0):
+        super().__init__()
+        if min(members, classes, dim) < 1:
+            raise ValueError(f"members, classes, dim must be >= 1, got {members}, {classes}, {dim}")
+        if alpha <= 0:
+            raise ValueError(f"prior variance alpha must be > 0, got {alpha}")
+        self.alpha = float(alpha)
+        self.mu = nn.Parameter(torch.zeros(members, classes, dim))  # (M, K, D)
+        if init_std <= 0:
+            raise ValueError(f"init_std must be > 0, got {init_std}")
+        self.log_diag = nn.Parameter(torch.full((members, classes, dim), math.log(init_std)))  # (M, K, D)
+        self.off = nn.Parameter(torch.zeros(members, classes, dim, dim))  # (M, K, D, D), strictly lower used
+
+    @property
+    def L(self) -> Tensor:
+        """``(M, K, D, D)`` lower-triangular Cholesky factors with positive diagonal."""
+        return torch.tril(self.off, -1) + torch.diag_embed(self.log_diag.exp())  # (M, K, D, D)
+
+    def set_cholesky(self, L: Tensor) -> None:
+        """Set ``L`` (``(M, K, D, D)`` or broadcastable, lower triangular, positive diagonal)."""
+        L = torch.as_tensor(L, dtype=self.off.dtype).expand_as(self.off)
+        diag = torch.diagonal(L, dim1=-2, dim2=-1)  # (M, K, D)
+        if (diag <= 0).any():
+            raise ValueError("the Cholesky factor needs a positive diagonal")
+        with torch.no_grad():
+            self.off.copy_(torch.tril(L, -1))
+            self.log_diag.copy_(diag.log())
+
+    def sample(self, noise_scale: Tensor | float = 1.0, generator: torch.Generator | None = None,
+               common: bool = False) -> Tensor:
+        """One reparameterised sample ``W2 = mu + s * L eps`` per member.
+
+        Args:
+            noise_scale: ``(M,)`` or a float; 0 gives the mean (a point estimate).
+            generator: source of ``eps ~ N(0, I)``.
+            common: one ``eps`` shared by all members (common random numbers for comparisons).
+
+        Returns:
+            ``(M, K, D)``.
+        """
+        M, K, D = self.mu.shape
+        eps = torch.randn(1 if common else M, K, D, generator=generator).to(self.mu.device)  # (M or 1, K, D)
+        eps = eps.expand(M, K, D)  # (M, K, D)
+        noise = torch.einsum("mkde,mke->mkd", self.L, eps)  # (M, K, D)
+        s = torch.as_tensor(noise_scale, dtype=self.mu.dtype, device=self.mu.device)
+        s = s.reshape(-1, 1, 1) if s.ndim == 1 else s  # (M, 1, 1) or ()
+        return self.mu + s * noise  # (M, K, D)
+
+    def kl(self) -> Tensor:
+        """``(M,)``: ``KL(q || N(0, alpha I))`` of each member (App. A)."""
+        return gaussian_kl(self.mu, self.L, self.alpha)
