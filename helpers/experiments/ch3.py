@@ -1,0 +1,512 @@
+"""Chapter 3 (Bruintjes, Motyka & van Gemert 2023): learned in- and equivariance across depth.
+
+Runners: ``run_similarity_demo`` (Fig. 2a), ``run_toy`` (Fig. 3), ``run_mnist6`` (Fig. 5),
+``run_augmentations`` (Fig. 6a, and Fig. 2b on its baseline model), ``run_widths`` (Fig. 6b) and
+``run_pretrained`` (Figs. 4/7, skipped without pretrained weights and images). The measure itself
+lives in ``helpers.metrics.similarity``; the models are chapter-only and live here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .. import data
+from ..metrics.similarity import PARTS, feature_similarity, layer_in_equivariance
+from ..training import FitConfig, accuracy, fit, predict
+
+__all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TASKS", "rotation", "diagonal_shift",
+           "gaussian_kernel", "ToyCNN", "toy_cnns", "ConvNet7", "CifarResNet", "measure", "part_means",
+           "mnist6", "cifar10", "augmenter", "cutmix_loss", "run_similarity_demo", "run_toy", "run_mnist6",
+           "run_augmentations", "run_widths", "run_pretrained", "plot_parts"]
+
+MNIST6_DIGITS = (2, 3, 4, 5, 7, 9)  # MNIST without {0, 1, 6, 8}, whose rotations look like digits (Sec. 4.3)
+MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
+AUGMENTATIONS = ("baseline", "random crop", "horizontal flip", "CutMix", "RandAugment")
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One profile of the chapter.
+
+    Attributes:
+        seeds: training seeds of every model (paper: 3).
+        mnist6_train, mnist6_val: MNIST6 split sizes (validation images are also the evaluation set).
+        mnist6_fit: optimiser of the 7-layer CNN (paper: Adam 0.01, batch 128, L2 5e-4, 100 epochs, /10 at 25, 50).
+        cifar_train, cifar_val: CIFAR-10 images used (capped by what exists offline).
+        resnet_blocks: residual blocks per stage of the augmentation ResNet (7 -> ResNet-44).
+        wrn_blocks: blocks per stage of the wide ResNets (6 -> WRN-40); widths: its width factors.
+        cifar_fit: optimiser (paper: SGD 0.1, momentum 0.9, L2 1e-4, batch 128, 200 epochs, /10 at 100, 150).
+        augmentations, widths: which variants are trained.
+        n_eval: evaluation images for the measure (paper: 2000).
+        shifts: diagonal shifts in pixels (paper: 1..16; whole pixels at every layer, see ``diagonal_shift``).
+    """
+
+    seeds: tuple[int, ...]
+    mnist6_train: int
+    mnist6_val: int
+    mnist6_fit: FitConfig
+    cifar_train: int
+    cifar_val: int
+    resnet_blocks: int
+    wrn_blocks: int
+    cifar_fit: FitConfig
+    augmentations: tuple[str, ...] = AUGMENTATIONS
+    widths: tuple[int, ...] = (1, 2, 4, 8)
+    n_eval: int = 2000
+    shifts: tuple[int, ...] = (4, 8, 12, 16)
+
+
+def _adam(epochs: int, milestones: tuple[int, ...]) -> FitConfig:
+    return FitConfig(epochs=epochs, batch_size=128, lr=0.01, weight_decay=5e-4, schedule="step",
+                     milestones=milestones, gamma=0.1, eval_batch_size=1000)
+
+
+def _sgd(epochs: int, milestones: tuple[int, ...]) -> FitConfig:
+    return FitConfig(epochs=epochs, batch_size=128, lr=0.1, optimizer="sgd", momentum=0.9, weight_decay=1e-4,
+                     schedule="step", milestones=milestones, gamma=0.1, eval_batch_size=1000)
+
+
+SETTINGS = {
+    "quick": Settings(seeds=(0,), mnist6_train=800, mnist6_val=300, mnist6_fit=replace(_adam(2, (1,)), batch_size=32),
+                      cifar_train=800, cifar_val=300, resnet_blocks=1, wrn_blocks=1,
+                      cifar_fit=replace(_sgd(2, (1,)), batch_size=32), augmentations=("baseline", "random crop",
+                      "RandAugment"), widths=(1, 2), n_eval=150),
+    "standard": Settings(seeds=(0, 1, 2), mnist6_train=20_000, mnist6_val=2000, mnist6_fit=_adam(15, (8, 12)),
+                         cifar_train=50_000, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
+                         cifar_fit=_sgd(15, (8, 12)), n_eval=1000),
+    "paper": Settings(seeds=(0, 1, 2), mnist6_train=50_000, mnist6_val=2000, mnist6_fit=_adam(100, (25, 50)),
+                      cifar_train=50_000, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
+                      cifar_fit=_sgd(200, (100, 150))),
+}
+
+
+# --------------------------------------------------------------------------- transformations
+def rotation(k: int):
+    """The rotation by ``k`` quarter turns as a measure transform: ``t(z, H_in) = rot90(z, k)``."""
+    if k % 4 == 0:
+        raise ValueError(f"rotation by {k} quarter turns is the identity")
+    return lambda z, _H: torch.rot90(z, k, dims=(-2, -1))
+
+
+def diagonal_shift(pixels: int):
+    """A cyclic diagonal shift by ``pixels`` input pixels, rescaled to each layer's resolution.
+
+    A layer of width ``w`` seeing inputs of width ``H_in`` is shifted by ``pixels * w / H_in``; this must
+    be a whole number (choose shifts that are multiples of the network's total stride).
+    """
+    def t(z: Tensor, H: int) -> Tensor:
+        s = pixels * z.shape[-1] / H
+        if s != int(s):
+            raise ValueError(f"a shift of {pixels} px is {s} px at resolution {z.shape[-1]}; use multiples of the stride")
+        return torch.roll(z, (int(s), int(s)), dims=(-2, -1))
+    return t
+
+
+# --------------------------------------------------------------------------- models
+def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> Tensor:
+    """An isotropic 2-D Gaussian ``(size, size)``, unit sum: invariant under rot90."""
+    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(t[:, None] ** 2 + t[None] ** 2) / (2 * sigma**2))
+    return (g / g.sum()).float()
+
+
+class ToyCNN(nn.Module):
+    """Fig. 3: a 3-layer CNN with hand-crafted filters, C channels, ReLU between layers.
+
+    Layer 1 maps the image to C channels with filters ``K_c``; layers 2-3 are depthwise (channel c keeps
+    its filter ``K_c``), then global average pooling and a fixed linear read-out.
+
+    Shapes: ``(B, 1, H, W) -> (B, 2)``.
+    """
+
+    def __init__(self, kernels: Tensor):
+        super().__init__()
+        C, k = kernels.shape[0], kernels.shape[-1]
+        self.conv1 = nn.Conv2d(1, C, k, padding=k // 2, bias=False)
+        self.conv2 = nn.Conv2d(C, C, k, padding=k // 2, groups=C, bias=False)
+        self.conv3 = nn.Conv2d(C, C, k, padding=k // 2, groups=C, bias=False)
+        for conv in (self.conv1, self.conv2, self.conv3):
+            conv.weight.data.copy_(kernels[:, None])  # (C, 1, k, k)
+        self.pool = nn.Flatten()
+        self.head = nn.Linear(C, 2)
+        nn.init.constant_(self.head.weight, 1.0 / C)
+        nn.init.zeros_(self.head.bias)
+        self.act1, self.act2, self.act3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.act3(self.conv3(self.act2(self.conv2(self.act1(self.conv1(x))))))  # (B, C, H, W)
+        return self.head(self.pool(F.adaptive_avg_pool2d(h, 1)))  # (B, 2)
+
+    def layers(self) -> dict[str, nn.Module]:
+        return {"conv1": self.act1, "conv2": self.act2, "conv3": self.act3, "pool": self.pool, "final": self.head}
+
+
+def toy_cnns(size: int = 5, seed: int = 0) -> dict[str, ToyCNN]:
+    """The three toy CNNs: ``invariant`` (isotropic Gaussians of 4 widths), ``equivariant`` (one Gaussian with a
+    corner cut, in its 4 rotations: rotating the input permutes the channels) and ``random`` (the control)."""
+    inv = torch.stack([gaussian_kernel(size, s) for s in (0.6, 0.9, 1.3, 2.0)])  # (4, k, k)
+    cut = gaussian_kernel(size, 1.3).clone()
+    cut[: size // 2 + 1, : size // 2 + 1] = 0  # cut the top-left corner: no longer rotation symmetric
+    eqv = torch.stack([torch.rot90(cut, k) for k in range(4)])  # (4, k, k): rotations of one another
+    gen = torch.Generator().manual_seed(seed)
+    rnd = torch.randn(4, size, size, generator=gen) / size
+    return {"invariant": ToyCNN(inv), "equivariant": ToyCNN(eqv), "random": ToyCNN(rnd)}
+
+
+class ConvNet7(nn.Module):
+    """The 7-layer CNN of Cohen & Welling (Z2CNN): 3x3 convs with 20 channels, BN, ReLU, max-pool after
+    layer 2, then global average pooling and a linear classifier ('same' padding keeps rot90 exact).
+
+    Shapes: ``(B, 1, 28, 28) -> (B, classes)``.
+    """
+
+    def __init__(self, classes: int, channels: int = 20):
+        super().__init__()
+        blocks, c_in = [], 1
+        for i in range(7):
+            block = [nn.Conv2d(c_in, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU()]
+            if i == 1:
+                block.append(nn.MaxPool2d(2))
+            blocks.append(nn.Sequential(*block))
+            c_in = channels
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.Flatten()
+        self.head = nn.Linear(channels, classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.pool(F.adaptive_avg_pool2d(self.blocks(x), 1)))
+
+    def layers(self) -> dict[str, nn.Module]:
+        return {**{f"layer{i + 1}": b for i, b in enumerate(self.blocks)}, "pool": self.pool, "final": self.head}
+
+
+class _Block(nn.Module):
+    """A basic residual block (two 3x3 convs with BN) with a 1x1 projection when the shape changes."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.short = nn.Sequential() if stride == 1 and c_in == c_out else nn.Sequential(
+            nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        self.act = nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = F.relu(self.bn1(self.conv1(x)))
+        return self.act(self.bn2(self.conv2(h)) + self.short(x))
+
+
+class CifarResNet(nn.Module):
+    """ResNet for CIFAR (He et al. 2016, Sec. 4.2): 3 stages of ``n`` blocks, widths 16k/32k/64k, GAP, linear.
+
+    ``n = 7, k = 1`` is ResNet-44; ``n = 6`` with width factor k is our WRN-40-k (basic post-activation
+    blocks, no dropout). Inputs in [0, 1] are standardised inside the model.
+
+    Shapes: ``(B, 3, 32, 32) -> (B, 10)``.
+    """
+
+    def __init__(self, n: int = 7, k: int = 1, classes: int = 10):
+        super().__init__()
+        if n < 1 or k < 1:
+            raise ValueError(f"blocks per stage and width factor must be >= 1, got n={n}, k={k}")
+        self.register_buffer("mean", torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(CIFAR_STD).view(1, 3, 1, 1))
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        blocks, c_in = [], 16
+        for stage, width in enumerate((16 * k, 32 * k, 64 * k)):
+            for i in range(n):
+                blocks.append(_Block(c_in, width, 2 if stage > 0 and i == 0 else 1))
+                c_in = width
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.Flatten()
+        self.head = nn.Linear(c_in, classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.blocks(self.stem((x - self.mean) / self.std))
+        return self.head(self.pool(F.adaptive_avg_pool2d(h, 1)))
+
+    def layers(self) -> dict[str, nn.Module]:
+        return {"stem": self.stem, **{f"block{i + 1}": b for i, b in enumerate(self.blocks)},
+                "pool": self.pool, "final": self.head}
+
+
+# --------------------------------------------------------------------------- measuring
+def measure(model: nn.Module, x: Tensor, transforms: list, kind: str = "correlation") -> dict:
+    """``layer_in_equivariance`` over ``model.layers()`` plus the per-part means (``part_means``)."""
+    r = layer_in_equivariance(model, model.layers(), x, transforms, kind)
+    return {**r, **part_means(r)}
+
+
+def part_means(r: dict) -> dict:
+    """``{"invariance_parts": (5,), "equivariance_parts": (5,)}``: means over the layers of each part (PARTS order)."""
+    idx = {n: i for i, n in enumerate(r["layers"])}
+    out = {}
+    for key in ("invariance", "equivariance"):
+        out[f"{key}_parts"] = np.array([np.mean([r[key][idx[n]] for n in r["parts"][p]]) for p in PARTS])
+    return out
+
+
+# --------------------------------------------------------------------------- data
+def mnist6(task: str, n_train: int, n_val: int, seed: int = 0) -> dict:
+    """MNIST6 (MNIST without 0, 1, 6, 8), MNIST6-Rot-Inv (each image rotated by a random multiple of 90°,
+    label unchanged) or MNIST6-Rot-Eq (the same images, 24 classes: digit x rotation) (Sec. 4.3).
+
+    Training images come from MNIST's training file, validation (= evaluation) images from its test file.
+
+    Returns:
+        ``{"train": (x (B, 1, 28, 28) standardised, y (B,)), "val": (...), "classes": int}``.
+    """
+    if task not in MNIST6_TASKS:
+        raise ValueError(f"unknown MNIST6 task {task!r}; valid: {list(MNIST6_TASKS)}")
+    out: dict = {"classes": 24 if task.endswith("Eq") else 6}
+    gen = torch.Generator().manual_seed(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        x, y = data.select_classes(*data.load("mnist", train=split == "train"), MNIST6_DIGITS)
+        (idx,) = data.split_indices(len(x), (min(n, len(x)),), seed)
+        x, y = data.to_unit(x[idx])[:, None], y[idx]  # (B, 1, 28, 28)
+        if task != "MNIST6":
+            r = torch.randint(4, (len(x),), generator=gen)  # (B,)
+            x = torch.stack([torch.rot90(xi, int(k), dims=(-2, -1)) for xi, k in zip(x, r)])
+            y = y * 4 + r if task.endswith("Eq") else y
+        out[split] = ((x - 0.1307) / 0.3081, y)
+    return out
+
+
+def cifar10(n_train: int, n_val: int, seed: int = 0) -> dict:
+    """CIFAR-10 as float images in [0, 1]: ``{"train": (x (B, 3, 32, 32), y), "val": (...), "n_train": int}``.
+
+    Offline this is the real CIFAR-10 subset in ``HELPERS_DATA`` (8,068 / 1,017 images); sizes are capped.
+    """
+    out: dict = {}
+    for split, n in (("train", n_train), ("val", n_val)):
+        x, y = data.load("cifar10", train=split == "train")
+        (idx,) = data.split_indices(len(x), (min(n, len(x)),), seed)
+        out[split] = (data.to_unit(x[idx]), y[idx])
+        out[f"n_{split}"] = len(idx)
+    return out
+
+
+# --------------------------------------------------------------------------- augmentations (Sec. 4.4)
+def _random_crop(x: Tensor, gen: torch.Generator, pad: int = 4) -> Tensor:
+    """A random 32x32 crop of each zero-padded image (per sample, by index arithmetic)."""
+    B, C, H, W = x.shape
+    xp = F.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p)
+    dy, dx = (torch.randint(2 * pad + 1, (B,), generator=gen).to(x.device) for _ in range(2))  # (B,)
+    rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None].expand(B, C, H, W + 2 * pad)
+    xp = xp.gather(2, rows)  # (B, C, H, W+2p)
+    cols = (dx[:, None] + torch.arange(W, device=x.device))[:, None, None, :].expand(B, C, H, W)
+    return xp.gather(3, cols)  # (B, C, H, W)
+
+
+def augmenter(name: str):
+    """The batch augmentation ``augment(x, generator)`` of one training variant (None for baseline / CutMix,
+    whose mixing lives in the loss)."""
+    if name not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {name!r}; valid: {list(AUGMENTATIONS)}")
+    if name == "random crop":
+        return _random_crop
+    if name == "horizontal flip":
+        def flip(x: Tensor, gen: torch.Generator) -> Tensor:
+            m = (torch.rand(len(x), generator=gen) < 0.5).to(x.device)[:, None, None, None]
+            return torch.where(m, x.flip(-1), x)
+        return flip
+    if name == "RandAugment":
+        from torchvision.transforms import v2
+        ra = v2.RandAugment()
+
+        def randaugment(x: Tensor, gen: torch.Generator) -> Tensor:
+            torch.manual_seed(int(torch.randint(2**31, (), generator=gen)))  # v2 draws from the global RNG
+            u8 = (x * 255).round().to(torch.uint8)
+            return torch.stack([ra(xi) for xi in u8]).float() / 255  # one policy draw per image
+        return randaugment
+    return None
+
+
+def cutmix_loss(seed: int, alpha: float = 1.0):
+    """CutMix (Yun et al. 2019) inside the loss: paste a random box from a shuffled batch, mix the labels by area."""
+    gen = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+
+    def loss(forward, x: Tensor, y: Tensor) -> Tensor:
+        B, _, H, W = x.shape
+        lam = float(rng.beta(alpha, alpha)) if alpha > 0 else 1.0
+        perm = torch.randperm(B, generator=gen).to(x.device)
+        h, w = int(H * math.sqrt(1 - lam)), int(W * math.sqrt(1 - lam))
+        cy, cx = (int(v) for v in torch.randint(H, (2,), generator=gen))
+        y0, y1, x0, x1 = max(cy - h // 2, 0), min(cy + h // 2, H), max(cx - w // 2, 0), min(cx + w // 2, W)
+        xm = x.clone()
+        xm[:, :, y0:y1, x0:x1] = x[perm, :, y0:y1, x0:x1]
+        lam = 1 - (y1 - y0) * (x1 - x0) / (H * W)
+        z = forward(xm)
+        return lam * F.cross_entropy(z, y) + (1 - lam) * F.cross_entropy(z, y[perm])
+    return loss
+
+
+# --------------------------------------------------------------------------- runners
+def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
+    """Fig. 2a: random maps and a noisy rotated copy, compared before and after adding 0.5 to both.
+
+    Returns:
+        ``{kind: {"plain": float, "shifted": float}}`` (means over ``n`` pairs) and one example pair.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.rand(n, size, size, generator=gen)
+    b = a + 0.5 * torch.randn(n, size, size, generator=gen)  # a noisy copy
+    out = {k: {"plain": float(feature_similarity(a, b, k).mean()),
+               "shifted": float(feature_similarity(a + 0.5, b + 0.5, k).mean())} for k in ("correlation", "cosine")}
+    out["example"] = (a[0], b[0])
+    return out
+
+
+def run_toy(size: int = 28, n: int = 16, seed: int = 0) -> dict:
+    """Fig. 3: rotation in/equivariance per layer of the three toy CNNs on real MNIST digits (90/180/270°)."""
+    x, _ = data.load("mnist", train=False)
+    x = data.to_unit(x[:n])[:, None]  # (n, 1, 28, 28)
+    rots = [rotation(k) for k in (1, 2, 3)]
+    return {name: measure(m, x, rots) for name, m in toy_cnns(seed=seed).items()}
+
+
+def _train(model: nn.Module, ds: dict, cfg: FitConfig, seed: int, device, augment=None, loss_fn=None, desc=""):
+    torch.manual_seed(seed)
+    res = fit(model.to(device), ds["train"], ds["val"], cfg, augment=augment, loss_fn=loss_fn, seed=seed,
+              device=device, desc=desc)
+    x, y = (t.to(device) for t in ds["val"])
+    return 100 * accuracy(predict(res.model, x, 1000), y)
+
+
+def run_mnist6(s: Settings, device, seed: int = 0) -> dict:
+    """Fig. 5: the 7-layer CNN on MNIST6, -Rot-Inv and -Rot-Eq; rotation in/equivariance per layer and part.
+
+    Returns:
+        ``{task: {"acc": [per seed], "runs": [measure(...) per seed]}}``.
+    """
+    rots = [rotation(k) for k in (1, 2, 3)]
+    out = {}
+    for task in MNIST6_TASKS:
+        ds = mnist6(task, s.mnist6_train, s.mnist6_val, seed)
+        xe = ds["val"][0][: s.n_eval].to(device)
+        accs, runs = [], []
+        for sd in s.seeds:
+            torch.manual_seed(sd)
+            model = ConvNet7(ds["classes"])
+            accs.append(_train(model, ds, s.mnist6_fit, sd, device, desc=f"{task} seed {sd}"))
+            runs.append(measure(model, xe, rots))
+        out[task] = {"acc": accs, "runs": runs}
+    return out
+
+
+def _shifts(s: Settings) -> list:
+    return [diagonal_shift(p) for p in s.shifts]
+
+
+def run_augmentations(s: Settings, device, seed: int = 0) -> dict:
+    """Fig. 6a: CIFAR ResNets trained with each augmentation; translation in/equivariance per part.
+    Fig. 2b on the baseline: 90° rotation invariance per block with correlation and cosine, and how each
+    correlates (Pearson, over layers) with the mean |activation|.
+
+    Returns:
+        ``{"n_train", aug: {"acc": [...], "runs": [...]}, "fig2b": {...}}``.
+    """
+    ds = cifar10(s.cifar_train, s.cifar_val, seed)
+    xe = ds["val"][0][: s.n_eval].to(device)
+    out: dict = {"n_train": ds["n_train"]}
+    for aug in s.augmentations:
+        accs, runs = [], []
+        for sd in s.seeds:
+            torch.manual_seed(sd)
+            model = CifarResNet(s.resnet_blocks)
+            loss = cutmix_loss(sd) if aug == "CutMix" else None
+            accs.append(_train(model, ds, s.cifar_fit, sd, device, augmenter(aug), loss, desc=f"{aug} seed {sd}"))
+            runs.append(measure(model, xe, _shifts(s)))
+            if aug == "baseline" and sd == s.seeds[0]:
+                out["fig2b"] = _fig2b(model, xe)
+        out[aug] = {"acc": accs, "runs": runs}
+    return out
+
+
+def _fig2b(model: nn.Module, x: Tensor) -> dict:
+    layers = {k: v for k, v in model.layers().items() if k.startswith(("stem", "block"))}
+    res = {}
+    for kind in ("correlation", "cosine"):
+        r = layer_in_equivariance(model, {**layers, "pool": model.pool, "final": model.head}, x, [rotation(1)], kind)
+        L = len(layers)
+        res[kind] = r["invariance"][:L]
+        res["magnitude"] = r["magnitude"][:L]
+    for kind in ("correlation", "cosine"):
+        res[f"rho_{kind}"] = float(np.corrcoef(res[kind], res["magnitude"])[0, 1])
+    res["layers"] = list(layers)
+    return res
+
+
+def run_widths(s: Settings, device, seed: int = 0, reuse: dict | None = None) -> dict:
+    """Fig. 6b: wide ResNets (width factor k) on CIFAR-10; translation in/equivariance per part.
+
+    ``reuse``: the output of ``run_augmentations``; when WRN-k=1 is the augmentation ResNet (same depth, as in
+    the quick profile), its baseline runs are reused instead of trained twice."""
+    ds = cifar10(s.cifar_train, s.cifar_val, seed)
+    xe = ds["val"][0][: s.n_eval].to(device)
+    out: dict = {"n_train": ds["n_train"]}
+    for k in s.widths:
+        if k == 1 and s.wrn_blocks == s.resnet_blocks and reuse is not None and "baseline" in reuse:
+            out[k] = reuse["baseline"]  # the same architecture, data, seeds and recipe: already trained
+            continue
+        accs, runs = [], []
+        for sd in s.seeds:
+            torch.manual_seed(sd)
+            model = CifarResNet(s.wrn_blocks, k)
+            accs.append(_train(model, ds, s.cifar_fit, sd, device, desc=f"WRN k={k} seed {sd}"))
+            runs.append(measure(model, xe, _shifts(s)))
+        out[k] = {"acc": accs, "runs": runs}
+    return out
+
+
+#: Published ImageNet top-1 accuracies of the models of Figs. 4 and 7 (timm model cards), for the Spearman test.
+PRETRAINED = {"tf_efficientnet_b6": 84.1, "tf_efficientnet_b7": 84.9, "resnext101_32x8d": 79.3,
+              "inception_v3": 77.3, "vit_base_patch16_224": 81.1, "mixer_b16_224": 76.6}
+
+
+def _online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
+    """Whether ``host:443`` answers within ``timeout`` seconds (so the pretrained runner never hangs offline)."""
+    import socket
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def run_pretrained(image_dir: str | None, n: int = 200, device="cpu") -> dict:
+    """Figs. 4 and 7: pretrained ImageNet CNNs vs ViT / MLP-Mixer (timm). Needs the ``timm`` package, its
+    pretrained weights (internet) and a folder of natural images; otherwise returns ``{"skipped": reason}``."""
+    if not image_dir:
+        return {"skipped": "no folder of natural images given (image_dir); the ImageNet models are not measured"}
+    try:
+        import timm  # noqa: F401
+    except ImportError:
+        return {"skipped": "the timm package is not installed (pip install timm)"}
+    if not _online():
+        return {"skipped": "no internet (huggingface.co unreachable in 2 s): pretrained weights cannot be downloaded"}
+    try:
+        timm.create_model(next(iter(PRETRAINED)), pretrained=True)
+    except Exception as e:  # no internet, no cached weights
+        return {"skipped": f"pretrained weights could not be loaded: {type(e).__name__}: {str(e)[:200]}"}
+    return {"skipped": "measuring the pretrained ImageNet models is not implemented yet: it needs a layer list per "
+                       "architecture and a token-to-map reshape for ViT / MLP-Mixer"}
+
+
+def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance", title: str = "") -> None:
+    """Per-part means (± std over seeds) of ``key`` for several trained variants, as lines over the parts."""
+    x = np.arange(len(PARTS))
+    for label, rs in runs.items():
+        v = np.array([r[f"{key}_parts"] for r in rs])  # (seeds, 5)
+        ax.errorbar(x, v.mean(0), yerr=v.std(0) if len(v) > 1 else None, marker="o", capsize=2, label=str(label))
+    ax.set_xticks(x, PARTS)
+    ax.set(ylabel=key, title=title, ylim=(-0.05, 1.05))

@@ -1,0 +1,179 @@
+"""Learned in- and equivariance of intermediate features (Bruintjes, Motyka & van Gemert 2023, ch3).
+
+For a layer ``f`` with C feature maps, a transformation ``T_g`` acting on inputs and on feature maps,
+and a similarity ``S`` of two maps:
+
+    Invariance(f_c, g)   = S( f(T_g X)_c, T_g f(X)_c )                              (eq. 4)
+    Equivariance(f_c, g) = max_{c'} S( f(T_g X)_c, T_g f(X)_{c'} )                 (eq. 7)
+
+so a feature is *invariant* when the same channel follows the transformation, and belongs to an
+*equivariant group* when some channel does (eq. 5). Equivariance >= invariance by construction (the
+max runs over c' = c too). Both are averaged over channels, samples and group elements.
+
+``S`` is the Pearson correlation (the paper's choice, Sec. 3.3) or the cosine similarity (which is
+biased by the mean of the maps, Fig. 2a). Maps are compared over their last two dims ``(H, W)``.
+
+Vectors after global pooling (the *Pool* and *Final* parts) have no spatial extent, so ``T_g`` acts on
+them as the identity. Our decision: each channel of a pooled vector is a feature whose "map" is its
+response over the evaluation images, i.e. ``S`` is computed along the sample axis. Then invariance
+asks whether channel c responds to ``T_g X`` as it does to ``X`` across the data, and equivariance
+whether *some* channel c' does.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+__all__ = ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance",
+           "capture", "partition", "layer_in_equivariance"]
+
+SIMILARITIES = ("correlation", "cosine")
+PARTS = ("Early", "Middle", "Late", "Pool", "Final")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in SIMILARITIES:
+        raise ValueError(f"unknown similarity {kind!r}; valid: {list(SIMILARITIES)}")
+
+
+def _normalise(v: Tensor, kind: str, eps: float) -> tuple[Tensor, Tensor]:
+    """Unit vectors along the last dim (centred first for correlation) and a mask of constant vectors."""
+    v = v.double()
+    if kind == "correlation":
+        v = v - v.mean(-1, keepdim=True)
+    norm = v.norm(dim=-1, keepdim=True)  # (..., 1)
+    flat = norm[..., 0] <= eps * (1 + v.abs().amax(-1))  # (...) constant (correlation) / zero (cosine)
+    return v / norm.clamp_min(eps), flat
+
+
+def feature_similarity(a: Tensor, b: Tensor, kind: str = "correlation", eps: float = 1e-8) -> Tensor:
+    """Similarity of feature maps over their last two dims, one value per leading index.
+
+    ``correlation``: Pearson correlation (centred cosine), invariant to adding a constant to either map
+    and to scaling it; ``cosine``: cosine similarity. Two constant maps (e.g. a dead ReLU channel)
+    compare as 1 (a constant map is trivially unchanged by any transformation); a constant map and a
+    varying one as 0.
+
+    Args:
+        a, b: ``(..., H, W)`` of the same shape.
+        kind: ``"correlation"`` or ``"cosine"``.
+    Returns:
+        ``(...)`` in [-1, 1] (float64).
+    """
+    _check_kind(kind)
+    if a.shape != b.shape or a.ndim < 2:
+        raise ValueError(f"a and b must be (..., H, W) of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    ua, fa = _normalise(a.flatten(-2), kind, eps)  # (..., H*W)
+    ub, fb = _normalise(b.flatten(-2), kind, eps)
+    s = (ua * ub).sum(-1)  # (...)
+    return torch.where(fa & fb, torch.ones_like(s), s)
+
+
+def similarity_matrix(a: Tensor, b: Tensor, kind: str = "correlation", eps: float = 1e-8) -> Tensor:
+    """All pairs of channels: ``out[..., c, c'] = S(a[..., c, :], b[..., c', :])`` in one batched matmul.
+
+    Args:
+        a, b: ``(..., C, N)``: C features, each a vector of N values (a flattened map, or responses
+            over samples).
+    Returns:
+        ``(..., C, C)`` (float64).
+    """
+    _check_kind(kind)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    ua, fa = _normalise(a, kind, eps)  # (..., C, N)
+    ub, fb = _normalise(b, kind, eps)
+    s = ua @ ub.transpose(-1, -2)  # (..., C, C)
+    both = fa[..., :, None] & fb[..., None, :]  # (..., C, C)
+    return torch.where(both, torch.ones_like(s), s)
+
+
+def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation") -> tuple[float, float]:
+    """Invariance (eq. 4) and equivariance (eq. 7) of one layer for one transformation, averaged.
+
+    Args:
+        ft: ``f(T_g X)``, either maps ``(B, C, H, W)`` or pooled vectors ``(B, C)``.
+        tf: ``T_g f(X)`` of the same shape (for vectors: ``f(X)``).
+        kind: ``"correlation"`` or ``"cosine"``.
+    Returns:
+        ``(invariance, equivariance)``: means over channels (and samples for maps).
+    """
+    if ft.ndim == 4:
+        R = similarity_matrix(ft.flatten(2), tf.flatten(2), kind)  # (B, C, C) per sample
+    elif ft.ndim == 2:
+        R = similarity_matrix(ft.T, tf.T, kind)  # (C, C) along the sample axis
+    else:
+        raise ValueError(f"features must be maps (B, C, H, W) or vectors (B, C), got shape {tuple(ft.shape)}")
+    inv = torch.diagonal(R, dim1=-2, dim2=-1)  # (..., C)
+    eqv = R.amax(-1)  # (..., C): the best-matching channel c'
+    return float(inv.mean()), float(eqv.mean())
+
+
+def capture(model: nn.Module, layers: dict[str, nn.Module], x: Tensor, batch_size: int = 500) -> dict[str, Tensor]:
+    """Outputs of ``layers`` (forward hooks) for inputs ``x``, in eval mode and without gradients.
+
+    Returns:
+        ``{name: (B, ...)}`` on the CPU, in the order of ``layers``.
+    """
+    out: dict[str, list[Tensor]] = {k: [] for k in layers}
+    hooks = [m.register_forward_hook(lambda _m, _i, o, k=k: out[k].append(o.detach().cpu())) for k, m in layers.items()]
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for xb in torch.split(x, batch_size):
+                model(xb)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was)
+    return {k: torch.cat(v) for k, v in out.items()}
+
+
+def partition(names: list[str], spatial: Iterable[bool]) -> dict[str, list[str]]:
+    """Early / Middle / Late: the spatial layers split uniformly in depth order; Pool and Final: the rest.
+
+    Args:
+        names: layer names in depth order; the last two non-spatial ones are Pool and Final.
+        spatial: whether each layer's output is a feature map.
+    """
+    spatial = list(spatial)
+    maps = [n for n, s in zip(names, spatial) if s]
+    vecs = [n for n, s in zip(names, spatial) if not s]
+    if len(maps) < 3 or len(vecs) != 2:
+        raise ValueError(f"need >= 3 spatial layers and exactly 2 vector layers (Pool, Final); got {names}")
+    parts = dict(zip(PARTS[:3], (list(p) for p in np.array_split(np.array(maps, dtype=object), 3))))
+    return {**parts, "Pool": [vecs[0]], "Final": [vecs[1]]}
+
+
+def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Tensor,
+                          transforms: list[Callable[[Tensor, int], Tensor]], kind: str = "correlation") -> dict:
+    """In- and equivariance of every layer, averaged over the transformations.
+
+    Args:
+        model: the network; ``layers``: ``{name: module}`` in depth order whose outputs are measured
+            (maps ``(B, C, H, W)`` or vectors ``(B, C)``).
+        x: ``(B, C_in, H, W)`` evaluation images.
+        transforms: each ``t(z, H_in)`` transforms a map ``z (..., h, w)`` whose layer sees inputs of height
+            ``H_in`` (so a shift can be rescaled to the layer's resolution); the input transform is
+            ``t(x, H_in)`` itself.
+        kind: the similarity.
+    Returns:
+        ``{"layers": names, "invariance": (L,), "equivariance": (L,), "magnitude": (L,) mean |activation|,
+        "parts": partition}`` (numpy arrays).
+    """
+    H = x.shape[-1]
+    base = capture(model, layers, x)
+    inv, eqv = np.zeros((len(transforms), len(layers))), np.zeros((len(transforms), len(layers)))
+    for i, t in enumerate(transforms):
+        moved = capture(model, layers, t(x, H))  # f(T_g X)
+        for j, k in enumerate(layers):
+            tf = t(base[k], H) if base[k].ndim == 4 else base[k]  # T_g f(X); identity on vectors
+            inv[i, j], eqv[i, j] = in_equivariance(moved[k], tf, kind)
+    names = list(layers)
+    return {"layers": names, "invariance": inv.mean(0), "equivariance": eqv.mean(0),
+            "magnitude": np.array([float(base[k].abs().mean()) for k in names]),
+            "parts": partition(names, [base[k].ndim == 4 for k in names])}

@@ -1,0 +1,101 @@
+"""Known answers of the feature in/equivariance measure (ch3, eqs. 4 and 7)."""
+import pytest
+import torch
+
+from helpers.experiments import ch3
+from helpers.metrics import feature_similarity, in_equivariance, partition, similarity_matrix
+
+
+def _maps(seed=0, shape=(5, 3, 8, 8)):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def test_identical_maps_give_one():
+    a = _maps()
+    for kind in ("correlation", "cosine"):
+        s = feature_similarity(a, a, kind)
+        assert s.shape == (5, 3)
+        assert torch.allclose(s, torch.ones_like(s))
+
+
+def test_shifted_map_compared_after_inverse_shift_gives_one():
+    a = _maps()
+    moved = torch.roll(a, (2, 3), dims=(-2, -1))
+    back = torch.roll(moved, (-2, -3), dims=(-2, -1))
+    assert torch.allclose(feature_similarity(back, a), torch.ones(5, 3, dtype=torch.float64))
+    assert feature_similarity(moved, a).mean() < 0.5  # without the inverse shift they differ
+
+
+def test_correlation_ignores_offset_and_scale_cosine_does_not():
+    a, b = _maps(0), _maps(1)
+    c0 = feature_similarity(a, b, "correlation")
+    assert torch.allclose(feature_similarity(3 * a + 5, b - 2, "correlation"), c0, atol=1e-10)
+    cos0 = feature_similarity(a, b, "cosine")
+    assert not torch.allclose(feature_similarity(a + 5, b + 5, "cosine"), cos0, atol=1e-2)
+    assert torch.allclose(feature_similarity(3 * a, b, "cosine"), cos0, atol=1e-10)  # cosine is scale-invariant only
+
+
+def test_bad_kind_and_shapes_raise():
+    a = _maps()
+    with pytest.raises(ValueError, match="euclid.*correlation"):
+        feature_similarity(a, a, kind="euclid")
+    with pytest.raises(ValueError, match="shape"):
+        feature_similarity(a, a[..., :4])
+    with pytest.raises(ValueError, match="maps"):
+        in_equivariance(a[0, 0, 0], a[0, 0, 0])
+
+
+def test_matrix_matches_pairwise_and_equivariance_at_least_invariance():
+    a, b = _maps(2).flatten(2), _maps(3).flatten(2)  # (5, 3, 64)
+    R = similarity_matrix(a, b)  # (5, 3, 3)
+    A = a[:, :, None].unflatten(-1, (8, 8)).expand(5, 3, 3, 8, 8)  # A[:, c, c'] = a[:, c]
+    B = b[:, None].unflatten(-1, (8, 8)).expand(5, 3, 3, 8, 8)  # B[:, c, c'] = b[:, c']
+    ref = feature_similarity(A, B)  # (5, 3, 3)
+    assert torch.allclose(R, ref, atol=1e-10)
+    for seed in range(5):
+        ft, tf = _maps(seed), _maps(seed + 10)
+        inv, eqv = in_equivariance(ft, tf)
+        assert eqv >= inv
+        inv, eqv = in_equivariance(ft.mean((2, 3)), tf.mean((2, 3)))  # pooled vectors
+        assert eqv >= inv
+
+
+def test_channel_permutation_is_equivariant_not_invariant():
+    a = _maps()
+    perm = a[:, [1, 2, 0]]
+    inv, eqv = in_equivariance(perm, a)
+    assert eqv == pytest.approx(1.0) and inv < 0.5
+
+
+def _mnist(n=8):
+    from helpers import data
+    x, _ = data.load("mnist", train=False)
+    return data.to_unit(x[:n])[:, None]
+
+
+def test_gaussian_cnn_is_rotation_invariant(need_data):
+    need_data("mnist")
+    r = ch3.measure(ch3.toy_cnns()["invariant"], _mnist(), [ch3.rotation(k) for k in (1, 2, 3)])
+    assert r["invariance"].min() > 1 - 1e-5 and r["equivariance"].min() > 1 - 1e-5
+
+
+def test_cut_corner_cnn_is_equivariant_not_invariant(need_data):
+    need_data("mnist")
+    r = ch3.measure(ch3.toy_cnns()["equivariant"], _mnist(), [ch3.rotation(k) for k in (1, 2, 3)])
+    assert r["equivariance"].min() > 1 - 1e-5
+    assert r["invariance_parts"][:3].max() < 0.95  # the spatial layers are not invariant
+
+
+def test_random_cnn_fails_both(need_data):
+    need_data("mnist")
+    r = ch3.measure(ch3.toy_cnns(seed=1)["random"], _mnist(), [ch3.rotation(k) for k in (1, 2, 3)])
+    assert r["invariance_parts"][:3].max() < 0.9 and r["equivariance_parts"][:3].max() < 0.9
+
+
+def test_partition_is_uniform_and_checks_input():
+    names = [f"l{i}" for i in range(7)] + ["pool", "final"]
+    p = partition(names, [True] * 7 + [False] * 2)
+    assert [len(p[k]) for k in ("Early", "Middle", "Late")] == [3, 2, 2]
+    assert p["Pool"] == ["pool"] and p["Final"] == ["final"]
+    with pytest.raises(ValueError, match="Pool, Final"):
+        partition(names, [True] * 9)
