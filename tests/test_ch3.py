@@ -1,0 +1,97 @@
+"""Chapter 3 data builders and runners on tiny settings: shapes, known answers, the pretrained skip path."""
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from helpers.experiments import ch3
+from helpers.metrics import PARTS
+
+TINY = replace(ch3.SETTINGS["quick"], mnist6_train=64, mnist6_val=32, cifar_train=64, cifar_val=32,
+               mnist6_fit=replace(ch3.SETTINGS["quick"].mnist6_fit, epochs=1, milestones=()),
+               cifar_fit=replace(ch3.SETTINGS["quick"].cifar_fit, epochs=1, milestones=()),
+               augmentations=ch3.AUGMENTATIONS, widths=(1, 2), n_eval=16)
+CPU = torch.device("cpu")
+
+
+def test_profiles_and_paper_architectures():
+    assert set(ch3.SETTINGS) == {"quick", "standard", "paper"}
+    assert ch3.SETTINGS["paper"].cifar_fit.epochs == 200 and len(ch3.SETTINGS["paper"].seeds) == 3
+    # ResNet-44: 6n + 2 layers with n = 7; WRN-40: 6n + 4 with n = 6
+    n_conv = lambda m: sum(isinstance(x, torch.nn.Conv2d) and x.kernel_size == (3, 3) for x in m.modules())
+    assert n_conv(ch3.CifarResNet(7)) + 1 == 44  # 43 3x3 convs + the linear head
+    assert n_conv(ch3.CifarResNet(6, 2)) == 6 * 6 + 1  # WRN-40 = 6n + 4 with n = 6 (counting 1x1 projections + head)
+    assert ch3.CifarResNet(1)(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    assert ch3.ConvNet7(6)(torch.rand(2, 1, 28, 28)).shape == (2, 6)
+    with pytest.raises(ValueError, match="width factor"):
+        ch3.CifarResNet(1, 0)
+
+
+@pytest.mark.parametrize("task", ch3.MNIST6_TASKS)
+def test_mnist6_builders(need_data, task):
+    need_data("mnist")
+    ds = ch3.mnist6(task, 200, 50, seed=0)
+    x, y = ds["train"]
+    assert x.shape == (200, 1, 28, 28) and ds["val"][0].shape == (50, 1, 28, 28)
+    assert ds["classes"] == (24 if task.endswith("Eq") else 6)
+    assert int(y.min()) >= 0 and int(y.max()) < ds["classes"]
+    if task.endswith("Eq"):
+        assert len(y.unique()) > 12  # digits x rotations
+
+
+def test_mnist6_rot_inv_is_mnist6_rotated(need_data):
+    need_data("mnist")
+    plain, inv = ch3.mnist6("MNIST6", 50, 10, 0), ch3.mnist6("MNIST6-Rot-Inv", 50, 10, 0)
+    assert torch.equal(plain["train"][1], inv["train"][1])
+    xp, xi = plain["train"][0], inv["train"][0]
+    assert all(any(torch.equal(torch.rot90(xp[i], k, (-2, -1)), xi[i]) for k in range(4)) for i in range(50))
+    with pytest.raises(ValueError, match="valid"):
+        ch3.mnist6("MNIST10", 10, 10)
+
+
+def test_cifar_and_augmentations(need_data):
+    need_data("cifar10")
+    ds = ch3.cifar10(100, 20, seed=0)
+    x = ds["train"][0]
+    assert x.shape == (100, 3, 32, 32) and 0 <= float(x.min()) and float(x.max()) <= 1
+    gen = torch.Generator().manual_seed(0)
+    for name in ("random crop", "horizontal flip", "RandAugment"):
+        assert ch3.augmenter(name)(x[:8], gen).shape == (8, 3, 32, 32)
+    assert ch3.augmenter("baseline") is None
+    crop = ch3.augmenter("random crop")(x[:8], gen)
+    assert not torch.equal(crop, x[:8])
+    with pytest.raises(ValueError, match="valid"):
+        ch3.augmenter("mixup")
+
+
+def test_translation_of_cifar_resnet_is_near_exact_at_init():
+    # cyclic shifts by multiples of the total stride: in/equivariance near 1 except at the zero-padded borders
+    r = ch3.measure(ch3.CifarResNet(1).eval(), torch.rand(8, 3, 32, 32), [ch3.diagonal_shift(4)])
+    assert r["equivariance_parts"].shape == (len(PARTS),) and r["equivariance_parts"][0] > 0.8
+    with pytest.raises(ValueError, match="stride"):
+        ch3.measure(ch3.CifarResNet(1), torch.rand(2, 3, 32, 32), [ch3.diagonal_shift(1)])
+
+
+def test_runners_smoke(need_data):
+    need_data("mnist")
+    need_data("cifar10")
+    demo = ch3.run_similarity_demo(n=50)
+    assert demo["correlation"]["plain"] == pytest.approx(demo["correlation"]["shifted"], abs=1e-6)  # float32 rounding of +0.5
+    assert demo["cosine"]["shifted"] > demo["cosine"]["plain"]
+    toy = ch3.run_toy(n=4)
+    assert set(toy) == {"invariant", "equivariant", "random"}
+    mn = ch3.run_mnist6(TINY, CPU)
+    assert set(mn) == set(ch3.MNIST6_TASKS) and len(mn["MNIST6"]["runs"]) == 1
+    aug = ch3.run_augmentations(TINY, CPU)
+    assert all(a in aug for a in ch3.AUGMENTATIONS) and "rho_cosine" in aug["fig2b"]
+    wid = ch3.run_widths(TINY, CPU, reuse=aug)
+    assert wid[1] is aug["baseline"] and wid[2]["runs"][0]["equivariance_parts"].shape == (len(PARTS),)
+
+
+def test_pretrained_skips_fast_offline():
+    t = time.perf_counter()
+    r = ch3.run_pretrained(None)
+    assert r["skipped"].startswith("no folder")
+    r = ch3.run_pretrained("/tmp")
+    assert "skipped" in r and time.perf_counter() - t < 10
