@@ -22,7 +22,8 @@ from ..training import FitConfig, accuracy, fit, predict
 __all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TASKS", "rotation", "diagonal_shift",
            "gaussian_kernel", "ToyCNN", "toy_cnns", "ConvNet7", "CifarResNet", "measure", "part_means",
            "mnist6", "cifar10", "augmenter", "cutmix_loss", "run_similarity_demo", "run_toy", "run_mnist6",
-           "run_augmentations", "run_widths", "run_pretrained", "plot_parts"]
+           "run_augmentations", "run_widths", "run_pretrained", "plot_parts", "plot_layers", "plot_part_bars",
+           "claim_values", "PRETRAINED"]
 
 MNIST6_DIGITS = (2, 3, 4, 5, 7, 9)  # MNIST without {0, 1, 6, 8}, whose rotations look like digits (Sec. 4.3)
 MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
@@ -73,9 +74,9 @@ def _sgd(epochs: int, milestones: tuple[int, ...]) -> FitConfig:
 
 
 SETTINGS = {
-    "quick": Settings(seeds=(0,), mnist6_train=800, mnist6_val=300, mnist6_fit=replace(_adam(2, (1,)), batch_size=32),
+    "quick": Settings(seeds=(0,), mnist6_train=800, mnist6_val=300, mnist6_fit=replace(_adam(3, (2,)), batch_size=32),
                       cifar_train=800, cifar_val=300, resnet_blocks=1, wrn_blocks=1,
-                      cifar_fit=replace(_sgd(2, (1,)), batch_size=32), augmentations=("baseline", "random crop",
+                      cifar_fit=replace(_sgd(3, (2,)), batch_size=32), augmentations=("baseline", "random crop",
                       "RandAugment"), widths=(1, 2), n_eval=150),
     "standard": Settings(seeds=(0, 1, 2), mnist6_train=20_000, mnist6_val=2000, mnist6_fit=_adam(15, (8, 12)),
                          cifar_train=50_000, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
@@ -510,3 +511,58 @@ def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance", title
         ax.errorbar(x, v.mean(0), yerr=v.std(0) if len(v) > 1 else None, marker="o", capsize=2, label=str(label))
     ax.set_xticks(x, PARTS)
     ax.set(ylabel=key, title=title, ylim=(-0.05, 1.05))
+
+
+def plot_layers(ax, r: dict, title: str = "") -> None:
+    """In- vs equivariance per layer of one ``measure`` result, as paired bars (Figs. 3, 5 style)."""
+    x = np.arange(len(r["layers"]))
+    ax.bar(x - 0.2, r["invariance"], 0.4, label="invariance")
+    ax.bar(x + 0.2, r["equivariance"], 0.4, label="equivariance")
+    ax.set_xticks(x, r["layers"], rotation=45, ha="right")
+    ax.set(ylim=(min(0.0, float(r["invariance"].min()) - 0.05), 1.05), title=title)
+
+
+def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
+    """Per-part in- vs equivariance (mean ± std over seeds) as paired bars (Fig. 5 style)."""
+    x = np.arange(len(PARTS))
+    for off, key in ((-0.2, "invariance"), (0.2, "equivariance")):
+        v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
+        ax.bar(x + off, v.mean(0), 0.4, yerr=v.std(0) if len(v) > 1 else None, capsize=2, label=key)
+    ax.set_xticks(x, PARTS)
+    ax.set(ylim=(-0.3, 1.05), title=title)
+
+
+def _mean_parts(runs: list[dict], key: str) -> np.ndarray:
+    return np.mean([r[f"{key}_parts"] for r in runs], 0)  # (5,) seed mean
+
+
+def claim_values(demo: dict, fig2b: dict, toy: dict, mn: dict, aug: dict, wid: dict, pre: dict) -> dict:
+    """The measured value of every claim of the chapter (C3.1-C3.6), computed from the runners' outputs.
+
+    ``holds`` claims get the fraction of their sub-checks that hold; see the notebook's claim table.
+    """
+    tol = 1e-5
+    toy_checks = [toy["invariant"]["invariance"].min() > 1 - tol, toy["invariant"]["equivariance"].min() > 1 - tol,
+                  toy["equivariant"]["equivariance"].min() > 1 - tol,
+                  toy["equivariant"]["invariance_parts"][:3].max() < 1 - 0.05,
+                  toy["random"]["equivariance_parts"][:3].max() < 1 - 0.05]
+    E = {t: _mean_parts(mn[t]["runs"], "equivariance") for t in mn}
+    I = {t: _mean_parts(mn[t]["runs"], "invariance") for t in mn}
+    mn_checks = [E[t][0] >= E[t][1] >= E[t][2] for t in mn] + [E[t][p] > I[t][p] for t in mn for p in (0, 1)]
+    mn_checks.append(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05)
+    base = _mean_parts(aug["baseline"]["runs"], "equivariance")
+    raised = [_mean_parts(aug[a]["runs"], "equivariance")[p] > base[p]
+              for a in ("random crop", "RandAugment") if a in aug for p in (1, 2, 4)]
+    gap = max(float(np.abs(_mean_parts(aug[a]["runs"], "equivariance") - _mean_parts(aug[a]["runs"], "invariance")).max())
+              for a in AUGMENTATIONS if a in aug)
+    ks = sorted(k for k in wid if isinstance(k, int))
+    wide = [_mean_parts(wid[ks[-1]]["runs"], "equivariance")[p] < _mean_parts(wid[ks[0]]["runs"], "equivariance")[p]
+            for p in (1, 2)]
+    return {"C3.1a": abs(demo["correlation"]["shifted"] - demo["correlation"]["plain"]),
+            "C3.1b": fig2b["rho_cosine"] - fig2b["rho_correlation"],
+            "C3.2": sum(map(bool, toy_checks)) / len(toy_checks),
+            "C3.3": sum(map(bool, mn_checks)) / len(mn_checks),
+            "C3.4a": sum(map(bool, raised)) / len(raised) if raised else None,
+            "C3.4b": gap,
+            "C3.5": sum(map(bool, wide)) / len(wide) if len(ks) > 1 else None,
+            "C3.6": None if "skipped" in pre else pre.get("spearman")}
