@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from helpers.invariant_weights import (InvariantNet, invariance_mask, linspace_eps, transform_weights,
+from helpers.invariant_weights import (InvariantNet, blur_weights, invariance_mask, linspace_eps, transform_weights,
                                        transformation_matrices, uniform_eps)
 from helpers.transforms import affine_warp
 from helpers.variational import ClassGaussian, gaussian_kl
@@ -73,6 +73,19 @@ def test_linspace_eps():
     assert eps.shape == (7, 6) and eps[0, 2] == -1 and eps[-1, 2] == 1 and eps[:, [0, 1, 3, 4, 5]].abs().sum() == 0
     assert linspace_eps(3, (0, 1, 2, 3, 4, 5)).shape == (729, 6)  # the 3^6 of Sec. 3.5
     torch.testing.assert_close(linspace_eps(4, endpoint=False)[:, 2], torch.tensor([-1.0, -0.5, 0.0, 0.5]))
+
+
+def test_blur_known_answers():
+    """sigma 0.1 is the identity to float precision (the convolution is skipped); sigma 1 is the torchvision blur."""
+    from torchvision.transforms.v2.functional import gaussian_blur
+    w = torch.randn(2, 3, 1, 12, 12)  # (M, D, C, H, W)
+    torch.testing.assert_close(blur_weights(w, 0.1), gaussian_blur(w.reshape(6, 1, 12, 12), [3, 3], [0.1, 0.1]).reshape(w.shape),
+                               atol=1e-12, rtol=0)
+    want = gaussian_blur(w.reshape(6, 1, 12, 12), [7, 7], [1.0, 1.0]).reshape(w.shape)
+    torch.testing.assert_close(blur_weights(w, 1.0), want)
+    assert not torch.allclose(blur_weights(w, 1.0), w, atol=1e-2)
+    with pytest.raises(ValueError, match="blur sigma must be >= 0, got -1"):
+        blur_weights(w, -1.0)
 
 
 def test_transforming_weights_equals_transforming_inputs():

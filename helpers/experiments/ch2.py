@@ -116,7 +116,7 @@ class Settings:
 
 SETTINGS = {
     "quick": Settings(
-        n_train=1000, n_test=500, hidden=64, sigma=0.1, init_std=0.3, learned_init_degrees=(5.0, 90.0, 175.0),
+        n_train=1000, n_test=1000, hidden=64, sigma=0.1, init_std=0.3, learned_init_degrees=(5.0, 90.0, 175.0),
         ml_init_degrees=(90.0,),
         train=TrainConfig(epochs=8, lr=3e-2, lr_eta=8e-2, lr_cov=3e-3, lr_w1=1e-2, samples=6, eval_samples=8,
                           log_every=4),
@@ -277,10 +277,12 @@ def _snapshot(model: InvariantNet, step: int) -> dict:
 
 @torch.no_grad()
 def evaluate(model: InvariantNet, train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor],
-             samples: int, seed: int = 0, batch_size: int = 500) -> dict:
+             samples: int, seed: int = 0, batch_size: int = 500, elbo_batch: int = 50) -> dict:
     """Per-datapoint ELBO (eq. 9) on the training set and test accuracy / log-likelihood.
 
-    The ELBO uses one W2 sample and S transformation samples per batch (as in training); test
+    The ELBO uses one W2 sample and S transformation samples per batch of ``elbo_batch`` training
+    points (L = 1 as in training; small batches average the estimate over ``N / elbo_batch`` W2
+    draws, which keeps the differences between members above the sampling noise); test
     predictions use the posterior mean of W2 and S Monte Carlo transformations. All members share
     the noise (common random numbers), so their numbers differ only through their parameters.
 
@@ -292,8 +294,8 @@ def evaluate(model: InvariantNet, train: tuple[Tensor, Tensor], test: tuple[Tens
     gen = torch.Generator().manual_seed(seed)
     x, y = train
     ll = torch.zeros(model.members, device=device)
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+    for i in range(0, len(x), elbo_batch):
+        xb, yb = x[i:i + elbo_batch].to(device), y[i:i + elbo_batch].to(device)
         logf = model(xb, samples, gen, common=True)  # (M, B, K)
         ll += logf.gather(-1, yb.expand(model.members, -1).unsqueeze(-1)).sum((-2, -1))
     kl = model.kl() / len(x)  # (M,)
@@ -597,23 +599,36 @@ def bank_image(weights: Tensor, eta: Tensor, samples: int = 7, blur_sigma: float
     return bank.permute(0, 2, 1, 3).reshape(R * H, S * W)  # (R*H, S*W)
 
 
-def draw_eta(ax, weights: Tensor, sweep: dict, degrees: float) -> None:
-    """The eta widget's rotation panel: the filter bank at eta_rot = ``degrees`` and, from the
-    precomputed sweep, the ELBO and accuracy of the fixed-eta model trained at that value."""
+def draw_eta(ax, weights: Tensor, sweep: dict, degrees: float, inputs: Tensor | None = None) -> None:
+    """The eta widget's rotation panel: the filter bank at eta_rot = ``degrees`` (``inputs``, if
+    given, as the top rows: input images under the same transformations) and, from the precomputed
+    sweep, the ELBO and accuracy of the fixed-eta model trained at that value.
+
+    Args:
+        weights: ``(R, 1, H, W)``; inputs: ``(R', 1, H, W)`` or None.
+    """
     eta = torch.zeros(6)
     eta[2] = math.radians(degrees)
-    ax.imshow(bank_image(weights, eta), cmap="RdBu_r", vmin=-1, vmax=1)
+    rows = weights if inputs is None else torch.cat([inputs, weights])  # (R' + R, 1, H, W)
+    ax.imshow(bank_image(rows, eta), cmap="RdBu_r", vmin=-1, vmax=1)
     i = sweep["names"].index(f"fixed {degrees:g}")
     ax.set(xticks=[], yticks=[], xlabel=f"fixed η: ELBO {float(sweep['elbo'][i]):.3f}, "
                                          f"test acc {float(sweep['test_acc'][i]):.1f}%")
 
 
-def draw_generator(ax, weights: Tensor, generator: str, value: float = 0.5) -> None:
-    """The eta widget's generator panel: the filter bank with only ``generator`` set to ``value``."""
+def draw_generator(ax, weights: Tensor, generator: str, value: float = 0.5, inputs: Tensor | None = None) -> None:
+    """The eta widget's generator panel: the filter bank (and ``inputs`` as top rows) with only
+    ``generator`` set to ``value``.
+
+    Args:
+        weights: ``(R, 1, H, W)``; generator: one of ``helpers.groups.AFFINE_NAMES``;
+        inputs: ``(R', 1, H, W)`` or None.
+    """
     from ..groups import AFFINE_NAMES
     if generator not in AFFINE_NAMES:
         raise ValueError(f"unknown generator {generator!r}; valid: {list(AFFINE_NAMES)}")
     eta = torch.zeros(6)
     eta[AFFINE_NAMES.index(generator)] = value
-    ax.imshow(bank_image(weights, eta), cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set(xticks=[], yticks=[])
+    rows = weights if inputs is None else torch.cat([inputs, weights])  # (R' + R, 1, H, W)
+    ax.imshow(bank_image(rows, eta), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set(xticks=[], yticks=[], xlabel=f"η_{generator} = {value:g}")
