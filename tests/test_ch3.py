@@ -95,3 +95,50 @@ def test_pretrained_skips_fast_offline():
     assert r["skipped"].startswith("no folder")
     r = ch3.run_pretrained("/tmp")
     assert "skipped" in r and time.perf_counter() - t < 10
+
+
+class _TinyViT(torch.nn.Module):
+    """A timm-like token model: patch embedding, token-wise blocks, class token, head (no timm needed)."""
+
+    global_pool = "token"
+
+    def __init__(self, d=8):
+        super().__init__()
+        self.embed = torch.nn.Conv2d(3, d, 4, 4)
+        self.cls = torch.nn.Parameter(torch.randn(1, 1, d))
+        self.blocks = torch.nn.Sequential(*[torch.nn.Sequential(torch.nn.Linear(d, d), torch.nn.GELU()) for _ in range(3)])
+        self.head_drop, self.head = torch.nn.Identity(), torch.nn.Linear(d, 5)
+
+    def get_classifier(self):
+        return self.head
+
+    def forward(self, x):
+        t = self.embed(x).flatten(2).transpose(1, 2)  # (B, N, d)
+        t = self.blocks(torch.cat([self.cls.expand(len(t), -1, -1), t], 1))  # (B, 1 + N, d)
+        return self.head(self.head_drop(t[:, 0]))
+
+
+def test_token_models_and_pretrained_layers():
+    m = _TinyViT().eval()
+    layers = ch3.pretrained_layers(m)
+    assert list(layers) == ["block1", "block2", "block3", "pool", "final"]
+    # token-wise blocks commute with any permutation of the patch grid: a one-patch shift is exactly invariant
+    from helpers.metrics import layer_in_equivariance, token_maps
+    assert token_maps(torch.zeros(2, 1 + 16, 8)).shape == (2, 8, 4, 4)
+    with pytest.raises(ValueError, match="square"):
+        token_maps(torch.zeros(2, 7, 8))
+    r = layer_in_equivariance(m, layers, torch.rand(6, 3, 16, 16), [ch3.diagonal_shift(4)])
+    assert r["invariance"][:3].min() > 1 - 1e-5
+    r = layer_in_equivariance(m, layers, torch.rand(6, 3, 16, 16), [ch3.rotation(1)])  # patches rotate: not exact
+    assert r["invariance"][:3].max() < 0.99
+
+
+def test_load_images(tmp_path, need_data):
+    need_data("cifar10")
+    from PIL import Image
+    x = ch3.cifar10(3, 1)["train"][0]
+    for i, im in enumerate(x):
+        Image.fromarray((im.permute(1, 2, 0) * 255).round().byte().numpy()).save(tmp_path / f"{i}.png")
+    assert ch3.load_images(str(tmp_path), 2, size=16).shape == (2, 3, 16, 16)
+    with pytest.raises(ValueError, match="no .jpg"):
+        ch3.load_images(str(tmp_path / "none"), 2)

@@ -99,3 +99,8 @@ def test_partition_is_uniform_and_checks_input():
     assert p["Pool"] == ["pool"] and p["Final"] == ["final"]
     with pytest.raises(ValueError, match="Pool, Final"):
         partition(names, [True] * 9)
+
+
+def test_chunked_matrix_gives_the_same_answer():
+    ft, tf = _maps(4, (7, 6, 5, 5)), _maps(5, (7, 6, 5, 5))
+    assert in_equivariance(ft, tf, max_entries=40) == pytest.approx(in_equivariance(ft, tf), abs=1e-12)

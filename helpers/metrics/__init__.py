@@ -13,7 +13,7 @@ from .sensitivity import jacobian_sigma_max  # noqa: F401
 from .similarity import (feature_similarity, in_equivariance, layer_in_equivariance, partition,  # noqa: F401
                          similarity_matrix)
 from .similarity import (PARTS, SIMILARITIES, capture, feature_similarity, in_equivariance,  # noqa: F401
-                         layer_in_equivariance, partition, similarity_matrix)
+                         layer_in_equivariance, partition, similarity_matrix, token_maps)
 from .liegg import (apply_generator, image_coordinates, lie_generators, polarization_matrix,  # noqa: F401
                     polarization_matrix_image, polarization_spectrum, symmetry_bias, symmetry_variance)
 
@@ -24,4 +24,4 @@ __all__ += ["feature_similarity", "similarity_matrix", "in_equivariance", "layer
 __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "polarization_spectrum",
             "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]
 __all__ += ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance", "capture",
-            "partition", "layer_in_equivariance"]
+            "partition", "layer_in_equivariance", "token_maps"]

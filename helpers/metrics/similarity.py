@@ -21,6 +21,8 @@ whether *some* channel c' does.
 """
 from __future__ import annotations
 
+import math
+
 from typing import Callable, Iterable
 
 import numpy as np
@@ -28,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance",
-           "capture", "partition", "layer_in_equivariance"]
+           "capture", "token_maps", "partition", "layer_in_equivariance"]
 
 SIMILARITIES = ("correlation", "cosine")
 PARTS = ("Early", "Middle", "Late", "Pool", "Final")
@@ -91,35 +93,56 @@ def similarity_matrix(a: Tensor, b: Tensor, kind: str = "correlation", eps: floa
     return torch.where(both, torch.ones_like(s), s)
 
 
-def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation") -> tuple[float, float]:
+def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entries: float = 2e7) -> tuple[float, float]:
     """Invariance (eq. 4) and equivariance (eq. 7) of one layer for one transformation, averaged.
 
     Args:
         ft: ``f(T_g X)``, either maps ``(B, C, H, W)`` or pooled vectors ``(B, C)``.
         tf: ``T_g f(X)`` of the same shape (for vectors: ``f(X)``).
         kind: ``"correlation"`` or ``"cosine"``.
+        max_entries: samples are processed in chunks whose ``(chunk, C, C)`` matrix has at most this many entries.
     Returns:
         ``(invariance, equivariance)``: means over channels (and samples for maps).
     """
     if ft.ndim == 4:
-        R = similarity_matrix(ft.flatten(2), tf.flatten(2), kind)  # (B, C, C) per sample
-    elif ft.ndim == 2:
+        C = ft.shape[1]
+        chunk = max(1, int(max_entries // (C * C)))  # samples per batched (chunk, C, C) matrix
+        inv, eqv = [], []
+        for a, b in zip(ft.split(chunk), tf.split(chunk)):
+            R = similarity_matrix(a.flatten(2), b.flatten(2), kind)  # (chunk, C, C) per sample
+            inv.append(torch.diagonal(R, dim1=-2, dim2=-1))  # (chunk, C)
+            eqv.append(R.amax(-1))  # (chunk, C): the best-matching channel c'
+        return float(torch.cat(inv).mean()), float(torch.cat(eqv).mean())
+    if ft.ndim == 2:
         R = similarity_matrix(ft.T, tf.T, kind)  # (C, C) along the sample axis
-    else:
-        raise ValueError(f"features must be maps (B, C, H, W) or vectors (B, C), got shape {tuple(ft.shape)}")
-    inv = torch.diagonal(R, dim1=-2, dim2=-1)  # (..., C)
-    eqv = R.amax(-1)  # (..., C): the best-matching channel c'
-    return float(inv.mean()), float(eqv.mean())
+        return float(torch.diagonal(R).mean()), float(R.amax(-1).mean())
+    raise ValueError(f"features must be maps (B, C, H, W) or vectors (B, C), got shape {tuple(ft.shape)}")
+
+
+def token_maps(z: Tensor) -> Tensor:
+    """Tokens ``(B, N, D)`` as maps ``(B, D, h, h)`` with ``h * h = N``, dropping a leading class token when
+    ``N - 1`` is the square; other shapes are returned unchanged."""
+    if z.ndim != 3:
+        return z
+    B, N, D = z.shape
+    for skip in (0, 1):
+        h = math.isqrt(N - skip)
+        if h * h == N - skip:
+            return z[:, skip:].transpose(1, 2).reshape(B, D, h, h)  # (B, D, h, h)
+    raise ValueError(f"{N} tokens are neither a square grid nor a class token plus a square grid")
 
 
 def capture(model: nn.Module, layers: dict[str, nn.Module], x: Tensor, batch_size: int = 500) -> dict[str, Tensor]:
     """Outputs of ``layers`` (forward hooks) for inputs ``x``, in eval mode and without gradients.
 
+    Token sequences ``(B, N, D)`` (ViT, MLP-Mixer) are stored as maps ``(B, D, h, w)`` (``token_maps``).
+
     Returns:
         ``{name: (B, ...)}`` on the CPU, in the order of ``layers``.
     """
     out: dict[str, list[Tensor]] = {k: [] for k in layers}
-    hooks = [m.register_forward_hook(lambda _m, _i, o, k=k: out[k].append(o.detach().cpu())) for k, m in layers.items()]
+    hooks = [m.register_forward_hook(lambda _m, _i, o, k=k: out[k].append(token_maps(o).detach().cpu()))
+             for k, m in layers.items()]
     was = model.training
     model.eval()
     try:
