@@ -479,7 +479,9 @@ def run_widths(s: Settings, device, seed: int = 0, reuse: dict | None = None) ->
     return out
 
 
-#: Published ImageNet top-1 accuracies of the models of Figs. 4 and 7 (timm model cards), for the Spearman test.
+#: ImageNet top-1 accuracies (%) of the models of Figs. 4 and 7 as published for these checkpoints (papers / timm
+#: and torchvision model cards), for the Spearman test. Typed in offline: check them against the model card of
+#: the checkpoint timm actually loads before trusting C3.6.
 PRETRAINED = {"tf_efficientnet_b6": 84.1, "tf_efficientnet_b7": 84.9, "resnext101_32x8d": 79.3,
               "inception_v3": 77.3, "vit_base_patch16_224": 81.1, "mixer_b16_224": 76.6}
 
