@@ -116,14 +116,16 @@ class Settings:
 
 SETTINGS = {
     "quick": Settings(
-        n_train=1000, n_test=1000, hidden=64, sigma=0.1, init_std=0.3, learned_init_degrees=(5.0, 90.0, 175.0),
-        ml_init_degrees=(90.0,),
+        n_train=2000, n_test=1000, hidden=96, sigma=0.1, init_std=0.3, learned_init_degrees=(5.0, 90.0, 175.0),
+        ml_init_degrees=(5.0, 90.0),
         train=TrainConfig(epochs=8, lr=3e-2, lr_eta=8e-2, lr_cov=3e-3, lr_w1=1e-2, samples=6, eval_samples=8,
                           log_every=4),
         table2=TrainConfig(epochs=8, lr=3e-2, lr_eta=8e-2, lr_eta_other=2e-2, lr_cov=3e-3, lr_w1=1e-2, samples=6,
                            eval_samples=8, log_every=4),
-        cifar_n_train=500, cifar_n_test=500, cifar_hidden=32,
-        cifar=TrainConfig(epochs=3, lr=3e-2, lr_eta=8e-2, lr_eta_other=2e-2, lr_cov=3e-3, lr_w1=1e-2, samples=4,
+        cifar_n_train=1000, cifar_n_test=1000, cifar_hidden=64,
+        # CIFAR pixels are dense and positive: a first-layer step of 1e-2 (or 1e-3) moves every
+        # pre-activation coherently and leaves the net at chance within few steps; 3e-4 does not
+        cifar=TrainConfig(epochs=4, lr=1e-1, lr_eta=8e-2, lr_eta_other=2e-2, lr_cov=3e-3, lr_w1=3e-4, samples=4,
                           eval_samples=4, log_every=4),
         toy_hidden=256, toy_steps=100),
     "standard": Settings(
@@ -133,7 +135,7 @@ SETTINGS = {
         table2=TrainConfig(epochs=10, lr=1e-2, lr_eta=2e-2, lr_eta_other=5e-3, lr_cov=1e-3, lr_w1=1e-3,
                            samples=16, eval_samples=32, log_every=20),
         cifar_n_train=8068, cifar_n_test=1017, cifar_hidden=512,
-        cifar=TrainConfig(epochs=15, lr=1e-2, lr_eta=2e-2, lr_eta_other=5e-3, lr_cov=1e-3, lr_w1=1e-3,
+        cifar=TrainConfig(epochs=15, lr=1e-2, lr_eta=2e-2, lr_eta_other=5e-3, lr_cov=1e-3, lr_w1=3e-4,
                           samples=16, eval_samples=32, log_every=20),
         toy_hidden=1024, toy_steps=400),
     "paper": Settings(
