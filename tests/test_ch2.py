@@ -74,6 +74,16 @@ def test_filter_bank_shapes_and_identity():
     bank = ch2.filter_bank(w, torch.zeros(6), linspace_eps(5), blur_sigma=0.0)
     assert bank.shape == (3, 5, 1, 10, 10)
     torch.testing.assert_close(bank[:, 2], w, atol=2e-5, rtol=0)  # eta = 0: every sample is the identity
+    snaps = [{"eta": torch.tensor([[0.0, 0, t, 0, 0, 0]]), "W1": torch.randn(1, 4, 100)} for t in (0.0, math.pi / 2)]
+    img = ch2.bank_over_training(snaps, member=0, shape=(1, 10, 10), samples=3, blur_sigma=0.0)
+    assert img.shape == (20, 30)
+    first = snaps[0]["W1"][0, 0].reshape(10, 10)
+    first = first / first.abs().max()
+    for k in range(3):  # eta_rot = 0 at the first snapshot: three identical copies
+        torch.testing.assert_close(img[:10, 10 * k:10 * (k + 1)], first, atol=1e-5, rtol=0)
+    late = snaps[1]["W1"][0, 0].reshape(10, 10)
+    late = late / late.abs().max()
+    torch.testing.assert_close(img[10:, 20:], torch.rot90(late, 1), atol=1e-4, rtol=0)  # +pi/2 sample: a quarter turn
 
 
 def _table1(best, learned_elbo=-0.3, acc_learned=90.0):

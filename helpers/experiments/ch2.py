@@ -55,6 +55,7 @@ __all__ = [
     "plot_toy",
     "plot_eta_traces",
     "bank_image",
+    "bank_over_training",
     "draw_eta",
     "draw_generator",
 ]
@@ -408,32 +409,36 @@ def run_table1(s: Settings, device: torch.device, seed: int = 0) -> dict:
 
 
 # --------------------------------------------------------------------------- Table 2 / 3, Fig. 4
-def run_invariance_types(s: Settings, name: str, device: torch.device, seed: int = 0) -> dict:
+def run_invariance_types(s: Settings, name: str, device: torch.device, seed: int = 0,
+                         snapshots: int = 0) -> dict:
     """Table 2 (``name="mnist"``) / Table 3 (``"cifar10"``): ReLU nets learning each invariance type.
 
     Every member starts at eta = 0 and learns the generators of its type (``none`` = plain MLP).
 
+    Args:
+        snapshots: keep this many ``(eta, W1[:, :4])`` snapshots over training per dataset (Fig. 3).
+
     Returns:
         ``{"invariances", "datasets", "test_acc" (I, V), "elbo" (I, V), "eta" (I, V, 6) final,
-        "models": {variant: InvariantNet}, "wall_time_s", "n_train"}``.
+        "models": {variant: InvariantNet}, "snapshots": {variant: [...]}, "wall_time_s", "n_train"}``.
     """
     cifar = name == "cifar10"
     n_train, n_test = (s.cifar_n_train, s.cifar_n_test) if cifar else (s.n_train, s.n_test)
     hidden, cfg = (s.cifar_hidden, s.cifar) if cifar else (s.hidden, s.table2)
     shape, inv = ((3, 32, 32) if cifar else (1, 28, 28)), s.table2_invariances
     learn = torch.stack([invariance_mask(i) for i in inv])  # (I, 6)
-    acc, elbo, etas, models, t0, n = [], [], [], {}, time.perf_counter(), 0
+    acc, elbo, etas, models, snaps, t0, n = [], [], [], {}, {}, time.perf_counter(), 0
     for v in s.table2_datasets:
         ds = transformed_dataset(name, v, n_train, n_test, seed)
         model = InvariantNet("relu", shape, hidden, 10, torch.zeros(len(inv), 6), learn, torch.ones(len(inv)),
                              alpha=s.alpha, blur_sigma=s.blur_sigma, seed=seed,
                              feature_scale=_scale(s, hidden), init_std=s.init_std).to(device)
-        fit_sweep(model, ds["train"], cfg, seed)
+        snaps[v] = fit_sweep(model, ds["train"], cfg, seed, snapshots)["snapshots"]
         ev = evaluate(model, ds["train"], ds["test"], cfg.eval_samples, seed)
         acc.append(ev["test_acc"]), elbo.append(ev["elbo"]), etas.append(model.eta.detach().cpu())
         models[v], n = model.cpu(), ds["n_train"]
     return {"invariances": list(inv), "datasets": list(s.table2_datasets), "test_acc": torch.stack(acc, 1),
-            "elbo": torch.stack(elbo, 1), "eta": torch.stack(etas, 1), "models": models,
+            "elbo": torch.stack(elbo, 1), "eta": torch.stack(etas, 1), "models": models, "snapshots": snaps,
             "wall_time_s": time.perf_counter() - t0, "n_train": n}
 
 
@@ -585,20 +590,47 @@ def plot_eta_traces(ax, r: dict, prefix: str = "learned", n_train: int | None = 
     ax.set(xlabel="step", ylabel="|η_rot| (degrees)", ylim=(0, 200))
 
 
-def bank_image(weights: Tensor, eta: Tensor, samples: int = 7, blur_sigma: float = 0.1) -> Tensor:
+def bank_image(weights: Tensor, eta: Tensor, samples: int = 7, blur_sigma: float = 0.1,
+               dims: tuple[int, ...] = (0, 1, 2, 3, 4, 5)) -> Tensor:
     """Figs. 3/4: a filter bank as one image: rows are weights, columns the deterministic samples
-    ``T(eps)`` with eps on a linspace grid over all six generators at once (eta sets the ranges).
+    ``T(eps)`` with eps on a linspace grid, the same value for every generator in ``dims`` at once
+    (eta sets the ranges; the other generators stay 0).
 
     Args:
         weights: ``(R, 1, H, W)``; eta: ``(6,)``.
     Returns:
         ``(R * H, samples * W)``, each weight scaled to [-1, 1].
     """
-    eps = torch.linspace(-1, 1, samples)[:, None].expand(samples, 6)  # (S, 6) one path through the group
+    eps = torch.zeros(samples, 6)  # (S, 6) one path through the group
+    eps[:, list(dims)] = torch.linspace(-1, 1, samples)[:, None]
     bank = filter_bank(weights, eta, eps.contiguous(), blur_sigma)[:, :, 0]  # (R, S, H, W)
     bank = bank / bank.flatten(1).abs().max(1).values.clamp_min(1e-12)[:, None, None, None]
     R, S, H, W = bank.shape
     return bank.permute(0, 2, 1, 3).reshape(R * H, S * W)  # (R*H, S*W)
+
+
+def bank_over_training(snaps: list[dict], member: int, shape: tuple[int, ...] = (1, 28, 28),
+                       weight: int = 0, samples: int = 7, blur_sigma: float = 0.1) -> Tensor:
+    """Fig. 3: one weight's deterministically sampled filter bank at each snapshot of training.
+
+    Row t shows ``W1[member, weight]`` at snapshot t under ``samples`` rotations equally spaced
+    between -eta_rot and +eta_rot (that member's eta_rot at that time; eps on ``linspace_eps``).
+
+    Args:
+        snaps: ``fit_sweep(..., snapshots=k)["snapshots"]``: dicts with ``"eta"`` ``(M, 6)`` and
+            ``"W1"`` ``(M, 4, P)``.
+        member: which member; shape: ``(C, H, W)`` of a weight image (C = 1 shown).
+
+    Returns:
+        ``(T * H, samples * W)``.
+    """
+    rows = []
+    for snap in snaps:
+        eta = torch.zeros(6)
+        eta[2] = snap["eta"][member, 2]
+        w = snap["W1"][member, weight].reshape(1, *shape)[:1]  # (1, 1, H, W)
+        rows.append(bank_image(w, eta, samples, blur_sigma, dims=(2,)))  # (H, samples * W)
+    return torch.cat(rows)  # (T*H, samples*W)
 
 
 def draw_eta(ax, weights: Tensor, sweep: dict, degrees: float, inputs: Tensor | None = None) -> None:
