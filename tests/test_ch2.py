@@ -113,3 +113,13 @@ def test_claim_checks_known_answers():
     assert all(ch2.c25_checks(t2)) and all(ch2.c26_checks(t2))
     t2_bad = {**t2, "test_acc": acc.flip(0), "eta": torch.zeros(5, 4, 6)}
     assert not all(ch2.c25_checks(t2_bad)) and ch2.c26_checks(t2_bad) == [False, True, False, False]
+
+
+def test_paper_tables_side_by_side():
+    t1 = _table1({"full": 175, "partial": 90, "regular": 45})
+    df = ch2.table1_vs_paper(t1)
+    assert df.loc["learned (5 init)", ("full", "acc paper")] == 91.72  # Table 1 of the paper
+    assert df.loc["fixed 175", ("full", "acc ours")] == 85.0 and len(df) == 6
+    t2 = {"invariances": ["none", "affine"], "datasets": ["full", "regular"], "test_acc": torch.tensor([[1.0, 2], [3, 4]])}
+    df2 = ch2.table2_vs_paper(t2, ch2.PAPER_TABLE3)
+    assert df2.loc["affine", ("full", "paper")] == 46.12 and df2.loc["affine", ("regular", "ours")] == 4.0

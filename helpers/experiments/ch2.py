@@ -51,6 +51,11 @@ __all__ = [
     "c26_checks",
     "table1_frame",
     "table2_frame",
+    "PAPER_TABLE1",
+    "PAPER_TABLE2",
+    "PAPER_TABLE3",
+    "table1_vs_paper",
+    "table2_vs_paper",
     "eta_frame",
     "plot_toy",
     "plot_eta_traces",
@@ -561,6 +566,58 @@ def table2_frame(t2: dict) -> "pd.DataFrame":
     """Table 2 / 3: test accuracy (%) of each invariance type (rows) on each dataset (columns)."""
     import pandas as pd
     return pd.DataFrame(t2["test_acc"].numpy().round(1), index=t2["invariances"], columns=t2["datasets"])
+
+
+#: The paper's numbers, typed in and cited: Table 1 (RFF; ELBO per datapoint, test accuracy %) per
+#: dataset (full, partial, regular), and Tables 2 / 3 (ReLU; test accuracy %) per invariance and dataset.
+PAPER_TABLE1 = {
+    "fixed 5": {"full": (-1.07, 79.29), "partial": (-0.80, 86.71), "regular": (-0.36, 96.00)},
+    "fixed 45": {"full": (-0.63, 87.35), "partial": (-0.49, 91.13), "regular": (-0.26, 95.93)},
+    "fixed 90": {"full": (-0.52, 90.33), "partial": (-0.44, 91.69), "regular": (-0.30, 94.69)},
+    "fixed 135": {"full": (-0.45, 91.19), "partial": (-0.45, 91.04), "regular": (-0.36, 92.13)},
+    "fixed 175": {"full": (-0.43, 91.57), "partial": (-0.47, 90.47), "regular": (-0.45, 90.97)},
+    "learned (5 init)": {"full": (-0.43, 91.72), "partial": (-0.42, 92.34), "regular": (-0.26, 96.40)},
+}
+_T2_COLS = ("full", "translated", "scaled", "regular")
+PAPER_TABLE2 = {k: dict(zip(_T2_COLS, v)) for k, v in {
+    "none": (90.35, 89.34, 96.61, 98.10), "rotation": (98.05, 94.08, 97.62, 98.64),
+    "translation": (93.59, 97.87, 97.98, 98.76), "scale": (93.80, 94.30, 98.06, 98.35),
+    "affine": (98.14, 97.66, 98.31, 98.93)}.items()}
+PAPER_TABLE3 = {k: dict(zip(_T2_COLS, v)) for k, v in {
+    "none": (41.24, 40.75, 46.56, 54.49), "rotation": (46.04, 40.71, 46.77, 54.72),
+    "translation": (40.99, 45.20, 47.44, 55.79), "scale": (40.92, 41.22, 49.28, 54.72),
+    "affine": (46.12, 45.77, 48.81, 55.44)}.items()}
+
+
+def table1_vs_paper(t1_net: dict) -> "pd.DataFrame":
+    """Table 1 side by side: the paper's ELBO and accuracy (RFF) and ours, for the members both have.
+
+    Args:
+        t1_net: ``{variant: run_rotation_sweep(...)}`` of one net.
+    """
+    import pandas as pd
+    rows = {}
+    for name, per in PAPER_TABLE1.items():
+        row = {}
+        for v, r in t1_net.items():
+            if name in r["names"] and v in per:
+                i = r["names"].index(name)
+                row |= {(v, "ELBO paper"): per[v][0], (v, "ELBO ours"): round(float(r["elbo"][i]), 3),
+                        (v, "acc paper"): per[v][1], (v, "acc ours"): round(float(r["test_acc"][i]), 1)}
+        if row:
+            rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def table2_vs_paper(t2: dict, paper: dict) -> "pd.DataFrame":
+    """Table 2 / 3 side by side: the paper's test accuracy (``PAPER_TABLE2`` / ``PAPER_TABLE3``) and ours."""
+    import pandas as pd
+    rows = {}
+    for i, inv in enumerate(t2["invariances"]):
+        rows[inv] = {}
+        for j, v in enumerate(t2["datasets"]):
+            rows[inv] |= {(v, "paper"): paper[inv][v], (v, "ours"): round(float(t2["test_acc"][i, j]), 1)}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def eta_frame(t2: dict, invariance: str = "affine") -> "pd.DataFrame":
