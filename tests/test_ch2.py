@@ -57,6 +57,14 @@ def test_rotation_sweep_runs_and_fixed_eta_stays(need_data):
     assert torch.isfinite(r["elbo"]).all() and ((0 <= r["test_acc"]) & (r["test_acc"] <= 100)).all()
 
 
+def test_relu_sweep_runs(need_data):
+    """The ReLU rotation sweep (App. Table 5, standard/paper profiles) on a tiny budget: W1 is learned per member."""
+    need_data("mnist")
+    r = ch2.run_rotation_sweep(TINY, "relu", "partial", torch.device("cpu"), seed=0)
+    assert r["names"] == ["fixed 5", "fixed 175", "learned (5 init)"] and torch.isfinite(r["elbo"]).all()
+    torch.testing.assert_close(r["eta_deg_final"][:2], torch.tensor([5.0, 175.0]))
+
+
 def test_training_raises_the_elbo():
     """Known answer: on a separable toy problem the ELBO of eq. (9) must rise with training."""
     x, y = ch2.toy_data(64, seed=0)
