@@ -2,8 +2,8 @@
 
 * SI (eq. 3 of ch1): ``helpers.metrics.saliency_invariance`` runs integrated gradients for all ``G * B``
   orbit members in one captum call; the usual way loops over samples and group elements, one captum call
-  (of ``n_steps`` images) per transformed image, written here in our own code with the same saliency
-  post-processing so that both compute the same number (checked).
+  (of ``n_steps`` images) per transformed image, with the same ``saliency_postprocess``, so that both
+  compute the same number (checked).
 * LI and DI (eqs. 1, 2): one forward pass over the stacked orbit vs one pass per group element.
 """
 from __future__ import annotations
@@ -13,24 +13,13 @@ import torch.nn.functional as F
 from captum.attr import IntegratedGradients
 
 from helpers.groups import ROT4
-from helpers.metrics import invariance_penalty, orbit_logits, saliency_invariance
+from helpers.metrics import invariance_penalty, orbit_logits, saliency_invariance, saliency_postprocess
 from helpers.models import MLP
 
 from .timing import median_time
 from .training import transforming_mnist_train
 
 __all__ = ["saliency_per_sample", "invariance_per_element", "run"]
-
-
-def _postprocess(attr: torch.Tensor) -> torch.Tensor:
-    """|IG| -> keep >= 0.9 max -> 3x3 Gaussian (sigma 1, circular padding), as ``helpers.metrics.saliency_map``."""
-    attr = attr.abs()
-    attr = torch.where(attr >= 0.9 * attr.max(), attr, torch.zeros_like(attr))
-    t = torch.tensor([-1.0, 0.0, 1.0], dtype=attr.dtype, device=attr.device)
-    k1 = torch.exp(-t**2 / 2)
-    k1 = k1 / k1.sum()
-    flat = F.pad(attr.reshape(1, 1, *attr.shape[-2:]), (1, 1, 1, 1), mode="circular")
-    return F.conv2d(flat, (k1[:, None] * k1[None, :])[None, None]).view_as(attr)
 
 
 def saliency_per_sample(model, x: torch.Tensor, y: torch.Tensor, group=ROT4, n_steps: int = 16) -> float:
@@ -41,7 +30,7 @@ def saliency_per_sample(model, x: torch.Tensor, y: torch.Tensor, group=ROT4, n_s
         maps = []
         for g in range(group.order):
             gx = group.act(xb, g)[None]  # (1, H, W)
-            m = _postprocess(ig.attribute(gx, baselines=torch.zeros_like(gx), target=int(yb), n_steps=n_steps))
+            m = saliency_postprocess(ig.attribute(gx, baselines=torch.zeros_like(gx), target=int(yb), n_steps=n_steps))
             maps.append(group.act(m[0], group.inverse(g)))
         cos += [F.cosine_similarity(maps[g].flatten(), maps[0].flatten(), dim=0, eps=1e-12) for g in range(1, group.order)]
     return float(torch.stack(cos).mean())

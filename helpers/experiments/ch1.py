@@ -24,7 +24,8 @@ __all__ = ["Settings", "SETTINGS", "MODELS", "N_CLASSES", "SIZE", "Transforming"
            "random_action", "drifted", "make_model", "invariance_loss", "train", "evaluate", "run_group",
            "pick_nu", "saliency_sweep", "run_drift", "run_sensitivity", "orbit_saliency", "orbit_spread", "run_tsne",
            "linear_flow", "run_proposition", "orbit_neighbours", "table1", "plot_nu_sweep",
-           "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity", "plot_proposition", "draw_nu", "draw_beta"]
+           "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity", "plot_proposition", "draw_nu", "draw_beta",
+           "claim_values"]
 
 MODELS = ("WT", "DA", "IR")
 N_CLASSES = 9   # MNIST without the digit 9, Fashion-MNIST without its last class (ankle boot)
@@ -609,3 +610,35 @@ def draw_beta(ax, drift: dict, beta: float, sample: int = 0) -> None:
     ex = drift["examples"]
     label = ", ".join(f"{k}: {ex[k]['pred'][i][sample]} (DI {ex[k]['DI'][i][sample]:.2f})" for k in MODELS)
     ax.set(xticks=[], yticks=[], xlabel=f"digit {ex['labels'][sample]} → {label}")
+
+
+def claim_values(results: dict, drift: dict, sens: dict, ts: dict, prop: dict) -> dict[str, float]:
+    """The measured value behind each claim of the chapter (C1.1-C1.7), from the runners' outputs.
+
+    Args:
+        results: ``{group: run_group(...)}``; drift: ``{group: run_drift(...)}``; sens: ``{group:
+            run_sensitivity(...)}``; ts: ``run_tsne(...)`` (R4); prop: ``run_proposition(...)``.
+    Returns:
+        ``{claim id: value}``: numbers for the threshold claims, fractions of sub-checks for the others.
+    """
+    from ..claims import fraction_true
+    T = {g: r["table"] for g, r in results.items()}
+    m = lambda v: float(np.mean(v))  # noqa: E731
+    d_checks = []
+    for d in drift.values():
+        di = {k: np.asarray(d[k]["DI"]).mean(1) for k in MODELS}  # (n_beta,) per model
+        d_checks += [di["DA"][-1] > 10 * max(di["WT"][-1], di["IR"][-1]), di["DA"][-1] > di["DA"][0]]
+    chosen = lambda sv, k: sv[k]["sweep"][sv[k]["nu"]]  # noqa: E731  the metrics at the chosen nu
+    return {
+        "C1.1": max(max(m(t["WT"]["LI"]), m(t["WT"]["DI"]), 1 - m(t["WT"]["SI"])) for t in T.values()),
+        "C1.2a": max(m(t["WT"]["acc"]) - m(t["DA"]["acc"]) for t in T.values()),
+        "C1.2b": fraction_true([c for t in T.values() for c in (m(t["DA"]["LI"]) >= 100 * m(t["IR"]["LI"]),
+                                                                 m(t["DA"]["SI"]) <= 0.6)]),
+        "C1.3a": min(m(t["IR"]["SI"]) for t in T.values()),
+        "C1.3b": fraction_true([m(t["IR"]["acc"]) < m(t["DA"]["acc"]) for t in T.values()]),
+        "C1.4": fraction_true(d_checks),
+        "C1.5": fraction_true([m(chosen(sv, k)["sigma_max"]) < m(T[g]["DA"]["sigma_max"])
+                               for g, sv in sens.items() for k in ("kl", "l2", "l2_normalized")]),
+        "C1.6": ts["neighbours"]["DA"]["same_orbit"],
+        "C1.7": max(prop["max_increase_flow"], prop["max_increase_gd"]),
+    }

@@ -8,7 +8,7 @@ same functions.
 from __future__ import annotations
 
 from .invariance import (PENALTIES, distribution_invariance, invariance_penalty, logit_invariance,  # noqa: F401
-                         orbit_logits, saliency_invariance, saliency_map)
+                         orbit_logits, saliency_invariance, saliency_map, saliency_postprocess)
 from .sensitivity import jacobian_sigma_max  # noqa: F401
 from .similarity import (feature_similarity, in_equivariance, layer_in_equivariance, partition,  # noqa: F401
                          similarity_matrix)
@@ -19,7 +19,7 @@ from .liegg import (apply_generator, image_coordinates, lie_generators, polariza
 
 __all__: list[str] = []
 __all__ += ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
-            "saliency_map", "saliency_invariance", "jacobian_sigma_max"]
+            "saliency_map", "saliency_postprocess", "saliency_invariance", "jacobian_sigma_max"]
 __all__ += ["feature_similarity", "similarity_matrix", "in_equivariance", "layer_in_equivariance", "partition"]
 __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "polarization_spectrum",
             "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from ..groups import CyclicGroup
 
 __all__ = ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
-           "saliency_map", "saliency_invariance"]
+           "saliency_map", "saliency_postprocess", "saliency_invariance"]
 
 PENALTIES = ("kl", "l2", "l2_normalized")
 
@@ -130,11 +130,24 @@ def saliency_map(model: nn.Module, x: Tensor, target: Tensor, n_steps: int = 32,
     from captum.attr import IntegratedGradients
     ig = IntegratedGradients(model)
     attr = ig.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps,
-                        internal_batch_size=internal_batch_size).abs()  # (N, ..., H, W)
-    peak = attr.flatten(1).max(1).values.view(-1, *[1] * (x.ndim - 1))  # (N, 1, ..., 1)
+                        internal_batch_size=internal_batch_size)  # (N, ..., H, W)
+    return saliency_postprocess(attr)
+
+
+def saliency_postprocess(attr: Tensor) -> Tensor:
+    """The post-processing of m_f (Sec. 4.1): absolute values, values below 0.9 of each map's maximum set
+    to 0, then a 3x3 Gaussian filter (sigma 1) with circular padding.
+
+    Args:
+        attr: ``(N, ..., H, W)`` attributions, one map per leading index.
+    Returns:
+        The same shape.
+    """
+    attr = attr.abs()
+    peak = attr.flatten(1).max(1).values.view(-1, *[1] * (attr.ndim - 1))  # (N, 1, ..., 1)
     attr = torch.where(attr >= 0.9 * peak, attr, torch.zeros_like(attr))  # keep the top values
-    flat = F.pad(attr.reshape(-1, 1, *x.shape[-2:]), (1, 1, 1, 1), mode="circular")  # (N*C, 1, H+2, W+2)
-    t = torch.tensor([-1.0, 0.0, 1.0], dtype=x.dtype, device=x.device)
+    flat = F.pad(attr.reshape(-1, 1, *attr.shape[-2:]), (1, 1, 1, 1), mode="circular")  # (N*C, 1, H+2, W+2)
+    t = torch.tensor([-1.0, 0.0, 1.0], dtype=attr.dtype, device=attr.device)
     k1 = torch.exp(-t**2 / 2)
     k1 = k1 / k1.sum()  # (3,), Gaussian with sigma 1
     return F.conv2d(flat, (k1[:, None] * k1[None, :])[None, None]).view_as(attr)  # (N, ..., H, W)
