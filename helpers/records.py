@@ -18,9 +18,10 @@ from typing import Any
 import torch
 
 from .claims import ClaimTable
-from .profiles import Profile, resolve
+from .profiles import PROFILES, Profile, resolve
 
-__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results", "recorded_runs"]
+__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results", "recorded_runs",
+           "recorded_claims"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "captum", "scipy", "scikit-learn", "learned-symmetry")
 
@@ -144,3 +145,37 @@ def recorded_runs(chapter: str, root: str | os.PathLike | None = None):
         rows.append({"profile": rec["profile"], "device": rec["device"], "date": rec.get("date", ""),
                      "wall time (s)": rec["wall_time_s"], **{v: verdicts.count(v) for v in VERDICTS}})
     return pd.DataFrame(rows, columns=["profile", "device", "date", "wall time (s)", *VERDICTS])
+
+
+def recorded_claims(chapter: str, root: str | os.PathLike | None = None):
+    """Claim by claim, what each committed run of ``chapter`` measured and its verdict.
+
+    The book built in one profile (e.g. ``quick`` on CI) shows the verdicts of the others from their
+    records, so a reader sees the evidence of the longer runs without re-running them.
+
+    Args:
+        chapter: the chapter's notebook stem, e.g. ``"01_genuine_invariance"``.
+        root: the repository root (as in :func:`recorded_runs`).
+    Returns:
+        A pandas DataFrame indexed by claim id: the claim's source and paper value, then for each
+        recorded profile ``<profile>: ours`` (numbers as text with 3 significant digits) and
+        ``<profile>: verdict``. Empty when nothing is recorded.
+    """
+    import pandas as pd
+
+    base = Path(root) if root is not None else Path(__file__).resolve().parent.parent
+    order = {p: i for i, p in enumerate(PROFILES)}
+    paths = sorted((base / "results").glob(f"*/{chapter}/results.json"),
+                   key=lambda p: order.get(p.parent.parent.name, len(order)))
+    rows: dict[str, dict] = {}
+    for path in paths:
+        rec = load_results(path)
+        prof = rec["profile"]
+        for c in rec.get("claims", []):
+            row = rows.setdefault(c["id"], {"source": c.get("source", ""), "paper": c.get("paper")})
+            ours = c.get("ours")
+            row[f"{prof}: ours"] = f"{ours:.3g}" if isinstance(ours, float) else ours  # text: 1e-15 stays 1e-15
+            row[f"{prof}: verdict"] = c.get("verdict")
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "claim"
+    return frame

@@ -96,3 +96,22 @@ def test_recorded_runs(tmp_path):
     frame = recorded_runs("01_x", root=tmp_path)
     assert len(frame) == 1 and frame.loc[0, "profile"] == "standard"
     assert frame.loc[0, "reproduced"] == 1 and frame.loc[0, "not run"] == 1
+
+
+def test_recorded_claims(tmp_path):
+    from helpers.records import recorded_claims
+
+    assert recorded_claims("01_x", root=tmp_path).empty
+    for prof, value in (("standard", 0.5), ("quick", 0.123456)):
+        rec = RunRecord("01_x", prof, seed=0, output_dir=tmp_path / "results" / prof / "01_x")
+        t = ClaimTable()
+        t.add(Claim("C1.1", "x", "Table 1", paper=0.5, tolerance=0.1), value)
+        t.add(Claim("C1.2", "x", "Fig. 2", paper=1.0, tolerance=0.1), None)
+        rec.write(t)
+    frame = recorded_claims("01_x", root=tmp_path)
+    assert list(frame.index) == ["C1.1", "C1.2"]
+    assert list(frame.columns) == ["source", "paper", "quick: ours", "quick: verdict",
+                                   "standard: ours", "standard: verdict"]  # profiles in PROFILES order
+    assert frame.loc["C1.1", "quick: ours"] == "0.123" and frame.loc["C1.1", "standard: verdict"] == "reproduced"
+    assert frame.loc["C1.1", "quick: verdict"] == "not reproduced" and frame.loc["C1.2", "quick: verdict"] == "not run"
+    assert frame.loc["C1.2", "source"] == "Fig. 2"
