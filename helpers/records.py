@@ -20,8 +20,8 @@ import torch
 from .claims import ClaimTable
 from .profiles import PROFILES, Profile, resolve
 
-__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results", "recorded_runs",
-           "recorded_claims"]
+__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results", "recorded",
+           "recorded_runs", "recorded_claims"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "captum", "scipy", "scikit-learn", "learned-symmetry")
 
@@ -122,13 +122,31 @@ def load_results(path: str | os.PathLike) -> dict:
     return json.loads(path.read_text())
 
 
-def recorded_runs(chapter: str, root: str | os.PathLike | None = None):
-    """The runs of ``chapter`` committed under ``results/<profile>/<chapter>/results.json``.
+def _results_root(root: str | os.PathLike | None) -> Path:
+    """``<root>/results``; default root: the checkout that holds this package."""
+    return (Path(root) if root is not None else Path(__file__).resolve().parent.parent) / "results"
+
+
+def recorded(chapter: str, root: str | os.PathLike | None = None, name: str = "results.json") -> dict[str, dict]:
+    """The committed records ``results/<profile>/<chapter>/<name>`` of ``chapter``, by profile.
 
     Args:
         chapter: the chapter's notebook stem, e.g. ``"01_genuine_invariance"``.
         root: the repository root; default: the checkout that holds this package (none when
             ``helpers`` was pip-installed without the repository, e.g. on Colab).
+        name: the file in each profile's folder (e.g. an extra study's JSON).
+    Returns:
+        ``{profile: record}`` in the order of ``PROFILES``; empty when nothing is recorded.
+    """
+    order = {p: i for i, p in enumerate(PROFILES)}
+    paths = sorted(_results_root(root).glob(f"*/{chapter}/{name}"),
+                   key=lambda p: order.get(p.parent.parent.name, len(order)))
+    return {p.parent.parent.name: json.loads(p.read_text()) for p in paths}
+
+
+def recorded_runs(chapter: str, root: str | os.PathLike | None = None):
+    """The runs of ``chapter`` committed under ``results/<profile>/<chapter>/results.json``.
+
     Returns:
         A pandas DataFrame, one row per recorded run: profile, device, date, wall time, and the
         count of each verdict. Empty when nothing is recorded.
@@ -137,10 +155,8 @@ def recorded_runs(chapter: str, root: str | os.PathLike | None = None):
 
     from .claims import VERDICTS
 
-    base = Path(root) if root is not None else Path(__file__).resolve().parent.parent
     rows = []
-    for path in sorted((base / "results").glob(f"*/{chapter}/results.json")):
-        rec = load_results(path)
+    for rec in recorded(chapter, root).values():
         verdicts = [c["verdict"] for c in rec.get("claims", [])]
         rows.append({"profile": rec["profile"], "device": rec["device"], "date": rec.get("date", ""),
                      "wall time (s)": rec["wall_time_s"], **{v: verdicts.count(v) for v in VERDICTS}})
@@ -153,9 +169,6 @@ def recorded_claims(chapter: str, root: str | os.PathLike | None = None):
     The book built in one profile (e.g. ``quick`` on CI) shows the verdicts of the others from their
     records, so a reader sees the evidence of the longer runs without re-running them.
 
-    Args:
-        chapter: the chapter's notebook stem, e.g. ``"01_genuine_invariance"``.
-        root: the repository root (as in :func:`recorded_runs`).
     Returns:
         A pandas DataFrame indexed by claim id: the claim's source and paper value, then for each
         recorded profile ``<profile>: ours`` (numbers as text with 3 significant digits) and
@@ -163,14 +176,8 @@ def recorded_claims(chapter: str, root: str | os.PathLike | None = None):
     """
     import pandas as pd
 
-    base = Path(root) if root is not None else Path(__file__).resolve().parent.parent
-    order = {p: i for i, p in enumerate(PROFILES)}
-    paths = sorted((base / "results").glob(f"*/{chapter}/results.json"),
-                   key=lambda p: order.get(p.parent.parent.name, len(order)))
     rows: dict[str, dict] = {}
-    for path in paths:
-        rec = load_results(path)
-        prof = rec["profile"]
+    for prof, rec in recorded(chapter, root).items():
         for c in rec.get("claims", []):
             row = rows.setdefault(c["id"], {"source": c.get("source", ""), "paper": c.get("paper")})
             ours = c.get("ours")

@@ -24,5 +24,5 @@ for a in "$@"; do if [ "$a" = bench ]; then bench=1; else chapters+=("$a"); fi; 
   if [ $bench = 1 ]; then
     python3 -m benchmarks --out "$OUT" || rc=$?
   fi
-  echo "exit $rc"
+  echo "exit $rc"; exit $rc
 } 2>&1 | tee "$OUT/log.txt"

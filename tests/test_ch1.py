@@ -128,3 +128,17 @@ def test_run_group_tiny(mnist_r4):
     assert len(r["table"]["DA"]["acc"]) == 2 and "sigma_max" in r["table"]["IR"]
     d = ch1.run_drift(r["models"], r["data"], TINY)
     assert np.asarray(d["DA"]["acc_ratio"]).shape == (2, 2) and np.allclose(np.asarray(d["WT"]["DI"]), 0, atol=1e-6)
+
+
+def test_record_frame_of_committed_standard_run():
+    from helpers.records import recorded
+
+    rec = recorded("01_genuine_invariance").get("standard")
+    if rec is None:
+        pytest.skip("no standard record committed")
+    frame = ch1.record_frame(rec)
+    ir = frame.xs("IR", level="model")
+    assert (ir.groupby(level=["group", "penalty"])["chosen"].sum() == 1).all()  # one nu picked per sweep
+    for g, t in rec["numbers"]["table1"].items():
+        assert ir.loc[(g, "l2", float(t["nu"])), "chosen"]  # the L2 pick is Table 1's IR row
+        assert frame.loc[(g, "WT", "", 0.0), "LI"] < 1e-6

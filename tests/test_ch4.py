@@ -77,3 +77,15 @@ def test_rotation_sweep_layerwise_and_sample_complexity_run(need_data):
     assert math.isclose(float(sc["variance"][-1, 0]), sc["variance_full"], rel_tol=1e-5)
     with pytest.raises(ValueError, match="layer must be"):
         ch4.measure(rot["deep"]["models"][0], d["train"][0][:4], layer=9)
+
+
+def test_record_frames_of_committed_standard_run():
+    from helpers.records import recorded
+
+    rec = recorded("04_liegg").get("standard")
+    if rec is None:
+        pytest.skip("no standard record committed")
+    f = ch4.record_frames(rec)
+    assert set(f["rotation"].index) == {"shallow", "deep"}
+    assert list(f["sweep"].index) == sorted(rec["numbers"]["settings"]["sweep_depths"])
+    assert f["sample_complexity"].loc["o5"].index.max() == 1.0

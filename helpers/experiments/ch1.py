@@ -25,7 +25,7 @@ __all__ = ["Settings", "SETTINGS", "MODELS", "N_CLASSES", "SIZE", "Transforming"
            "pick_nu", "saliency_sweep", "run_drift", "run_sensitivity", "orbit_saliency", "orbit_spread", "run_tsne",
            "linear_flow", "run_proposition", "orbit_neighbours", "table1", "plot_nu_sweep",
            "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity", "plot_proposition", "draw_nu", "draw_beta",
-           "claim_values"]
+           "claim_values", "record_frame"]
 
 MODELS = ("WT", "DA", "IR")
 N_CLASSES = 9   # MNIST without the digit 9, Fashion-MNIST without its last class (ankle boot)
@@ -645,3 +645,36 @@ def claim_values(results: dict, drift: dict, sens: dict, ts: dict, prop: dict) -
         "C1.6": ts["neighbours"]["DA"]["same_orbit"],
         "C1.7": max(prop["max_increase_flow"], prop["max_increase_gd"]),
     }
+
+
+def record_frame(rec: dict, extension: dict | None = None):
+    """A committed run's models in one table: WT and DA, then every IR model of every regulariser's sweep.
+
+    Feeds the chapter's discussion of a recorded run (e.g. the standard profile's) on a page built in
+    another profile.
+
+    Args:
+        rec: a chapter-1 ``results.json`` (``records.recorded(...)[profile]``).
+        extension: optional ``l2_normalized_extension.json`` (normalised L2 on R4 beyond the grid).
+    Returns:
+        A DataFrame indexed by (group, model, penalty, nu) with seed means of acc (%), LI, SI,
+        sigma_max and a ``chosen`` flag (the nu the SI rule picked).
+    """
+    import pandas as pd
+
+    n, rows = rec["numbers"], []
+
+    def row(g, model, penalty, nu, r, chosen=False):
+        rows.append({"group": g, "model": model, "penalty": penalty, "nu": nu, "chosen": chosen,
+                     **{k: float(np.mean(r[k])) for k in ("acc", "LI", "SI", "sigma_max") if k in r}})
+
+    for g, t in n["table1"].items():
+        for kind in ("WT", "DA"):
+            row(g, kind, "", 0.0, t[kind])
+        for pen, sv in n["sensitivity"][g].items():
+            for nu, r in sv["sweep"].items():
+                row(g, "IR", pen, float(nu), r, chosen=float(nu) == float(sv["nu"]))
+    if extension is not None:
+        for nu, r in extension["by_nu"].items():
+            row("rot4", "IR", "l2_normalized", float(nu), r)
+    return pd.DataFrame(rows).set_index(["group", "model", "penalty", "nu"]).sort_index()

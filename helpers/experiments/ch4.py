@@ -26,7 +26,7 @@ from ..training import FitConfig, accuracy, build_models, fit, fit_ensemble, pre
 __all__ = [
     "Settings", "SETTINGS", "o5_target", "o5_dataset", "O5Invariant", "hidden_for_params",
     "rotate", "rotation_mnist", "rotation_cifar10", "measure", "run_o5", "run_o5_sizes",
-    "run_rotation", "run_sweep", "run_layerwise", "run_sample_complexity", "run_cifar",
+    "run_rotation", "run_sweep", "run_layerwise", "run_sample_complexity", "run_cifar", "record_frames",
 ]
 
 
@@ -524,3 +524,30 @@ def plot_sample_complexity(axes, sc: dict, title: str) -> None:
         ax.errorbar(f, m, yerr=sd, marker="o", ms=3, capsize=2)
         ax.axhline(sc[f"{key}_full"], color="red")
         ax.set(xscale="log", xlabel="% of training samples in E", ylabel=f"symmetry {key}", title=title)
+
+
+def record_frames(rec: dict) -> dict:
+    """A committed run's numbers behind the chapter's discussion, as tables (seed means unless noted).
+
+    Args:
+        rec: a chapter-4 ``results.json`` (``records.recorded(...)[profile]``).
+    Returns:
+        ``{"rotation": by net (test accuracy, bias of the smallest singular vector),
+        "sweep": by depth (test accuracy over all widths and seeds),
+        "sample_complexity": by (task, fraction) (bias), "cifar": by seed (test accuracy, bias)}``.
+    """
+    import pandas as pd
+
+    n = rec["numbers"]
+    rot = pd.DataFrame({net: {"test_acc": float(np.mean(r["test_acc"])),
+                              "bias": float(np.mean([b[0] for b in r["bias"]]))}
+                        for net, r in n["rotation"].items()}).T
+    sweep = pd.DataFrame(n["sweep"]["rows"]).groupby("depth")[["test_acc"]].mean()
+    sc = pd.DataFrame([{"task": task, "fraction": f, "bias": float(np.mean(b))}
+                       for task, v in n["sample_complexity"].items()
+                       for f, b in zip(v["fractions"], v["bias"])]).set_index(["task", "fraction"])
+    cifar = n["cifar"]
+    cif = (pd.DataFrame({"test_acc": cifar["test_acc"], "bias": [b[0] for b in cifar["bias"]]})
+           if "bias" in cifar else pd.DataFrame())
+    cif.index.name = "seed"
+    return {"rotation": rot, "sweep": sweep, "sample_complexity": sc, "cifar": cif}
