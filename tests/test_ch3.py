@@ -87,6 +87,32 @@ def test_runners_smoke(need_data):
     assert all(a in aug for a in ch3.AUGMENTATIONS) and "rho_cosine" in aug["fig2b"]
     wid = ch3.run_widths(TINY, CPU, reuse=aug)
     assert wid[1] is aug["baseline"] and wid[2]["runs"][0]["equivariance_parts"].shape == (len(PARTS),)
+    pre = {"skipped": "offline"}
+    full = ch3.claim_values(demo, aug["fig2b"], toy, mn, aug, wid, pre)
+    assert set(full) == {"C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6"}
+    assert full["C3.2"] == 1.0 and full["C3.6"] is None and all(full[c] is not None for c in ("C3.3", "C3.4a", "C3.5"))
+    # a partial study: experiments not run leave their claims None, the others keep their values
+    part = ch3.claim_values(None, None, toy, mn, None, {1: wid[1]}, None)
+    assert part == {**dict.fromkeys(full), "C3.2": full["C3.2"], "C3.3": full["C3.3"]}
+
+
+def test_record_frames_of_committed_records():
+    from helpers.records import recorded
+
+    recs = [*recorded("03_learned_equivariance_depth").values(),
+            *recorded("03_learned_equivariance_depth", name="cpu_parts.json").values()]
+    if not recs:
+        pytest.skip("no chapter-3 record committed")
+    for rec in recs:
+        frames = ch3.record_frames(rec)
+        for key, frame in frames.items():
+            assert list(frame.columns) == [*PARTS, "accuracy"]
+            assert (frame.xs("equivariance", level="measure")[list(PARTS)]
+                    >= frame.xs("invariance", level="measure")[list(PARTS)] - 1e-6).all().all()  # eqv >= inv
+        if "claim_values" in rec["numbers"]:  # the partial record: its claims are those of its experiments
+            ran = rec["numbers"]["experiments"]
+            assert (rec["numbers"]["claim_values"]["C3.3"] is None) == ("mnist6" not in ran)
+            assert (rec["numbers"]["claim_values"]["C3.5"] is None) == ("widths" not in ran)
 
 
 def test_pretrained_skips_fast_offline():

@@ -23,7 +23,7 @@ __all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TAS
            "gaussian_kernel", "ToyCNN", "toy_cnns", "ConvNet7", "CifarResNet", "measure", "part_means",
            "mnist6", "cifar10", "augmenter", "cutmix_loss", "run_similarity_demo", "run_toy", "run_mnist6",
            "run_augmentations", "run_widths", "run_pretrained", "plot_parts", "plot_layers", "plot_part_bars",
-           "claim_values", "PRETRAINED", "pretrained_layers", "load_images"]
+           "claim_values", "record_frames", "PRETRAINED", "pretrained_layers", "load_images"]
 
 MNIST6_DIGITS = (2, 3, 4, 5, 7, 9)  # MNIST without {0, 1, 6, 8}, whose rotations look like digits (Sec. 4.3)
 MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
@@ -611,33 +611,70 @@ def _mean_parts(runs: list[dict], key: str) -> np.ndarray:
     return np.mean([r[f"{key}_parts"] for r in runs], 0)  # (5,) seed mean
 
 
-def claim_values(demo: dict, fig2b: dict, toy: dict, mn: dict, aug: dict, wid: dict, pre: dict) -> dict:
+def record_frames(rec: dict) -> dict:
+    """A committed run's per-part numbers as tables (seed means), for the chapter's discussion.
+
+    Args:
+        rec: a chapter-3 record: the notebook's ``results.json`` or ``scripts/ch3_cpu_parts.py``'s
+            ``cpu_parts.json`` (``records.recorded(chapter, name=...)[profile]``).
+    Returns:
+        ``{"mnist6", "augmentations", "widths"}``, each present when the record has that experiment: a
+        DataFrame indexed by (model, measure) with one column per part (PARTS) and ``accuracy`` (%).
+    """
+    import pandas as pd
+
+    n, out = rec["numbers"], {}
+    for key, label in (("mnist6", "task"), ("augmentations", "augmentation"), ("widths", "width")):
+        if not n.get(key):
+            continue
+        rows = []
+        for model, r in n[key].items():
+            for measure in ("equivariance", "invariance"):
+                parts = np.mean([x[f"{measure}_parts"] for x in r["runs"]], 0)  # (5,)
+                rows.append({label: model if key != "widths" else f"k={model}", "measure": measure,
+                             **dict(zip(PARTS, parts.tolist())), "accuracy": float(np.mean(r["acc"]))})
+        out[key] = pd.DataFrame(rows).set_index([label, "measure"])
+    return out
+
+
+def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: dict | None, aug: dict | None,
+                 wid: dict | None, pre: dict | None) -> dict:
     """The measured value of every claim of the chapter (C3.1-C3.6), computed from the runners' outputs.
 
-    ``holds`` claims get the fraction of their sub-checks that hold; see the notebook's claim table.
+    ``holds`` claims get the fraction of their sub-checks that hold; see the notebook's claim table. An
+    experiment passed as ``None`` (not run, e.g. in a partial study) leaves its claims ``None``.
     """
     tol = 1e-5
-    toy_checks = [toy["invariant"]["invariance"].min() > 1 - tol, toy["invariant"]["equivariance"].min() > 1 - tol,
+    out = dict.fromkeys(("C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6"))
+    if demo is not None:
+        out["C3.1a"] = abs(demo["correlation"]["shifted"] - demo["correlation"]["plain"])
+    if fig2b is not None:
+        out["C3.1b"] = fig2b["rho_cosine"] - fig2b["rho_correlation"]
+    if toy is not None:
+        checks = [toy["invariant"]["invariance"].min() > 1 - tol, toy["invariant"]["equivariance"].min() > 1 - tol,
                   toy["equivariant"]["equivariance"].min() > 1 - tol,
                   toy["equivariant"]["invariance_parts"][:3].max() < 1 - 0.05,
                   toy["random"]["equivariance_parts"][:3].max() < 1 - 0.05]
-    E = {t: _mean_parts(mn[t]["runs"], "equivariance") for t in mn}
-    I = {t: _mean_parts(mn[t]["runs"], "invariance") for t in mn}
-    mn_checks = [E[t][0] >= E[t][1] >= E[t][2] for t in mn] + [E[t][p] > I[t][p] for t in mn for p in (0, 1)]
-    mn_checks.append(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05)
-    base = _mean_parts(aug["baseline"]["runs"], "equivariance")
-    raised = [_mean_parts(aug[a]["runs"], "equivariance")[p] > base[p]
-              for a in ("random crop", "RandAugment") if a in aug for p in (1, 2, 4)]
-    gap = max(float(np.abs(_mean_parts(aug[a]["runs"], "equivariance") - _mean_parts(aug[a]["runs"], "invariance")).max())
-              for a in AUGMENTATIONS if a in aug)
-    ks = sorted(k for k in wid if isinstance(k, int))
-    wide = [_mean_parts(wid[ks[-1]]["runs"], "equivariance")[p] < _mean_parts(wid[ks[0]]["runs"], "equivariance")[p]
-            for p in (1, 2)]
-    return {"C3.1a": abs(demo["correlation"]["shifted"] - demo["correlation"]["plain"]),
-            "C3.1b": fig2b["rho_cosine"] - fig2b["rho_correlation"],
-            "C3.2": sum(map(bool, toy_checks)) / len(toy_checks),
-            "C3.3": sum(map(bool, mn_checks)) / len(mn_checks),
-            "C3.4a": sum(map(bool, raised)) / len(raised) if raised else None,
-            "C3.4b": gap,
-            "C3.5": sum(map(bool, wide)) / len(wide) if len(ks) > 1 else None,
-            "C3.6": None if "skipped" in pre else pre.get("spearman")}
+        out["C3.2"] = sum(map(bool, checks)) / len(checks)
+    if mn is not None:
+        E = {t: _mean_parts(mn[t]["runs"], "equivariance") for t in mn}
+        I = {t: _mean_parts(mn[t]["runs"], "invariance") for t in mn}
+        checks = [E[t][0] >= E[t][1] >= E[t][2] for t in mn] + [E[t][p] > I[t][p] for t in mn for p in (0, 1)]
+        checks.append(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05)
+        out["C3.3"] = sum(map(bool, checks)) / len(checks)
+    if aug is not None:
+        base = _mean_parts(aug["baseline"]["runs"], "equivariance")
+        raised = [_mean_parts(aug[a]["runs"], "equivariance")[p] > base[p]
+                  for a in ("random crop", "RandAugment") if a in aug for p in (1, 2, 4)]
+        out["C3.4a"] = sum(map(bool, raised)) / len(raised) if raised else None
+        out["C3.4b"] = max(float(np.abs(_mean_parts(aug[a]["runs"], "equivariance")
+                                        - _mean_parts(aug[a]["runs"], "invariance")).max())
+                           for a in AUGMENTATIONS if a in aug)
+    ks = sorted(k for k in (wid or {}) if isinstance(k, int))
+    if len(ks) > 1:
+        wide = [_mean_parts(wid[ks[-1]]["runs"], "equivariance")[p] < _mean_parts(wid[ks[0]]["runs"], "equivariance")[p]
+                for p in (1, 2)]
+        out["C3.5"] = sum(map(bool, wide)) / len(wide)
+    if pre is not None and "skipped" not in pre:
+        out["C3.6"] = pre.get("spearman")
+    return out
