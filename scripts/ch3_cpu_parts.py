@@ -19,6 +19,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from helpers.experiments import ch3
 from helpers.profiles import resolve, settings
 from helpers.records import RunRecord
@@ -33,6 +35,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "standard" / CHAPTER / "cpu_parts.json")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", default="standard", help="whose settings (quick: a smoke test of this script)")
+    ap.add_argument("--experiments", nargs="*", default=["mnist6", "augmentations"],
+                    choices=["mnist6", "augmentations"], help="which to (re)run besides the cheap demo and toy CNNs")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the experiments of an existing --out record that are not rerun")
     a = ap.parse_args()
     prof = resolve(a.profile, device="cpu")
     s = settings(ch3.SETTINGS, prof)
@@ -41,18 +47,32 @@ def main() -> None:
     strip = lambda r: {k: v for k, v in r.items() if k != "parts"}  # noqa: E731
     got: dict = {"demo": None, "fig2b": None, "toy": None, "mn": None, "aug": None, "wid": None}
     seconds: dict = {}
+    if a.merge and a.out.exists():  # earlier experiments: their numbers, and arrays back for claim_values
+        old = json.loads(a.out.read_text())
+        arrays = lambda r: {"acc": r["acc"], "runs": [{k: np.array(v) if isinstance(v, list) and k != "layers"  # noqa: E731
+                                                        else v for k, v in x.items()} for x in r["runs"]]}
+        for key, name in (("mnist6", "mn"), ("augmentations", "aug"), ("widths", "wid")):
+            if key in old["numbers"] and key not in a.experiments:
+                rec.add(**{k: old["numbers"][k] for k in old["numbers"]
+                           if k == key or (key == "augmentations" and k in ("fig2b", "n_train_cifar"))})
+                got[name] = {(int(k) if key == "widths" else k): arrays(r) for k, r in old["numbers"][key].items()}
+                seconds[key] = old["numbers"]["seconds"][key]
+                if key == "augmentations":
+                    got["fig2b"] = old["numbers"]["fig2b"]
+        rec.add(merged_from={"date": old["date"], "kept": list(seconds)})
 
     def write(stage: str, t0: float) -> None:
         seconds[stage] = round(time.perf_counter() - t0, 1)
-        values = ch3.claim_values(**got, pre=None)
-        rec.add(experiments=list(seconds), seconds=seconds, claim_values=values,
-                settings={k: v for k, v in s.__dict__.items()})
+        values = {m: ch3.claim_values(**got, pre=None, matching=m) for m in ("sample", "shared")}
+        rec.add(experiments=list(seconds), seconds=seconds, claim_values=values["sample"],
+                claim_values_shared=values["shared"], settings={k: v for k, v in s.__dict__.items()})
         d = rec.to_dict()
         d["what"] = ("chapter 3 at the standard settings on a CPU, the experiments that fit there "
                      "(scripts/ch3_cpu_parts.py); widths: " + (", ".join(map(str, s.widths)) or "none"))
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(d, indent=1) + "\n")
-        print(f"{stage}: {seconds[stage]:.0f} s; claims so far {values}", flush=True)
+        print(f"{stage}: {seconds[stage]:.0f} s; claims (c' per image) {values['sample']}; (shared c') "
+              f"{values['shared']}", flush=True)
 
     t = time.perf_counter()
     got["demo"], got["toy"] = ch3.run_similarity_demo(a.seed), ch3.run_toy(seed=a.seed)
@@ -60,21 +80,23 @@ def main() -> None:
             toy={n: strip(r) for n, r in got["toy"].items()})
     write("demo+toy", t)
 
-    t = time.perf_counter()
-    got["mn"] = ch3.run_mnist6(s, prof.device, a.seed)
-    rec.add(mnist6={k: {"acc": r["acc"], "runs": [strip(x) for x in r["runs"]]} for k, r in got["mn"].items()})
-    write("mnist6", t)
+    if "augmentations" in a.experiments:
+        t = time.perf_counter()
+        aug = ch3.run_augmentations(s, prof.device, a.seed)
+        got["aug"], got["fig2b"] = aug, aug["fig2b"]
+        rec.add(augmentations={k: {"acc": aug[k]["acc"], "runs": [strip(x) for x in aug[k]["runs"]]}
+                               for k in s.augmentations}, fig2b=aug["fig2b"], n_train_cifar=aug["n_train"])
+        write("augmentations", t)
 
-    t = time.perf_counter()
-    aug = ch3.run_augmentations(s, prof.device, a.seed)
-    got["aug"], got["fig2b"] = aug, aug["fig2b"]
-    rec.add(augmentations={k: {"acc": aug[k]["acc"], "runs": [strip(x) for x in aug[k]["runs"]]}
-                           for k in s.augmentations}, fig2b=aug["fig2b"], n_train_cifar=aug["n_train"])
-    write("augmentations", t)
+    if "mnist6" in a.experiments:
+        t = time.perf_counter()
+        got["mn"] = ch3.run_mnist6(s, prof.device, a.seed)
+        rec.add(mnist6={k: {"acc": r["acc"], "runs": [strip(x) for x in r["runs"]]} for k, r in got["mn"].items()})
+        write("mnist6", t)
 
     if s.widths:
         t = time.perf_counter()
-        got["wid"] = wid = ch3.run_widths(s, prof.device, a.seed, reuse=aug)
+        got["wid"] = wid = ch3.run_widths(s, prof.device, a.seed, reuse=got["aug"])
         rec.add(widths={str(k): {"acc": wid[k]["acc"], "runs": [strip(x) for x in wid[k]["runs"]]} for k in s.widths})
         write("widths", t)
     print("written", a.out)

@@ -65,6 +65,24 @@ def test_channel_permutation_is_equivariant_not_invariant():
     perm = a[:, [1, 2, 0]]
     inv, eqv = in_equivariance(perm, a)
     assert eqv == pytest.approx(1.0) and inv < 0.5
+    assert in_equivariance(perm, a, matching="shared") == pytest.approx((inv, 1.0))  # one c' for every image
+
+
+def test_shared_matching_removes_the_chance_floor_of_the_per_image_max():
+    """Unrelated maps: the per-image max over 64 channels of 8x8 maps sits near sqrt(2 ln 64 / 64) = 0.36,
+    the max of the image-averaged correlation near 0; invariance <= shared <= per-image equivariance."""
+    g = torch.Generator().manual_seed(0)
+    ft, tf = torch.randn(200, 64, 8, 8, generator=g), torch.randn(200, 64, 8, 8, generator=g)
+    inv, eqv = in_equivariance(ft, tf)
+    _, shared = in_equivariance(ft, tf, matching="shared")
+    assert abs(inv) < 0.02 and 0.25 < eqv < 0.45 and shared < 0.1
+    assert inv <= shared <= eqv
+    big = torch.randn(200, 64, 32, 32, generator=g)  # more pixels per map: a lower floor
+    assert in_equivariance(big, torch.randn(200, 64, 32, 32, generator=g))[1] < 0.15
+    with pytest.raises(ValueError, match="matching 'best'"):
+        in_equivariance(ft, tf, matching="best")
+    v = ft.mean((2, 3))  # pooled vectors are compared across images already: both matchings agree
+    assert in_equivariance(v, v.flip(0)) == in_equivariance(v, v.flip(0), matching="shared")
 
 
 def _mnist(n=8):
@@ -82,7 +100,7 @@ def test_gaussian_cnn_is_rotation_invariant(need_data):
 def test_cut_corner_cnn_is_equivariant_not_invariant(need_data):
     need_data("mnist")
     r = ch3.measure(ch3.toy_cnns()["equivariant"], _mnist(), [ch3.rotation(k) for k in (1, 2, 3)])
-    assert r["equivariance"].min() > 1 - 1e-5
+    assert r["equivariance"].min() > 1 - 1e-5 and r["equivariance_shared"].min() > 1 - 1e-5
     assert r["invariance_parts"][:3].max() < 0.95  # the spatial layers are not invariant
 
 
@@ -90,6 +108,7 @@ def test_random_cnn_fails_both(need_data):
     need_data("mnist")
     r = ch3.measure(ch3.toy_cnns(seed=1)["random"], _mnist(), [ch3.rotation(k) for k in (1, 2, 3)])
     assert r["invariance_parts"][:3].max() < 0.9 and r["equivariance_parts"][:3].max() < 0.9
+    assert r["equivariance_shared_parts"][:3].max() < 0.9
 
 
 def test_partition_is_uniform_and_checks_input():

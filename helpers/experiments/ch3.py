@@ -257,10 +257,13 @@ def measure(model: nn.Module, x: Tensor, transforms: list, kind: str = "correlat
 
 
 def part_means(r: dict) -> dict:
-    """``{"invariance_parts": (5,), "equivariance_parts": (5,)}``: means over the layers of each part (PARTS order)."""
+    """``{"invariance_parts", "equivariance_parts", "equivariance_shared_parts"}``, each ``(5,)``: means over
+    the layers of each part (PARTS order)."""
     idx = {n: i for i, n in enumerate(r["layers"])}
     out = {}
-    for key in ("invariance", "equivariance"):
+    for key in ("invariance", "equivariance", "equivariance_shared"):
+        if key not in r:  # records made before the shared matching was measured
+            continue
         out[f"{key}_parts"] = np.array([np.mean([r[key][idx[n]] for n in r["parts"][p]]) for p in PARTS])
     return out
 
@@ -629,7 +632,9 @@ def record_frames(rec: dict) -> dict:
             continue
         rows = []
         for model, r in n[key].items():
-            for measure in ("equivariance", "invariance"):
+            for measure in ("equivariance", "equivariance_shared", "invariance"):
+                if f"{measure}_parts" not in r["runs"][0]:
+                    continue
                 parts = np.mean([x[f"{measure}_parts"] for x in r["runs"]], 0)  # (5,)
                 rows.append({label: model if key != "widths" else f"k={model}", "measure": measure,
                              **dict(zip(PARTS, parts.tolist())), "accuracy": float(np.mean(r["acc"]))})
@@ -638,12 +643,17 @@ def record_frames(rec: dict) -> dict:
 
 
 def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: dict | None, aug: dict | None,
-                 wid: dict | None, pre: dict | None) -> dict:
+                 wid: dict | None, pre: dict | None, matching: str = "sample") -> dict:
     """The measured value of every claim of the chapter (C3.1-C3.6), computed from the runners' outputs.
 
     ``holds`` claims get the fraction of their sub-checks that hold; see the notebook's claim table. An
     experiment passed as ``None`` (not run, e.g. in a partial study) leaves its claims ``None``.
+    ``matching``: which equivariance the trained-network claims (C3.3-C3.5) use, ``"sample"`` (the best
+    channel per image) or ``"shared"`` (one channel for all images; see ``metrics.similarity``).
     """
+    if matching not in ("sample", "shared"):
+        raise ValueError(f"unknown matching {matching!r}; valid: ['sample', 'shared']")
+    eq = "equivariance" if matching == "sample" else "equivariance_shared"
     tol = 1e-5
     out = dict.fromkeys(("C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6"))
     if demo is not None:
@@ -657,22 +667,22 @@ def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: di
                   toy["random"]["equivariance_parts"][:3].max() < 1 - 0.05]
         out["C3.2"] = sum(map(bool, checks)) / len(checks)
     if mn is not None:
-        E = {t: _mean_parts(mn[t]["runs"], "equivariance") for t in mn}
+        E = {t: _mean_parts(mn[t]["runs"], eq) for t in mn}
         I = {t: _mean_parts(mn[t]["runs"], "invariance") for t in mn}
         checks = [E[t][0] >= E[t][1] >= E[t][2] for t in mn] + [E[t][p] > I[t][p] for t in mn for p in (0, 1)]
         checks.append(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05)
         out["C3.3"] = sum(map(bool, checks)) / len(checks)
     if aug is not None:
-        base = _mean_parts(aug["baseline"]["runs"], "equivariance")
-        raised = [_mean_parts(aug[a]["runs"], "equivariance")[p] > base[p]
+        base = _mean_parts(aug["baseline"]["runs"], eq)
+        raised = [_mean_parts(aug[a]["runs"], eq)[p] > base[p]
                   for a in ("random crop", "RandAugment") if a in aug for p in (1, 2, 4)]
         out["C3.4a"] = sum(map(bool, raised)) / len(raised) if raised else None
-        out["C3.4b"] = max(float(np.abs(_mean_parts(aug[a]["runs"], "equivariance")
+        out["C3.4b"] = max(float(np.abs(_mean_parts(aug[a]["runs"], eq)
                                         - _mean_parts(aug[a]["runs"], "invariance")).max())
                            for a in AUGMENTATIONS if a in aug)
     ks = sorted(k for k in (wid or {}) if isinstance(k, int))
     if len(ks) > 1:
-        wide = [_mean_parts(wid[ks[-1]]["runs"], "equivariance")[p] < _mean_parts(wid[ks[0]]["runs"], "equivariance")[p]
+        wide = [_mean_parts(wid[ks[-1]]["runs"], eq)[p] < _mean_parts(wid[ks[0]]["runs"], eq)[p]
                 for p in (1, 2)]
         out["C3.5"] = sum(map(bool, wide)) / len(wide)
     if pre is not None and "skipped" not in pre:

@@ -18,6 +18,13 @@ them as the identity. Our decision: each channel of a pooled vector is a feature
 response over the evaluation images, i.e. ``S`` is computed along the sample axis. Then invariance
 asks whether channel c responds to ``T_g X`` as it does to ``X`` across the data, and equivariance
 whether *some* channel c' does.
+
+Where the max over c' sits (eq. 7 does not say): ``matching="sample"`` (our default) takes it per image,
+``matching="shared"`` takes it after averaging S over the images, so one channel c' must match c for the
+whole data, as for a network whose channels are permuted by ``T_g``. The per-image max has a chance floor:
+with C channels and maps of n pixels, unrelated maps already reach about ``sqrt(2 ln C / n)`` (0.36 for
+64 channels of 8x8), which the shared max removes by averaging first. Both agree on exactly invariant and
+exactly equivariant networks, and on pooled vectors (already compared across the images).
 """
 from __future__ import annotations
 
@@ -93,7 +100,8 @@ def similarity_matrix(a: Tensor, b: Tensor, kind: str = "correlation", eps: floa
     return torch.where(both, torch.ones_like(s), s)
 
 
-def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entries: float = 2e7) -> tuple[float, float]:
+def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entries: float = 2e7,
+                    matching: str = "sample") -> tuple[float, float]:
     """Invariance (eq. 4) and equivariance (eq. 7) of one layer for one transformation, averaged.
 
     Args:
@@ -101,21 +109,34 @@ def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entri
         tf: ``T_g f(X)`` of the same shape (for vectors: ``f(X)``).
         kind: ``"correlation"`` or ``"cosine"``.
         max_entries: samples are processed in chunks whose ``(chunk, C, C)`` matrix has at most this many entries.
+        matching: ``"sample"``: the best channel c' per image; ``"shared"``: the best c' of the
+            image-averaged similarity (see the module docstring). Invariance is the same for both.
     Returns:
         ``(invariance, equivariance)``: means over channels (and samples for maps).
     """
+    inv, eqv, shared = _in_equivariance(ft, tf, kind, max_entries)
+    if matching not in ("sample", "shared"):
+        raise ValueError(f"unknown matching {matching!r}; valid: ['sample', 'shared']")
+    return inv, (eqv if matching == "sample" else shared)
+
+
+def _in_equivariance(ft: Tensor, tf: Tensor, kind: str, max_entries: float = 2e7) -> tuple[float, float, float]:
+    """``(invariance, equivariance with c' per image, equivariance with c' shared)`` in one pass."""
     if ft.ndim == 4:
         C = ft.shape[1]
         chunk = max(1, int(max_entries // (C * C)))  # samples per batched (chunk, C, C) matrix
-        inv, eqv = [], []
+        inv, eqv, total = [], [], torch.zeros(C, C, dtype=torch.float64)
         for a, b in zip(ft.split(chunk), tf.split(chunk)):
             R = similarity_matrix(a.flatten(2), b.flatten(2), kind)  # (chunk, C, C) per sample
             inv.append(torch.diagonal(R, dim1=-2, dim2=-1))  # (chunk, C)
-            eqv.append(R.amax(-1))  # (chunk, C): the best-matching channel c'
-        return float(torch.cat(inv).mean()), float(torch.cat(eqv).mean())
+            eqv.append(R.amax(-1))  # (chunk, C): the best-matching channel c' of each image
+            total += R.sum(0).double().cpu()  # (C, C)
+        shared = (total / len(ft)).amax(-1).mean()  # the best c' of the image-averaged similarity
+        return float(torch.cat(inv).mean()), float(torch.cat(eqv).mean()), float(shared)
     if ft.ndim == 2:
         R = similarity_matrix(ft.T, tf.T, kind)  # (C, C) along the sample axis
-        return float(torch.diagonal(R).mean()), float(R.amax(-1).mean())
+        inv, eqv = float(torch.diagonal(R).mean()), float(R.amax(-1).mean())
+        return inv, eqv, eqv
     raise ValueError(f"features must be maps (B, C, H, W) or vectors (B, C), got shape {tuple(ft.shape)}")
 
 
@@ -185,18 +206,20 @@ def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Ten
             ``t(x, H_in)`` itself.
         kind: the similarity.
     Returns:
-        ``{"layers": names, "invariance": (L,), "equivariance": (L,), "magnitude": (L,) mean |activation|,
+        ``{"layers": names, "invariance": (L,), "equivariance": (L,) (c' per image),
+        "equivariance_shared": (L,) (one c' for all images), "magnitude": (L,) mean |activation|,
         "parts": partition}`` (numpy arrays).
     """
     H = x.shape[-1]
     base = capture(model, layers, x)
-    inv, eqv = np.zeros((len(transforms), len(layers))), np.zeros((len(transforms), len(layers)))
+    inv, eqv, shared = (np.zeros((len(transforms), len(layers))) for _ in range(3))
     for i, t in enumerate(transforms):
         moved = capture(model, layers, t(x, H))  # f(T_g X)
         for j, k in enumerate(layers):
             tf = t(base[k], H) if base[k].ndim == 4 else base[k]  # T_g f(X); identity on vectors
-            inv[i, j], eqv[i, j] = in_equivariance(moved[k], tf, kind)
+            inv[i, j], eqv[i, j], shared[i, j] = _in_equivariance(moved[k], tf, kind)
     names = list(layers)
     return {"layers": names, "invariance": inv.mean(0), "equivariance": eqv.mean(0),
+            "equivariance_shared": shared.mean(0),
             "magnitude": np.array([float(base[k].abs().mean()) for k in names]),
             "parts": partition(names, [base[k].ndim == 4 for k in names])}
