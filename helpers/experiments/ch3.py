@@ -601,11 +601,15 @@ def plot_layers(ax, r: dict, title: str = "") -> None:
 
 
 def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
-    """Per-part in- vs equivariance (mean ± std over seeds) as paired bars (Fig. 5 style)."""
+    """Per-part invariance and equivariance (both matchings where measured; mean ± std over seeds) as bars (Fig. 5 style)."""
     x = np.arange(len(PARTS))
-    for off, key in ((-0.2, "invariance"), (0.2, "equivariance")):
+    keys = [k for k in ("invariance", "equivariance", "equivariance_shared") if f"{k}_parts" in runs[0]]
+    w = 0.8 / len(keys)
+    for i, key in enumerate(keys):
         v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
-        ax.bar(x + off, v.mean(0), 0.4, yerr=v.std(0) if len(v) > 1 else None, capsize=2, label=key)
+        ax.bar(x + (i - (len(keys) - 1) / 2) * w, v.mean(0), w, yerr=v.std(0) if len(v) > 1 else None, capsize=2,
+               label={"equivariance": "equivariance (c' per image)", "equivariance_shared": "equivariance (shared c')"}
+               .get(key, key))
     ax.set_xticks(x, PARTS)
     ax.set(ylim=(-0.3, 1.05), title=title)
 
