@@ -607,9 +607,9 @@ def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
     w = 0.8 / len(keys)
     for i, key in enumerate(keys):
         v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
+        label = {"equivariance": "equivariance (c' per image)", "equivariance_shared": "equivariance (shared c')"}
         ax.bar(x + (i - (len(keys) - 1) / 2) * w, v.mean(0), w, yerr=v.std(0) if len(v) > 1 else None, capsize=2,
-               label={"equivariance": "equivariance (c' per image)", "equivariance_shared": "equivariance (shared c')"}
-               .get(key, key))
+               label=label.get(key, key))
     ax.set_xticks(x, PARTS)
     ax.set(ylim=(-0.3, 1.05), title=title)
 
