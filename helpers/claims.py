@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = ["VERDICTS", "Claim", "ClaimResult", "ClaimTable", "fraction_true"]
 
@@ -135,6 +135,17 @@ class ClaimTable:
         r = claim.judge(ours)
         self.results.append(r)
         return r
+
+    @classmethod
+    def of(cls, claims: Mapping[str, Claim], values: Mapping[str, Any]) -> "ClaimTable":
+        """A table judging each ``values[id]`` against ``claims[id]``, in the order of ``values``."""
+        unknown = [cid for cid in values if cid not in claims]
+        if unknown:
+            raise ValueError(f"no claim defined for {unknown}; defined: {list(claims)}")
+        table = cls()
+        for cid, value in values.items():
+            table.add(claims[cid], value)
+        return table
 
     def to_records(self) -> list[dict]:
         return [r.to_dict() for r in self.results]

@@ -1,7 +1,9 @@
 """Chapter 3 data builders and runners on tiny settings: shapes, known answers, the pretrained skip path."""
+import json
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -91,6 +93,13 @@ def test_runners_smoke(need_data):
     full = ch3.claim_values(demo, aug["fig2b"], toy, mn, aug, wid, pre)
     assert set(full) == {"C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6"}
     assert full["C3.2"] == 1.0 and full["C3.6"] is None and all(full[c] is not None for c in ("C3.3", "C3.4a", "C3.5"))
+    # what the notebook records reads back as the same per-part tables (JSON round trip)
+    from helpers.records import _jsonable
+    nums = json.loads(json.dumps(_jsonable(ch3.record_numbers(demo, toy, mn, aug, wid))))
+    assert set(nums["widths"]) == {"1", "2"} and set(nums["augmentations"]) == set(ch3.AUGMENTATIONS)
+    frames = ch3.record_frames({"numbers": nums})
+    eqv = frames["mnist6"].loc[("MNIST6", "equivariance_shared"), list(PARTS)].to_numpy()
+    assert np.allclose(eqv, mn["MNIST6"]["runs"][0]["equivariance_shared_parts"])
     # a partial study: experiments not run leave their claims None, the others keep their values
     part = ch3.claim_values(None, None, toy, mn, None, {1: wid[1]}, None)
     assert part == {**dict.fromkeys(full), "C3.2": full["C3.2"], "C3.3": full["C3.3"]}

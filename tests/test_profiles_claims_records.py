@@ -68,6 +68,11 @@ def test_holds_claims_and_table():
     frame = t.to_frame()
     assert list(frame["verdict"]) == ["reproduced", "reproduced"] and "C1.5" in t._repr_html_()
     json.dumps(t.to_records())
+    claims = {"C1.5": c, "C1.6": Claim("C1.6", "x", "y", relation="holds")}
+    judged = ClaimTable.of(claims, {"C1.6": None, "C1.5": 0.5})  # in the order of the values
+    assert [(r.claim.id, r.verdict) for r in judged.results] == [("C1.6", "not run"), ("C1.5", "partly")]
+    with pytest.raises(ValueError, match=r"no claim defined for \['C9'\]"):
+        ClaimTable.of(claims, {"C9": 1.0})
 
 
 def test_run_record(tmp_path):

@@ -23,11 +23,16 @@ __all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TAS
            "gaussian_kernel", "ToyCNN", "toy_cnns", "ConvNet7", "CifarResNet", "measure", "part_means",
            "mnist6", "cifar10", "augmenter", "cutmix_loss", "run_similarity_demo", "run_toy", "run_mnist6",
            "run_augmentations", "run_widths", "run_pretrained", "plot_parts", "plot_layers", "plot_part_bars",
-           "claim_values", "record_frames", "PRETRAINED", "pretrained_layers", "load_images"]
+           "claim_values", "record_frames", "record_numbers", "plot_mnist6", "plot_translation", "MEASURES",
+           "PRETRAINED", "pretrained_layers", "load_images"]
 
 MNIST6_DIGITS = (2, 3, 4, 5, 7, 9)  # MNIST without {0, 1, 6, 8}, whose rotations look like digits (Sec. 4.3)
 MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
 AUGMENTATIONS = ("baseline", "random crop", "horizontal flip", "CutMix", "RandAugment")
+#: What ``measure`` reports per layer and part: invariance, equivariance with the best channel per image and
+#: with one channel shared by all images (``metrics.similarity``), with their plot labels.
+MEASURES = {"invariance": "invariance", "equivariance": "equivariance (c' per image)",
+            "equivariance_shared": "equivariance (shared c')"}
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
@@ -261,7 +266,7 @@ def part_means(r: dict) -> dict:
     the layers of each part (PARTS order)."""
     idx = {n: i for i, n in enumerate(r["layers"])}
     out = {}
-    for key in ("invariance", "equivariance", "equivariance_shared"):
+    for key in MEASURES:
         if key not in r:  # records made before the shared matching was measured
             continue
         out[f"{key}_parts"] = np.array([np.mean([r[key][idx[n]] for n in r["parts"][p]]) for p in PARTS])
@@ -601,21 +606,76 @@ def plot_layers(ax, r: dict, title: str = "") -> None:
 
 
 def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
-    """Per-part invariance and equivariance (both matchings where measured; mean ± std over seeds) as bars (Fig. 5 style)."""
+    """Per-part ``MEASURES`` (those the runs have; mean ± std over seeds) as grouped bars (Fig. 5 style)."""
     x = np.arange(len(PARTS))
-    keys = [k for k in ("invariance", "equivariance", "equivariance_shared") if f"{k}_parts" in runs[0]]
+    keys = [k for k in MEASURES if f"{k}_parts" in runs[0]]
     w = 0.8 / len(keys)
     for i, key in enumerate(keys):
         v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
-        label = {"equivariance": "equivariance (c' per image)", "equivariance_shared": "equivariance (shared c')"}
         ax.bar(x + (i - (len(keys) - 1) / 2) * w, v.mean(0), w, yerr=v.std(0) if len(v) > 1 else None, capsize=2,
-               label=label.get(key, key))
+               label=MEASURES[key])
     ax.set_xticks(x, PARTS)
     ax.set(ylim=(-0.3, 1.05), title=title)
 
 
+def plot_mnist6(mn: dict, title: str):
+    """Fig. 5: one panel of ``plot_part_bars`` per MNIST6 task. ``mn``: ``run_mnist6``'s output or its record."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(mn), figsize=(14, 3.4), sharey=True, constrained_layout=True)
+    for ax, (task, r) in zip(np.atleast_1d(axes), mn.items()):
+        plot_part_bars(ax, r["runs"], f"{task} (acc {np.mean(r['acc']):.1f} %)")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_translation(variants: dict, title: str):
+    """Figs. 6a/6b: one panel per ``MEASURES`` entry the runs have, a line per variant.
+
+    ``variants``: ``{label: {"acc": [...], "runs": [...]}}`` (``run_augmentations`` / ``run_widths`` entries or
+    their record)."""
+    import matplotlib.pyplot as plt
+
+    runs = {str(k): v["runs"] for k, v in variants.items()}
+    keys = [k for k in MEASURES if f"{k}_parts" in next(iter(runs.values()))[0]]
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.3 * len(keys), 3.6), sharey=True, constrained_layout=True)
+    for ax, key in zip(axes, keys):
+        plot_parts(ax, runs, key, f"translation {MEASURES[key]}")
+    axes[-1].legend(fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
 def _mean_parts(runs: list[dict], key: str) -> np.ndarray:
     return np.mean([r[f"{key}_parts"] for r in runs], 0)  # (5,) seed mean
+
+
+def record_numbers(demo: dict | None = None, toy: dict | None = None, mn: dict | None = None,
+                   aug: dict | None = None, wid: dict | None = None) -> dict:
+    """The runners' outputs as a record's numbers (JSON-ready by ``RunRecord``), for those that ran.
+
+    The notebook and ``scripts/ch3_cpu_parts.py`` both record through this, so ``record_frames`` reads either.
+    """
+    def strip(r: dict) -> dict:
+        return {k: v for k, v in r.items() if k != "parts"}
+
+    def trained(runs: dict) -> dict:
+        return {str(k): {"acc": r["acc"], "runs": [strip(x) for x in r["runs"]]}
+                for k, r in runs.items() if k not in ("n_train", "fig2b")}
+
+    out: dict = {}
+    if demo is not None:
+        out["similarity_demo"] = {k: demo[k] for k in ("correlation", "cosine")}
+    if toy is not None:
+        out["toy"] = {name: strip(r) for name, r in toy.items()}
+    if mn is not None:
+        out["mnist6"] = trained(mn)
+    if aug is not None:
+        out |= {"augmentations": trained(aug), "fig2b": aug["fig2b"], "n_train_cifar": aug["n_train"]}
+    if wid is not None:
+        out["widths"] = trained(wid)
+    return out
 
 
 def record_frames(rec: dict) -> dict:
@@ -634,14 +694,9 @@ def record_frames(rec: dict) -> dict:
     for key, label in (("mnist6", "task"), ("augmentations", "augmentation"), ("widths", "width")):
         if not n.get(key):
             continue
-        rows = []
-        for model, r in n[key].items():
-            for measure in ("equivariance", "equivariance_shared", "invariance"):
-                if f"{measure}_parts" not in r["runs"][0]:
-                    continue
-                parts = np.mean([x[f"{measure}_parts"] for x in r["runs"]], 0)  # (5,)
-                rows.append({label: model if key != "widths" else f"k={model}", "measure": measure,
-                             **dict(zip(PARTS, parts.tolist())), "accuracy": float(np.mean(r["acc"]))})
+        rows = [{label: model if key != "widths" else f"k={model}", "measure": m,
+                 **dict(zip(PARTS, _mean_parts(r["runs"], m).tolist())), "accuracy": float(np.mean(r["acc"]))}
+                for model, r in n[key].items() for m in MEASURES if f"{m}_parts" in r["runs"][0]]
         out[key] = pd.DataFrame(rows).set_index([label, "measure"])
     return out
 

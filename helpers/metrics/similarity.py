@@ -114,9 +114,9 @@ def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entri
     Returns:
         ``(invariance, equivariance)``: means over channels (and samples for maps).
     """
-    inv, eqv, shared = _in_equivariance(ft, tf, kind, max_entries)
     if matching not in ("sample", "shared"):
         raise ValueError(f"unknown matching {matching!r}; valid: ['sample', 'shared']")
+    inv, eqv, shared = _in_equivariance(ft, tf, kind, max_entries)
     return inv, (eqv if matching == "sample" else shared)
 
 
