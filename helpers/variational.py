@@ -23,6 +23,15 @@ from torch import Tensor, nn
 __all__ = ["ClassGaussian", "gaussian_kl"]
 
 
+def _kl_terms(mu: Tensor, logdet_q: Tensor, frobenius: Tensor, alpha: float) -> Tensor:
+    """App. A from its pieces: ``mu (..., K, D)``, ``log|Sigma_c|`` and ``||L_c||_F^2`` as ``(..., K)``;
+    returns ``(...)``, summed over the K classes (``tr(Sigma_p^{-1} Sigma_c) = ||L_c||_F^2 / alpha``)."""
+    D = mu.shape[-1]
+    maha = mu.pow(2).sum(-1) / alpha  # (..., K)
+    kl = 0.5 * (D * math.log(alpha) - logdet_q - D + frobenius / alpha + maha)  # (..., K)
+    return kl.sum(-1)  # (...)
+
+
 def gaussian_kl(mu: Tensor, L: Tensor, alpha: float = 1.0) -> Tensor:
     """Closed-form ``KL(N(mu_c, L_c L_c^T) || N(0, alpha I))`` summed over classes (App. A).
 
@@ -40,20 +49,19 @@ def gaussian_kl(mu: Tensor, L: Tensor, alpha: float = 1.0) -> Tensor:
     if L.shape != (*mu.shape, mu.shape[-1]):
         raise ValueError(f"L must be (..., K, D, D) = {(*mu.shape, mu.shape[-1])}, got {tuple(L.shape)}")
     L = torch.tril(L)  # (..., K, D, D)
-    D = mu.shape[-1]
     logdet_q = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1).abs()).sum(-1)  # (..., K)
-    trace = L.pow(2).sum((-2, -1)) / alpha  # (..., K)  tr(Sigma_p^{-1} Sigma_c) = ||L||_F^2 / alpha
-    maha = mu.pow(2).sum(-1) / alpha  # (..., K)
-    kl = 0.5 * (D * math.log(alpha) - logdet_q - D + trace + maha)  # (..., K)
-    return kl.sum(-1)  # (...)
+    return _kl_terms(mu, logdet_q, L.pow(2).sum((-2, -1)), alpha)
 
 
 class ClassGaussian(nn.Module):
     """``M`` independent block-diagonal Gaussians over ``(K, D)`` output weights, initialised at
     ``mu = 0`` and ``L = init_std * I`` (the paper's initialisation is ``L = I``, Sec. 4).
 
-    The Cholesky factor is ``L = tril(off, -1) + diag(exp(log_diag))``: a positive diagonal kept in
-    log space (so it can shrink by orders of magnitude in few steps) and a free strictly lower part.
+    The Cholesky factor is ``L = lower(off) + diag(exp(log_diag))``: a positive diagonal kept in log
+    space (so it can shrink by orders of magnitude in few steps) and the ``D (D - 1) / 2`` entries
+    below it stored packed (row by row, as ``torch.tril_indices(D, D, -1)`` lists them). Packing
+    halves the parameters the optimiser touches, and neither the KL nor a sample builds the full
+    ``L`` (for D = 513 and 12 members x 10 classes, ``L`` is 126 MB).
 
     Args:
         members: M.
@@ -69,26 +77,34 @@ class ClassGaussian(nn.Module):
             raise ValueError(f"members, classes, dim must be >= 1, got {members}, {classes}, {dim}")
         if alpha <= 0:
             raise ValueError(f"prior variance alpha must be > 0, got {alpha}")
-        self.alpha = float(alpha)
-        self.mu = nn.Parameter(torch.zeros(members, classes, dim))  # (M, K, D)
         if init_std <= 0:
             raise ValueError(f"init_std must be > 0, got {init_std}")
+        self.alpha = float(alpha)
+        self.mu = nn.Parameter(torch.zeros(members, classes, dim))  # (M, K, D)
         self.log_diag = nn.Parameter(torch.full((members, classes, dim), math.log(init_std)))  # (M, K, D)
-        self.off = nn.Parameter(torch.zeros(members, classes, dim, dim))  # (M, K, D, D), strictly lower used
+        rows, cols = torch.tril_indices(dim, dim, -1)  # (P,), P = D (D - 1) / 2
+        self.register_buffer("_flat", rows * dim + cols, persistent=False)  # (P,) positions in a flat D x D
+        self.off = nn.Parameter(torch.zeros(members, classes, len(rows)))  # (M, K, P) strictly lower, packed
+
+    def lower(self) -> Tensor:
+        """``(M, K, D, D)``: the strictly lower part of ``L`` (zeros on and above the diagonal)."""
+        M, K, D = self.mu.shape
+        return self.off.new_zeros(M, K, D * D).index_copy(-1, self._flat, self.off).view(M, K, D, D)
 
     @property
     def L(self) -> Tensor:
         """``(M, K, D, D)`` lower-triangular Cholesky factors with positive diagonal."""
-        return torch.tril(self.off, -1) + torch.diag_embed(self.log_diag.exp())  # (M, K, D, D)
+        return self.lower() + torch.diag_embed(self.log_diag.exp())  # (M, K, D, D)
 
     def set_cholesky(self, L: Tensor) -> None:
         """Set ``L`` (``(M, K, D, D)`` or broadcastable, lower triangular, positive diagonal)."""
-        L = torch.as_tensor(L, dtype=self.off.dtype).expand_as(self.off)
+        M, K, D = self.mu.shape
+        L = torch.as_tensor(L, dtype=self.off.dtype).expand(M, K, D, D)
         diag = torch.diagonal(L, dim1=-2, dim2=-1)  # (M, K, D)
         if (diag <= 0).any():
             raise ValueError("the Cholesky factor needs a positive diagonal")
         with torch.no_grad():
-            self.off.copy_(torch.tril(L, -1))
+            self.off.copy_(L.reshape(M, K, D * D)[..., self._flat.to(L.device)])
             self.log_diag.copy_(diag.log())
 
     def sample(self, noise_scale: Tensor | float = 1.0, generator: torch.Generator | None = None,
@@ -106,11 +122,13 @@ class ClassGaussian(nn.Module):
         M, K, D = self.mu.shape
         eps = torch.randn(1 if common else M, K, D, generator=generator).to(self.mu.device)  # (M or 1, K, D)
         eps = eps.expand(M, K, D)  # (M, K, D)
-        noise = torch.einsum("mkde,mke->mkd", self.L, eps)  # (M, K, D)
+        noise = (self.lower() @ eps.unsqueeze(-1)).squeeze(-1) + self.log_diag.exp() * eps  # (M, K, D)
         s = torch.as_tensor(noise_scale, dtype=self.mu.dtype, device=self.mu.device)
         s = s.reshape(-1, 1, 1) if s.ndim == 1 else s  # (M, 1, 1) or ()
         return self.mu + s * noise  # (M, K, D)
 
     def kl(self) -> Tensor:
-        """``(M,)``: ``KL(q || N(0, alpha I))`` of each member (App. A)."""
-        return gaussian_kl(self.mu, self.L, self.alpha)
+        """``(M,)``: ``KL(q || N(0, alpha I))`` of each member (App. A), from the packed factor:
+        ``log|Sigma_c| = 2 sum log_diag``, ``||L_c||_F^2 = ||off||^2 + sum exp(2 log_diag)``."""
+        frobenius = self.off.pow(2).sum(-1) + (2 * self.log_diag).exp().sum(-1)  # (M, K)
+        return _kl_terms(self.mu, 2 * self.log_diag.sum(-1), frobenius, self.alpha)

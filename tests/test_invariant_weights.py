@@ -34,6 +34,22 @@ def test_kl_matches_torch_distributions():
     assert (ClassGaussian(2, 3, 4, alpha=alpha).kl() > 0).all()  # q != prior
 
 
+def test_packed_cholesky_factor_round_trips_and_gives_the_same_kl():
+    g = torch.Generator().manual_seed(2)
+    L = torch.tril(torch.randn(2, 3, 6, 6, generator=g))
+    L.diagonal(dim1=-2, dim2=-1).copy_(torch.rand(2, 3, 6, generator=g) + 0.5)
+    q = ClassGaussian(2, 3, 6, alpha=0.7)
+    q.set_cholesky(L)
+    with torch.no_grad():
+        q.mu.normal_(generator=g)
+    assert q.off.shape == (2, 3, 15)  # D (D - 1) / 2 free entries below the diagonal
+    torch.testing.assert_close(q.L, L)
+    torch.testing.assert_close(q.kl(), gaussian_kl(q.mu, L, 0.7))  # no dense L needed for the KL
+    eps = torch.randn(2, 3, 6, generator=torch.Generator().manual_seed(5))
+    want = q.mu + torch.einsum("mkde,mke->mkd", L, eps)  # W2 = mu + L eps
+    torch.testing.assert_close(q.sample(1.0, torch.Generator().manual_seed(5)), want)
+
+
 def test_posterior_samples_have_the_right_covariance():
     q = ClassGaussian(4000, 1, 2)  # 4000 identical members: 4000 independent draws in one call
     with torch.no_grad():
