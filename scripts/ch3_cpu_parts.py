@@ -11,8 +11,8 @@ It writes ``results/standard/03_learned_equivariance_depth/cpu_parts.json`` afte
 interrupted run keeps what it finished): the numbers in the notebook record's layout, the value of each
 claim the finished experiments decide (``ch3.claim_values``; the verdicts are the chapter's, computed where
 the chapter shows this record), which experiments ran, and the wall time of each. The
-committed record took 63 min on 2 cores without widths (MNIST6 1,427 s, augmentations 2,339 s); width 1 adds
-~10 min, width 2 ~30 min.
+committed record took 63 min on 2 cores without widths (MNIST6 1,427 s, augmentations 2,339 s); the width study
+alone (``--experiments --widths 1 2 --out .../cpu_widths.json``) took 2,040 s.
 """
 import argparse
 import json
