@@ -5,6 +5,7 @@ Fields (the contract in DESIGN.md): ``chapter``, ``profile``, ``device``, ``wall
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -54,6 +55,8 @@ def output_dir_for(chapter: str, profile: str | Profile, output_dir: str | os.Pa
 
 
 def _jsonable(v: Any) -> Any:
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):  # settings nest their training configs
+        return _jsonable(dataclasses.asdict(v))
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):

@@ -1,4 +1,5 @@
 """Chapter 2 runners: the Appendix D datasets, one tiny sweep end to end, and the claim sub-checks."""
+import json
 import math
 from dataclasses import replace
 
@@ -7,6 +8,7 @@ import torch
 
 from helpers.experiments import ch2
 from helpers.invariant_weights import InvariantNet, linspace_eps
+from helpers.records import _jsonable
 
 TINY = replace(ch2.SETTINGS["quick"], n_train=96, n_test=64, hidden=8, learned_init_degrees=(5.0,),
                init_degrees=(5.0, 175.0), ml_init_degrees=(5.0,),
@@ -131,3 +133,18 @@ def test_paper_tables_side_by_side():
     t2 = {"invariances": ["none", "affine"], "datasets": ["full", "regular"], "test_acc": torch.tensor([[1.0, 2], [3, 4]])}
     df2 = ch2.table2_vs_paper(t2, ch2.PAPER_TABLE3)
     assert df2.loc["affine", ("full", "paper")] == 46.12 and df2.loc["affine", ("regular", "ours")] == 4.0
+
+
+def test_record_numbers_round_trip_through_json():
+    t1 = {"rff": _table1({"full": 175, "partial": 90, "regular": 45})}
+    inv = ["none", "rotation", "translation", "scale", "affine"]
+    t2 = {"invariances": inv, "datasets": ["full", "translated", "scaled", "regular"],
+          "test_acc": torch.arange(20.0).reshape(5, 4), "eta": torch.zeros(5, 4, 6), "models": {"x": object()}}
+    checks = ch2.claim_checks(t1, t2)
+    assert checks["C2.7"] is None and checks["C2.1"] == ch2.c21_checks(t1["rff"]) and len(checks["C2.5"]) == 8
+    assert ch2.claim_checks({}, None) == dict.fromkeys(checks)  # nothing run: nothing decided
+    saved = json.loads(json.dumps(_jsonable(ch2.record_numbers(None, t1, t2))))
+    assert "models" not in saved["table2"] and saved["checks"]["C2.1"] == checks["C2.1"]
+    back = ch2.from_record(saved)
+    assert ch2.claim_checks(back["t1"], back["t2"], back["t3"]) == checks
+    assert ch2.table1_frame(back["t1"]).shape == ch2.table1_frame(t1).shape

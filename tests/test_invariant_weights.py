@@ -167,3 +167,23 @@ def test_bad_input():
         linspace_eps(0)
     with pytest.raises(ValueError, match=r"eta must be \(M, 6\), got shape \(6,\)"):
         transformation_matrices(torch.zeros(6), torch.zeros(3, 6))
+
+
+def test_eta_zero_is_a_stationary_point_of_the_objective():
+    # T(eta, eps) = T(-eta, -eps), and eps ~ U[-1, 1] is symmetric: the expected objective is even in eta.
+    # At eta = 0 every sample is the identity, so with antithetic noise (eps, -eps) the gradient vanishes
+    # exactly: only Monte Carlo noise moves a learned eta off 0 (why ch2's Table 2 may start elsewhere).
+    g = torch.Generator().manual_seed(0)
+    e = uniform_eps(1, 4, g)[0]  # (4, 6)
+    eta = torch.randn(3, 6, generator=g)
+    torch.testing.assert_close(transformation_matrices(eta, e), transformation_matrices(-eta, -e))
+    net = _net("relu", M=2, learn=1.0)
+    with torch.no_grad():
+        net.posterior.mu.normal_(generator=g)  # mu = 0 would make the logits ignore the features
+    x, y = torch.rand(8, 1, 12, 12, generator=g), torch.randint(0, 5, (8,), generator=g)
+    logf = net(x, eps=torch.cat([e, -e]), sample_weights=False)  # (M, B, K)
+    logf.gather(-1, y.expand(2, -1).unsqueeze(-1)).sum().backward()
+    assert net.eta.grad.abs().max() < 1e-6
+    net.eta.grad = None
+    net(x, eps=e, sample_weights=False).gather(-1, y.expand(2, -1).unsqueeze(-1)).sum().backward()
+    assert net.eta.grad.abs().max() > 1e-4  # one-sided noise does move it

@@ -120,3 +120,21 @@ def test_recorded_claims(tmp_path):
     assert frame.loc["C1.1", "quick: ours"] == "0.123" and frame.loc["C1.1", "standard: verdict"] == "reproduced"
     assert frame.loc["C1.1", "quick: verdict"] == "not reproduced" and frame.loc["C1.2", "quick: verdict"] == "not run"
     assert frame.loc["C1.2", "source"] == "Fig. 2"
+
+
+def test_records_write_nested_settings_as_json_objects():
+    from dataclasses import dataclass, field
+
+    from helpers.records import _jsonable
+
+    @dataclass(frozen=True)
+    class Inner:
+        lr: float = 1e-3
+
+    @dataclass(frozen=True)
+    class Outer:
+        n: int = 2
+        train: Inner = field(default_factory=Inner)
+
+    assert _jsonable(Outer().__dict__) == {"n": 2, "train": {"lr": 1e-3}}
+    assert _jsonable(Outer) != _jsonable(Outer())  # a class is not an instance

@@ -10,7 +10,8 @@ Runners for the paper's experiments, each a sweep of ``M`` models trained at onc
 - ``run_invariance_types``: Table 2 (MNIST) / Table 3 (CIFAR-10): no / rotation / translation /
   scale / affine invariance on the regular, fully rotated, translated and scaled datasets.
 - ``transformed_dataset``: the datasets of Appendix D, built once with a fixed seed.
-- ``c21_checks`` ... ``c27_checks``: the sub-checks behind the chapter's claims.
+- ``c21_checks`` ... ``c26_checks``, ``claim_checks``: the sub-checks behind the chapter's claims;
+  ``record_numbers`` / ``from_record``: what a run records, and back.
 """
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ __all__ = [
     "c24_checks",
     "c25_checks",
     "c26_checks",
+    "claim_checks",
+    "record_numbers",
+    "from_record",
     "table1_frame",
     "table2_frame",
     "PAPER_TABLE1",
@@ -59,6 +63,7 @@ __all__ = [
     "eta_frame",
     "plot_toy",
     "plot_eta_traces",
+    "plot_eta_figures",
     "bank_image",
     "bank_over_training",
     "draw_eta",
@@ -111,6 +116,7 @@ class Settings:
     init_std: float = 1.0  # initial Cholesky factor L = init_std * I (paper: I)
     table2_invariances: tuple[str, ...] = ("none", "rotation", "translation", "scale", "affine")
     table2_datasets: tuple[str, ...] = ("full", "translated", "scaled", "regular")
+    table2_eta_init: float = 0.0  # initial value of every learned generator of Table 2 (paper: eta = 0, App. E)
     table2: TrainConfig = field(default_factory=TrainConfig)
     cifar_n_train: int = 0  # 0 skips Table 3
     cifar_n_test: int = 0
@@ -418,7 +424,9 @@ def run_invariance_types(s: Settings, name: str, device: torch.device, seed: int
                          snapshots: int = 0) -> dict:
     """Table 2 (``name="mnist"``) / Table 3 (``"cifar10"``): ReLU nets learning each invariance type.
 
-    Every member starts at eta = 0 and learns the generators of its type (``none`` = plain MLP).
+    Every member starts at eta = ``s.table2_eta_init`` (0, as in the paper) on the generators of its type and
+    learns them (``none`` = plain MLP). eta = 0 is a stationary point of the ELBO in expectation (eps and -eps
+    are equally likely, so the objective is even in eta): only the Monte Carlo noise moves eta off it.
 
     Args:
         snapshots: keep this many ``(eta, W1[:, :4])`` snapshots over training per dataset (Fig. 3).
@@ -435,7 +443,7 @@ def run_invariance_types(s: Settings, name: str, device: torch.device, seed: int
     acc, elbo, etas, models, snaps, t0, n = [], [], [], {}, {}, time.perf_counter(), 0
     for v in s.table2_datasets:
         ds = transformed_dataset(name, v, n_train, n_test, seed)
-        model = InvariantNet("relu", shape, hidden, 10, torch.zeros(len(inv), 6), learn, torch.ones(len(inv)),
+        model = InvariantNet("relu", shape, hidden, 10, s.table2_eta_init * learn, learn, torch.ones(len(inv)),
                              alpha=s.alpha, blur_sigma=s.blur_sigma, seed=seed,
                              feature_scale=_scale(s, hidden), init_std=s.init_std).to(device)
         snaps[v] = fit_sweep(model, ds["train"], cfg, seed, snapshots)["snapshots"]
@@ -545,6 +553,50 @@ def c26_checks(t2: dict) -> list[bool]:
 
 
 
+def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None) -> dict[str, list[bool] | None]:
+    """The sub-checks of every claim, ``{claim id: [bool, ...] or None}`` (None: its experiment was not run).
+
+    Args:
+        t1: ``run_table1`` output, or part of it: its ``"rff"`` sweeps decide C2.1-C2.3 once all three
+            datasets are there, and C2.4 once ``"full"`` is.
+        t2: ``run_invariance_types(..., "mnist")`` (C2.5, C2.6); t3: the same on CIFAR-10 (C2.7).
+    """
+    rff = t1.get("rff") or {}
+    table1 = set(ROTATION_DATASETS) <= set(rff)  # C2.1-C2.3 compare the three datasets: all must be there
+    return {"C2.1": c21_checks(rff) if table1 else None, "C2.2": c22_checks(rff) if table1 else None,
+            "C2.3": c23_checks(rff) if table1 else None,
+            "C2.4": c24_checks(rff["full"]) if "full" in rff else None,
+            "C2.5": None if t2 is None else c25_checks(t2), "C2.6": None if t2 is None else c26_checks(t2),
+            "C2.7": None if t3 is None else c25_checks(t3)}
+
+
+def _strip(r: dict | None) -> dict | None:
+    return None if r is None else {k: v for k, v in r.items() if k not in ("models", "snapshots")}
+
+
+def record_numbers(toy: dict | None, t1: dict, t2: dict | None, t3: dict | None = None) -> dict:
+    """What a run of the chapter records (the notebook and ``scripts/ch2_cpu_parts.py`` alike): the toy's
+    accuracies, Tables 1-3 without the trained models, and the sub-checks of each claim (``claim_checks``).
+    ``from_record`` turns the saved numbers back into the runners' layout."""
+    return {"toy": None if toy is None else {k: toy[k] for k in ("etas_deg", "extrapolation_acc", "train_acc")},
+            "table1": {net: {v: _strip(r) for v, r in per.items()} for net, per in t1.items()},
+            "table2": _strip(t2), "table3": _strip(t3), "checks": claim_checks(t1, t2, t3)}
+
+
+_TENSORS = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final", "eta_deg", "eta")
+
+
+def from_record(numbers: dict) -> dict:
+    """The ``numbers`` of a saved record (``record_numbers`` after JSON) with the runners' tensors restored:
+    ``{"toy", "t1", "t2", "t3"}``, usable by ``claim_checks``, ``table1_frame``, ``table2_vs_paper`` and the
+    plots."""
+    def tensors(r: dict | None) -> dict | None:
+        return None if r is None else {k: torch.tensor(v) if k in _TENSORS else v for k, v in r.items()}
+    return {"toy": numbers.get("toy"), "t1": {net: {v: tensors(r) for v, r in per.items()}
+                                              for net, per in (numbers.get("table1") or {}).items()},
+            "t2": tensors(numbers.get("table2")), "t3": tensors(numbers.get("table3"))}
+
+
 # --------------------------------------------------------------------------- tables and figures
 def table1_frame(t1: dict) -> "pd.DataFrame":
     """Table 1 (and App. Tables 4/5): ELBO per datapoint and test accuracy (%) of every member, per net
@@ -645,6 +697,26 @@ def plot_eta_traces(ax, r: dict, prefix: str = "learned", n_train: int | None = 
         if name.startswith(prefix):
             ax.plot(steps, r["eta_deg"][:, i].numpy(), style, label=name)
     ax.set(xlabel="step", ylabel="|η_rot| (degrees)", ylim=(0, 200))
+
+
+def plot_eta_figures(rff: dict, title: str = "") -> "plt.Figure":
+    """Figs. 2 and 5 of one RFF Table-1 run (``{variant: run_rotation_sweep(...)}``, from a run or
+    ``from_record``): learned |eta_rot| over training on each dataset present, and on fully rotated data
+    variational (solid) vs maximum-likelihood (dashed) members."""
+    import matplotlib.pyplot as plt
+    variants = [v for v in ("regular", "partial", "full") if v in rff]
+    fig, axes = plt.subplots(1, len(variants) + 1, figsize=(4.2 * (len(variants) + 1), 3.6), sharey=True)
+    for ax, v in zip(axes, variants):
+        plot_eta_traces(ax, rff[v])
+        ax.set_title(f"{v} MNIST (true range {ROTATION_DATASETS[v]:g}°)", fontsize=10)
+    axes[0].legend(fontsize=8)
+    if "full" in rff:
+        plot_eta_traces(axes[-1], rff["full"], "learned")
+        plot_eta_traces(axes[-1], rff["full"], "ML", style="--")
+        axes[-1].set_title("full: variational (—) vs ML (--), cf. Fig. 5", fontsize=10)
+    fig.suptitle(title or "RFF: learned η_rot over training (cf. Fig. 2)")
+    fig.tight_layout()
+    return fig
 
 
 def bank_image(weights: Tensor, eta: Tensor, samples: int = 7, blur_sigma: float = 0.1,
