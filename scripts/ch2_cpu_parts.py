@@ -49,6 +49,8 @@ def main() -> None:
                     help="Table 1's nets (default rff: the claims C2.1-C2.4 are judged on the RFF net)")
     ap.add_argument("--t2-eta-init", type=float, default=0.0,
                     help="initial value of Table 2's learned generators (default 0, the paper's)")
+    ap.add_argument("--t2-lr-other", type=float, default=None,
+                    help="Table 2's learning rate of the five non-rotation generators (default: the profile's)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "standard" / CHAPTER / "cpu_reduced.json")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", default="standard", help="whose settings (quick: a smoke test, unreduced)")
@@ -58,6 +60,8 @@ def main() -> None:
     if prof.name != "quick":
         s = reduced(s, a.hidden, a.samples, a.epochs)
     s = replace(s, table2_eta_init=a.t2_eta_init)
+    if a.t2_lr_other is not None:
+        s = replace(s, table2=replace(s.table2, lr_eta_other=a.t2_lr_other))
     rec = RunRecord(CHAPTER, prof, a.seed)
     got: dict = {"toy": None, "t1": {}, "t2": None, "t3": None}
     seconds: dict = {}
@@ -71,7 +75,8 @@ def main() -> None:
                      f"{'reduced standard' if prof.name != 'quick' else 'the quick profile (smoke test)'} settings "
                      f"(scripts/ch2_cpu_parts.py): {s.n_train:,} training images, {s.hidden} hidden units, "
                      f"S = {s.train.samples}, {s.train.epochs} epochs"
-                     + (f"; Table 2's eta starts at {s.table2_eta_init:g}" if s.table2_eta_init else ""))
+                     + (f"; Table 2's eta starts at {s.table2_eta_init:g}" if s.table2_eta_init else "")
+                     + (f", its non-rotation generators learn at {a.t2_lr_other:g}" if a.t2_lr_other is not None else ""))
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(d, indent=1) + "\n")
         done = {k: f"{sum(v)}/{len(v)}" for k, v in numbers["checks"].items() if v is not None}

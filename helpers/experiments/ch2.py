@@ -552,7 +552,6 @@ def c26_checks(t2: dict) -> list[bool]:
     return out
 
 
-
 def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None) -> dict[str, list[bool] | None]:
     """The sub-checks of every claim, ``{claim id: [bool, ...] or None}`` (None: its experiment was not run).
 
