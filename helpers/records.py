@@ -109,11 +109,13 @@ class RunRecord:
             "claims": claims.to_records() if claims is not None else [],
         }
 
-    def write(self, claims: ClaimTable | None = None) -> Path:
-        """Write ``results.json`` into the output folder and return its path."""
+    def write(self, claims: ClaimTable | None = None, name: str = "results.json", what: str | None = None) -> Path:
+        """Write the record as ``name`` (a chapter run: ``results.json``; a study beside it, e.g.
+        ``cpu_parts.json``, with ``what`` saying what it is) into the output folder and return its path."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        path = self.output_dir / "results.json"
-        path.write_text(json.dumps(_jsonable(self.to_dict(claims)), indent=2) + "\n")
+        path = self.output_dir / name
+        d = self.to_dict(claims) | ({"what": what} if what is not None else {})
+        path.write_text(json.dumps(_jsonable(d), indent=2) + "\n")
         return path
 
 

@@ -18,7 +18,6 @@ subset) is not run by default. ``--profile quick`` runs the quick profile's sett
 test of this script (~1 min).
 """
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -62,7 +61,7 @@ def main() -> None:
     s = replace(s, table2_eta_init=a.t2_eta_init)
     if a.t2_lr_other is not None:
         s = replace(s, table2=replace(s.table2, lr_eta_other=a.t2_lr_other))
-    rec = RunRecord(CHAPTER, prof, a.seed)
+    rec = RunRecord(CHAPTER, prof, a.seed, output_dir=a.out.parent)
     got: dict = {"toy": None, "t1": {}, "t2": None, "t3": None}
     seconds: dict = {}
 
@@ -70,15 +69,13 @@ def main() -> None:
         seconds[stage] = round(time.perf_counter() - t0, 1)
         numbers = ch2.record_numbers(got["toy"], got["t1"], got["t2"], got["t3"])
         rec.add(**numbers, experiments=list(seconds), seconds=seconds, settings=s.__dict__)
-        d = rec.to_dict()
-        d["what"] = (f"chapter 2's MNIST experiments on a CPU at "
-                     f"{'reduced standard' if prof.name != 'quick' else 'the quick profile (smoke test)'} settings "
-                     f"(scripts/ch2_cpu_parts.py): {s.n_train:,} training images, {s.hidden} hidden units, "
-                     f"S = {s.train.samples}, {s.train.epochs} epochs"
-                     + (f"; Table 2's eta starts at {s.table2_eta_init:g}" if s.table2_eta_init else "")
-                     + (f", its non-rotation generators learn at {a.t2_lr_other:g}" if a.t2_lr_other is not None else ""))
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(d, indent=1) + "\n")
+        what = (f"chapter 2's MNIST experiments on a CPU at "
+                f"{'reduced standard' if prof.name != 'quick' else 'the quick profile (smoke test)'} settings "
+                f"(scripts/ch2_cpu_parts.py): {s.n_train:,} training images, {s.hidden} hidden units, "
+                f"S = {s.train.samples}, {s.train.epochs} epochs"
+                + (f"; Table 2's eta starts at {s.table2_eta_init:g}" if s.table2_eta_init else "")
+                + (f", its non-rotation generators learn at {a.t2_lr_other:g}" if a.t2_lr_other is not None else ""))
+        rec.write(name=a.out.name, what=what)
         done = {k: f"{sum(v)}/{len(v)}" for k, v in numbers["checks"].items() if v is not None}
         print(f"{stage}: {seconds[stage]:.0f} s; sub-checks passed {done}", flush=True)
 

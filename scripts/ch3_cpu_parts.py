@@ -15,7 +15,6 @@ committed record took 63 min on 2 cores without widths (MNIST6 1,427 s, augmenta
 alone (``--experiments --widths 1 2 --out .../cpu_widths.json``) took 2,040 s.
 """
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -39,7 +38,7 @@ def main() -> None:
     a = ap.parse_args()
     prof = resolve(a.profile, device="cpu")
     s = replace(settings(ch3.SETTINGS, prof), widths=tuple(a.widths))
-    rec = RunRecord(CHAPTER, prof, a.seed)
+    rec = RunRecord(CHAPTER, prof, a.seed, output_dir=a.out.parent)
     got: dict = {"demo": None, "toy": None, "mn": None, "aug": None, "wid": None}
     seconds: dict = {}
 
@@ -49,11 +48,8 @@ def main() -> None:
         values = {m: ch3.claim_values(**got, fig2b=fig2b, pre=None, matching=m) for m in ("sample", "shared")}
         rec.add(**ch3.record_numbers(**got), experiments=list(seconds), seconds=seconds,
                 claim_values=values["sample"], claim_values_shared=values["shared"], settings=s.__dict__)
-        d = rec.to_dict()
-        d["what"] = ("chapter 3 at the standard settings on a CPU, the experiments that fit there "
-                     "(scripts/ch3_cpu_parts.py); widths: " + (", ".join(map(str, s.widths)) or "none"))
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(d, indent=1) + "\n")
+        rec.write(name=a.out.name, what="chapter 3 at the standard settings on a CPU, the experiments that fit "
+                  "there (scripts/ch3_cpu_parts.py); widths: " + (", ".join(map(str, s.widths)) or "none"))
         print(f"{stage}: {seconds[stage]:.0f} s; claims (c' per image) {values['sample']}; (shared c') "
               f"{values['shared']}", flush=True)
 

@@ -143,6 +143,8 @@ def test_record_numbers_round_trip_through_json():
     checks = ch2.claim_checks(t1, t2)
     assert checks["C2.7"] is None and checks["C2.1"] == ch2.c21_checks(t1["rff"]) and len(checks["C2.5"]) == 8
     assert ch2.claim_checks({}, None) == dict.fromkeys(checks)  # nothing run: nothing decided
+    values = ch2.claim_values(checks)
+    assert values["C2.1"] == 1.0 and values["C2.7"] is None and checks["C2.4"] == [] and values["C2.4"] is None and values["C2.5"] == sum(checks["C2.5"]) / 8
     saved = json.loads(json.dumps(_jsonable(ch2.record_numbers(None, t1, t2))))
     assert "models" not in saved["table2"] and saved["checks"]["C2.1"] == checks["C2.1"]
     back = ch2.from_record(saved)

@@ -1,12 +1,12 @@
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 import torch
 
 from helpers import profiles
 from helpers.claims import Claim, ClaimTable, fraction_true
-from helpers.records import RunRecord, load_results
+from helpers.records import RunRecord, _jsonable, load_results
 
 
 def test_resolve():
@@ -123,10 +123,6 @@ def test_recorded_claims(tmp_path):
 
 
 def test_records_write_nested_settings_as_json_objects():
-    from dataclasses import dataclass, field
-
-    from helpers.records import _jsonable
-
     @dataclass(frozen=True)
     class Inner:
         lr: float = 1e-3
@@ -138,3 +134,12 @@ def test_records_write_nested_settings_as_json_objects():
 
     assert _jsonable(Outer().__dict__) == {"n": 2, "train": {"lr": 1e-3}}
     assert _jsonable(Outer) != _jsonable(Outer())  # a class is not an instance
+
+
+def test_run_record_writes_a_named_study(tmp_path):
+    rec = RunRecord("ch1", "quick", seed=0, output_dir=tmp_path)
+    rec.add(x=1)
+    path = rec.write(name="cpu_parts.json", what="a study")
+    d = json.loads(path.read_text())
+    assert path.name == "cpu_parts.json" and d["what"] == "a study" and d["numbers"] == {"x": 1}
+    assert "what" not in json.loads(rec.write().read_text())  # a chapter run's results.json

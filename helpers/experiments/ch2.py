@@ -25,6 +25,7 @@ from scipy.stats import spearmanr
 from torch import Tensor
 
 from .. import data
+from ..claims import fraction_true
 from ..invariant_weights import InvariantNet, invariance_mask, linspace_eps, transformation_matrices
 from ..transforms import affine_warp, rotation_matrices
 
@@ -51,6 +52,7 @@ __all__ = [
     "c25_checks",
     "c26_checks",
     "claim_checks",
+    "claim_values",
     "record_numbers",
     "from_record",
     "table1_frame",
@@ -567,6 +569,13 @@ def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None) -> dict[str,
             "C2.4": c24_checks(rff["full"]) if "full" in rff else None,
             "C2.5": None if t2 is None else c25_checks(t2), "C2.6": None if t2 is None else c26_checks(t2),
             "C2.7": None if t3 is None else c25_checks(t3)}
+
+
+def claim_values(checks: dict[str, list[bool] | None]) -> dict[str, float | None]:
+    """The value of each claim, the fraction of its sub-checks that hold (``claim_checks`` output, or the
+    ``checks`` a record saved); None where the claim was not run or has no sub-check (e.g. C2.4 in a sweep
+    without maximum-likelihood members)."""
+    return {k: fraction_true(c) if c else None for k, c in checks.items()}
 
 
 def _strip(r: dict | None) -> dict | None:
