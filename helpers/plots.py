@@ -60,7 +60,7 @@ def image_grid(images: Tensor, titles: Sequence[str] | None = None, ncols: int |
             img = img.permute(1, 2, 0) if img.shape[0] == 3 else img[0]
             if img.ndim == 3:
                 img = (img - img.min()) / (img.max() - img.min() + 1e-12)
-        ax.imshow(img.numpy(), cmap=cmap)
+        ax.imshow(img.detach().cpu().numpy(), cmap=cmap)
         if titles is not None and i < len(titles):
             ax.set_title(titles[i], fontsize="small")
     if row_labels is not None:

@@ -89,3 +89,33 @@ def test_record_frames_of_committed_standard_run():
     assert set(f["rotation"].index) == {"shallow", "deep"}
     assert list(f["sweep"].index) == sorted(rec["numbers"]["settings"]["sweep_depths"])
     assert f["sample_complexity"].loc["o5"].index.max() == 1.0
+
+
+class _OffHost(torch.Tensor):
+    """Stands in for a CUDA tensor on a CPU-only machine: ``.numpy()`` refuses, as it does for CUDA tensors,
+    until ``.cpu()`` has been called (a GPU run of the chapter failed in a plot helper this way)."""
+
+    def numpy(self, *args, **kwargs):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy")
+
+    def cpu(self, *args, **kwargs):
+        return self.as_subclass(torch.Tensor)
+
+
+def test_plot_helpers_accept_device_tensors():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from helpers.plots import image_grid
+    off = lambda t: t.as_subclass(_OffHost)  # noqa: E731
+    with pytest.raises(TypeError):  # the stand-in does refuse, so the checks below can fail
+        off(torch.ones(2)).double().mean(0).numpy()
+    fig, axes = plt.subplots(1, 4)
+    sigma = off(torch.rand(3, 25).sort(1).values + 0.1)  # (M, D)
+    ch4.plot_spectrum(axes[:2], {"trained": {"sigma": sigma, "bias": off(torch.rand(3, 25))}})
+    ch4.plot_rotation_density(axes[2], off(torch.tensor([[0.0, -1.0], [1.0, 0.0]]) / math.sqrt(2)), "h")
+    ch4.plot_sample_complexity(axes[2:], {"fractions": off(torch.tensor([0.1, 0.5, 1.0])),
+                                          "variance": off(torch.rand(3, 4)), "bias": off(torch.rand(3, 4)),
+                                          "variance_full": 0.5, "bias_full": 0.5}, "t")
+    plt.close(fig)
+    plt.close(image_grid(off(torch.rand(2, 8, 8))))

@@ -154,7 +154,8 @@ def run_o5(s: Settings, device: torch.device, seed: int = 0, n: int | None = Non
                                     for m in res.models])  # (M,)
     torch.manual_seed(seed)
     inv = O5Invariant().double().to(device)
-    out["invariant"] = _spectrum_and_bias(polarization_matrix(inv, x.double().to(device), blocks=2))
+    out["invariant"] = {k: v.cpu() if torch.is_tensor(v) else v for k, v in
+                        _spectrum_and_bias(polarization_matrix(inv, x.double().to(device), blocks=2)).items()}
     return out
 
 
@@ -453,7 +454,8 @@ def run_cifar(s: Settings, device: torch.device, seed: int = 0) -> dict:
 # ----------------------------------------------------------------------------- figures
 def _mean_band(ax, x, y: Tensor, label: str, color=None, marker="o"):
     """Mean over seeds with a +-1 std band; ``y (M, L)``."""
-    m, sd = y.double().mean(0).numpy(), y.double().std(0).numpy() if len(y) > 1 else np.zeros(y.shape[1])
+    y = y.detach().double().cpu()
+    m, sd = y.mean(0).numpy(), y.std(0).numpy() if len(y) > 1 else np.zeros(y.shape[1])
     ax.plot(x, m, marker=marker, ms=3, label=label, color=color)
     ax.fill_between(x, m - sd, m + sd, alpha=0.25, color=ax.lines[-1].get_color())
 
@@ -484,7 +486,7 @@ def plot_rotation_density(ax, h: Tensor, title: str, n_points: int = 64) -> None
     ts = torch.linspace(0, 2 * math.pi * math.sqrt(2), 48, dtype=torch.float64)  # (T,)
     ang = torch.linspace(0, 2 * math.pi, n_points + 1, dtype=torch.float64)[:-1]
     pts = torch.stack([torch.cos(ang), torch.sin(ang)], 1)  # (P, 2)
-    moved = torch.einsum("tij,pj->tpi", torch.linalg.matrix_exp(ts[:, None, None] * h.double()), pts)  # (T, P, 2)
+    moved = torch.einsum("tij,pj->tpi", torch.linalg.matrix_exp(ts[:, None, None] * h.detach().double().cpu()), pts)  # (T, P, 2)
     moved = moved.reshape(-1, 2).clamp(-3, 3).numpy()
     sns.kdeplot(x=moved[:, 1], y=-moved[:, 0], fill=True, ax=ax, levels=8, cmap="Blues", bw_adjust=0.5)
     ax.plot(np.cos(ang.numpy()), np.sin(ang.numpy()), "k--", lw=0.8)
@@ -518,9 +520,9 @@ def plot_layerwise(axes, lw: dict) -> None:
 
 def plot_sample_complexity(axes, sc: dict, title: str) -> None:
     """Figs. 6/7: variance and bias from a fraction of the rows; the red line is the full-data value."""
-    f = 100 * sc["fractions"].numpy()
+    f = 100 * sc["fractions"].cpu().numpy()
     for ax, key in zip(axes, ("variance", "bias")):
-        m, sd = sc[key].mean(1).numpy(), sc[key].std(1).numpy()
+        m, sd = sc[key].mean(1).cpu().numpy(), sc[key].std(1).cpu().numpy()
         ax.errorbar(f, m, yerr=sd, marker="o", ms=3, capsize=2)
         ax.axhline(sc[f"{key}_full"], color="red")
         ax.set(xscale="log", xlabel="% of training samples in E", ylabel=f"symmetry {key}", title=title)
