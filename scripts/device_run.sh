@@ -3,26 +3,42 @@
 # after scripts/device_stage.sh has staged .whl/ and .data/ here (both named in `carry`):
 #   bash scripts/device_run.sh standard 1            # chapter 1 in the standard profile
 #   bash scripts/device_run.sh standard 2 4 bench    # chapters 2 and 4, then `python -m benchmarks`
-# Everything lands under $OUT (at most 8 files come back, two folders down): runs/<stem>/results.json,
-# the executed notebooks, benchmark JSON, and log.txt. Copy results.json to results/<profile>/<stem>/.
+#   PARALLEL=1 LIMIT=560 bash scripts/device_run.sh standard 2 3 4
+#       # the chapters at the same time on the one GPU (4 CPU threads each), each stopped after LIMIT s
+# Everything lands under $OUT: log.txt (and log-<chapter>.txt in parallel), the benchmark JSON, and
+# runs.tar.gz with runs/<stem>/results.json and the executed notebooks (one archive, because at most 8
+# files come back). Copy each results.json to results/<profile>/<stem>/.
 set -uo pipefail
 profile="${1:?usage: $0 PROFILE CHAPTER... [bench]}"; shift
 OUT="${OUT:-$PWD/_build/device}"; mkdir -p "$OUT/runs"
+LIMIT="${LIMIT:-0}"   # seconds per chapter; 0 = no limit
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
   || { echo "wheel install failed" >&2; exit 3; }
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PATH="/tmp/site/bin:$PATH"
 export HELPERS_DATA="$PWD/.data" HELPERS_PROGRESS=0 PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 chapters=(); bench=0
 for a in "$@"; do if [ "$a" = bench ]; then bench=1; else chapters+=("$a"); fi; done
+limit() { if [ "$LIMIT" -gt 0 ]; then timeout "$LIMIT" "$@"; else "$@"; fi; }
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.cuda.is_available())"
-  rc=0
-  if [ ${#chapters[@]} -gt 0 ]; then
-    python3 -m helpers run --chapter "${chapters[@]}" --profile "$profile" --out "$OUT/runs" || rc=$?
+  rc=0; t0=$(date +%s)
+  if [ ${#chapters[@]} -gt 0 ] && [ "${PARALLEL:-0}" = 1 ]; then
+    pids=()
+    for c in "${chapters[@]}"; do
+      OMP_NUM_THREADS=4 limit python3 -m helpers run --chapter "$c" --profile "$profile" --out "$OUT/runs" \
+        > "$OUT/log-$c.txt" 2>&1 & pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+      wait "${pids[$i]}"; r=$?; echo "chapter ${chapters[$i]}: exit $r after $(( $(date +%s) - t0 )) s"
+      [ $r = 0 ] || rc=$r
+    done
+  elif [ ${#chapters[@]} -gt 0 ]; then
+    limit python3 -m helpers run --chapter "${chapters[@]}" --profile "$profile" --out "$OUT/runs" || rc=$?
   fi
   if [ $bench = 1 ]; then
     python3 -m benchmarks --out "$OUT" || rc=$?
   fi
-  echo "exit $rc"; exit $rc
+  tar -czf "$OUT/runs.tar.gz" -C "$OUT" runs && rm -rf "$OUT/runs"
+  echo "exit $rc after $(( $(date +%s) - t0 )) s"; exit $rc
 } 2>&1 | tee "$OUT/log.txt"
