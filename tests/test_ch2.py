@@ -150,3 +150,22 @@ def test_record_numbers_round_trip_through_json():
     back = ch2.from_record(saved)
     assert ch2.claim_checks(back["t1"], back["t2"], back["t3"]) == checks
     assert ch2.table1_frame(back["t1"]).shape == ch2.table1_frame(t1).shape
+
+
+@pytest.mark.parametrize("name", ["results.json", "cpu_reduced.json", "cpu_reduced_t2_init.json"])
+def test_committed_standard_records_reproduce_their_verdicts(name):
+    """The claim checks recomputed from a committed record's numbers equal the checks it saved, and the
+    saved verdicts follow from them: what the chapter shows from a record is what the run measured."""
+    from helpers.claims import fraction_true
+    from helpers.records import recorded
+
+    rec = recorded("02_invariant_weights", name=name).get("standard")
+    if rec is None:
+        pytest.skip(f"no standard {name} committed")
+    got = ch2.from_record(rec["numbers"])
+    checks = ch2.claim_checks(got["t1"], got["t2"], got["t3"])
+    saved = rec["numbers"]["checks"]
+    assert {k: v for k, v in checks.items() if v is not None} == {k: v for k, v in saved.items() if v is not None}
+    for c in rec.get("claims") or []:
+        if saved.get(c["id"]):
+            assert c["ours"] == pytest.approx(fraction_true(saved[c["id"]]))
