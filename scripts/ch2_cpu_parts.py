@@ -30,13 +30,6 @@ CHAPTER = "02_invariant_weights"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def reduced(s: ch2.Settings, hidden: int, samples: int, epochs: int) -> ch2.Settings:
-    """``s`` with fewer hidden units, training samples S and epochs (everything else unchanged)."""
-    return replace(s, hidden=hidden, train=replace(s.train, samples=samples, epochs=epochs),
-                   table2=replace(s.table2, samples=samples, epochs=epochs),
-                   cifar_hidden=hidden, cifar=replace(s.cifar, samples=samples, epochs=epochs))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hidden", type=int, default=256, help="hidden units (standard: 512)")
@@ -57,7 +50,7 @@ def main() -> None:
     prof = resolve(a.profile, device="cpu")
     s = settings(ch2.SETTINGS, prof)
     if prof.name != "quick":
-        s = reduced(s, a.hidden, a.samples, a.epochs)
+        s = ch2.reduced_settings(s, a.hidden, a.samples, a.epochs)
     s = replace(s, table2_eta_init=a.t2_eta_init)
     if a.t2_lr_other is not None:
         s = replace(s, table2=replace(s.table2, lr_eta_other=a.t2_lr_other))

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from torch import Tensor
 
 from .. import data
 from ..claims import fraction_true
-from ..invariant_weights import InvariantNet, invariance_mask, linspace_eps, transformation_matrices
+from ..invariant_weights import INVARIANCES, InvariantNet, invariance_mask, linspace_eps, transformation_matrices
 from ..transforms import affine_warp, rotation_matrices
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "run_rotation_sweep",
     "run_table1",
     "run_invariance_types",
+    "run_eta_sweep",
+    "reduced_settings",
     "filter_bank",
     "c21_checks",
     "c22_checks",
@@ -63,6 +66,7 @@ __all__ = [
     "table1_vs_paper",
     "table2_vs_paper",
     "eta_frame",
+    "eta_sweep_frame",
     "plot_toy",
     "plot_eta_traces",
     "plot_eta_figures",
@@ -457,6 +461,48 @@ def run_invariance_types(s: Settings, name: str, device: torch.device, seed: int
             "wall_time_s": time.perf_counter() - t0, "n_train": n}
 
 
+def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[float], device: torch.device,
+                  seed: int = 0, learned_from: Sequence[float] = ()) -> dict:
+    """Does the ELBO reward an invariance at all? Table 2's ReLU net on one MNIST dataset with the generators
+    of ``invariance`` fixed at each of ``values`` (both generators of a type at the same value), and learned
+    from each of ``learned_from``, in one sweep (shared data order and noise, as in Table 1).
+
+    A diagnostic beyond the paper: if the ELBO-best fixed value is 0, learning that moves eta to 0 follows the
+    objective; if it is not, the optimisation misses it.
+
+    Returns:
+        ``{"invariance", "variant", "names", "values" (M,), "learned" (M,) bool, "elbo", "test_acc", "test_ll",
+        "kl_per_n" (M,), "eta" (M, 6) final, "wall_time_s", "n_train"}``.
+    """
+    if invariance not in INVARIANCES or invariance in ("none", "affine"):
+        raise ValueError(f"invariance must be one of rotation, translation, scale, got {invariance!r}")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown dataset variant {variant!r}; valid: {list(VARIANTS)}")
+    vals = [float(v) for v in values] + [float(v) for v in learned_from]
+    if not vals:
+        raise ValueError("run_eta_sweep needs at least one fixed value or one initial value")
+    mask = invariance_mask(invariance)  # (6,)
+    learned = torch.tensor([0.0] * len(values) + [1.0] * len(learned_from))  # (M,)
+    names = [f"fixed {v:g}" for v in values] + [f"learned ({v:g} init)" for v in learned_from]
+    ds = transformed_dataset("mnist", variant, s.n_train, s.n_test, seed)
+    model = InvariantNet("relu", (1, 28, 28), s.hidden, 10, torch.tensor(vals)[:, None] * mask,
+                         learned[:, None] * mask, torch.ones(len(vals)), alpha=s.alpha, blur_sigma=s.blur_sigma,
+                         seed=seed, feature_scale=_scale(s, s.hidden), init_std=s.init_std).to(device)
+    hist = fit_sweep(model, ds["train"], s.table2, seed)
+    ev = evaluate(model, ds["train"], ds["test"], s.table2.eval_samples, seed)
+    return {"invariance": invariance, "variant": variant, "names": names, "values": vals,
+            "learned": learned.bool().tolist(), **{k: v.cpu() for k, v in ev.items()},
+            "eta": model.eta.detach().cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
+
+
+def reduced_settings(s: Settings, hidden: int, samples: int, epochs: int) -> Settings:
+    """``s`` with fewer hidden units, training samples S and epochs, everything else unchanged (the CPU
+    studies of ``scripts/``)."""
+    return replace(s, hidden=hidden, train=replace(s.train, samples=samples, epochs=epochs),
+                   table2=replace(s.table2, samples=samples, epochs=epochs),
+                   cifar_hidden=hidden, cifar=replace(s.cifar, samples=samples, epochs=epochs))
+
+
 @torch.no_grad()
 def filter_bank(weights: Tensor, eta: Tensor, eps: Tensor, blur_sigma: float = 0.1) -> Tensor:
     """Transformed copies of weight images (Fig. 3 / 4 / 6): one row per weight, one column per sample.
@@ -687,6 +733,20 @@ def eta_frame(t2: dict, invariance: str = "affine") -> "pd.DataFrame":
     from ..groups import AFFINE_NAMES
     i = t2["invariances"].index(invariance)
     return pd.DataFrame(t2["eta"][i].numpy().round(3), index=t2["datasets"], columns=list(AFFINE_NAMES))
+
+
+def eta_sweep_frame(sweeps: Sequence[dict]):
+    """``run_eta_sweep`` results as one table: per sweep and member, the starting eta of the swept generators,
+    whether it was learned, where it ended, the training ELBO and the test accuracy."""
+    import pandas as pd
+    rows = []
+    for r in sweeps:
+        gens = list(INVARIANCES[r["invariance"]])
+        for m, name in enumerate(r["names"]):
+            rows.append({"invariance": r["invariance"], "dataset": r["variant"], "member": name,
+                         "eta final": float(torch.as_tensor(r["eta"])[m, gens].abs().mean()),
+                         "ELBO": float(r["elbo"][m]), "test acc (%)": float(r["test_acc"][m])})
+    return pd.DataFrame(rows).set_index(["invariance", "dataset", "member"]).round(3)
 
 
 def plot_toy(axes, toy: dict) -> None:
