@@ -465,7 +465,8 @@ def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[f
                   seed: int = 0, learned_from: Sequence[float] = ()) -> dict:
     """Does the ELBO reward an invariance at all? Table 2's ReLU net on one MNIST dataset with the generators
     of ``invariance`` fixed at each of ``values`` (both generators of a type at the same value), and learned
-    from each of ``learned_from``, in one sweep (shared data order and noise, as in Table 1).
+    from each of ``learned_from``, in one sweep (the same mini-batches for every member, evaluated with
+    common noise, as in Table 1; Table 2's optimisation settings ``s.table2``).
 
     A diagnostic beyond the paper: if the ELBO-best fixed value is 0, learning that moves eta to 0 follows the
     objective; if it is not, the optimisation misses it.
