@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from helpers.groups import ROT4
 from helpers.models import MLP
 from helpers.records import device_name
 from helpers.training import FitConfig, build_models, default_device, fit, fit_ensemble

@@ -17,24 +17,16 @@ record and judges its claims with the page's claim definitions. ``t3`` (Table 3 
 subset) is not run by default. ``--profile quick`` runs the quick profile's settings unchanged, as a smoke
 test of this script (~1 min).
 """
-import argparse
 import time
 from dataclasses import replace
-from pathlib import Path
 
+from _ch2_budget import CHAPTER, budget, parser
 from helpers.experiments import ch2
-from helpers.profiles import resolve, settings
 from helpers.records import RunRecord
-
-CHAPTER = "02_invariant_weights"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--hidden", type=int, default=256, help="hidden units (standard: 512)")
-    ap.add_argument("--samples", type=int, default=8, help="transformation samples S in training (standard: 16)")
-    ap.add_argument("--epochs", type=int, default=5, help="epochs (standard: 10)")
+    ap = parser(__doc__, "cpu_reduced.json")
     ap.add_argument("--tables", nargs="*", default=["t1", "t2"], choices=["t1", "t2", "t3"],
                     help="which tables to run besides the toy (t3: CIFAR-10, not run by default)")
     ap.add_argument("--nets", nargs="*", default=["rff"], choices=["rff", "relu"],
@@ -43,14 +35,8 @@ def main() -> None:
                     help="initial value of Table 2's learned generators (default 0, the paper's)")
     ap.add_argument("--t2-lr-other", type=float, default=None,
                     help="Table 2's learning rate of the five non-rotation generators (default: the profile's)")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "standard" / CHAPTER / "cpu_reduced.json")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--profile", default="standard", help="whose settings (quick: a smoke test, unreduced)")
     a = ap.parse_args()
-    prof = resolve(a.profile, device="cpu")
-    s = settings(ch2.SETTINGS, prof)
-    if prof.name != "quick":
-        s = ch2.reduced_settings(s, a.hidden, a.samples, a.epochs)
+    prof, s = budget(a)
     s = replace(s, table2_eta_init=a.t2_eta_init)
     if a.t2_lr_other is not None:
         s = replace(s, table2=replace(s.table2, lr_eta_other=a.t2_lr_other))

@@ -11,16 +11,12 @@ accuracy of each member. If the ELBO-best fixed value is 0, learning eta down to
 Writes ``results/standard/02_invariant_weights/cpu_eta_sweep.json`` after each sweep (the chapter shows it).
 ``--profile quick`` runs the quick settings (a smoke test, ~1 min).
 """
-import argparse
 import time
-from pathlib import Path
 
+from _ch2_budget import CHAPTER, budget, parser
 from helpers.experiments import ch2
-from helpers.profiles import resolve, settings
 from helpers.records import RunRecord
 
-CHAPTER = "02_invariant_weights"
-ROOT = Path(__file__).resolve().parent.parent
 #: (invariance, dataset, fixed values, learned from): App. D's ranges are 8 px = 0.57 and log 2 = 0.69
 SWEEPS = [("translation", "translated", (0.0, 0.1, 0.25, 0.5), (0.25,)),
           ("scale", "scaled", (0.0, 0.15, 0.35, 0.7), (0.35,)),
@@ -28,18 +24,8 @@ SWEEPS = [("translation", "translated", (0.0, 0.1, 0.25, 0.5), (0.25,)),
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--hidden", type=int, default=256, help="hidden units (standard: 512)")
-    ap.add_argument("--samples", type=int, default=8, help="transformation samples S in training (standard: 16)")
-    ap.add_argument("--epochs", type=int, default=5, help="epochs (standard: 10)")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "standard" / CHAPTER / "cpu_eta_sweep.json")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--profile", default="standard", help="whose settings (quick: a smoke test, unreduced)")
-    a = ap.parse_args()
-    prof = resolve(a.profile, device="cpu")
-    s = settings(ch2.SETTINGS, prof)
-    if prof.name != "quick":
-        s = ch2.reduced_settings(s, a.hidden, a.samples, a.epochs)
+    a = parser(__doc__, "cpu_eta_sweep.json").parse_args()
+    prof, s = budget(a)
     rec = RunRecord(CHAPTER, prof, a.seed, output_dir=a.out.parent)
     done: list[dict] = []
     for inv, variant, values, learned in SWEEPS:

@@ -58,6 +58,7 @@ __all__ = [
     "claim_values",
     "record_numbers",
     "from_record",
+    "show_record",
     "table1_frame",
     "table2_frame",
     "PAPER_TABLE1",
@@ -492,7 +493,7 @@ def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[f
     hist = fit_sweep(model, ds["train"], s.table2, seed)
     ev = evaluate(model, ds["train"], ds["test"], s.table2.eval_samples, seed)
     return {"invariance": invariance, "variant": variant, "names": names, "values": vals,
-            "learned": learned.bool().tolist(), **{k: v.cpu() for k, v in ev.items()},
+            "learned": learned.bool().tolist(), **ev,
             "eta": model.eta.detach().cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
 
 
@@ -650,6 +651,29 @@ def from_record(numbers: dict) -> dict:
     return {"toy": numbers.get("toy"), "t1": {net: {v: tensors(r) for v, r in per.items()}
                                               for net, per in (numbers.get("table1") or {}).items()},
             "t2": tensors(numbers.get("table2")), "t3": tensors(numbers.get("table3"))}
+
+
+def show_record(got: dict, label: str, etas: Sequence[str] = ("affine",)) -> None:
+    """Display a saved run (``from_record`` output) in the notebook: Table 1 with the paper's beside it and
+    the eta traces of the RFF net (where Table 1 ran), then Tables 2 / 3 beside the paper's with the learned
+    eta of the ``etas`` models per dataset (where they ran). ``label`` names the run in the figure title."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    if "rff" in got["t1"]:
+        display(table1_frame(got["t1"]))
+        print("Table 1 (RFF): paper vs ours")
+        display(table1_vs_paper(got["t1"]["rff"]))
+        plot_eta_figures(got["t1"]["rff"], f"{label}: η_rot over training")
+        plt.show()
+    for name, t, paper in (("Table 2 (ReLU, MNIST)", got["t2"], PAPER_TABLE2),
+                           ("Table 3 (ReLU, CIFAR-10)", got["t3"], PAPER_TABLE3)):
+        if t is None:
+            continue
+        print(f"{name}, {t['n_train']:,} training images: test accuracy (%), paper vs ours")
+        display(table2_vs_paper(t, paper))
+        for inv in etas:
+            print(f"learned η of the {inv} model per dataset")
+            display(eta_frame(t, inv))
 
 
 # --------------------------------------------------------------------------- tables and figures

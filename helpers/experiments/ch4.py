@@ -122,12 +122,13 @@ def _o5_config(s: Settings, n: int) -> FitConfig:
 
 
 def _spectrum_and_bias(E: Tensor) -> dict:
-    """Singular values (ascending), bias of every singular vector, variance: what Fig. 2/3 plot."""
+    """Singular values (ascending), bias of every singular vector, variance: what Fig. 2/3 plot (on the host,
+    whatever device ``E`` is on)."""
     sigma, V = polarization_spectrum(E.double())  # (D,), (D, D)
     d = math.isqrt(E.shape[1])
     bias = symmetry_bias(V.T.reshape(-1, d, d))  # (D,), bias of the vector of sigma[i]
-    return {"sigma": sigma, "bias": bias, "variance": float(sigma[0] ** 2 / len(E)),
-            "generator": V[:, 0].reshape(d, d)}
+    return {"sigma": sigma.cpu(), "bias": bias.cpu(), "variance": float(sigma[0] ** 2 / len(E)),
+            "generator": V[:, 0].reshape(d, d).cpu()}
 
 
 def run_o5(s: Settings, device: torch.device, seed: int = 0, n: int | None = None) -> dict:
@@ -147,15 +148,14 @@ def run_o5(s: Settings, device: torch.device, seed: int = 0, n: int | None = Non
                        device=device, desc=f"O(5) N={n}")
     out = {"n": n, "epochs": _o5_config(s, n).epochs, "wall_time_s": res.wall_time_s, "models": res.models}
     per = [_spectrum_and_bias(polarization_matrix(m, x.to(device), blocks=2)) for m in res.models]
-    out["sigma"] = torch.stack([p["sigma"] for p in per]).cpu()  # (M, 25)
-    out["bias"] = torch.stack([p["bias"] for p in per]).cpu()  # (M, 25)
+    out["sigma"] = torch.stack([p["sigma"] for p in per])  # (M, 25)
+    out["bias"] = torch.stack([p["bias"] for p in per])  # (M, 25)
     out["variance10"] = (out["sigma"][:, :10] ** 2 / n).mean(1)  # (M,)
     out["test_mse"] = torch.tensor([F.mse_loss(predict(m, xt.to(device)), yt.to(device)).item()
                                     for m in res.models])  # (M,)
     torch.manual_seed(seed)
     inv = O5Invariant().double().to(device)
-    out["invariant"] = {k: v.cpu() if torch.is_tensor(v) else v for k, v in
-                        _spectrum_and_bias(polarization_matrix(inv, x.double().to(device), blocks=2)).items()}
+    out["invariant"] = _spectrum_and_bias(polarization_matrix(inv, x.double().to(device), blocks=2))
     return out
 
 
@@ -261,12 +261,12 @@ def _train_mlps(hidden, d: dict, cfg: FitConfig, seeds, device, desc: str, in_di
 def _summarise(models, acc, x: Tensor, device) -> dict:
     per = [measure(m, x.to(device)) for m in models]
     half = x.shape[-1] / 2
-    return {"test_acc": acc, "sigma": torch.stack([p["sigma"] for p in per]).cpu(),  # (M, 4)
+    return {"test_acc": acc, "sigma": torch.stack([p["sigma"] for p in per]),  # (M, 4)
             # the authors' code differentiates per pixel, not per unit of the [-1, 1] coordinates:
             "variance_pixel_units": torch.tensor([p["variance"] / half**2 for p in per]),  # (M,)
-            "bias": torch.stack([p["bias"] for p in per]).cpu(),  # (M, 4)
+            "bias": torch.stack([p["bias"] for p in per]),  # (M, 4)
             "variance": torch.tensor([p["variance"] for p in per]),  # (M,)
-            "generator": torch.stack([p["generator"] for p in per]).cpu(),  # (M, 2, 2)
+            "generator": torch.stack([p["generator"] for p in per]),  # (M, 2, 2)
             "params": count_parameters(models[0])}
 
 
@@ -346,7 +346,7 @@ def run_layerwise(s: Settings, d: dict, device: torch.device) -> dict:
         n_lin = sum(isinstance(m, nn.Linear) for m in models[0])
         per = [[measure(m, x.to(device), layer=l) for l in range(1, n_lin + 1)] for m in models]
         return {"variance": torch.tensor([[p["variance"] for p in row] for row in per]),  # (M, L)
-                "bias": torch.stack([torch.stack([p["bias"][0] for p in row]) for row in per]).cpu(),  # (M, L)
+                "bias": torch.stack([torch.stack([p["bias"][0] for p in row]) for row in per]),  # (M, L)
                 "test_acc": acc}
 
     out = {}
