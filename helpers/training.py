@@ -11,7 +11,15 @@ same initial weights (Adam, SGD and weight decay act elementwise; a test checks 
 
 The loss is a function ``loss_fn(forward, x, y) -> scalar`` of a forward callable, so that
 regularisers that need extra forward passes (ch1's invariance regulariser) work the same in
-both loops.
+both loops. ``fit_ensemble(..., member_args=a)`` passes member m its own ``a[m]`` as a fourth
+argument, so one ensemble can sweep a loss hyperparameter (ch1's nu) as well as seeds.
+
+Speed on a GPU: a small model's step is bound by the host (Python, vmap and kernel launches), not by
+the GPU. On CUDA, ``fit_ensemble`` therefore records one full-batch training step (forward, backward,
+Adam) as a CUDA graph after three eager warm-up steps and replays it for every later full batch; the
+batch draw and the augmentation stay eager, so every member still sees the batches and
+augmentations of its own seed. ``graphs=False`` or ``HELPERS_CUDA_GRAPHS=0`` turns this off; it is
+off on the CPU, with a learning-rate schedule (the graph would freeze the lr) and with SGD.
 """
 from __future__ import annotations
 
@@ -39,6 +47,7 @@ __all__ = [
     "accuracy",
     "default_device",
     "progress_enabled",
+    "cuda_graphs_enabled",
 ]
 
 Forward = Callable[[Tensor], Tensor]
@@ -101,7 +110,8 @@ class FitResult:
 class EnsembleResult:
     """What ``fit_ensemble`` returns: M models with their own selected weights.
 
-    ``history[key]`` is a list over epochs of length-M lists; ``best_epoch``/``best_score`` have length M.
+    ``history[key]`` is a list over epochs of length-M lists; ``best_epoch``/``best_score`` have length M;
+    ``graph_replays`` counts the steps replayed from a CUDA graph (0 when every step ran eagerly).
     """
 
     models: list[nn.Module]
@@ -109,6 +119,7 @@ class EnsembleResult:
     best_score: list[float]
     history: dict[str, list[list[float]]] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    graph_replays: int = 0
 
 
 def default_device() -> torch.device:
@@ -122,6 +133,11 @@ def progress_enabled() -> bool:
     if flag is not None:
         return flag not in ("0", "false", "False", "")
     return not os.environ.get("CI")
+
+
+def cuda_graphs_enabled() -> bool:
+    """CUDA-graph replay in ``fit_ensemble`` is on unless ``HELPERS_CUDA_GRAPHS`` is ``0``/``false``."""
+    return os.environ.get("HELPERS_CUDA_GRAPHS", "1") not in ("0", "false", "False", "")
 
 
 def accuracy(outputs: Tensor, y: Tensor) -> float:
@@ -158,9 +174,9 @@ def build_models(make: Callable[[], nn.Module], seeds: Sequence[int]) -> list[nn
     return models
 
 
-def _optimizer(params, cfg: FitConfig):
+def _optimizer(params, cfg: FitConfig, capturable: bool = False):
     if cfg.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, capturable=capturable)
     else:
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.schedule == "cosine":
@@ -264,6 +280,70 @@ def _check_vmappable(model: nn.Module) -> None:
             )
 
 
+def _graphs_wanted(graphs: bool | None, config: FitConfig, device: torch.device) -> bool:
+    """Whether ``fit_ensemble`` replays its step as a CUDA graph (see the module docstring)."""
+    possible = device.type == "cuda" and config.schedule == "none" and config.optimizer == "adam"
+    if graphs is None:
+        return possible and cuda_graphs_enabled()
+    if graphs and not possible:
+        raise ValueError(
+            f"graphs=True needs a CUDA device, schedule='none' and optimizer='adam'; got device {device}, "
+            f"schedule={config.schedule!r}, optimizer={config.optimizer!r}")
+    return bool(graphs)
+
+
+class _Stepper:
+    """One training step of the vmapped ensemble, eager or replayed from a CUDA graph.
+
+    Full batches run eagerly for ``warmup`` steps (on a side stream, as CUDA graphs need), then the
+    next one is captured and every later one replays the graph on static copies of its batch. Other
+    batch sizes (the last, partial batch of an epoch) run eagerly on the same parameters, gradients
+    and optimiser state. Gradients are zeroed in place, never freed, so eager and replayed steps
+    share them.
+    """
+
+    def __init__(self, loss, opt, total: Tensor, batch_size: int, graphs: bool, warmup: int = 3):
+        self.loss, self.opt, self.total = loss, opt, total
+        self.batch_size, self.graphs, self.warmup = batch_size, graphs, warmup
+        self.graph = self.static = None
+        self.steps = self.replays = 0
+
+    def _step(self, xb: Tensor, yb: Tensor, extra: tuple) -> None:
+        losses = self.loss(xb, yb, *extra)  # (M,)
+        self.opt.zero_grad(set_to_none=not self.graphs)
+        losses.sum().backward()
+        self.opt.step()
+        self.total.add_(losses.detach() * xb.shape[1])
+
+    def __call__(self, xb: Tensor, yb: Tensor, extra: tuple) -> None:
+        self.steps += 1
+        if not self.graphs or xb.shape[1] != self.batch_size:
+            return self._step(xb, yb, extra)
+        if self.graph is not None:
+            for dst, src in zip(self.static, (xb, yb)):
+                dst.copy_(src)
+            self.graph.replay()
+            self.replays += 1
+            return None
+        current = torch.cuda.current_stream()
+        if self.warmup > 0:
+            self.warmup -= 1
+            side = torch.cuda.Stream()
+            side.wait_stream(current)
+            with torch.cuda.stream(side):
+                self._step(xb, yb, extra)
+            current.wait_stream(side)
+            return None
+        self.static = (xb.clone(), yb.clone())
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._step(*self.static, extra)
+        self.graph = graph
+        graph.replay()  # capturing records the step without running it
+        self.replays += 1
+        return None
+
+
 def fit_ensemble(
     models: Sequence[nn.Module],
     train: tuple[Tensor, Tensor],
@@ -274,6 +354,8 @@ def fit_ensemble(
     loss_fn: LossFn | None = None,
     augment: Augment | None = None,
     score_fn: ScoreFn | None = None,
+    member_args: Tensor | None = None,
+    graphs: bool | None = None,
     device: torch.device | str | None = None,
     desc: str = "fit_ensemble",
 ) -> EnsembleResult:
@@ -281,8 +363,15 @@ def fit_ensemble(
 
     Member m sees the batch order and augmentations of ``fit(models[m], ..., seed=seeds[m])``
     and keeps its own best-validation weights. Arguments as in ``fit``; ``seeds`` defaults to
-    ``0..M-1``. ``loss_fn`` and ``augment`` must be vmap-compatible (no ``.item()``, no
-    data-dependent control flow); randomness inside ``loss_fn`` differs per member.
+    ``0..M-1`` (repeat a seed to give several members the same batches). ``loss_fn`` and
+    ``augment`` must be vmap-compatible (no ``.item()``, no data-dependent control flow);
+    randomness inside ``loss_fn`` differs per member.
+
+    Args:
+        member_args: ``(M, ...)`` tensor, or None. When given, ``loss_fn(forward, x, y, a)`` gets
+            member m's ``a = member_args[m]`` (e.g. a regularisation weight per member).
+        graphs: replay the step as a CUDA graph; None: on CUDA with a constant lr and Adam, unless
+            ``HELPERS_CUDA_GRAPHS=0`` (module docstring). True where that is impossible is an error.
 
     Returns:
         ``EnsembleResult`` whose ``models`` are the input modules, updated in place.
@@ -294,8 +383,15 @@ def fit_ensemble(
     seeds = list(range(M)) if seeds is None else list(seeds)
     if len(seeds) != M:
         raise ValueError(f"{M} models but {len(seeds)} seeds")
+    if member_args is not None and (not isinstance(member_args, Tensor) or member_args.ndim == 0
+                                    or len(member_args) != M):
+        shape = tuple(member_args.shape) if isinstance(member_args, Tensor) else type(member_args).__name__
+        raise ValueError(f"member_args must be a tensor with one row per member ({M}), got {shape}")
+    if member_args is not None and loss_fn is None:
+        raise ValueError("member_args needs a loss_fn(forward, x, y, arg) to pass them to")
     _check_vmappable(models[0])
     device = torch.device(device) if device is not None else next(models[0].parameters()).device
+    use_graphs = _graphs_wanted(graphs, config, device)
     for m in models:
         m.to(device).train()
     x, y = (t.to(device) for t in _check_data("train", train))
@@ -303,6 +399,7 @@ def fit_ensemble(
     loss_fn = loss_fn or _default_loss(config.task)
     score_fn = score_fn or _default_score(config.task)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
+    extra = () if member_args is None else (member_args.to(device),)
 
     trainable = {k for k, p in models[0].named_parameters() if p.requires_grad}
     params, buffers = stack_module_state(list(models))  # each (M, ...)
@@ -313,12 +410,15 @@ def fit_ensemble(
     def member_forward(p, b, inp):
         return functional_call(base, (p, b), (inp,))
 
-    def member_loss(p, b, xb, yb):
-        return loss_fn(lambda inp: member_forward(p, b, inp), xb, yb)
+    def member_loss(p, b, xb, yb, *arg):
+        return loss_fn(lambda inp: member_forward(p, b, inp), xb, yb, *arg)
 
     batched_loss = vmap(member_loss, randomness="different")  # (M,)
     batched_eval = vmap(member_forward, in_dims=(0, 0, None), randomness="different")  # (M, B, ...)
-    opt, sched = _optimizer([params[k] for k in params if k in trainable], config)
+    opt, sched = _optimizer([params[k] for k in params if k in trainable], config, capturable=use_graphs)
+    total = torch.zeros(M, device=device)  # summed training loss of the epoch, (M,)
+    stepper = _Stepper(lambda xb, yb, *a: batched_loss(params, buffers, xb, yb, *a), opt, total,
+                       config.batch_size, use_graphs)
 
     best_score = torch.full((M,), -math.inf)
     best_epoch = [config.epochs - 1] * M
@@ -326,18 +426,14 @@ def fit_ensemble(
     history: dict[str, list[list[float]]] = {"train_loss": [], "val_score": []}
     bar = tqdm(range(config.epochs), desc=desc, disable=not progress_enabled(), leave=False)
     for epoch in bar:
-        total = torch.zeros(M, device=device)
+        total.zero_()
         for batch_idx in zip(*[_batches(len(x), config.batch_size, g, device) for g in gens]):
             if augment is None:
-                xb = torch.stack([x[i] for i in batch_idx])  # (M, B, ...)
+                xb = x[torch.stack(batch_idx)]  # (M, B, ...)
             else:
                 xb = torch.stack([augment(x[i], g) for i, g in zip(batch_idx, gens)])  # (M, B, ...)
-            yb = torch.stack([y[i] for i in batch_idx])  # (M, B, ...)
-            losses = batched_loss(params, buffers, xb, yb)  # (M,)
-            opt.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            opt.step()
-            total += losses.detach() * len(batch_idx[0])
+            yb = y[torch.stack(batch_idx)]  # (M, B, ...)
+            stepper(xb, yb, extra)
         if sched is not None:
             sched.step()
         history["train_loss"].append((total / len(x)).tolist())
@@ -363,4 +459,5 @@ def fit_ensemble(
         model.eval()
     if xv is None:
         best_score = torch.full((M,), math.nan)
-    return EnsembleResult(list(models), best_epoch, best_score.tolist(), history, time.perf_counter() - t0)
+    return EnsembleResult(list(models), best_epoch, best_score.tolist(), history, time.perf_counter() - t0,
+                          stepper.replays)

@@ -95,3 +95,60 @@ def test_mlp_shapes():
     assert m(torch.zeros(5, 36, 36)).shape == (5, 9)
     assert m.features(torch.zeros(5, 36, 36)).shape == (5, 128)
     assert count_parameters(m) == 1296 * 128 + 128 + 3 * (128 * 128 + 128) + 128 * 9 + 9
+
+
+def _weighted_loss(forward, xb, yb, lam):
+    """Cross-entropy plus ``lam`` times a penalty on the logits (one weight per member)."""
+    out = forward(xb)
+    return F.cross_entropy(out, yb) + lam * out.pow(2).mean()
+
+
+def test_member_args_sweep_a_loss_weight(mnist_small):
+    """One ensemble over (weight, seed) pairs equals one fit per pair with that weight fixed."""
+    train, val = mnist_small
+    cfg = FitConfig(epochs=2, batch_size=200)  # 1024 = 5 x 200 + 24: a partial last batch too
+    make = lambda: MLP(784, [32], 10)  # noqa: E731
+    lams, seeds = [0.0, 0.5, 5.0], [1, 1, 2]
+    ens = fit_ensemble(build_models(make, seeds), train, val, cfg, seeds=seeds, augment=rot4_augment,
+                       loss_fn=_weighted_loss, member_args=torch.tensor(lams))
+    assert ens.graph_replays == 0  # eager on the CPU
+    for lam, sd, m in zip(lams, seeds, ens.models):
+        fixed = lambda fwd, xb, yb, lam=lam: _weighted_loss(fwd, xb, yb, lam)  # noqa: E731
+        ref = fit(build_models(make, [sd])[0], train, val, cfg, seed=sd, augment=rot4_augment, loss_fn=fixed).model
+        for pa, pb in zip(ref.parameters(), m.parameters()):
+            torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+    # the weight matters: same seed and initial weights, different lam, different model
+    assert not torch.allclose(ens.models[0][1].weight, ens.models[1][1].weight, atol=1e-3)
+
+
+def test_member_args_and_graphs_bad_input():
+    xy = (torch.zeros(8, 2), torch.zeros(8, dtype=torch.long))
+    two = lambda: [MLP(2, [], 2), MLP(2, [], 2)]  # noqa: E731
+    with pytest.raises(ValueError, match=r"one row per member \(2\), got \(3,\)"):
+        fit_ensemble(two(), xy, None, FitConfig(epochs=1), loss_fn=_weighted_loss, member_args=torch.zeros(3))
+    with pytest.raises(ValueError, match="member_args needs a loss_fn"):
+        fit_ensemble(two(), xy, None, FitConfig(epochs=1), member_args=torch.zeros(2))
+    with pytest.raises(ValueError, match="graphs=True needs a CUDA device.*device cpu"):
+        fit_ensemble(two(), xy, None, FitConfig(epochs=1), graphs=True, device="cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+@pytest.mark.parametrize("augment", [None, rot4_augment], ids=["plain", "rot4-augment"])
+def test_cuda_graph_steps_equal_eager_steps(mnist_small, augment):
+    """Replayed steps train exactly like eager ones (partial last batches and member_args included)."""
+    train, val = mnist_small
+    cfg = FitConfig(epochs=3, batch_size=200, weight_decay=1e-4)  # 6 steps per epoch, the last partial
+    make = lambda: MLP(784, [32, 32], 10)  # noqa: E731
+    seeds, lams = [0, 1, 1], torch.tensor([0.0, 0.0, 1.0])
+    runs = {}
+    for graphs in (False, True):
+        models = [m.cuda() for m in build_models(make, seeds)]
+        runs[graphs] = fit_ensemble(models, train, val, cfg, seeds=seeds, augment=augment, loss_fn=_weighted_loss,
+                                    member_args=lams, graphs=graphs)
+    assert runs[False].graph_replays == 0 and runs[True].graph_replays == 3 * 5 - 3  # full batches after warm-up
+    for a, b in zip(runs[False].models, runs[True].models):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.tensor(runs[False].history["train_loss"]),
+                               torch.tensor(runs[True].history["train_loss"]), rtol=1e-4, atol=1e-6)
+    assert runs[True].best_epoch == runs[False].best_epoch
