@@ -130,6 +130,19 @@ def test_run_group_tiny(mnist_r4):
     assert np.asarray(d["DA"]["acc_ratio"]).shape == (2, 2) and np.allclose(np.asarray(d["WT"]["DI"]), 0, atol=1e-6)
 
 
+def test_train_sweep_members_equal_single_nu_runs(mnist_r4):
+    """One ensemble over (nu, seed) gives each member the model of its own single-nu run."""
+    swept = ch1.train_sweep(mnist_r4, TINY, (0.5, 4.0), "kl")
+    for nu in (0.5, 4.0):
+        alone = ch1.train("IR", mnist_r4, TINY, nu=nu, penalty="kl")
+        for a, b in zip(alone, swept[nu]):
+            for pa, pb in zip(a.parameters(), b.parameters()):
+                torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(swept[0.5][0][1].weight, swept[4.0][0][1].weight, atol=1e-4)  # nu matters
+    with pytest.raises(ValueError, match=r"nu >= 0, got \[-1.0\]"):
+        ch1.train_sweep(mnist_r4, TINY, (-1.0,))
+
+
 def test_record_frame_of_committed_standard_run():
     from helpers.records import recorded
 

@@ -21,7 +21,7 @@ from ..models import MLP, GroupPooledMLP, count_parameters
 from ..training import FitConfig, accuracy, build_models, fit_ensemble, predict
 
 __all__ = ["Settings", "SETTINGS", "MODELS", "N_CLASSES", "SIZE", "Transforming", "transforming",
-           "random_action", "drifted", "make_model", "invariance_loss", "train", "evaluate", "run_group",
+           "random_action", "drifted", "make_model", "invariance_loss", "train", "train_sweep", "evaluate", "run_group",
            "pick_nu", "saliency_sweep", "run_drift", "run_sensitivity", "orbit_saliency", "orbit_spread", "run_tsne",
            "linear_flow", "run_proposition", "orbit_neighbours", "table1", "plot_nu_sweep",
            "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity", "plot_proposition", "draw_nu", "draw_beta",
@@ -194,22 +194,26 @@ def make_model(kind: str, group: CyclicGroup, hidden: tuple[int, ...]) -> nn.Mod
     return MLP(SIZE * SIZE, list(hidden), N_CLASSES)
 
 
-def invariance_loss(group: CyclicGroup, nu: float, kind: str = "l2"):
+def invariance_loss(group: CyclicGroup, nu: float | None, kind: str = "l2"):
     """The IR objective, eq. (4): ``CE(f(x), y) + nu * I_f(x, G)`` on each (augmented) batch.
 
     ``I_f`` is ``invariance_penalty`` over the batch's whole orbit, computed in one forward pass.
+    With ``nu=None`` the weight comes per member, as ``fit_ensemble``'s ``member_args`` (a nu sweep).
 
     Returns:
-        ``loss_fn(forward, x, y) -> scalar`` for ``fit_ensemble`` (vmap-safe).
+        ``loss_fn(forward, x, y) -> scalar`` (or ``loss_fn(forward, x, y, nu)``) for ``fit_ensemble`` (vmap-safe).
     """
-    if nu < 0:
+    if nu is not None and nu < 0:
         raise ValueError(f"nu must be >= 0, got {nu}")
 
-    def loss(forward, x: Tensor, y: Tensor) -> Tensor:
+    def swept(forward, x: Tensor, y: Tensor, nu_m) -> Tensor:
         G, B = group.order, len(x)
         z = forward(group.orbit(x).reshape(G * B, *x.shape[1:])).view(G, B, -1)  # (G, B, K)
-        return F.cross_entropy(z[0], y) + nu * invariance_penalty(z, kind)
-    return loss
+        return F.cross_entropy(z[0], y) + nu_m * invariance_penalty(z, kind)
+
+    if nu is None:
+        return swept
+    return lambda forward, x, y: swept(forward, x, y, nu)
 
 
 def train(kind: str, ds: Transforming, s: Settings, nu: float = 0.0, penalty: str = "l2",
@@ -219,11 +223,36 @@ def train(kind: str, ds: Transforming, s: Settings, nu: float = 0.0, penalty: st
     Returns:
         The trained models (best validation accuracy), on ``device``.
     """
+    if kind == "IR":
+        return train_sweep(ds, s, (nu,), penalty, device)[nu]
     models = [m.to(device) for m in build_models(lambda: make_model(kind, ds.group, s.hidden), s.seeds)]
-    loss = invariance_loss(ds.group, nu, penalty) if kind == "IR" else None
-    fit_ensemble(models, ds.train, ds.val, s.fit, seeds=s.seeds, loss_fn=loss, augment=random_action(ds.group),
-                 desc=f"{kind} {ds.group.name} nu={nu}")
+    fit_ensemble(models, ds.train, ds.val, s.fit, seeds=s.seeds, augment=random_action(ds.group),
+                 desc=f"{kind} {ds.group.name}")
     return models
+
+
+def train_sweep(ds: Transforming, s: Settings, nus, penalty: str = "l2",
+                device: torch.device | str = "cpu") -> dict[float, list[nn.Module]]:
+    """IR models for every nu in ``nus`` and every seed, trained as one ensemble of ``len(nus) x len(s.seeds)``.
+
+    Member (nu, seed) follows exactly the run ``train("IR", ds, s, nu)`` would give that seed (same
+    initial weights, batches and augmentations; ``fit_ensemble``'s ``member_args`` carry the nu), so the
+    sweep costs one ensemble instead of ``len(nus)``.
+
+    Returns:
+        ``{nu: [len(s.seeds) models]}`` on ``device``.
+    """
+    nus = [float(nu) for nu in nus]
+    if not nus or min(nus) < 0:
+        raise ValueError(f"train_sweep needs one or more nu >= 0, got {nus}")
+    seeds = list(s.seeds) * len(nus)
+    models = [m.to(device) for m in build_models(lambda: make_model("IR", ds.group, s.hidden), seeds)]
+    nu_m = torch.tensor([nu for nu in nus for _ in s.seeds])  # (len(nus) * len(seeds),)
+    fit_ensemble(models, ds.train, ds.val, s.fit, seeds=seeds, loss_fn=invariance_loss(ds.group, None, penalty),
+                 augment=random_action(ds.group), member_args=nu_m,
+                 desc=f"IR-{penalty} {ds.group.name} nu={','.join(f'{nu:g}' for nu in nus)}")
+    k = len(s.seeds)
+    return {nu: models[i * k:(i + 1) * k] for i, nu in enumerate(nus)}
 
 
 def evaluate(models: list[nn.Module], ds: Transforming, s: Settings, sensitivity: bool = False) -> dict:
@@ -260,10 +289,8 @@ def run_group(group_name: str, s: Settings, device: torch.device | str = "cpu", 
     ds = transforming("mnist", group_name, s, seed)
     models = {k: train(k, ds, s, device=device) for k in ("WT", "DA")}
     table = {k: evaluate(models[k], ds, s, sensitivity=k == "DA") for k in models}
-    sweep, ir_models = {}, {}
-    for nu in s.nus:
-        ir_models[nu] = train("IR", ds, s, nu=nu, device=device)
-        sweep[nu] = evaluate(ir_models[nu], ds, s, sensitivity=True)
+    ir_models = train_sweep(ds, s, s.nus, "l2", device)
+    sweep = {nu: evaluate(ms, ds, s, sensitivity=True) for nu, ms in ir_models.items()}
     nu = pick_nu(sweep, s.si_target)
     models["IR"], table["IR"] = ir_models[nu], sweep[nu]
     return {"data": ds, "models": models, "table": table, "sweep": sweep, "sweep_models": ir_models, "nu": nu,
@@ -316,8 +343,7 @@ def run_sensitivity(ds: Transforming, s: Settings, l2_sweep: dict[float, dict],
     """
     out = {"l2": {"nu": pick_nu(l2_sweep, s.si_target), "sweep": l2_sweep}}
     for kind, nus in s.nus_other.items():
-        sweep = {nu: evaluate(train("IR", ds, s, nu=nu, penalty=kind, device=device), ds, s, sensitivity=True)
-                 for nu in nus}
+        sweep = {nu: evaluate(ms, ds, s, sensitivity=True) for nu, ms in train_sweep(ds, s, nus, kind, device).items()}
         out[kind] = {"nu": pick_nu(sweep, s.si_target), "sweep": sweep}
     return out
 
