@@ -28,7 +28,8 @@ __all__ = ["profile_epoch", "main"]
 
 # CUDA runtime calls counted per step (names as the profiler reports them)
 _RUNTIME = {"copies": ("cudaMemcpyAsync", "cudaMemcpy"), "syncs": ("cudaStreamSynchronize", "cudaDeviceSynchronize"),
-            "launches": ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernelEx")}
+            "launches": ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernelEx",
+                         "cudaGraphLaunch")}
 
 
 def profile_epoch(fn, device: torch.device, steps: int, top: int = 15) -> dict:
@@ -69,9 +70,12 @@ def main(argv: list[str] | None = None) -> dict:
     seeds = list(range(a.members))
     models = [m.to(device) for m in build_models(lambda: MLP(36 * 36, [128] * 4, 9), seeds)]
     steps = -(-a.n // a.batch)
-    ways = {"fit_ensemble": lambda: fit_ensemble(models, (x, y), None, cfg, seeds=seeds, augment=rot4_batch),
-            "sequential fit": lambda: [fit(m, (x, y), None, cfg, seed=s, augment=rot4_batch)
-                                       for m, s in zip(models, seeds)]}
+    ways = {"fit_ensemble": lambda: fit_ensemble(models, (x, y), None, cfg, seeds=seeds, augment=rot4_batch)}
+    if device.type == "cuda":  # the same without the CUDA-graph replay of its steps
+        ways["fit_ensemble, eager steps"] = lambda: fit_ensemble(models, (x, y), None, cfg, seeds=seeds,
+                                                                 augment=rot4_batch, graphs=False)
+    ways["sequential fit"] = lambda: [fit(m, (x, y), None, cfg, seed=s, augment=rot4_batch)
+                                      for m, s in zip(models, seeds)]
     out = {"device": device_name(device), "members": a.members, "n": a.n, "batch": a.batch, "steps": steps}
     for name, fn in ways.items():
         fn()  # warm-up

@@ -1,18 +1,25 @@
 """Training throughput: ch1's 5-layer MLP on Transforming-MNIST (R4 augmentation), M seeds.
 
-Three ways to train the same M models for one epoch:
-1. ``fit_ensemble``: one vmapped model, data on the device, index-slice batches;
+Three ways to train the same M models, timed per epoch over ``epochs`` epochs:
+1. ``fit_ensemble``: one vmapped model, data on the device, index-slice batches (on CUDA its
+   full-batch steps replay a CUDA graph; the row "fit_ensemble, eager steps" turns that off);
 2. M sequential ``fit`` calls (same data handling, one model at a time);
 3. the loop users usually write: a ``Dataset`` whose ``__getitem__`` applies the random rotation to
    one sample, a ``DataLoader(shuffle=True)``, a ``.to(device)`` per batch, one model at a time.
+
+A second benchmark is chapter 1's nu sweep: IR models (eq. 4, the orbit in every step) for several nu
+and M seeds, as one ensemble over (nu, seed) (``fit_ensemble``'s ``member_args``) vs one ensemble per nu.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from helpers import data
+from helpers.experiments import ch1
 from helpers.groups import ROT4
 from helpers.models import MLP
 from helpers.training import FitConfig, build_models, fit, fit_ensemble
@@ -31,14 +38,10 @@ def transforming_mnist_train(n: int = 10_000, seed: int = 0) -> tuple[torch.Tens
     return xs, y[idx]
 
 
-def rot4_batch(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """A random ROT4 element per sample of ``(B, H, W)``, as four masked rot90 calls (no Python loop over B)."""
-    g = torch.randint(0, 4, (len(x),), generator=gen).to(x.device)  # (B,)
-    out = x.clone()
-    for k in range(1, 4):
-        mask = g == k
-        out[mask] = ROT4.act(x[mask], k)
-    return out
+#: The chapter's own augmentation (``ch1.random_action``): a random ROT4 element per sample of ``(B, H, W)``,
+#: drawn from the run's generator and applied by indexing the batch's orbit (one host-to-device copy, no
+#: boolean masks: masks cost a device synchronisation each, which the first H100 profile showed).
+rot4_batch = ch1.random_action(ROT4)
 
 
 class _RotatedDataset(Dataset):
@@ -56,31 +59,60 @@ def _dataloader_epoch(models, x, y, cfg: FitConfig, device) -> None:
     loader = DataLoader(_RotatedDataset(x, y), batch_size=cfg.batch_size, shuffle=True)
     for model in models:
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        for _ in range(cfg.epochs):
+            for xb, yb in loader:
+                xb, yb = xb.to(device), yb.to(device)
+                loss = F.cross_entropy(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
 
 
-def run(device: torch.device, members: int = 4, n: int = 10_000, repeats: int = 3) -> list[dict]:
-    """Epoch time and samples/s of the three ways; returns rows for the table."""
+def run(device: torch.device, members: int = 4, n: int = 10_000, repeats: int = 3, epochs: int = 5,
+        nus: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)) -> list[dict]:
+    """Seconds per epoch and samples/s of each way; returns rows for the table.
+
+    Each timed call trains ``epochs`` epochs (so a CUDA graph's capture is paid once per call, as in a
+    chapter's run, not once per epoch); ``seconds`` is that time divided by ``epochs``.
+    """
     x, y = transforming_mnist_train(n)
-    cfg = FitConfig(epochs=1, batch_size=512, lr=8e-4)
+    cfg = FitConfig(epochs=epochs, batch_size=512, lr=8e-4)
     seeds = list(range(members))
     make = lambda: MLP(36 * 36, [128] * 4, 9)  # noqa: E731
     models = [m.to(device) for m in build_models(make, seeds)]
 
-    t_ens = median_time(lambda: fit_ensemble(models, (x, y), None, cfg, seeds=seeds, augment=rot4_batch), device, repeats)
-    t_seq = median_time(lambda: [fit(m, (x, y), None, cfg, seed=s, augment=rot4_batch) for m, s in zip(models, seeds)],
-                        device, repeats)
-    t_dl = median_time(lambda: _dataloader_epoch(models, x, y, cfg, device), device, repeats)
-    work = members * n  # samples processed per epoch, over all members
-    rows = []
-    for name, t in (("fit_ensemble (vmap)", t_ens), ("sequential fit", t_seq), ("DataLoader loop", t_dl)):
-        rows.append({"benchmark": f"train ch1 MLP, {members} seeds, 1 epoch of {n}", "method": name,
-                     "seconds": t, "samples_per_s": work / t})
-    for r in rows:
-        r["slowdown"] = r["seconds"] / t_ens  # x the time of ours (fit_ensemble)
+    def ensemble(graphs=None):
+        return lambda: fit_ensemble(models, (x, y), None, cfg, seeds=seeds, augment=rot4_batch, graphs=graphs)
+
+    ways = {"fit_ensemble (vmap)": ensemble()}
+    if device.type == "cuda":
+        ways["fit_ensemble, eager steps"] = ensemble(graphs=False)
+    ways["sequential fit"] = lambda: [fit(m, (x, y), None, cfg, seed=s, augment=rot4_batch)
+                                      for m, s in zip(models, seeds)]
+    ways["DataLoader loop"] = lambda: _dataloader_epoch(models, x, y, cfg, device)
+    times = {name: median_time(fn, device, repeats) / epochs for name, fn in ways.items()}
+    rows = _rows(f"train ch1 MLP, {members} seeds, 1 epoch of {n}", times, members * n)
+
+    # chapter 1's nu sweep: IR models, the whole R4 orbit in every step
+    ds = ch1.Transforming("bench", ROT4, (x, y), (x[:1], y[:1]), (x[:1], y[:1]), x[:1], y[:1], 0.0, 1.0)
+    s = replace(ch1.SETTINGS["standard"], seeds=tuple(seeds), fit=cfg, n_train=n)
+    times = {"one ensemble over (nu, seed)": median_time(lambda: _sweep(ds, s, nus, device, True), device, repeats),
+             "one ensemble per nu": median_time(lambda: _sweep(ds, s, nus, device, False), device, repeats)}
+    rows += _rows(f"ch1 IR sweep, {len(nus)} nu x {members} seeds, 1 epoch", {k: t / epochs for k, t in times.items()},
+                  len(nus) * members * n)
     return rows
+
+
+def _sweep(ds, s, nus, device, together: bool) -> None:
+    if together:
+        ch1.train_sweep(ds, s, nus, "l2", device)
+    else:
+        for nu in nus:
+            ch1.train("IR", ds, s, nu=nu, device=device)
+
+
+def _rows(benchmark: str, times: dict[str, float], work: int) -> list[dict]:
+    """Rows of one benchmark; ``slowdown`` is each way's time over the first way's (ours)."""
+    first = next(iter(times.values()))
+    return [{"benchmark": benchmark, "method": name, "seconds": t, "samples_per_s": work / t, "slowdown": t / first}
+            for name, t in times.items()]

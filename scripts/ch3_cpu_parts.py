@@ -13,6 +13,9 @@ claim the finished experiments decide (``ch3.claim_values``; the verdicts are th
 the chapter shows this record), which experiments ran, and the wall time of each. The
 committed record took 63 min on 2 cores without widths (MNIST6 1,427 s, augmentations 2,339 s); the width study
 alone (``--experiments --widths 1 2 --out .../cpu_widths.json``) took 2,040 s.
+
+``--device cuda`` runs the same parts on a GPU (e.g. the WRN-40-4 and -8 of Fig. 6b, which a CPU cannot train in
+reasonable time: ``--device cuda --experiments --widths 4 8 --out .../gpu_widths.json``).
 """
 import argparse
 import time
@@ -32,11 +35,12 @@ def main() -> None:
     ap.add_argument("--widths", type=int, nargs="*", default=[], help="WRN-40 width factors to train (default none)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "standard" / CHAPTER / "cpu_parts.json")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     ap.add_argument("--profile", default="standard", help="whose settings (quick: a smoke test of this script)")
     ap.add_argument("--experiments", nargs="*", default=["mnist6", "augmentations"],
                     choices=["mnist6", "augmentations"], help="which to run besides the cheap demo and toy CNNs")
     a = ap.parse_args()
-    prof = resolve(a.profile, device="cpu")
+    prof = resolve(a.profile, device=a.device)
     s = replace(settings(ch3.SETTINGS, prof), widths=tuple(a.widths))
     rec = RunRecord(CHAPTER, prof, a.seed, output_dir=a.out.parent)
     got: dict = {"demo": None, "toy": None, "mn": None, "aug": None, "wid": None}
@@ -48,8 +52,9 @@ def main() -> None:
         values = {m: ch3.claim_values(**got, fig2b=fig2b, pre=None, matching=m) for m in ("sample", "shared")}
         rec.add(**ch3.record_numbers(**got), experiments=list(seconds), seconds=seconds,
                 claim_values=values["sample"], claim_values_shared=values["shared"], settings=s.__dict__)
-        rec.write(name=a.out.name, what="chapter 3 at the standard settings on a CPU, the experiments that fit "
-                  "there (scripts/ch3_cpu_parts.py); widths: " + (", ".join(map(str, s.widths)) or "none"))
+        where = "a CPU, the experiments that fit there" if prof.device.type == "cpu" else f"{prof.device.type}"
+        rec.write(name=a.out.name, what=f"chapter 3 at the {prof.name} settings on {where} "
+                  "(scripts/ch3_cpu_parts.py); widths: " + (", ".join(map(str, s.widths)) or "none"))
         print(f"{stage}: {seconds[stage]:.0f} s; claims (c' per image) {values['sample']}; (shared c') "
               f"{values['shared']}", flush=True)
 
