@@ -109,7 +109,8 @@ def test_record_frames_of_committed_records():
     from helpers.records import recorded
 
     recs = [*recorded("03_learned_equivariance_depth").values(),
-            *recorded("03_learned_equivariance_depth", name="cpu_parts.json").values()]
+            *recorded("03_learned_equivariance_depth", name="cpu_parts.json").values(),
+            *recorded("03_learned_equivariance_depth", name="gpu_parts.json").values()]
     if not recs:
         pytest.skip("no chapter-3 record committed")
     for rec in recs:
@@ -121,7 +122,30 @@ def test_record_frames_of_committed_records():
         if "claim_values" in rec["numbers"]:  # the partial record: its claims are those of its experiments
             ran = rec["numbers"]["experiments"]
             assert (rec["numbers"]["claim_values"]["C3.3"] is None) == ("mnist6" not in ran)
-            assert (rec["numbers"]["claim_values"]["C3.5"] is None) == ("widths" not in ran)
+            assert (rec["numbers"]["claim_values"]["C3.5"] is None) == (not any(e.startswith("widths") for e in ran))
+
+
+def test_merge_part_records_recomputes_the_claims():
+    """Merging the CPU parts with the CPU width study gives each part's claims back, and the widths' C3.5."""
+    from helpers.records import recorded
+
+    names = ("cpu_parts.json", "cpu_widths.json", "gpu_parts.json")
+    parts, widths, gpu = (recorded("03_learned_equivariance_depth", name=n).get("standard") for n in names)
+    if parts is None or widths is None:
+        pytest.skip("the CPU part records are not committed")
+    for rec in (parts, widths, gpu):  # recomputing from the numbers gives what the runs computed
+        if rec is not None:
+            assert ch3.record_claim_values(rec["numbers"]) == pytest.approx(rec["numbers"]["claim_values"])
+    merged = ch3.merge_part_records([parts, widths])
+    got, n = merged["numbers"]["claim_values"], merged["numbers"]
+    assert got["C3.3"] == parts["numbers"]["claim_values"]["C3.3"] and got["C3.5"] == widths["numbers"]["claim_values"]["C3.5"]
+    assert list(n["widths"]) == ["1", "2"] and n["seconds"]["widths (k = 1, 2)"] == widths["numbers"]["seconds"]["widths"]
+    assert merged["wall_time_s"] == pytest.approx(sum(n["seconds"].values()))
+    with pytest.raises(ValueError, match="width\\(s\\) \\['1', '2'\\] are in more than one record"):
+        ch3.merge_part_records([widths, widths])
+    if gpu is not None:
+        with pytest.raises(ValueError, match="different devices"):
+            ch3.merge_part_records([parts, gpu])
 
 
 def test_pretrained_skips_fast_offline():

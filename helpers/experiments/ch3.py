@@ -22,7 +22,7 @@ from ..training import FitConfig, accuracy, fit, predict
 __all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TASKS", "rotation", "diagonal_shift",
            "gaussian_kernel", "ToyCNN", "toy_cnns", "ConvNet7", "CifarResNet", "measure", "part_means",
            "mnist6", "cifar10", "augmenter", "cutmix_loss", "run_similarity_demo", "run_toy", "run_mnist6",
-           "run_augmentations", "run_widths", "run_pretrained", "plot_parts", "plot_layers", "plot_part_bars",
+           "run_augmentations", "run_widths", "run_pretrained", "record_claim_values", "merge_part_records", "plot_parts", "plot_layers", "plot_part_bars",
            "claim_values", "record_frames", "record_numbers", "plot_mnist6", "plot_translation", "MEASURES",
            "PRETRAINED", "pretrained_layers", "load_images"]
 
@@ -699,6 +699,61 @@ def record_frames(rec: dict) -> dict:
                 for model, r in n[key].items() for m in MEASURES if f"{m}_parts" in r["runs"][0]]
         out[key] = pd.DataFrame(rows).set_index([label, "measure"])
     return out
+
+
+def record_claim_values(n: dict, matching: str = "sample") -> dict:
+    """``claim_values`` recomputed from a record's numbers (``record_numbers``' layout), e.g. of merged parts.
+
+    C3.6 (pretrained models) is not in part records and stays ``None``.
+    """
+    toy = ({name: {k: np.asarray(v) if isinstance(v, list) else v for k, v in r.items()} for name, r in n["toy"].items()}
+           if n.get("toy") else None)
+    wid = {int(k): v for k, v in n["widths"].items()} if n.get("widths") else None
+    return claim_values(n.get("similarity_demo"), n.get("fig2b"), toy, n.get("mnist6"), n.get("augmentations"), wid,
+                        None, matching)
+
+
+def merge_part_records(records: list[dict]) -> dict:
+    """One record from several ``scripts/ch3_cpu_parts.py`` records of one profile (parts run apart, e.g. in
+    parallel on one GPU): their experiments' numbers together, the widths united, the claim values
+    recomputed (``record_claim_values``) and each part's seconds kept under its file's experiments.
+
+    Raises:
+        ValueError: records of different profiles or devices, or two records of one experiment.
+    """
+    if not records:
+        raise ValueError("merge_part_records needs at least one record")
+    for key in ("profile", "device"):
+        if len({r[key] for r in records}) > 1:
+            raise ValueError(f"cannot merge records of different {key}s: {sorted({r[key] for r in records})}")
+    n: dict = {"experiments": [], "seconds": {}, "widths": {}}
+    for r in records:
+        rn = r["numbers"]
+        for key, value in rn.items():
+            if key in ("similarity_demo", "toy", "settings"):
+                n.setdefault(key, value)
+            elif key == "widths":
+                clash = set(n["widths"]) & set(value)
+                if clash:
+                    raise ValueError(f"width(s) {sorted(clash)} are in more than one record")
+                n["widths"] |= value
+            elif key in ("mnist6", "augmentations", "fig2b", "n_train_cifar"):
+                if key in n:
+                    raise ValueError(f"experiment {key!r} is in more than one record")
+                n[key] = value
+        for e in rn["experiments"]:
+            if e != "demo+toy":
+                label = f"widths (k = {', '.join(rn['widths'])})" if e == "widths" else e
+                n["experiments"].append(label)
+                n["seconds"][label] = rn["seconds"][e]
+    n["widths"] = dict(sorted(n["widths"].items(), key=lambda kv: int(kv[0]))) or None
+    if n["widths"] is None:
+        del n["widths"]
+    n["claim_values"] = record_claim_values(n, "sample")
+    n["claim_values_shared"] = record_claim_values(n, "shared")
+    first = records[0]
+    return {**{k: first[k] for k in first if k not in ("numbers", "claims", "wall_time_s", "date", "what")},
+            "date": max(r["date"] for r in records), "wall_time_s": sum(n["seconds"].values()), "numbers": n}
 
 
 def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: dict | None, aug: dict | None,
