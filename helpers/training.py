@@ -127,17 +127,20 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    """An on/off environment variable: ``0``, ``false`` or empty is off; unset gives ``default``."""
+    flag = os.environ.get(name)
+    return default if flag is None else flag not in ("0", "false", "False", "")
+
+
 def progress_enabled() -> bool:
     """Progress bars are on unless ``HELPERS_PROGRESS=0`` or (without that variable) ``CI`` is set."""
-    flag = os.environ.get("HELPERS_PROGRESS")
-    if flag is not None:
-        return flag not in ("0", "false", "False", "")
-    return not os.environ.get("CI")
+    return _env_flag("HELPERS_PROGRESS", not os.environ.get("CI"))
 
 
 def cuda_graphs_enabled() -> bool:
     """CUDA-graph replay in ``fit_ensemble`` is on unless ``HELPERS_CUDA_GRAPHS`` is ``0``/``false``."""
-    return os.environ.get("HELPERS_CUDA_GRAPHS", "1") not in ("0", "false", "False", "")
+    return _env_flag("HELPERS_CUDA_GRAPHS", True)
 
 
 def accuracy(outputs: Tensor, y: Tensor) -> float:
@@ -306,19 +309,18 @@ class _Stepper:
         self.loss, self.opt, self.total = loss, opt, total
         self.batch_size, self.graphs, self.warmup = batch_size, graphs, warmup
         self.graph = self.static = None
-        self.steps = self.replays = 0
+        self.replays = 0
 
-    def _step(self, xb: Tensor, yb: Tensor, extra: tuple) -> None:
-        losses = self.loss(xb, yb, *extra)  # (M,)
+    def _step(self, xb: Tensor, yb: Tensor) -> None:
+        losses = self.loss(xb, yb)  # (M,)
         self.opt.zero_grad(set_to_none=not self.graphs)
         losses.sum().backward()
         self.opt.step()
         self.total.add_(losses.detach() * xb.shape[1])
 
-    def __call__(self, xb: Tensor, yb: Tensor, extra: tuple) -> None:
-        self.steps += 1
+    def __call__(self, xb: Tensor, yb: Tensor) -> None:
         if not self.graphs or xb.shape[1] != self.batch_size:
-            return self._step(xb, yb, extra)
+            return self._step(xb, yb)
         if self.graph is not None:
             for dst, src in zip(self.static, (xb, yb)):
                 dst.copy_(src)
@@ -331,13 +333,13 @@ class _Stepper:
             side = torch.cuda.Stream()
             side.wait_stream(current)
             with torch.cuda.stream(side):
-                self._step(xb, yb, extra)
+                self._step(xb, yb)
             current.wait_stream(side)
             return None
         self.static = (xb.clone(), yb.clone())
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self._step(*self.static, extra)
+            self._step(*self.static)
         self.graph = graph
         graph.replay()  # capturing records the step without running it
         self.replays += 1
@@ -417,7 +419,7 @@ def fit_ensemble(
     batched_eval = vmap(member_forward, in_dims=(0, 0, None), randomness="different")  # (M, B, ...)
     opt, sched = _optimizer([params[k] for k in params if k in trainable], config, capturable=use_graphs)
     total = torch.zeros(M, device=device)  # summed training loss of the epoch, (M,)
-    stepper = _Stepper(lambda xb, yb, *a: batched_loss(params, buffers, xb, yb, *a), opt, total,
+    stepper = _Stepper(lambda xb, yb: batched_loss(params, buffers, xb, yb, *extra), opt, total,
                        config.batch_size, use_graphs)
 
     best_score = torch.full((M,), -math.inf)
@@ -428,12 +430,12 @@ def fit_ensemble(
     for epoch in bar:
         total.zero_()
         for batch_idx in zip(*[_batches(len(x), config.batch_size, g, device) for g in gens]):
+            idx = torch.stack(batch_idx)  # (M, B)
             if augment is None:
-                xb = x[torch.stack(batch_idx)]  # (M, B, ...)
+                xb = x[idx]  # (M, B, ...)
             else:
-                xb = torch.stack([augment(x[i], g) for i, g in zip(batch_idx, gens)])  # (M, B, ...)
-            yb = y[torch.stack(batch_idx)]  # (M, B, ...)
-            stepper(xb, yb, extra)
+                xb = torch.stack([augment(x[i], g) for i, g in zip(idx, gens)])  # (M, B, ...)
+            stepper(xb, y[idx])
         if sched is not None:
             sched.step()
         history["train_loss"].append((total / len(x)).tolist())

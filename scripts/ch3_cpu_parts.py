@@ -52,7 +52,7 @@ def main() -> None:
         values = {m: ch3.claim_values(**got, fig2b=fig2b, pre=None, matching=m) for m in ("sample", "shared")}
         rec.add(**ch3.record_numbers(**got), experiments=list(seconds), seconds=seconds,
                 claim_values=values["sample"], claim_values_shared=values["shared"], settings=s.__dict__)
-        where = "a CPU, the experiments that fit there" if prof.device.type == "cpu" else f"{prof.device.type}"
+        where = "a CPU, the experiments that fit there" if prof.device.type == "cpu" else "a GPU"
         rec.write(name=a.out.name, what=f"chapter 3 at the {prof.name} settings on {where} "
                   "(scripts/ch3_cpu_parts.py); widths: " + (", ".join(map(str, s.widths)) or "none"))
         print(f"{stage}: {seconds[stage]:.0f} s; claims (c' per image) {values['sample']}; (shared c') "

@@ -137,9 +137,11 @@ def test_merge_part_records_recomputes_the_claims():
         if rec is not None:
             assert ch3.record_claim_values(rec["numbers"]) == pytest.approx(rec["numbers"]["claim_values"])
     merged = ch3.merge_part_records([parts, widths])
-    got, n = merged["numbers"]["claim_values"], merged["numbers"]
-    assert got["C3.3"] == parts["numbers"]["claim_values"]["C3.3"] and got["C3.5"] == widths["numbers"]["claim_values"]["C3.5"]
-    assert list(n["widths"]) == ["1", "2"] and n["seconds"]["widths (k = 1, 2)"] == widths["numbers"]["seconds"]["widths"]
+    n = merged["numbers"]
+    assert n["claim_values"]["C3.3"] == parts["numbers"]["claim_values"]["C3.3"]
+    assert n["claim_values"]["C3.5"] == widths["numbers"]["claim_values"]["C3.5"]
+    assert list(n["widths"]) == ["1", "2"]
+    assert n["seconds"]["widths (k = 1, 2)"] == widths["numbers"]["seconds"]["widths"]
     assert merged["wall_time_s"] == pytest.approx(sum(n["seconds"].values()))
     with pytest.raises(ValueError, match="width\\(s\\) \\['1', '2'\\] are in more than one record"):
         ch3.merge_part_records([widths, widths])

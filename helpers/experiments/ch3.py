@@ -22,8 +22,9 @@ from ..training import FitConfig, accuracy, fit, predict
 __all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TASKS", "rotation", "diagonal_shift",
            "gaussian_kernel", "ToyCNN", "toy_cnns", "ConvNet7", "CifarResNet", "measure", "part_means",
            "mnist6", "cifar10", "augmenter", "cutmix_loss", "run_similarity_demo", "run_toy", "run_mnist6",
-           "run_augmentations", "run_widths", "run_pretrained", "record_claim_values", "merge_part_records", "plot_parts", "plot_layers", "plot_part_bars",
-           "claim_values", "record_frames", "record_numbers", "plot_mnist6", "plot_translation", "MEASURES",
+           "run_augmentations", "run_widths", "run_pretrained", "plot_parts", "plot_layers", "plot_part_bars",
+           "claim_values", "record_claim_values", "merge_part_records", "record_frames", "record_numbers",
+           "plot_mnist6", "plot_translation", "MEASURES",
            "PRETRAINED", "pretrained_layers", "load_images"]
 
 MNIST6_DIGITS = (2, 3, 4, 5, 7, 9)  # MNIST without {0, 1, 6, 8}, whose rotations look like digits (Sec. 4.3)
@@ -706,8 +707,8 @@ def record_claim_values(n: dict, matching: str = "sample") -> dict:
 
     C3.6 (pretrained models) is not in part records and stays ``None``.
     """
-    toy = ({name: {k: np.asarray(v) if isinstance(v, list) else v for k, v in r.items()} for name, r in n["toy"].items()}
-           if n.get("toy") else None)
+    arrays = lambda r: {k: np.asarray(v) if isinstance(v, list) else v for k, v in r.items()}  # noqa: E731
+    toy = {name: arrays(r) for name, r in n["toy"].items()} if n.get("toy") else None
     wid = {int(k): v for k, v in n["widths"].items()} if n.get("widths") else None
     return claim_values(n.get("similarity_demo"), n.get("fig2b"), toy, n.get("mnist6"), n.get("augmentations"), wid,
                         None, matching)
@@ -726,17 +727,18 @@ def merge_part_records(records: list[dict]) -> dict:
     for key in ("profile", "device"):
         if len({r[key] for r in records}) > 1:
             raise ValueError(f"cannot merge records of different {key}s: {sorted({r[key] for r in records})}")
-    n: dict = {"experiments": [], "seconds": {}, "widths": {}}
+    n: dict = {"experiments": [], "seconds": {}}
+    widths: dict = {}
     for r in records:
         rn = r["numbers"]
         for key, value in rn.items():
             if key in ("similarity_demo", "toy", "settings"):
                 n.setdefault(key, value)
             elif key == "widths":
-                clash = set(n["widths"]) & set(value)
+                clash = set(widths) & set(value)
                 if clash:
                     raise ValueError(f"width(s) {sorted(clash)} are in more than one record")
-                n["widths"] |= value
+                widths |= value
             elif key in ("mnist6", "augmentations", "fig2b", "n_train_cifar"):
                 if key in n:
                     raise ValueError(f"experiment {key!r} is in more than one record")
@@ -746,9 +748,8 @@ def merge_part_records(records: list[dict]) -> dict:
                 label = f"widths (k = {', '.join(rn['widths'])})" if e == "widths" else e
                 n["experiments"].append(label)
                 n["seconds"][label] = rn["seconds"][e]
-    n["widths"] = dict(sorted(n["widths"].items(), key=lambda kv: int(kv[0]))) or None
-    if n["widths"] is None:
-        del n["widths"]
+    if widths:
+        n["widths"] = dict(sorted(widths.items(), key=lambda kv: int(kv[0])))
     n["claim_values"] = record_claim_values(n, "sample")
     n["claim_values_shared"] = record_claim_values(n, "shared")
     first = records[0]
