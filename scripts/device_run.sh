@@ -6,8 +6,8 @@
 #   PARALLEL=1 LIMIT=560 bash scripts/device_run.sh standard 2 3 4
 #       # the chapters at the same time on the one GPU (4 CPU threads each), each stopped after LIMIT s
 #   bash scripts/device_run.sh standard tests bench 1
-#       # first the CUDA-only tests (tests/test_training.py) and the benchmarks (BENCH_ARGS="--only training"
-#       # passes options), then chapter 1
+#       # first the tests with CUDA-only cases (tests/test_training.py, tests/test_similarity.py) and the
+#       # benchmarks (BENCH_ARGS="--only training" passes options), then chapter 1
 #   ALSO="python3 scripts/ch3_cpu_parts.py --device cuda ..." PARALLEL=1 bash scripts/device_run.sh standard 4
 #       # one more command beside the parallel chapters (log-also.txt, the same LIMIT)
 # Everything lands under $OUT: log.txt (and log-<chapter>.txt in parallel), the benchmark JSON, and
@@ -31,7 +31,7 @@ limit() { if [ "$LIMIT" -gt 0 ]; then timeout "$LIMIT" "$@"; else "$@"; fi; }
   python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.cuda.is_available())"
   rc=0; t0=$(date +%s)
   if [ $tests = 1 ]; then
-    python3 -m pytest -q -p no:cacheprovider tests/test_training.py || rc=$?
+    python3 -m pytest -q -p no:cacheprovider tests/test_training.py tests/test_similarity.py || rc=$?
     echo "tests: done after $(( $(date +%s) - t0 )) s"
   fi
   if [ $bench = 1 ]; then

@@ -21,3 +21,14 @@ def test_profile_step_writes_both_ways(need_data, tmp_path):
 def test_profile_step_rejects_bad_sizes():
     with pytest.raises(SystemExit, match="n >= batch"):
         profile_step.main(["--device", "cpu", "--n", "100", "--batch", "256"])
+
+
+def test_ch3_benchmark_rows_compare_the_same_numbers():
+    """The measure's two ways agree (checked inside, or it raises) and both rows of each benchmark are timed."""
+    import torch
+
+    from benchmarks import metrics
+    rows = metrics._ch3_rows(torch.device("cpu"), repeats=1, n_measure=12, width=1)
+    assert [r["method"] for r in rows] == ["streamed on the device", "maps to the host", "grouped by operation",
+                                           "image by image"]
+    assert all(r["seconds"] > 0 for r in rows) and rows[0]["slowdown"] == rows[2]["slowdown"] == 1.0

@@ -123,3 +123,48 @@ def test_partition_is_uniform_and_checks_input():
 def test_chunked_matrix_gives_the_same_answer():
     ft, tf = _maps(4, (7, 6, 5, 5)), _maps(5, (7, 6, 5, 5))
     assert in_equivariance(ft, tf, max_entries=40) == pytest.approx(in_equivariance(ft, tf), abs=1e-12)
+
+
+def test_streamed_layers_equal_the_measure_of_all_images_at_once():
+    """layer_in_equivariance streams image batches on the device; the answer is the definition on all images."""
+    from helpers.metrics import capture, layer_in_equivariance
+    torch.manual_seed(0)
+    m = ch3.CifarResNet(1, 2).eval()
+    layers, x = m.layers(), torch.rand(11, 3, 32, 32)
+    ts = [ch3.diagonal_shift(4), ch3.diagonal_shift(8)]
+    base = capture(m, layers, x)
+    want = {key: [] for key in ("invariance", "equivariance", "equivariance_shared")}
+    for k in layers:
+        per_t = []
+        for t in ts:
+            moved = capture(m, {k: layers[k]}, t(x, 32))[k]
+            tf = t(base[k], 32) if base[k].ndim == 4 else base[k]
+            per_t.append((*in_equivariance(moved, tf), in_equivariance(moved, tf, matching="shared")[1]))
+        for key, col in zip(want, zip(*per_t)):
+            want[key].append(sum(col) / len(ts))
+    for bs in (11, 4):
+        r = layer_in_equivariance(m, layers, x, ts, batch_size=bs)
+        for key in want:
+            assert r[key] == pytest.approx(want[key], abs=1e-12), (bs, key)
+        assert r["magnitude"] == pytest.approx([float(base[k].abs().mean()) for k in layers], rel=1e-5)
+    with pytest.raises(ValueError, match="images"):
+        layer_in_equivariance(m, layers, x[0], ts)
+    with pytest.raises(ValueError, match="similarity"):
+        layer_in_equivariance(m, layers, x, ts, kind="dot")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_measure_on_the_gpu_equals_the_cpu():
+    """The streamed measure keeps maps on the model's device; on a GPU it gives the CPU's numbers."""
+    from helpers.metrics import layer_in_equivariance
+    torch.manual_seed(0)
+    m, x = ch3.CifarResNet(1, 2).eval(), torch.rand(20, 3, 32, 32)
+    ts = [ch3.diagonal_shift(4), ch3.rotation(1)]
+    cpu = layer_in_equivariance(m, m.layers(), x, ts, batch_size=8)
+    torch.backends.cudnn.allow_tf32 = False  # float32 convolutions, as on the CPU
+    try:
+        gpu = layer_in_equivariance(m.cuda(), m.layers(), x.cuda(), ts, batch_size=8)
+    finally:
+        torch.backends.cudnn.allow_tf32 = True
+    for key in ("invariance", "equivariance", "equivariance_shared", "magnitude"):
+        assert gpu[key] == pytest.approx(cpu[key], abs=1e-4), key

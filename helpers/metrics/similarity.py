@@ -120,23 +120,40 @@ def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entri
     return inv, (eqv if matching == "sample" else shared)
 
 
+def _map_sums(ft: Tensor, tf: Tensor, kind: str, max_entries: float = 2e7) -> tuple[Tensor, Tensor, Tensor]:
+    """Sums of eqs. 4 and 7 over the images and channels of maps ``(B, C, H, W)``, on their device.
+
+    Returns:
+        ``(invariance sum, equivariance sum with c' per image, (C, C) sum over images of S)``: float64;
+        divide the first two by ``B * C``; the shared equivariance is ``(sum / B).amax(-1).mean()``.
+    """
+    C = ft.shape[1]
+    chunk = max(1, int(max_entries // (C * C)))  # samples per batched (chunk, C, C) matrix
+    inv = eqv = torch.zeros((), dtype=torch.float64, device=ft.device)
+    total = torch.zeros(C, C, dtype=torch.float64, device=ft.device)
+    for a, b in zip(ft.split(chunk), tf.split(chunk)):
+        R = similarity_matrix(a.flatten(2), b.flatten(2), kind)  # (chunk, C, C) per sample
+        inv = inv + torch.diagonal(R, dim1=-2, dim2=-1).sum()  # c' = c
+        eqv = eqv + R.amax(-1).sum()  # the best-matching channel c' of each image
+        total += R.sum(0)  # (C, C)
+    return inv, eqv, total
+
+
+def _vector_scores(ft: Tensor, tf: Tensor, kind: str) -> tuple[float, float, float]:
+    """Pooled vectors ``(B, C)``: S along the sample axis (module docstring); both matchings agree."""
+    R = similarity_matrix(ft.T, tf.T, kind)  # (C, C)
+    inv, eqv = float(torch.diagonal(R).mean()), float(R.amax(-1).mean())
+    return inv, eqv, eqv
+
+
 def _in_equivariance(ft: Tensor, tf: Tensor, kind: str, max_entries: float = 2e7) -> tuple[float, float, float]:
     """``(invariance, equivariance with c' per image, equivariance with c' shared)`` in one pass."""
     if ft.ndim == 4:
-        C = ft.shape[1]
-        chunk = max(1, int(max_entries // (C * C)))  # samples per batched (chunk, C, C) matrix
-        inv, eqv, total = [], [], torch.zeros(C, C, dtype=torch.float64)
-        for a, b in zip(ft.split(chunk), tf.split(chunk)):
-            R = similarity_matrix(a.flatten(2), b.flatten(2), kind)  # (chunk, C, C) per sample
-            inv.append(torch.diagonal(R, dim1=-2, dim2=-1))  # (chunk, C)
-            eqv.append(R.amax(-1))  # (chunk, C): the best-matching channel c' of each image
-            total += R.sum(0).double().cpu()  # (C, C)
-        shared = (total / len(ft)).amax(-1).mean()  # the best c' of the image-averaged similarity
-        return float(torch.cat(inv).mean()), float(torch.cat(eqv).mean()), float(shared)
+        inv, eqv, total = _map_sums(ft, tf, kind, max_entries)
+        B, C = ft.shape[:2]
+        return float(inv / (B * C)), float(eqv / (B * C)), float((total / B).amax(-1).mean())
     if ft.ndim == 2:
-        R = similarity_matrix(ft.T, tf.T, kind)  # (C, C) along the sample axis
-        inv, eqv = float(torch.diagonal(R).mean()), float(R.amax(-1).mean())
-        return inv, eqv, eqv
+        return _vector_scores(ft, tf, kind)
     raise ValueError(f"features must be maps (B, C, H, W) or vectors (B, C), got shape {tuple(ft.shape)}")
 
 
@@ -153,16 +170,18 @@ def token_maps(z: Tensor) -> Tensor:
     raise ValueError(f"{N} tokens are neither a square grid nor a class token plus a square grid")
 
 
-def capture(model: nn.Module, layers: dict[str, nn.Module], x: Tensor, batch_size: int = 500) -> dict[str, Tensor]:
+def capture(model: nn.Module, layers: dict[str, nn.Module], x: Tensor, batch_size: int = 500,
+            to_cpu: bool = True) -> dict[str, Tensor]:
     """Outputs of ``layers`` (forward hooks) for inputs ``x``, in eval mode and without gradients.
 
     Token sequences ``(B, N, D)`` (ViT, MLP-Mixer) are stored as maps ``(B, D, h, w)`` (``token_maps``).
 
     Returns:
-        ``{name: (B, ...)}`` on the CPU, in the order of ``layers``.
+        ``{name: (B, ...)}`` on the CPU (``to_cpu``) or where the model computed them, in the order of ``layers``.
     """
     out: dict[str, list[Tensor]] = {k: [] for k in layers}
-    hooks = [m.register_forward_hook(lambda _m, _i, o, k=k: out[k].append(token_maps(o).detach().cpu()))
+    keep = (lambda z: z.cpu()) if to_cpu else (lambda z: z)
+    hooks = [m.register_forward_hook(lambda _m, _i, o, k=k: out[k].append(keep(token_maps(o).detach())))
              for k, m in layers.items()]
     was = model.training
     model.eval()
@@ -194,32 +213,66 @@ def partition(names: list[str], spatial: Iterable[bool]) -> dict[str, list[str]]
 
 
 def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Tensor,
-                          transforms: list[Callable[[Tensor, int], Tensor]], kind: str = "correlation") -> dict:
+                          transforms: list[Callable[[Tensor, int], Tensor]], kind: str = "correlation",
+                          batch_size: int = 250) -> dict:
     """In- and equivariance of every layer, averaged over the transformations.
+
+    Streams the images in batches: each batch's features stay on the model's device (``x``'s) and only
+    sums leave it (``(C, C)`` per layer and transformation for the shared matching, pooled vectors ``(B, C)``
+    whole), so the maps of all images are never held at once and never copied to the host.
 
     Args:
         model: the network; ``layers``: ``{name: module}`` in depth order whose outputs are measured
             (maps ``(B, C, H, W)`` or vectors ``(B, C)``).
-        x: ``(B, C_in, H, W)`` evaluation images.
+        x: ``(B, C_in, H, W)`` evaluation images, on the model's device.
         transforms: each ``t(z, H_in)`` transforms a map ``z (..., h, w)`` whose layer sees inputs of height
             ``H_in`` (so a shift can be rescaled to the layer's resolution); the input transform is
             ``t(x, H_in)`` itself.
         kind: the similarity.
+        batch_size: images per forward pass (and per batch of features held).
     Returns:
         ``{"layers": names, "invariance": (L,), "equivariance": (L,) (c' per image),
         "equivariance_shared": (L,) (one c' for all images), "magnitude": (L,) mean |activation|,
         "parts": partition}`` (numpy arrays).
     """
-    H = x.shape[-1]
-    base = capture(model, layers, x)
-    inv, eqv, shared = (np.zeros((len(transforms), len(layers))) for _ in range(3))
-    for i, t in enumerate(transforms):
-        moved = capture(model, layers, t(x, H))  # f(T_g X)
-        for j, k in enumerate(layers):
-            tf = t(base[k], H) if base[k].ndim == 4 else base[k]  # T_g f(X); identity on vectors
-            inv[i, j], eqv[i, j], shared[i, j] = _in_equivariance(moved[k], tf, kind)
-    names = list(layers)
+    _check_kind(kind)
+    if x.ndim != 4 or len(x) == 0:
+        raise ValueError(f"x must be images (B, C, H, W) with B >= 1, got shape {tuple(x.shape)}")
+    H, names, T = x.shape[-1], list(layers), len(transforms)
+    sums: dict = {}  # (i, name) -> [inv, eqv, (C, C) total] for maps
+    vecs: dict = {}  # name -> ([f(X) batches], [[f(T_g X) batches] per transform]) for vectors
+    mag = dict.fromkeys(names, 0.0)
+    for xb in torch.split(x, batch_size):
+        base = capture(model, layers, xb, batch_size, to_cpu=False)
+        for k in names:
+            mag[k] += float(base[k].abs().double().sum()) / base[k][0].numel()
+        for i, t in enumerate(transforms):
+            moved = capture(model, layers, t(xb, H), batch_size, to_cpu=False)  # f(T_g X)
+            for k in names:
+                if base[k].ndim == 4:
+                    s = _map_sums(moved[k], t(base[k], H), kind)  # T_g f(X) in the second place
+                    sums[i, k] = s if (i, k) not in sums else [u + v for u, v in zip(sums[i, k], s)]
+                elif base[k].ndim == 2:  # identity on vectors
+                    v = vecs.setdefault(k, ([], [[] for _ in transforms]))
+                    v[1][i].append(moved[k])
+                    if i == 0:
+                        v[0].append(base[k])
+                else:
+                    raise ValueError(f"layer {k!r} gives shape {tuple(base[k].shape)}; "
+                                     "need maps (B, C, H, W) or vectors (B, C)")
+    inv, eqv, shared = (np.zeros((T, len(names))) for _ in range(3))
+    B = len(x)
+    for j, k in enumerate(names):
+        for i in range(T):
+            if k in vecs:
+                f0 = torch.cat(vecs[k][0])
+                inv[i, j], eqv[i, j], shared[i, j] = _vector_scores(torch.cat(vecs[k][1][i]), f0, kind)
+            else:
+                si, se, total = sums[i, k]
+                C = total.shape[0]
+                inv[i, j], eqv[i, j] = float(si / (B * C)), float(se / (B * C))
+                shared[i, j] = float((total / B).amax(-1).mean())
     return {"layers": names, "invariance": inv.mean(0), "equivariance": eqv.mean(0),
             "equivariance_shared": shared.mean(0),
-            "magnitude": np.array([float(base[k].abs().mean()) for k in names]),
-            "parts": partition(names, [base[k].ndim == 4 for k in names])}
+            "magnitude": np.array([mag[k] / B for k in names]),
+            "parts": partition(names, [k not in vecs for k in names])}
