@@ -67,6 +67,28 @@ def test_cifar_and_augmentations(need_data):
         ch3.augmenter("mixup")
 
 
+def test_batched_randaugment_applies_each_images_own_torchvision_operations(need_data):
+    need_data("cifar10")
+    from torchvision.transforms import v2
+    x = ch3.cifar10(64, 1, seed=0)["train"][0]
+    draws = []
+    out = ch3.randaugment_batch(x, torch.Generator().manual_seed(3), draws=draws)
+    ra = v2.RandAugment()
+    space = ra._AUGMENTATION_SPACE
+    names, levels = list(space), [fn(31, 32, 32) for fn, _ in space.values()]
+    assert len(draws) == 2 and len(set(draws[0][0].tolist()) | set(draws[1][0].tolist())) > 10
+    for i in range(len(x)):  # image i by torchvision, one operation at a time, with image i's draws
+        xi = (x[i:i + 1] * 255).round().to(torch.uint8)
+        for op, neg in draws:
+            o = int(op[i])
+            mag = float(levels[o][9]) if levels[o] is not None else 0.0
+            assert not (neg[i] and not space[names[o]][1])  # only signed operations are negated
+            xi = ra._apply_image_or_video_transform(xi, names[o], -mag if neg[i] else mag,
+                                                    interpolation=ra.interpolation, fill=ra._fill)
+        assert torch.equal(out[i:i + 1], xi.float() / 255), (i, [names[int(op[i])] for op, _ in draws])
+    assert not torch.equal(out, ch3.randaugment_batch(x, torch.Generator().manual_seed(4)))
+
+
 def test_translation_of_cifar_resnet_is_near_exact_at_init():
     # cyclic shifts by multiples of the total stride: in/equivariance near 1 except at the zero-padded borders
     r = ch3.measure(ch3.CifarResNet(1).eval(), torch.rand(8, 3, 32, 32), [ch3.diagonal_shift(4)])
@@ -100,6 +122,8 @@ def test_runners_smoke(need_data):
     frames = ch3.record_frames({"numbers": nums})
     eqv = frames["mnist6"].loc[("MNIST6", "equivariance_shared"), list(PARTS)].to_numpy()
     assert np.allclose(eqv, mn["MNIST6"]["runs"][0]["equivariance_shared_parts"])
+    sec = frames["seconds"]  # every trained model's training and measuring time
+    assert len(sec) == 3 + len(ch3.AUGMENTATIONS) + 2 and (sec.to_numpy() > 0).all()
     # a partial study: experiments not run leave their claims None, the others keep their values
     part = ch3.claim_values(None, None, toy, mn, None, {1: wid[1]}, None)
     assert part == {**dict.fromkeys(full), "C3.2": full["C3.2"], "C3.3": full["C3.3"]}

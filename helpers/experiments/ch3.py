@@ -8,6 +8,7 @@ lives in ``helpers.metrics.similarity``; the models are chapter-only and live he
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,7 +22,8 @@ from ..training import FitConfig, accuracy, fit, predict
 
 __all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TASKS", "rotation", "diagonal_shift",
            "gaussian_kernel", "ToyCNN", "toy_cnns", "ConvNet7", "CifarResNet", "measure", "part_means",
-           "mnist6", "cifar10", "augmenter", "cutmix_loss", "run_similarity_demo", "run_toy", "run_mnist6",
+           "mnist6", "cifar10", "augmenter", "randaugment_batch", "cutmix_loss", "run_similarity_demo", "run_toy",
+           "run_mnist6",
            "run_augmentations", "run_widths", "run_pretrained", "plot_parts", "plot_layers", "plot_part_bars",
            "claim_values", "record_claim_values", "merge_part_records", "record_frames", "record_numbers",
            "plot_mnist6", "plot_translation", "MEASURES",
@@ -339,15 +341,48 @@ def augmenter(name: str):
             return torch.where(m, x.flip(-1), x)
         return flip
     if name == "RandAugment":
-        from torchvision.transforms import v2
-        ra = v2.RandAugment()
-
-        def randaugment(x: Tensor, gen: torch.Generator) -> Tensor:
-            torch.manual_seed(int(torch.randint(2**31, (), generator=gen)))  # v2 draws from the global RNG
-            u8 = (x * 255).round().to(torch.uint8)
-            return torch.stack([ra(xi) for xi in u8]).float() / 255  # one policy draw per image
-        return randaugment
+        return randaugment_batch
     return None
+
+
+def randaugment_batch(x: Tensor, gen: torch.Generator, num_ops: int = 2, magnitude: int = 9, bins: int = 31,
+                      draws: list | None = None) -> Tensor:
+    """torchvision's ``v2.RandAugment(num_ops, magnitude, bins)`` with its own draw for every image, batched.
+
+    Each image draws ``num_ops`` operations uniformly from torchvision's RandAugment space (14, Identity
+    included) and, for signed ones, a sign, as ``v2.RandAugment`` does per call; the images that drew the
+    same (operation, sign) go through torchvision's operation together, one call per group instead of one
+    per image (operations with per-image statistics, e.g. Equalize, Contrast, still use each image's own).
+
+    Args:
+        x: ``(B, C, H, W)`` images in [0, 1] (quantised to uint8 as torchvision's tensor RandAugment needs).
+        gen: the CPU generator of the draws.
+        draws: if a list, each round's ``(operation index (B,), negated (B,))`` is appended (for tests).
+    Returns:
+        ``(B, C, H, W)`` in [0, 1].
+    """
+    from torchvision.transforms import v2
+    ra = v2.RandAugment(num_ops, magnitude, bins)
+    space = ra._AUGMENTATION_SPACE  # {name: (magnitudes(bins, H, W) or None, signed)}
+    names = list(space)
+    B, _, H, W = x.shape
+    mags = [fn(bins, H, W) for fn, _ in space.values()]
+    level = [float(m[magnitude]) if m is not None else 0.0 for m in mags]
+    signed = torch.tensor([sg and m is not None for (_, sg), m in zip(space.values(), mags)])  # (14,)
+    out = (x * 255).round().to(torch.uint8)
+    for _ in range(num_ops):
+        op = torch.randint(len(names), (B,), generator=gen)  # (B,) one operation per image
+        neg = (torch.rand(B, generator=gen) <= 0.5) & signed[op]  # (B,) a negated magnitude
+        if draws is not None:
+            draws.append((op, neg))
+        key = 2 * op + neg  # (B,) the (operation, sign) group of each image
+        new = out.clone()
+        for k in key.unique().tolist():
+            o, idx = k // 2, (key == k).nonzero()[:, 0].to(x.device)
+            new[idx] = ra._apply_image_or_video_transform(out[idx], names[o], -level[o] if k % 2 else level[o],
+                                                          interpolation=ra.interpolation, fill=ra._fill)
+        out = new
+    return out.float() / 255
 
 
 def cutmix_loss(seed: int, alpha: float = 1.0):
@@ -402,6 +437,18 @@ def _train(model: nn.Module, ds: dict, cfg: FitConfig, seed: int, device, augmen
     return 100 * accuracy(predict(res.model, x, 1000), y)
 
 
+def _train_and_measure(model: nn.Module, ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor, transforms: list,
+                       augment=None, loss_fn=None, desc="") -> tuple[float, dict]:
+    """``(validation accuracy %, measure(...))`` of one trained model; the measure's dict also holds
+    ``seconds = {"train": ..., "measure": ...}`` (both end on a host read, so GPU work is counted)."""
+    t0 = time.perf_counter()
+    acc = _train(model, ds, cfg, seed, device, augment, loss_fn, desc)
+    t1 = time.perf_counter()
+    run = measure(model, xe, transforms)
+    run["seconds"] = {"train": t1 - t0, "measure": time.perf_counter() - t1}
+    return acc, run
+
+
 def run_mnist6(s: Settings, device, seed: int = 0) -> dict:
     """Fig. 5: the 7-layer CNN on MNIST6, -Rot-Inv and -Rot-Eq; rotation in/equivariance per layer and part.
 
@@ -417,8 +464,9 @@ def run_mnist6(s: Settings, device, seed: int = 0) -> dict:
         for sd in s.seeds:
             torch.manual_seed(sd)
             model = ConvNet7(ds["classes"])
-            accs.append(_train(model, ds, s.mnist6_fit, sd, device, desc=f"{task} seed {sd}"))
-            runs.append(measure(model, xe, rots))
+            acc, run = _train_and_measure(model, ds, s.mnist6_fit, sd, device, xe, rots, desc=f"{task} seed {sd}")
+            accs.append(acc)
+            runs.append(run)
         out[task] = {"acc": accs, "runs": runs}
     return out
 
@@ -444,8 +492,10 @@ def run_augmentations(s: Settings, device, seed: int = 0) -> dict:
             torch.manual_seed(sd)
             model = CifarResNet(s.resnet_blocks)
             loss = cutmix_loss(sd) if aug == "CutMix" else None
-            accs.append(_train(model, ds, s.cifar_fit, sd, device, augmenter(aug), loss, desc=f"{aug} seed {sd}"))
-            runs.append(measure(model, xe, _shifts(s)))
+            acc, run = _train_and_measure(model, ds, s.cifar_fit, sd, device, xe, _shifts(s), augmenter(aug), loss,
+                                          desc=f"{aug} seed {sd}")
+            accs.append(acc)
+            runs.append(run)
             if aug == "baseline" and sd == s.cifar_seed_list[0]:
                 out["fig2b"] = _fig2b(model, xe)
         out[aug] = {"acc": accs, "runs": runs}
@@ -482,8 +532,9 @@ def run_widths(s: Settings, device, seed: int = 0, reuse: dict | None = None) ->
         for sd in s.cifar_seed_list:
             torch.manual_seed(sd)
             model = CifarResNet(s.wrn_blocks, k)
-            accs.append(_train(model, ds, s.cifar_fit, sd, device, desc=f"WRN k={k} seed {sd}"))
-            runs.append(measure(model, xe, _shifts(s)))
+            acc, run = _train_and_measure(model, ds, s.cifar_fit, sd, device, xe, _shifts(s), desc=f"WRN k={k} seed {sd}")
+            accs.append(acc)
+            runs.append(run)
         out[k] = {"acc": accs, "runs": runs}
     return out
 
@@ -687,7 +738,9 @@ def record_frames(rec: dict) -> dict:
             ``cpu_parts.json`` (``records.recorded(chapter, name=...)[profile]``).
     Returns:
         ``{"mnist6", "augmentations", "widths"}``, each present when the record has that experiment: a
-        DataFrame indexed by (model, measure) with one column per part (PARTS) and ``accuracy`` (%).
+        DataFrame indexed by (model, measure) with one column per part (PARTS) and ``accuracy`` (%); and
+        ``"seconds"`` (records made since runs are timed): training and measuring seconds per model (seeds
+        summed), indexed by (experiment, model).
     """
     import pandas as pd
 
@@ -699,6 +752,12 @@ def record_frames(rec: dict) -> dict:
                  **dict(zip(PARTS, _mean_parts(r["runs"], m).tolist())), "accuracy": float(np.mean(r["acc"]))}
                 for model, r in n[key].items() for m in MEASURES if f"{m}_parts" in r["runs"][0]]
         out[key] = pd.DataFrame(rows).set_index([label, "measure"])
+    times = [{"experiment": key, "model": model if key != "widths" else f"k={model}",
+              **{f"{phase} s": sum(x["seconds"][phase] for x in r["runs"]) for phase in ("train", "measure")}}
+             for key in ("mnist6", "augmentations", "widths") for model, r in (n.get(key) or {}).items()
+             if all("seconds" in x for x in r["runs"])]
+    if times:
+        out["seconds"] = pd.DataFrame(times).set_index(["experiment", "model"])
     return out
 
 
