@@ -9,6 +9,9 @@ Three ways to train the same M models, timed per epoch over ``epochs`` epochs:
 
 A second benchmark is chapter 1's nu sweep: IR models (eq. 4, the orbit in every step) for several nu
 and M seeds, as one ensemble over (nu, seed) (``fit_ensemble``'s ``member_args``) vs one ensemble per nu.
+
+On CUDA a third times ``fit`` with and without CUDA-graph steps on chapter 3's BatchNorm CNNs (the
+7-layer MNIST6 CNN with Adam, ResNet-44 with SGD, both with a step schedule), at the chapter's batch size.
 """
 from __future__ import annotations
 
@@ -102,6 +105,26 @@ def run(device: torch.device, members: int = 4, n: int = 10_000, repeats: int = 
     times = {name: median_time(fn, device, repeats) for name, fn in sweep.items()}
     rows += _rows(f"ch1 IR sweep, {len(nus)} nu x {members} seeds, 1 epoch", {k: t / epochs for k, t in times.items()},
                   len(nus) * members * n)
+    if device.type == "cuda":
+        rows += _cnn_rows(device, x, y, repeats, epochs)
+    return rows
+
+
+def _cnn_rows(device: torch.device, x: torch.Tensor, y: torch.Tensor, repeats: int, epochs: int) -> list[dict]:
+    """ch3's CNNs trained by ``fit``, its steps replayed from CUDA graphs vs eager, per epoch of ``len(x)``."""
+    from helpers.experiments import ch3
+    rows = []
+    xm = F.interpolate(x[:, None], size=28, mode="bilinear", align_corners=False)  # (n, 1, 28, 28)
+    xc = F.pad(xm.repeat(1, 3, 1, 1), (2, 2, 2, 2))  # (n, 3, 32, 32): CIFAR-sized inputs (the work is timed)
+    cases = {"ch3 7-layer CNN (Adam)": (lambda: ch3.ConvNet7(10), xm, ch3.SETTINGS["standard"].mnist6_fit),
+             "ch3 ResNet-44 (SGD)": (lambda: ch3.CifarResNet(7), xc, ch3.SETTINGS["standard"].cifar_fit)}
+    for name, (make, inputs, cfg) in cases.items():
+        cfg = replace(cfg, epochs=epochs, milestones=(epochs // 2,))
+        torch.manual_seed(0)
+        model = make().to(device)
+        times = {way: median_time(lambda g=g: fit(model, (inputs, y), None, cfg, graphs=g), device, repeats) / epochs
+                 for way, g in (("fit, graph steps", True), ("fit, eager steps", False))}
+        rows += _rows(f"train {name}, 1 epoch of {len(inputs)}", times, len(inputs))
     return rows
 
 

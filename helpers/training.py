@@ -20,6 +20,8 @@ Adam) as a CUDA graph after three eager warm-up steps and replays it for every l
 batch draw and the augmentation stay eager, so every member still sees the batches and
 augmentations of its own seed. ``graphs=False`` or ``HELPERS_CUDA_GRAPHS=0`` turns this off; it is
 off on the CPU, with a learning-rate schedule (the graph would freeze the lr) and with SGD.
+``fit(..., graphs=True)`` does the same for one model (BatchNorm, SGD and step schedules included: the
+graph is recorded anew after each lr change); it is off by default until it has been measured on a GPU.
 """
 from __future__ import annotations
 
@@ -97,13 +99,15 @@ class FitConfig:
 
 @dataclass
 class FitResult:
-    """What ``fit`` returns. ``model`` holds the selected weights; history is per epoch."""
+    """What ``fit`` returns. ``model`` holds the selected weights; history is per epoch;
+    ``graph_replays`` counts the steps replayed from a CUDA graph (0 when every step ran eagerly)."""
 
     model: nn.Module
     best_epoch: int
     best_score: float
     history: dict[str, list[float]] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    graph_replays: int = 0
 
 
 @dataclass
@@ -217,6 +221,7 @@ def fit(
     augment: Augment | None = None,
     score_fn: ScoreFn | None = None,
     seed: int = 0,
+    graphs: bool = False,
     device: torch.device | str | None = None,
     desc: str = "fit",
 ) -> FitResult:
@@ -231,33 +236,39 @@ def fit(
         augment: ``augment(x, generator) -> x`` applied to each training batch.
         score_fn: ``score_fn(outputs, y) -> float``, higher is better; default by ``config.task``.
         seed: seeds the batch order and the augmentation draws.
+        graphs: replay each full-batch step (forward, backward, optimiser; BatchNorm statistics included)
+            as a CUDA graph after warm-up, recorded anew whenever a schedule changes the lr. Needs CUDA and
+            a ``loss_fn`` without host-side randomness or data-dependent shapes (the default loss; not
+            ch3's CutMix, whose box a graph would freeze). Off by default: not yet measured on a GPU.
         device: default: the model's device.
     """
     t0 = time.perf_counter()
     device = torch.device(device) if device is not None else next(model.parameters()).device
+    if graphs and device.type != "cuda":
+        raise ValueError(f"graphs=True needs a CUDA device; got device {device}")
     model.to(device)
     x, y = (t.to(device) for t in _check_data("train", train))
     xv, yv = (t.to(device) for t in _check_data("val", val)) if val is not None else (None, None)
     loss_fn = loss_fn or _default_loss(config.task)
     score_fn = score_fn or _default_score(config.task)
     gen = torch.Generator().manual_seed(seed)
-    opt, sched = _optimizer([p for p in model.parameters() if p.requires_grad], config)
+    opt, sched = _optimizer([p for p in model.parameters() if p.requires_grad], config, capturable=graphs)
+    total = torch.zeros((), device=device)  # summed training loss of the epoch
+    stepper = _Stepper(lambda xb, yb: loss_fn(model, xb, yb), opt, total, config.batch_size, graphs, batch_dim=0)
 
     best = (-math.inf, 0, copy.deepcopy(model.state_dict()))
     history: dict[str, list[float]] = {"train_loss": [], "val_score": []}
     bar = tqdm(range(config.epochs), desc=desc, disable=not progress_enabled(), leave=False)
     for epoch in bar:
         model.train()
-        total = torch.zeros((), device=device)
+        total.zero_()
         for idx in _batches(len(x), config.batch_size, gen, device):
-            xb = x[idx] if augment is None else augment(x[idx], gen)
-            loss = loss_fn(model, xb, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach() * len(idx)
+            stepper(x[idx] if augment is None else augment(x[idx], gen), y[idx])
         if sched is not None:
+            lrs = [g["lr"] for g in opt.param_groups]
             sched.step()
+            if lrs != [g["lr"] for g in opt.param_groups]:
+                stepper.reset()
         history["train_loss"].append(total.item() / len(x))
         if xv is not None:
             model.eval()
@@ -271,7 +282,7 @@ def fit(
     else:
         best = (math.nan, config.epochs - 1, None)
     model.eval()
-    return FitResult(model, best[1], best[0], history, time.perf_counter() - t0)
+    return FitResult(model, best[1], best[0], history, time.perf_counter() - t0, stepper.replays)
 
 
 def _check_vmappable(model: nn.Module) -> None:
@@ -305,21 +316,27 @@ class _Stepper:
     share them.
     """
 
-    def __init__(self, loss, opt, total: Tensor, batch_size: int, graphs: bool, warmup: int = 3):
+    def __init__(self, loss, opt, total: Tensor, batch_size: int, graphs: bool, warmup: int = 3,
+                 batch_dim: int = 1):
         self.loss, self.opt, self.total = loss, opt, total
-        self.batch_size, self.graphs, self.warmup = batch_size, graphs, warmup
+        self.batch_size, self.graphs, self.warmup, self.batch_dim = batch_size, graphs, warmup, batch_dim
         self.graph = self.static = None
         self.replays = 0
 
+    def reset(self, warmup: int = 1) -> None:
+        """Record the graph anew at the next full batch (after the lr changed: a graph holds it fixed)."""
+        self.graph = self.static = None
+        self.warmup = warmup
+
     def _step(self, xb: Tensor, yb: Tensor) -> None:
-        losses = self.loss(xb, yb)  # (M,)
+        losses = self.loss(xb, yb)  # (M,) for the ensemble, () for one model
         self.opt.zero_grad(set_to_none=not self.graphs)
         losses.sum().backward()
         self.opt.step()
-        self.total.add_(losses.detach() * xb.shape[1])
+        self.total.add_(losses.detach() * xb.shape[self.batch_dim])
 
     def __call__(self, xb: Tensor, yb: Tensor) -> None:
-        if not self.graphs or xb.shape[1] != self.batch_size:
+        if not self.graphs or xb.shape[self.batch_dim] != self.batch_size:
             return self._step(xb, yb)
         if self.graph is not None:
             for dst, src in zip(self.static, (xb, yb)):

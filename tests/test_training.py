@@ -152,3 +152,40 @@ def test_cuda_graph_steps_equal_eager_steps(mnist_small, augment):
     torch.testing.assert_close(torch.tensor(runs[False].history["train_loss"]),
                                torch.tensor(runs[True].history["train_loss"]), rtol=1e-4, atol=1e-6)
     assert runs[True].best_epoch == runs[False].best_epoch
+
+
+def test_fit_graphs_need_cuda():
+    xy = (torch.zeros(8, 2), torch.zeros(8, dtype=torch.long))
+    with pytest.raises(ValueError, match="graphs=True needs a CUDA device; got device cpu"):
+        fit(MLP(2, [], 2), xy, None, FitConfig(epochs=1), graphs=True, device="cpu")
+    assert fit(MLP(2, [], 2), xy, None, FitConfig(epochs=1)).graph_replays == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_fit_cuda_graph_steps_equal_eager_steps(mnist_small, optimizer):
+    """fit's replayed steps train a BatchNorm CNN like eager ones, across lr drops (graphs recorded anew)."""
+    train, val = mnist_small
+    train = (train[0].view(-1, 1, 28, 28), train[1])
+    val = (val[0].view(-1, 1, 28, 28), val[1])
+    cfg = FitConfig(epochs=4, batch_size=200, lr=0.05 if optimizer == "sgd" else 1e-3, optimizer=optimizer,
+                    momentum=0.9, weight_decay=1e-4, schedule="step", milestones=(1, 3), gamma=0.1)
+    torch.backends.cudnn.deterministic = True
+    runs = {}
+    try:
+        for graphs in (False, True):
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)).cuda()
+            runs[graphs] = fit(model, train, val, cfg, seed=0, graphs=graphs)
+    finally:
+        torch.backends.cudnn.deterministic = False
+    steps = len(train[0]) // 200  # full batches per epoch
+    # warm-up: 3 eager steps, then 1 after each of the two lr drops (epochs 1 and 3)
+    assert runs[False].graph_replays == 0 and runs[True].graph_replays == 4 * steps - 3 - 2
+    a, b = runs[False].model, runs[True].model
+    for (name, ta), tb in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(ta.float(), tb.float(), rtol=1e-4, atol=1e-5, msg=name)
+    torch.testing.assert_close(torch.tensor(runs[False].history["train_loss"]),
+                               torch.tensor(runs[True].history["train_loss"]), rtol=1e-4, atol=1e-6)
+    assert runs[True].best_epoch == runs[False].best_epoch
