@@ -238,6 +238,8 @@ def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Ten
     _check_kind(kind)
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"x must be images (B, C, H, W) with B >= 1, got shape {tuple(x.shape)}")
+    if not transforms:
+        raise ValueError("transforms is empty: give at least one transformation T_g to average over")
     H, names, T = x.shape[-1], list(layers), len(transforms)
     sums: dict = {}  # (i, name) -> [inv, eqv, (C, C) total] for maps
     vecs: dict = {}  # name -> ([f(X) batches], [[f(T_g X) batches] per transform]) for vectors
