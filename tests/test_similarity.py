@@ -153,6 +153,8 @@ def test_streamed_layers_equal_the_measure_of_all_images_at_once():
         layer_in_equivariance(m, layers, x, ts, kind="dot")
     with pytest.raises(ValueError, match="transforms is empty"):
         layer_in_equivariance(m, layers, x, [])
+    with pytest.raises(ValueError, match="x is on meta but the model on cpu"):
+        layer_in_equivariance(m, layers, x.to("meta"), ts)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

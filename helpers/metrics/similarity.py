@@ -240,6 +240,9 @@ def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Ten
         raise ValueError(f"x must be images (B, C, H, W) with B >= 1, got shape {tuple(x.shape)}")
     if not transforms:
         raise ValueError("transforms is empty: give at least one transformation T_g to average over")
+    dev = next((t.device for t in [*model.parameters(), *model.buffers()]), x.device)
+    if dev != x.device:
+        raise ValueError(f"x is on {x.device} but the model on {dev}; move them to one device")
     H, names, T = x.shape[-1], list(layers), len(transforms)
     sums: dict = {}  # (i, name) -> [inv, eqv, (C, C) total] for maps
     vecs: dict = {}  # name -> ([f(X) batches], [[f(T_g X) batches] per transform]) for vectors
