@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from captum.attr import IntegratedGradients
@@ -62,13 +63,13 @@ def measure_on_host(model, layers: dict, x: torch.Tensor, transforms: list) -> d
     """ch3's measure with every layer's maps of all images copied to the host and compared there (float64)."""
     H = x.shape[-1]
     base = capture(model, layers, x)  # {name: (B, ...)} on the CPU
-    out = {key: [] for key in ("invariance", "equivariance", "equivariance_shared")}
-    per_t = [[_in_equivariance(moved[k], t(base[k], H) if base[k].ndim == 4 else base[k], "correlation")
-              for k in layers] for t in transforms for moved in [capture(model, layers, t(x, H))]]
-    for j in range(len(layers)):
-        for i, key in enumerate(out):
-            out[key].append(sum(r[j][i] for r in per_t) / len(transforms))
-    return out
+    scores = []  # (T, L, 3)
+    for t in transforms:
+        moved = capture(model, layers, t(x, H))
+        scores.append([_in_equivariance(moved[k], t(base[k], H) if base[k].ndim == 4 else base[k], "correlation")
+                       for k in layers])
+    mean = np.mean(scores, axis=0)  # (L, 3)
+    return dict(zip(("invariance", "equivariance", "equivariance_shared"), mean.T))
 
 
 def randaugment_per_image(x: torch.Tensor, ra) -> torch.Tensor:

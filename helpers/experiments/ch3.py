@@ -353,6 +353,8 @@ def randaugment_batch(x: Tensor, gen: torch.Generator, num_ops: int = 2, magnitu
     included) and, for signed ones, a sign, as ``v2.RandAugment`` does per call; the images that drew the
     same (operation, sign) go through torchvision's operation together, one call per group instead of one
     per image (operations with per-image statistics, e.g. Equalize, Contrast, still use each image's own).
+    The operation table and dispatch are torchvision's own (``RandAugment._AUGMENTATION_SPACE`` and
+    ``_apply_image_or_video_transform``, internal names; the chapter's test checks them image by image).
 
     Args:
         x: ``(B, C, H, W)`` images in [0, 1] (quantised to uint8 as torchvision's tensor RandAugment needs).

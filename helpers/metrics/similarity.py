@@ -139,6 +139,13 @@ def _map_sums(ft: Tensor, tf: Tensor, kind: str, max_entries: float = 2e7) -> tu
     return inv, eqv, total
 
 
+def _map_scores(sums: tuple[Tensor, Tensor, Tensor], B: int) -> tuple[float, float, float]:
+    """``(invariance, equivariance with c' per image, equivariance with c' shared)`` from ``_map_sums`` of B images."""
+    inv, eqv, total = sums
+    C = total.shape[0]
+    return float(inv / (B * C)), float(eqv / (B * C)), float((total / B).amax(-1).mean())
+
+
 def _vector_scores(ft: Tensor, tf: Tensor, kind: str) -> tuple[float, float, float]:
     """Pooled vectors ``(B, C)``: S along the sample axis (module docstring); both matchings agree."""
     R = similarity_matrix(ft.T, tf.T, kind)  # (C, C)
@@ -149,9 +156,7 @@ def _vector_scores(ft: Tensor, tf: Tensor, kind: str) -> tuple[float, float, flo
 def _in_equivariance(ft: Tensor, tf: Tensor, kind: str, max_entries: float = 2e7) -> tuple[float, float, float]:
     """``(invariance, equivariance with c' per image, equivariance with c' shared)`` in one pass."""
     if ft.ndim == 4:
-        inv, eqv, total = _map_sums(ft, tf, kind, max_entries)
-        B, C = ft.shape[:2]
-        return float(inv / (B * C)), float(eqv / (B * C)), float((total / B).amax(-1).mean())
+        return _map_scores(_map_sums(ft, tf, kind, max_entries), len(ft))
     if ft.ndim == 2:
         return _vector_scores(ft, tf, kind)
     raise ValueError(f"features must be maps (B, C, H, W) or vectors (B, C), got shape {tuple(ft.shape)}")
@@ -244,40 +249,31 @@ def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Ten
     if dev != x.device:
         raise ValueError(f"x is on {x.device} but the model on {dev}; move them to one device")
     H, names, T = x.shape[-1], list(layers), len(transforms)
-    sums: dict = {}  # (i, name) -> [inv, eqv, (C, C) total] for maps
-    vecs: dict = {}  # name -> ([f(X) batches], [[f(T_g X) batches] per transform]) for vectors
+    sums: dict = {}  # (i, name) -> _map_sums of the batches so far, for maps
+    vec_base: dict = {}  # name -> [f(X) (b, C) per batch], for pooled vectors
+    vec_moved: dict = {}  # (i, name) -> [f(T_g X) (b, C) per batch]
     mag = dict.fromkeys(names, 0.0)
     for xb in torch.split(x, batch_size):
         base = capture(model, layers, xb, batch_size, to_cpu=False)
         for k in names:
             mag[k] += float(base[k].abs().double().sum()) / base[k][0].numel()
+            if base[k].ndim == 2:
+                vec_base.setdefault(k, []).append(base[k])
+            elif base[k].ndim != 4:
+                raise ValueError(f"layer {k!r} gives shape {tuple(base[k].shape)}; "
+                                 "need maps (B, C, H, W) or vectors (B, C)")
         for i, t in enumerate(transforms):
             moved = capture(model, layers, t(xb, H), batch_size, to_cpu=False)  # f(T_g X)
             for k in names:
-                if base[k].ndim == 4:
-                    s = _map_sums(moved[k], t(base[k], H), kind)  # T_g f(X) in the second place
-                    sums[i, k] = s if (i, k) not in sums else [u + v for u, v in zip(sums[i, k], s)]
-                elif base[k].ndim == 2:  # identity on vectors
-                    v = vecs.setdefault(k, ([], [[] for _ in transforms]))
-                    v[1][i].append(moved[k])
-                    if i == 0:
-                        v[0].append(base[k])
-                else:
-                    raise ValueError(f"layer {k!r} gives shape {tuple(base[k].shape)}; "
-                                     "need maps (B, C, H, W) or vectors (B, C)")
-    inv, eqv, shared = (np.zeros((T, len(names))) for _ in range(3))
-    B = len(x)
-    for j, k in enumerate(names):
-        for i in range(T):
-            if k in vecs:
-                f0 = torch.cat(vecs[k][0])
-                inv[i, j], eqv[i, j], shared[i, j] = _vector_scores(torch.cat(vecs[k][1][i]), f0, kind)
-            else:
-                si, se, total = sums[i, k]
-                C = total.shape[0]
-                inv[i, j], eqv[i, j] = float(si / (B * C)), float(se / (B * C))
-                shared[i, j] = float((total / B).amax(-1).mean())
+                if k in vec_base:  # T_g is the identity on vectors
+                    vec_moved.setdefault((i, k), []).append(moved[k])
+                    continue
+                s = _map_sums(moved[k], t(base[k], H), kind)  # T_g f(X) in the second place
+                sums[i, k] = s if (i, k) not in sums else tuple(u + v for u, v in zip(sums[i, k], s))
+    scores = np.array([[_vector_scores(torch.cat(vec_moved[i, k]), torch.cat(vec_base[k]), kind) if k in vec_base
+                        else _map_scores(sums[i, k], len(x)) for k in names] for i in range(T)])  # (T, L, 3)
+    inv, eqv, shared = scores.transpose(2, 0, 1)  # each (T, L)
     return {"layers": names, "invariance": inv.mean(0), "equivariance": eqv.mean(0),
             "equivariance_shared": shared.mean(0),
-            "magnitude": np.array([mag[k] / B for k in names]),
-            "parts": partition(names, [k not in vecs for k in names])}
+            "magnitude": np.array([mag[k] / len(x) for k in names]),
+            "parts": partition(names, [k not in vec_base for k in names])}
