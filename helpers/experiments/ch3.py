@@ -27,7 +27,8 @@ __all__ = ["Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_DIGITS", "MNIST6_TAS
            "run_augmentations", "run_widths", "run_pretrained", "plot_parts", "plot_layers", "plot_part_bars",
            "claim_values", "record_claim_values", "merge_part_records", "record_frames", "record_numbers",
            "plot_mnist6", "plot_translation", "MEASURES",
-           "PRETRAINED", "pretrained_layers", "load_images"]
+           "PRETRAINED", "IMAGENETTE", "pretrained_layers", "is_token_model", "load_images", "imagenette_val",
+           "measure_pretrained", "plot_pretrained"]
 
 MNIST6_DIGITS = (2, 3, 4, 5, 7, 9)  # MNIST without {0, 1, 6, 8}, whose rotations look like digits (Sec. 4.3)
 MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
@@ -55,6 +56,7 @@ class Settings:
         n_eval: evaluation images for the measure (paper: 2000).
         shifts: diagonal shifts in pixels (paper: 1..16; whole pixels at every layer, see ``diagonal_shift``).
         cifar_seeds: seeds of the CIFAR models when they differ from ``seeds`` (standard: one, for time).
+        n_pretrained: images for the pretrained ImageNet models, Figs. 4 and 7 (paper: 2000).
     """
 
     seeds: tuple[int, ...]
@@ -71,6 +73,7 @@ class Settings:
     n_eval: int = 2000
     shifts: tuple[int, ...] = (4, 8, 12, 16)
     cifar_seeds: tuple[int, ...] | None = None
+    n_pretrained: int = 2000
 
     @property
     def cifar_seed_list(self) -> tuple[int, ...]:
@@ -92,10 +95,10 @@ SETTINGS = {
     "quick": Settings(seeds=(0,), mnist6_train=800, mnist6_val=300, mnist6_fit=replace(_adam(3, (2,)), batch_size=32),
                       cifar_train=800, cifar_val=300, resnet_blocks=1, wrn_blocks=1,
                       cifar_fit=replace(_sgd(3, (2,)), batch_size=32), augmentations=("baseline", "random crop",
-                      "RandAugment"), widths=(1, 2), n_eval=150),
+                      "RandAugment"), widths=(1, 2), n_eval=150, n_pretrained=100),
     "standard": Settings(seeds=(0, 1, 2), mnist6_train=20_000, mnist6_val=2000, mnist6_fit=_adam(15, (8, 12)),
                          cifar_train=50_000, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
-                         cifar_fit=_sgd(15, (8, 12)), n_eval=1000, cifar_seeds=(0,)),
+                         cifar_fit=_sgd(15, (8, 12)), n_eval=1000, cifar_seeds=(0,), n_pretrained=500),
     "paper": Settings(seeds=(0, 1, 2), mnist6_train=50_000, mnist6_val=2000, mnist6_fit=_adam(100, (25, 50)),
                       cifar_train=50_000, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
                       cifar_fit=_sgd(200, (100, 150))),
@@ -573,10 +576,56 @@ class _Normalised(nn.Module):
         return self.model((x - self.mean) / self.std)
 
 
+def load_images(image_dir: str, n: int, size: int = 224) -> Tensor:
+    """``n`` images (jpg/png) from ``image_dir`` and its subfolders, evenly spaced through the sorted paths (so a
+    folder of class subfolders gives every class its share): shorter side resized to ``size``, centre crop, in
+    [0, 1]. Shapes: ``(min(n, found), 3, size, size)``."""
+    from pathlib import Path
+
+    from PIL import Image
+    from torchvision.transforms.v2 import functional as TF
+    files = sorted(p for p in Path(image_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not files:
+        raise ValueError(f"no .jpg/.jpeg/.png images under {image_dir!r}")
+    files = [files[i] for i in np.linspace(0, len(files) - 1, min(n, len(files))).round().astype(int)]
+    imgs = [TF.center_crop(TF.resize(TF.pil_to_tensor(Image.open(f).convert("RGB")), size), size) for f in files]
+    return torch.stack(imgs).float() / 255  # (n, 3, size, size)
+
+
+#: ``image_dir`` value that means: Imagenette's validation images (``imagenette_val``).
+IMAGENETTE = "imagenette"
+
+
+def imagenette_val(root=None, download: bool = True):
+    """The folder of Imagenette's validation images (fast.ai's 10-class subset of ImageNet, 3,925 images, the
+    320 px version, through torchvision's ``Imagenette``): looked for under the data root (``data.data_root``)
+    and the download cache (``data.cache_dir``), downloaded (a few hundred MB) into the cache when in neither.
+
+    Raises:
+        FileNotFoundError: not found and ``download`` is False.
+    """
+    tail = ("imagenette2-320", "val")
+    for base in filter(None, (data.data_root(root), data.cache_dir())):
+        if base.joinpath(*tail).is_dir():
+            return base.joinpath(*tail)
+    if not download:
+        raise FileNotFoundError(f"Imagenette's validation images are not under {data.data_root(root)} nor "
+                                f"{data.cache_dir()} ({'/'.join(tail)})")
+    from torchvision.datasets import Imagenette
+    Imagenette(str(data.cache_dir()), split="val", size="320px", download=True)
+    return data.cache_dir().joinpath(*tail)
+
+
+def is_token_model(model: nn.Module) -> bool:
+    """Whether a timm classifier is a ViT / MLP-Mixer (token blocks, no pooling module) rather than a CNN."""
+    return isinstance(getattr(model, "blocks", None), nn.Sequential) and not isinstance(
+        getattr(model, "global_pool", None), nn.Module)
+
+
 def pretrained_layers(model: nn.Module) -> dict[str, nn.Module]:
     """The measured layers of a timm ImageNet classifier: transformer / mixer blocks or the CNN's feature
     stages (``feature_info``), the pooled vector (``global_pool`` or ``head_drop``) and the logits."""
-    if isinstance(getattr(model, "blocks", None), nn.Sequential) and not isinstance(getattr(model, "global_pool", None), nn.Module):
+    if is_token_model(model):
         body = {f"block{i + 1}": b for i, b in enumerate(model.blocks)}  # ViT / MLP-Mixer: tokens (B, N, D)
         pool = model.head_drop
     else:
@@ -585,33 +634,51 @@ def pretrained_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {**body, "pool": pool, "final": model.get_classifier()}
 
 
-def load_images(image_dir: str, n: int, size: int = 224) -> Tensor:
-    """Up to ``n`` images (jpg/png, sorted by path) from ``image_dir``: shorter side resized to ``size``, centre
-    crop, in [0, 1]. Shapes: ``(n, 3, size, size)``."""
-    from pathlib import Path
+def _spearman_parts(models: dict, transform: str, key: str) -> list[float]:
+    """Spearman ρ over the models of each part's ``key`` with their ImageNet accuracy, ``(5,)`` (Fig. 4)."""
+    from scipy.stats import spearmanr
+    acc = [m["acc"] for m in models.values()]
+    v = np.array([m[transform][f"{key}_parts"] for m in models.values()])  # (models, 5)
+    return [float(spearmanr(v[:, p], acc).statistic) for p in range(len(PARTS))]
 
-    from PIL import Image
-    from torchvision.transforms.v2 import functional as TF
-    files = sorted(p for p in Path(image_dir).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:n]
-    if not files:
-        raise ValueError(f"no .jpg/.jpeg/.png images under {image_dir!r}")
-    imgs = [TF.center_crop(TF.resize(TF.pil_to_tensor(Image.open(f).convert("RGB")), size), size) for f in files]
-    return torch.stack(imgs).float() / 255  # (n, 3, size, size)
+
+def measure_pretrained(x: Tensor, models: dict[str, float] | None = None, device="cpu", pretrained: bool = True,
+                       batch_size: int = 50) -> dict:
+    """Figs. 4 and 7 on images ``x`` ``(n, 3, 224, 224)`` in [0, 1]: each timm model (``{name: ImageNet top-1}``,
+    default ``PRETRAINED``) measured under rotation (90/180/270°) and translation (diagonal cyclic shifts of 32
+    and 64 px, a whole number of positions at stride 32; rounded where a network's maps are not a divisor of
+    224), per layer and part, and Spearman's ρ per part of each measure with the accuracies.
+    ``pretrained=False`` builds the same architectures with random weights (no download: for tests).
+
+    Returns:
+        ``{"models": {name: {"acc", "kind" ("cnn" | "token"), "translation": measure, "rotation": measure}},
+        "spearman": {transform: {measure key: [ρ per part (5)]}}, "n_images": n}``.
+    """
+    import timm
+    rots, shifts = [rotation(k) for k in (1, 2, 3)], [diagonal_shift(p, exact=False) for p in (32, 64)]
+    x = x.to(device)
+    out: dict = {}
+    for name, acc in (models or PRETRAINED).items():
+        m = timm.create_model(name, pretrained=pretrained).eval()
+        net = _Normalised(m, m.pretrained_cfg["mean"], m.pretrained_cfg["std"]).to(device)
+        layers = pretrained_layers(m)
+        out[name] = {"acc": acc, "kind": "token" if is_token_model(m) else "cnn"}
+        for key, ts in (("translation", shifts), ("rotation", rots)):
+            r = layer_in_equivariance(net, layers, x, ts, batch_size=batch_size)
+            out[name][key] = {**r, **part_means(r)}
+        del net, m
+        if torch.device(device).type == "cuda":
+            torch.cuda.empty_cache()
+    keys = [k for k in MEASURES if f"{k}_parts" in next(iter(out.values()))["translation"]]
+    rho = {t: {k: _spearman_parts(out, t, k) for k in keys} for t in ("translation", "rotation")}
+    return {"models": out, "spearman": rho, "n_images": len(x)}
 
 
 def run_pretrained(image_dir: str | None, n: int = 100, device="cpu", models: dict[str, float] | None = None) -> dict:
-    """Figs. 4 and 7: pretrained ImageNet CNNs vs ViT / MLP-Mixer (timm). Needs the ``timm`` package, its
-    pretrained weights (internet) and a folder of natural images; otherwise returns ``{"skipped": reason}``
-    at once (a 2 s connection test, no hanging download).
-
-    Measures rotation (90/180/270°) and translation (diagonal cyclic shifts of 32 and 64 px, a whole number of
-    positions at stride 32; rounded where a network's maps are not a divisor of 224) in/equivariance per part
-    on 224 x 224 crops, and the Spearman correlation of Final translation equivariance with the published
-    ImageNet accuracy (``PRETRAINED``).
-
-    Returns:
-        ``{name: {"acc": float, "translation": measure, "rotation": measure}, "spearman": float}``.
-    """
+    """Figs. 4 and 7: ``measure_pretrained`` on ``n`` images of ``image_dir`` (a folder, or ``IMAGENETTE`` for
+    Imagenette's validation images, downloaded once). Needs the ``timm`` package, its pretrained weights
+    (internet) and the images; otherwise returns ``{"skipped": reason}`` at once (a 2 s connection test, no
+    hanging download)."""
     if not image_dir:
         return {"skipped": "no folder of natural images given (image_dir); the ImageNet models are not measured"}
     try:
@@ -620,24 +687,43 @@ def run_pretrained(image_dir: str | None, n: int = 100, device="cpu", models: di
         return {"skipped": "the timm package is not installed (pip install timm)"}
     if not _online():
         return {"skipped": "no internet (huggingface.co unreachable in 2 s): pretrained weights cannot be downloaded"}
-    from scipy.stats import spearmanr
-    x = load_images(image_dir, n).to(device)
-    rots, shifts = [rotation(k) for k in (1, 2, 3)], [diagonal_shift(p, exact=False) for p in (32, 64)]
-    out: dict = {}
-    for name, acc in (models or PRETRAINED).items():
+    if image_dir == IMAGENETTE:
         try:
-            m = timm.create_model(name, pretrained=True).eval()
+            image_dir = str(imagenette_val())
+        except Exception as e:  # download failed
+            return {"skipped": f"Imagenette could not be downloaded: {type(e).__name__}: {str(e)[:200]}"}
+    for name in models or PRETRAINED:  # download every checkpoint first (into timm's cache): fail before measuring
+        try:
+            timm.create_model(name, pretrained=True)
         except Exception as e:  # weights not downloadable
             return {"skipped": f"pretrained weights of {name} could not be loaded: {type(e).__name__}: {str(e)[:200]}"}
-        net = _Normalised(m, m.pretrained_cfg["mean"], m.pretrained_cfg["std"]).to(device)
-        layers = pretrained_layers(m)
-        out[name] = {"acc": acc}
-        for key, ts in (("translation", shifts), ("rotation", rots)):
-            r = layer_in_equivariance(net, layers, x, ts)
-            out[name][key] = {**r, **part_means(r)}
-    finals = [out[k]["translation"]["equivariance_parts"][-1] for k in out]
-    out["spearman"] = float(spearmanr(finals, [out[k]["acc"] for k in out]).statistic)
-    return out
+    return measure_pretrained(load_images(image_dir, n), models, device)
+
+
+def plot_pretrained(pre: dict):
+    """Figs. 7 and 4: per-part translation and rotation equivariance of each pretrained model (CNNs solid,
+    ViT / Mixer dashed) and Spearman's ρ per part of each measure with ImageNet accuracy."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8), constrained_layout=True)
+    x = np.arange(len(PARTS))
+    for ax, t in zip(axes[:2], ("translation", "rotation")):
+        for name, m in pre["models"].items():
+            ax.plot(x, m[t]["equivariance_parts"], "o-" if m["kind"] == "cnn" else "s--",
+                    label=f"{name.split('.')[0]} ({m['acc']:.1f} %)")
+        ax.set_xticks(x, PARTS)
+        ax.set(ylim=(-0.05, 1.05), title=f"{t} equivariance (Fig. 7)")
+    axes[1].legend(fontsize=7)
+    ax, w = axes[2], 0.2
+    bars = [(t, k) for t in ("translation", "rotation") for k in ("invariance", "equivariance")]
+    for i, (t, k) in enumerate(bars):
+        ax.bar(x + (i - 1.5) * w, pre["spearman"][t][k], w, label=f"{t} {k}")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(x, PARTS)
+    ax.set(ylim=(-1.05, 1.05), title="Spearman ρ with ImageNet accuracy (Fig. 4)")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"pretrained ImageNet models on {pre['n_images']} images")
+    return fig
 
 
 def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance", title: str = "") -> None:
@@ -766,7 +852,7 @@ def record_frames(rec: dict) -> dict:
 def record_claim_values(n: dict, matching: str = "sample") -> dict:
     """``claim_values`` recomputed from a record's numbers (``record_numbers``' layout), e.g. of merged parts.
 
-    C3.6 (pretrained models) is not in part records and stays ``None``.
+    C3.6a/b (pretrained models) are not in part records and stay ``None``.
     """
     arrays = lambda r: {k: np.asarray(v) if isinstance(v, list) else v for k, v in r.items()}  # noqa: E731
     toy = {name: arrays(r) for name, r in n["toy"].items()} if n.get("toy") else None
@@ -831,7 +917,7 @@ def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: di
         raise ValueError(f"unknown matching {matching!r}; valid: ['sample', 'shared']")
     eq = "equivariance" if matching == "sample" else "equivariance_shared"
     tol = 1e-5
-    out = dict.fromkeys(("C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6"))
+    out = dict.fromkeys(("C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6a", "C3.6b"))
     if demo is not None:
         out["C3.1a"] = abs(demo["correlation"]["shifted"] - demo["correlation"]["plain"])
     if fig2b is not None:
@@ -862,5 +948,10 @@ def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: di
                 for p in (1, 2)]
         out["C3.5"] = sum(map(bool, wide)) / len(wide)
     if pre is not None and "skipped" not in pre:
-        out["C3.6"] = pre.get("spearman")
+        out["C3.6a"] = _spearman_parts(pre["models"], "translation", eq)[-1]
+        kinds = {k: [m for m in pre["models"].values() if m["kind"] == k] for k in ("cnn", "token")}
+        if all(kinds.values()):
+            mean = lambda k, t: np.mean([m[t][f"{eq}_parts"] for m in kinds[k]], 0)  # noqa: E731  (5,)
+            more = [mean("cnn", t)[p] > mean("token", t)[p] for t in ("translation", "rotation") for p in (0, 1, 2)]
+            out["C3.6b"] = sum(map(bool, more)) / len(more)
     return out
