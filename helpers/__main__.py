@@ -1,6 +1,7 @@
 """Command line: ``python -m helpers {run,build,list}``.
 
     python -m helpers run --chapter 1 3 --profile quick     # papermill, headless
+    python -m helpers run --chapter 3 -p image_dir imagenette   # a further notebook parameter
     python -m helpers build --profile auto                  # execute every chapter, build _build/html
     python -m helpers list                                   # chapters and profiles
 """
@@ -25,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default _build/runs/<profile>)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--log-output", action="store_true", help="stream the notebooks' output")
+    run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="a further notebook parameter, e.g. -p image_dir imagenette (chapter 3); "
+                          "VALUE is read as a Python literal where it is one, else as a string")
     build = sub.add_parser("build", help="execute every chapter and build the HTML book")
     build.add_argument("--profile", default="auto", choices=_PROFILES)
     build.add_argument("--no-execute", action="store_true", help="build the clean notebooks without running them")
@@ -33,12 +37,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _literal(text: str):
+    """``"3"`` -> 3, ``"0.5"`` -> 0.5, ``"True"`` -> True; anything else stays the string."""
+    import ast
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
             chapters.get_chapters(args.chapter)  # validate before starting anything
-            chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output)
+            chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output,
+                                  params={k: _literal(v) for k, v in args.param})
         elif args.command == "build":
             chapters.build_book(args.profile, execute=not args.no_execute, strict=not args.no_strict)
         else:

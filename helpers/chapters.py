@@ -18,7 +18,11 @@ from typing import Iterable, Sequence
 
 from .profiles import Profile, resolve
 
-__all__ = ["Chapter", "CHAPTERS", "repo_root", "available", "get_chapters", "run_chapters", "build_book"]
+__all__ = ["Chapter", "CHAPTERS", "repo_root", "available", "get_chapters", "notebook_parameters", "run_chapters",
+           "build_book"]
+
+#: Parameters every run sets itself (``run_chapters``' own arguments).
+_RUN_PARAMETERS = ("profile", "seed", "output_dir")
 
 
 @dataclass(frozen=True)
@@ -80,20 +84,50 @@ def get_chapters(keys: Iterable[str] | None = None, root: Path | None = None) ->
     return out
 
 
+def notebook_parameters(ch: Chapter, root: Path | None = None) -> list[str]:
+    """The names assigned in a chapter's ``parameters`` cell (what papermill may set)."""
+    import ast
+    import json
+
+    nb = json.loads(((root or repo_root()) / ch.notebook).read_text(encoding="utf-8"))
+    cell = next((c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        return []
+    tree = ast.parse("".join(cell["source"]))
+    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+
+
+def _extra_parameters(chapters: list[Chapter], params: dict, root: Path) -> dict[str, dict]:
+    """``params`` split by chapter: each chapter gets those its parameters cell has. Raises ``ValueError`` for a
+    name no selected chapter has, or one ``run_chapters`` sets itself."""
+    names = {ch.key: notebook_parameters(ch, root) for ch in chapters}
+    for name in params:
+        if name in _RUN_PARAMETERS:
+            raise ValueError(f"parameter {name!r} is set by its own option (--profile, --seed, --out)")
+        if not any(name in have for have in names.values()):
+            listed = "; ".join(f"chapter {k}: {[n for n in v if n not in _RUN_PARAMETERS]}" for k, v in names.items())
+            raise ValueError(f"no selected chapter has a parameter {name!r} ({listed})")
+    return {ch.key: {k: v for k, v in params.items() if k in names[ch.key]} for ch in chapters}
+
+
 def run_chapters(keys: Sequence[str] | None = None, profile: str | Profile = "auto",
-                 out: str | os.PathLike | None = None, seed: int = 0, log_output: bool = False) -> list[dict]:
+                 out: str | os.PathLike | None = None, seed: int = 0, log_output: bool = False,
+                 params: dict | None = None) -> list[dict]:
     """Execute chapters with papermill in ``profile``.
 
     Writes ``<out>/<stem>.ipynb`` (executed) and ``<out>/<stem>/results.json`` per chapter;
-    ``out`` defaults to ``_build/runs/<profile>``. Returns one summary dict per chapter.
+    ``out`` defaults to ``_build/runs/<profile>``. ``params``: further notebook parameters (e.g. chapter 3's
+    ``image_dir``), each passed to the chapters whose parameters cell has it. Returns one summary dict per chapter.
 
     Raises:
+        ValueError: a parameter that no selected chapter has.
         papermill.PapermillExecutionError: a chapter failed (its executed notebook shows where).
     """
     import papermill as pm
 
     root = repo_root()
     chapters = get_chapters(keys, root)
+    extra = _extra_parameters(chapters, params or {}, root)
     prof = resolve(profile)
     out = Path(out) if out else root / "_build" / "runs" / prof.name
     out.mkdir(parents=True, exist_ok=True)
@@ -104,7 +138,7 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str | Profile = "au
         print(f"[helpers] chapter {ch.key} ({ch.stem}) in profile {prof.name} on {prof.device} ...", flush=True)
         pm.execute_notebook(
             str(root / ch.notebook), str(out / f"{ch.stem}.ipynb"),
-            parameters={"profile": prof.name, "seed": seed, "output_dir": str((out / ch.stem).resolve())},
+            parameters={**extra[ch.key], "profile": prof.name, "seed": seed, "output_dir": str((out / ch.stem).resolve())},
             cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output,
         )
         dt = time.perf_counter() - t0

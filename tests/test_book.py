@@ -67,6 +67,20 @@ def test_cli_errors_name_the_bad_value():
     assert r.returncode == 2 and "invalid choice: 'fast'" in r.stderr and "quick" in r.stderr
     r = _cli("list")
     assert r.returncode == 0 and "00_template" in r.stdout
+    r = _cli("run", "--chapter", "1", "--profile", "quick", "-p", "image_dir", "imagenette")
+    assert r.returncode == 2 and "no selected chapter has a parameter 'image_dir'" in r.stderr
+    r = _cli("run", "--chapter", "3", "--profile", "quick", "-p", "profile", "paper")
+    assert r.returncode == 2 and "'profile' is set by its own option" in r.stderr
+
+
+def test_further_notebook_parameters_go_to_the_chapters_that_have_them():
+    ch1, ch3 = chapters.get_chapters(["1", "3"])
+    assert chapters.notebook_parameters(ch3) == ["profile", "seed", "output_dir", "image_dir"]
+    split = chapters._extra_parameters([ch1, ch3], {"image_dir": "imagenette"}, chapters.repo_root())
+    assert split == {"1": {}, "3": {"image_dir": "imagenette"}}
+    from helpers.__main__ import _literal
+    assert (_literal("3"), _literal("0.5"), _literal("True"), _literal("imagenette"), _literal("/a b")) == (
+        3, 0.5, True, "imagenette", "/a b")
 
 
 def test_chapter_keys():
