@@ -952,6 +952,8 @@ def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: di
         kinds = {k: [m for m in pre["models"].values() if m["kind"] == k] for k in ("cnn", "token")}
         if all(kinds.values()):
             mean = lambda k, t: np.mean([m[t][f"{eq}_parts"] for m in kinds[k]], 0)  # noqa: E731  (5,)
-            more = [mean("cnn", t)[p] > mean("token", t)[p] for t in ("translation", "rotation") for p in (0, 1, 2)]
+            # Sec. 4.6: translation in Early and Middle, rotation in every intermediate part
+            more = [mean("cnn", t)[p] > mean("token", t)[p] for t, ps in (("translation", (0, 1)), ("rotation", (0, 1, 2)))
+                    for p in ps]
             out["C3.6b"] = sum(map(bool, more)) / len(more)
     return out
