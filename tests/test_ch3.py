@@ -273,6 +273,32 @@ def test_measure_pretrained_on_the_timm_architectures():
     assert len(fig.axes) == 3
 
 
+def test_run_pretrained_end_to_end_with_weights_mocked(tmp_path, monkeypatch):
+    """run_pretrained online, with timm's download replaced: a weight that cannot be had is a skip naming the
+    model; otherwise a folder of images goes through loading, measuring and the Spearman table."""
+    timm = pytest.importorskip("timm")
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(tmp_path / f"{i}.jpg")
+    monkeypatch.setattr(ch3, "_online", lambda *a, **k: True)
+    create = timm.create_model
+    models = {"resnet18": 69.7, "vit_tiny_patch16_224": 75.5, "mixer_s32_224": 68.1}
+
+    def offline(name, pretrained=False, **kw):
+        if pretrained:
+            raise OSError("no connection")
+        return create(name, **kw)
+    monkeypatch.setattr(timm, "create_model", offline)
+    r = ch3.run_pretrained(str(tmp_path), n=2, models=models)
+    assert r["skipped"].startswith("pretrained weights of resnet18 could not be loaded: OSError")
+    monkeypatch.setattr(timm, "create_model", lambda name, pretrained=False, **kw: create(name, **kw))
+    r = ch3.run_pretrained(str(tmp_path), n=2, models=models)
+    assert r["n_images"] == 2 and list(r["models"]) == list(models)
+    assert [m["kind"] for m in r["models"].values()] == ["cnn", "token", "token"]
+    assert set(r["spearman"]) == {"translation", "rotation"}
+
+
 def test_timm_vit_without_position_embedding_is_translation_invariant():
     """Known answer on timm's ViT-B/16: with the position embedding at zero, attention and MLPs commute with any
     permutation of the patches, so a shift by whole patches (32 px = 2) is exactly invariant in every part

@@ -635,11 +635,12 @@ def pretrained_layers(model: nn.Module) -> dict[str, nn.Module]:
 
 
 def _spearman_parts(models: dict, transform: str, key: str) -> list[float]:
-    """Spearman ρ over the models of each part's ``key`` with their ImageNet accuracy, ``(5,)`` (Fig. 4)."""
+    """Spearman ρ over the models of each part's ``key`` with their ImageNet accuracy, ``(5,)`` (Fig. 4); NaN
+    where a part's value is the same for every model (ρ undefined)."""
     from scipy.stats import spearmanr
     acc = [m["acc"] for m in models.values()]
     v = np.array([m[transform][f"{key}_parts"] for m in models.values()])  # (models, 5)
-    return [float(spearmanr(v[:, p], acc).statistic) for p in range(len(PARTS))]
+    return [float(spearmanr(v[:, p], acc).statistic) if np.ptp(v[:, p]) > 0 else math.nan for p in range(len(PARTS))]
 
 
 def measure_pretrained(x: Tensor, models: dict[str, float] | None = None, device="cpu", pretrained: bool = True,
