@@ -85,16 +85,10 @@ def get_chapters(keys: Iterable[str] | None = None, root: Path | None = None) ->
 
 
 def notebook_parameters(ch: Chapter, root: Path | None = None) -> list[str]:
-    """The names assigned in a chapter's ``parameters`` cell (what papermill may set)."""
-    import ast
-    import json
+    """The names in a chapter's ``parameters`` cell (what papermill may set; ``papermill.inspect_notebook``)."""
+    import papermill as pm
 
-    nb = json.loads(((root or repo_root()) / ch.notebook).read_text(encoding="utf-8"))
-    cell = next((c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None:
-        return []
-    tree = ast.parse("".join(cell["source"]))
-    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+    return list(pm.inspect_notebook(str((root or repo_root()) / ch.notebook)))
 
 
 def _extra_parameters(chapters: list[Chapter], params: dict, root: Path) -> dict[str, dict]:

@@ -670,8 +670,7 @@ def measure_pretrained(x: Tensor, models: dict[str, float] | None = None, device
         del net, m
         if torch.device(device).type == "cuda":
             torch.cuda.empty_cache()
-    keys = [k for k in MEASURES if f"{k}_parts" in next(iter(out.values()))["translation"]]
-    rho = {t: {k: _spearman_parts(out, t, k) for k in keys} for t in ("translation", "rotation")}
+    rho = {t: {k: _spearman_parts(out, t, k) for k in MEASURES} for t in ("translation", "rotation")}
     return {"models": out, "spearman": rho, "n_images": len(x)}
 
 
