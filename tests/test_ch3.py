@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import data
 from helpers.experiments import ch3
 from helpers.metrics import PARTS
 
@@ -40,6 +41,15 @@ def test_mnist6_builders(need_data, task):
     assert int(y.min()) >= 0 and int(y.max()) < ds["classes"]
     if task.endswith("Eq"):
         assert len(y.unique()) > 12  # digits x rotations
+
+
+def test_standard_trains_on_as_many_cifar_images_online_as_offline(need_data):
+    """Standard's one-GPU budget: its CIFAR networks see the offline subset's image count, not all 50,000."""
+    need_data("cifar10")
+    s, n_here = ch3.SETTINGS["standard"], len(data.load("cifar10", train=True)[0])
+    assert s.cifar_train == 8068  # the offline subset's size (tests/test_data.py)
+    assert ch3.cifar10(s.cifar_train, 10)["n_train"] == min(8068, n_here)  # all of the subset, or 8,068 of 50,000
+    assert ch3.SETTINGS["paper"].cifar_train == 50_000
 
 
 def test_mnist6_rot_inv_is_mnist6_rotated(need_data):
