@@ -50,7 +50,7 @@ class Settings:
         mnist6_fit: optimiser of the 7-layer CNN (paper: Adam 0.01, batch 128, L2 5e-4, 100 epochs, /10 at 25, 50).
         cifar_train, cifar_val: CIFAR-10 images used (capped by what exists offline). Standard trains on
             8,068 (the size of the offline subset) also where the full set downloads, so its CIFAR training
-            costs the same online and offline (all 50,000 would take six times as long); paper uses all.
+            is the same size online and offline (all 50,000 would be 6.2 times the steps); paper uses all.
         resnet_blocks: residual blocks per stage of the augmentation ResNet (7 -> ResNet-44).
         wrn_blocks: blocks per stage of the wide ResNets (6 -> WRN-40); widths: its width factors.
         cifar_fit: optimiser (paper: SGD 0.1, momentum 0.9, L2 1e-4, batch 128, 200 epochs, /10 at 100, 150).
