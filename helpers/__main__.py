@@ -1,8 +1,11 @@
-"""Command line: ``python -m helpers {run,build,list}``.
+"""Command line: ``python -m helpers {run,build,parts,list}``.
 
-    python -m helpers run --chapter 1 3 --profile quick     # papermill, headless
+    python -m helpers run --chapter 1 3 --profile quick     # compute missing parts, then render the pages
+    python -m helpers run --chapter 2 --profile paper --parts table1-rff-full --cluster ray
+    python -m helpers run --chapter 1 --profile standard --store results   # compute committed evidence
     python -m helpers run --chapter 3 -p image_dir imagenette   # a further notebook parameter
-    python -m helpers build --profile auto                  # execute every chapter, build _build/html
+    python -m helpers build                                  # render every chapter from its best stored profile
+    python -m helpers parts --chapter 1                      # which parts are stored, per profile
     python -m helpers list                                   # chapters and profiles
 """
 from __future__ import annotations
@@ -11,28 +14,47 @@ import argparse
 import sys
 
 from . import chapters
-from .profiles import PROFILES
+from .runner import PROFILE_CHOICES
 
-_PROFILES = [*PROFILES, "auto"]
+_PROFILE_HELP = ("quick | standard | paper | auto (standard with CUDA, quick without) | best (the best profile "
+                 "whose parts are all stored, else auto)")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute chapters headlessly with papermill")
+    run = sub.add_parser("run", help="compute the chapters' missing parts, then render their pages")
     run.add_argument("--chapter", nargs="+", default=["all"], metavar="N",
-                     help=f"chapter keys ({', '.join(c.key for c in chapters.CHAPTERS)}) or 'all'")
-    run.add_argument("--profile", default="auto", choices=_PROFILES)
-    run.add_argument("--out", default=None, help="output folder (default _build/runs/<profile>)")
+                     help=f"chapter keys ({', '.join(c.key for c in chapters.CHAPTERS)}, chN, 0N) or 'all'")
+    run.add_argument("--profile", default="best", choices=PROFILE_CHOICES, help=_PROFILE_HELP)
+    run.add_argument("--parts", nargs="+", default=None, metavar="NAME",
+                     help="compute only these parts of the one selected chapter (no page)")
+    run.add_argument("--cluster", default=None, metavar="ray|ray://HOST:PORT",
+                     help="run each missing part as a Ray task: 'ray' starts a local Ray, 'ray://HOST:PORT' "
+                          "joins an existing cluster (needs the 'cluster' extra)")
+    run.add_argument("--store", default=None, metavar="DIR",
+                     help="where computed parts go (default _build/store); 'results' writes committed evidence")
+    run.add_argument("--force", action="store_true", help="allow replacing committed evidence in results/")
+    run.add_argument("--recompute", action="store_true", help="compute the selected parts even where stored")
+    run.add_argument("--no-pages", action="store_true", help="compute parts only; render no page")
+    run.add_argument("--threads", type=int, default=None, help="torch threads for parts computed in this process")
+    run.add_argument("--out", default=None, help="where executed pages go (default _build/runs/<profile>)")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--log-output", action="store_true", help="stream the notebooks' output")
+    run.add_argument("--log-output", action="store_true", help="stream the pages' cell output")
     run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="a further notebook parameter, e.g. -p image_dir imagenette (chapter 3); "
                           "VALUE is read as a Python literal where it is one, else as a string")
-    build = sub.add_parser("build", help="execute every chapter and build the HTML book")
-    build.add_argument("--profile", default="auto", choices=_PROFILES)
+    build = sub.add_parser("build", help="render every chapter and build the HTML book")
+    build.add_argument("--profile", default="best", choices=PROFILE_CHOICES, help=_PROFILE_HELP)
+    build.add_argument("--cluster", default=None, metavar="ray|ray://HOST:PORT", help="as for run")
+    build.add_argument("--store", default=None, metavar="DIR", help="as for run")
     build.add_argument("--no-execute", action="store_true", help="build the clean notebooks without running them")
     build.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
+    parts = sub.add_parser("parts", help="list a chapter's parts and where each profile has them stored")
+    parts.add_argument("--chapter", nargs="+", default=["all"], metavar="N")
+    parts.add_argument("--profile", nargs="+", default=None, choices=PROFILE_CHOICES[:3], metavar="PROFILE")
+    parts.add_argument("--store", default=None, metavar="DIR")
+    parts.add_argument("--seed", type=int, default=0)
     sub.add_parser("list", help="list chapters and profiles")
     return p
 
@@ -46,21 +68,46 @@ def _literal(text: str):
         return text
 
 
+def _parts_table(keys, profiles, store, seed) -> None:
+    from . import runner
+
+    where = runner.stores(store)
+    for ch in chapters.get_chapters(keys):
+        module = runner.chapter_module(ch.stem)
+        for prof in profiles or [p for p in PROFILE_CHOICES[:3] if p in module.SETTINGS]:
+            found = runner.find_stored(module, prof, seed, runner.chapter_parts(module, module.SETTINGS[prof]), where)
+            print(f"{ch.stem}  {prof}: {sum(s.stored is not None for s in found)} of {len(found)} parts stored")
+            for s in found:
+                if s.stored is not None:
+                    m = s.stored.meta
+                    state = (f"stored ({'committed' if s.store.protected else s.store.root}), {m.get('device')}, "
+                             f"{m.get('wall_time_s', 0):.0f} s, {m.get('date', '')[:10]}")
+                else:
+                    state = s.note
+                gpu = "gpu" if s.part.needs.gpu else "cpu"
+                print(f"    {s.part.name:<28s} [{gpu}, {s.part.needs.memory_gb:g} GB]  {state}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
             chapters.get_chapters(args.chapter)  # validate before starting anything
             chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output,
-                                  params={k: _literal(v) for k, v in args.param})
+                                  params={k: _literal(v) for k, v in args.param}, store=args.store,
+                                  cluster=args.cluster, parts=args.parts, force=args.force, recompute=args.recompute,
+                                  pages=not args.no_pages, threads=args.threads)
         elif args.command == "build":
-            chapters.build_book(args.profile, execute=not args.no_execute, strict=not args.no_strict)
+            chapters.build_book(args.profile, execute=not args.no_execute, strict=not args.no_strict,
+                                store=args.store, cluster=args.cluster)
+        elif args.command == "parts":
+            _parts_table(args.chapter, args.profile, args.store, args.seed)
         else:
             have = {c.key for c in chapters.available()}
             for c in chapters.CHAPTERS:
                 print(f"{c.key}  {'ready  ' if c.key in have else 'not yet'}  {c.notebook}  {c.title}")
-            print("profiles:", ", ".join(_PROFILES))
-    except (ValueError, RuntimeError) as err:
+            print("profiles:", ", ".join(PROFILE_CHOICES))
+    except (ValueError, RuntimeError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -1,13 +1,15 @@
 """The book's chapters, and running them headlessly (papermill) and building the HTML book.
 
-``python -m helpers run`` and ``python -m helpers build`` call ``run_chapters`` and
-``build_book``. Both need a checkout of the repository (the notebooks live in ``book/``).
-Executed notebooks and each chapter's ``results.json`` go to ``_build/runs/<profile>/`` by
-default; the source notebooks are never modified.
+``python -m helpers run`` and ``python -m helpers build`` call ``run_chapters`` and ``build_book``: first the
+chapter's missing parts are computed (``helpers.runner.compute``, in this process or on Ray, with a line of
+progress per part), then its page is executed with papermill, which only loads the stored parts and renders
+them. Both need a checkout of the repository (the notebooks live in ``book/``). Executed notebooks and each
+chapter's ``results.json`` go to ``_build/runs/<profile>/`` by default; the source notebooks are never modified.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .profiles import Profile, resolve
 
-__all__ = ["Chapter", "CHAPTERS", "repo_root", "available", "get_chapters", "notebook_parameters", "run_chapters",
-           "build_book"]
+__all__ = ["Chapter", "CHAPTERS", "repo_root", "available", "get_chapter", "get_chapters", "notebook_parameters",
+           "run_chapters", "build_book"]
 
 #: Parameters every run sets itself (``run_chapters``' own arguments).
-_RUN_PARAMETERS = ("profile", "seed", "output_dir")
+_RUN_PARAMETERS = ("profile", "seed", "output_dir", "store")
+_KEY = re.compile(r"^(?:ch)?0?([0-9])$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Chapter:
     key: str
     notebook: str  # relative to the repository root
     title: str
+    module: str  # the chapter package: STEM, SETTINGS, PARTS (helpers.runner)
 
     @property
     def stem(self) -> str:
@@ -37,12 +40,32 @@ class Chapter:
 
 
 CHAPTERS = (
-    Chapter("0", "book/00_template.ipynb", "How a chapter runs (the template)"),
-    Chapter("1", "book/01_genuine_invariance.ipynb", "Learned vs genuine invariance"),
-    Chapter("2", "book/02_invariant_weights.ipynb", "Invariant weights by marginal likelihood"),
-    Chapter("3", "book/03_learned_equivariance_depth.ipynb", "Learned equivariance across depth"),
-    Chapter("4", "book/04_liegg.ipynb", "LieGG: learned Lie group generators"),
+    Chapter("0", "book/00_template.ipynb", "How a chapter runs (the template)", "helpers.experiments.ch0"),
+    Chapter("1", "book/01_genuine_invariance.ipynb", "Learned vs genuine invariance", "helpers.experiments.ch1"),
+    Chapter("2", "book/02_invariant_weights.ipynb", "Invariant weights by marginal likelihood",
+            "helpers.experiments.ch2"),
+    Chapter("3", "book/03_learned_equivariance_depth.ipynb", "Learned equivariance across depth",
+            "helpers.experiments.ch3"),
+    Chapter("4", "book/04_liegg.ipynb", "LieGG: learned Lie group generators", "helpers.experiments.ch4"),
 )
+
+
+def get_chapter(key: str) -> Chapter:
+    """A chapter by key: ``"1"``, ``"01"``, ``"ch1"`` or its notebook's stem (``"01_genuine_invariance"``).
+
+    Raises:
+        ValueError: anything else (``"ch"``, ``""``, ``"x"``, ``"11"``), listing the valid keys.
+    """
+    text = str(key).strip().lower()
+    for c in CHAPTERS:
+        if text == c.stem:
+            return c
+    m = _KEY.match(text)
+    match = [c for c in CHAPTERS if m and c.key == m.group(1)]
+    if not match:
+        raise ValueError(f"unknown chapter {key!r}; valid: {[c.key for c in CHAPTERS] + ['all']} "
+                         "(or chN, 0N, or a notebook's stem)")
+    return match[0]
 
 
 def repo_root() -> Path:
@@ -74,13 +97,10 @@ def get_chapters(keys: Iterable[str] | None = None, root: Path | None = None) ->
         return have
     out = []
     for k in keys:
-        norm = str(k).lower().removeprefix("ch").lstrip("0") or "0"
-        match = [c for c in CHAPTERS if c.key == norm]
-        if not match:
-            raise ValueError(f"unknown chapter {k!r}; valid: {valid + ['all']}")
-        if match[0] not in have:
-            raise ValueError(f"chapter {k!r} ({match[0].notebook}) is not written yet; available: {valid + ['all']}")
-        out.append(match[0])
+        ch = get_chapter(k)
+        if ch not in have:
+            raise ValueError(f"chapter {k!r} ({ch.notebook}) is not written yet; available: {valid + ['all']}")
+        out.append(ch)
     return out
 
 
@@ -97,69 +117,113 @@ def _extra_parameters(chapters: list[Chapter], params: dict, root: Path) -> dict
     names = {ch.key: notebook_parameters(ch, root) for ch in chapters}
     for name in params:
         if name in _RUN_PARAMETERS:
-            raise ValueError(f"parameter {name!r} is set by its own option (--profile, --seed, --out)")
+            raise ValueError(f"parameter {name!r} is set by its own option (--profile, --seed, --out, --store)")
         if not any(name in have for have in names.values()):
             listed = "; ".join(f"chapter {k}: {[n for n in v if n not in _RUN_PARAMETERS]}" for k, v in names.items())
             raise ValueError(f"no selected chapter has a parameter {name!r} ({listed})")
     return {ch.key: {k: v for k, v in params.items() if k in names[ch.key]} for ch in chapters}
 
 
-def run_chapters(keys: Sequence[str] | None = None, profile: str | Profile = "auto",
-                 out: str | os.PathLike | None = None, seed: int = 0, log_output: bool = False,
-                 params: dict | None = None) -> list[dict]:
-    """Execute chapters with papermill in ``profile``.
+def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: str | os.PathLike | None = None,
+                 seed: int = 0, log_output: bool = False, params: dict | None = None, *,
+                 store: str | os.PathLike | None = None, cluster: str | None = None, parts: Sequence[str] | None = None,
+                 force: bool = False, recompute: bool = False, pages: bool = True, threads: int | None = None,
+                 progress=print) -> list[dict]:
+    """Compute the chapters' missing parts, then render their pages with papermill.
 
-    Writes ``<out>/<stem>.ipynb`` (executed) and ``<out>/<stem>/results.json`` per chapter;
-    ``out`` defaults to ``_build/runs/<profile>``. ``params``: further notebook parameters (e.g. chapter 3's
-    ``image_dir``), each passed to the chapters whose parameters cell has it. Returns one summary dict per chapter.
+    Writes ``<out>/<stem>.ipynb`` (executed) and ``<out>/<stem>/results.json`` per chapter; ``out`` defaults to
+    ``_build/runs/<profile>``. With ``store="results"`` the parts and the page's ``results.json`` go into the
+    committed ``results/<profile>/<stem>/`` (replacing committed files needs ``force``). ``parts``: only these
+    parts, and no page (a page needs all of them). ``params``: further notebook parameters (e.g. chapter 3's
+    ``image_dir``), each passed to the chapters whose parameters cell has it. The other arguments are
+    ``helpers.runner.compute``'s. Returns one summary dict per chapter.
 
     Raises:
-        ValueError: a parameter that no selected chapter has.
-        papermill.PapermillExecutionError: a chapter failed (its executed notebook shows where).
+        ValueError: a parameter that no selected chapter has; an unknown part or profile.
+        FileExistsError: committed evidence would be replaced without ``force``.
+        papermill.PapermillExecutionError: a page failed (its executed notebook shows where).
     """
-    import papermill as pm
+    from . import runner
 
     root = repo_root()
     chapters = get_chapters(keys, root)
     extra = _extra_parameters(chapters, params or {}, root)
-    prof = resolve(profile)
-    out = Path(out) if out else root / "_build" / "runs" / prof.name
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("HELPERS_PROGRESS", "0")  # the kernels inherit it: no tqdm in executed notebooks
+    if parts and len(chapters) != 1:
+        raise ValueError(f"--parts names parts of one chapter; {len(chapters)} chapters are selected")
+    write = runner.stores(store)[0]
     summary = []
     for ch in chapters:
         t0 = time.perf_counter()
-        print(f"[helpers] chapter {ch.key} ({ch.stem}) in profile {prof.name} on {prof.device} ...", flush=True)
-        pm.execute_notebook(
-            str(root / ch.notebook), str(out / f"{ch.stem}.ipynb"),
-            parameters={**extra[ch.key], "profile": prof.name, "seed": seed, "output_dir": str((out / ch.stem).resolve())},
-            cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output,
-        )
-        dt = time.perf_counter() - t0
-        print(f"[helpers] chapter {ch.key} done in {dt:.1f} s", flush=True)
-        summary.append({"chapter": ch.key, "notebook": str(out / f"{ch.stem}.ipynb"), "seconds": round(dt, 1)})
+        run = runner.compute(ch.stem, profile, seed, parts, store=write, cluster=cluster, force=force,
+                             recompute=recompute, threads=threads, progress=progress)
+        t_parts = time.perf_counter() - t0
+        row = {"chapter": ch.key, "profile": run.profile, "computed": run.computed, "parts_s": round(t_parts, 1)}
+        if pages and not parts:
+            row |= _render_page(ch, run.profile, seed, out, write, extra[ch.key], log_output, force, root, progress)
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        summary.append(row)
     return summary
 
 
-def _hide_original_parameters(nb_path: Path) -> None:
-    """In an executed copy, drop the default ``parameters`` cell: the injected one shows what ran."""
+def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, log_output: bool, force: bool,
+                 root: Path, progress) -> dict:
+    """Execute one chapter's page (its parts all stored) with papermill; the kernel shows no progress bars."""
+    import papermill as pm
+
+    out = Path(out) if out else root / "_build" / "runs" / profile
+    out.mkdir(parents=True, exist_ok=True)
+    record_dir = write.root / profile / ch.stem if write.protected else out / ch.stem
+    if write.protected and (record_dir / "results.json").exists() and not force:
+        raise FileExistsError(f"{record_dir / 'results.json'} is committed evidence; pass --force to replace it")
+    t0 = time.perf_counter()
+    if progress is not None:
+        progress(f"[helpers] {ch.stem}: rendering the page ({profile}) ...")
+    before = os.environ.get("HELPERS_PROGRESS")
+    os.environ["HELPERS_PROGRESS"] = "0"  # the kernel inherits it: no tqdm bars in executed notebooks
+    try:
+        pm.execute_notebook(
+            str(root / ch.notebook), str(out / f"{ch.stem}.ipynb"),
+            parameters={**extra, "profile": profile, "seed": seed, "output_dir": str(record_dir.resolve()),
+                        "store": str(write.root.resolve())},
+            cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output)
+    finally:
+        if before is None:
+            os.environ.pop("HELPERS_PROGRESS", None)
+        else:
+            os.environ["HELPERS_PROGRESS"] = before
+    dt = time.perf_counter() - t0
+    if progress is not None:
+        progress(f"[helpers] {ch.stem}: page rendered in {dt:.1f} s -> {out / f'{ch.stem}.ipynb'}")
+    return {"notebook": str(out / f"{ch.stem}.ipynb"), "page_s": round(dt, 1),
+            "results": str(record_dir / "results.json")}
+
+
+def _stage_executed(nb_path: Path) -> None:
+    """In an executed copy for the book, drop the default ``parameters`` cell and hide the injected one
+    (it holds machine paths; the page's evidence line names the profile)."""
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
     if any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells):
         nb.cells = [c for c in nb.cells if "parameters" not in c.metadata.get("tags", [])]
+    for c in nb.cells:
+        tags = c.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            c.metadata["tags"] = [*tags, "remove-cell"]
     nbformat.write(nb, nb_path)
 
 
-def build_book(profile: str | Profile = "auto", execute: bool = True, strict: bool = True) -> Path:
-    """Execute every available chapter in ``profile`` and build the HTML book into ``_build/html``.
+def build_book(profile: str = "best", execute: bool = True, strict: bool = True, *, seed: int = 0,
+               store: str | os.PathLike | None = None, cluster: str | None = None, progress=print) -> Path:
+    """Render every available chapter in ``profile`` and build the HTML book into ``_build/html``.
 
-    The sources are staged in ``_build/src`` (executed notebooks in place of the clean ones), so
-    the repository's notebooks stay output-free. With ``execute=False`` the clean notebooks are
-    built as they are (no outputs). Returns the path of ``_build/html/index.html``.
+    ``best`` (the default) renders each chapter from its best stored profile (paper, then standard, then
+    quick, the first with every part stored) and computes only what no store has. The sources are staged in
+    ``_build/src`` (executed notebooks in place of the clean ones), so the repository's notebooks stay
+    output-free. With ``execute=False`` the clean notebooks are built as they are (no outputs). Returns the path
+    of ``_build/html/index.html``.
     """
     root = repo_root()
-    prof = resolve(profile)
     src = root / "_build" / "src"
     if src.exists():
         shutil.rmtree(src)
@@ -167,12 +231,12 @@ def build_book(profile: str | Profile = "auto", execute: bool = True, strict: bo
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / name, src / name)
     if execute:
-        runs = root / "_build" / "runs" / prof.name
-        for ch in run_chapters(None, prof, runs):
+        for ch in run_chapters(None, profile, root / "_build" / "runs" / "book", seed, store=store, cluster=cluster,
+                               progress=progress):
             executed = Path(ch["notebook"])
             target = src / "book" / executed.name
             shutil.copy2(executed, target)
-            _hide_original_parameters(target)
+            _stage_executed(target)
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(src), "--path-output", str(root)]
     if strict:

@@ -37,6 +37,7 @@ __all__ = [
     "load",
     "select_classes",
     "split_indices",
+    "subset",
     "pad_to",
     "to_unit",
     "standardize",
@@ -227,6 +228,21 @@ def split_indices(n: int, sizes, seed: int) -> list[Tensor]:
         raise ValueError(f"split sizes {sizes} need {sum(sizes)} samples, only {n} available")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return list(torch.split(perm[: sum(sizes)], sizes))
+
+
+def subset(name: str, n: int, seed: int, train: bool = True, root: str | os.PathLike | None = None
+           ) -> tuple[Tensor, Tensor]:
+    """A seeded random subset of ``n`` images of one split as floats in ``[0, 1]`` (capped at what exists).
+
+    The subset of ``seed`` is the first ``n`` of one permutation, so a larger ``n`` extends a smaller one.
+
+    Returns:
+        ``(x, y)``: ``(B, H, W)`` (MNIST-like) or ``(B, 3, 32, 32)`` (CIFAR-10) float32, and ``(B,)`` int64, with
+        ``B = min(n, len(split))``.
+    """
+    x, y = load(name, train=train, root=root)
+    (idx,) = split_indices(len(x), (min(int(n), len(x)),), seed)
+    return to_unit(x[idx]), y[idx]
 
 
 def pad_to(x: Tensor, size: int) -> Tensor:

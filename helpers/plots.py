@@ -15,6 +15,8 @@ if not os.environ.get("DISPLAY") and "ipykernel" not in __import__("sys").module
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import seaborn as sns
+import numpy as np
+import torch
 from torch import Tensor
 
 __all__ = ["METHOD_COLORS", "set_style", "image_grid", "savefig"]
@@ -36,12 +38,12 @@ def set_style(context: str = "notebook") -> None:
 
 def image_grid(images: Tensor, titles: Sequence[str] | None = None, ncols: int | None = None,
                cmap: str = "gray", size: float = 1.6, row_labels: Sequence[str] | None = None):
-    """Show images ``(N, H, W)`` or ``(N, 3, H, W)`` (or ``(R, C, H, W)`` as an R x C grid).
+    """Show images ``(N, H, W)`` or ``(N, 3, H, W)`` (or ``(R, C, H, W)`` as an R x C grid), tensors or arrays.
 
     Returns:
         The Figure.
     """
-    imgs = images.detach().cpu().float()
+    imgs = images.detach().cpu().float() if isinstance(images, Tensor) else torch.as_tensor(np.asarray(images)).float()
     if imgs.ndim == 4 and imgs.shape[1] not in (1, 3):  # (R, C, H, W) grid
         rows, cols = imgs.shape[:2]
         imgs = imgs.reshape(rows * cols, *imgs.shape[2:])  # (R*C, H, W)

@@ -47,6 +47,7 @@ __all__ = [
     "build_models",
     "predict",
     "accuracy",
+    "test_accuracy",
     "default_device",
     "progress_enabled",
     "cuda_graphs_enabled",
@@ -164,6 +165,22 @@ def _default_loss(task: str) -> LossFn:
 
 def _default_score(task: str) -> ScoreFn:
     return accuracy if task == "classification" else _neg_mse
+
+
+def test_accuracy(models: Sequence[nn.Module] | nn.Module, test: tuple[Tensor, Tensor],
+                  batch_size: int = 8192) -> Tensor:
+    """Top-1 accuracy of each trained model on a test split, on the models' device.
+
+    Args:
+        models: M models (or one), all on one device.
+        test: ``(x (B, ...), y (B,))`` on any device.
+    Returns:
+        ``(M,)`` float64 on the CPU, fractions in [0, 1].
+    """
+    models = [models] if isinstance(models, nn.Module) else list(models)
+    dev = next(models[0].parameters()).device
+    x, y = (t.to(dev) for t in test)
+    return torch.tensor([accuracy(predict(m, x, batch_size), y) for m in models], dtype=torch.float64)
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["affine_warp", "rotation_matrices", "rotate"]
+__all__ = ["affine_warp", "rotation_matrices", "rotate", "blur"]
 
 _MODES = ("bilinear", "nearest", "bicubic")
 _PADDING = ("zeros", "border", "reflection")
@@ -107,3 +107,25 @@ def rotate(images: Tensor, angles: Tensor, mode: str = "bilinear", padding_mode:
     if angles.shape != (images.shape[0],):
         raise ValueError(f"angles must be (B,) = ({images.shape[0]},), got shape {tuple(angles.shape)}")
     return affine_warp(images, rotation_matrices(angles), mode=mode, padding_mode=padding_mode)
+
+
+def blur(images: Tensor, sigma: float) -> Tensor:
+    """Gaussian smoothing with a kernel of ``2 * ceil(3 sigma) + 1`` taps (torchvision's ``gaussian_blur``,
+    reflect padding); ``sigma <= 0`` returns the images unchanged.
+
+    Args:
+        images: ``(B, H, W)`` or ``(B, C, H, W)``, floating point.
+        sigma: the standard deviation in pixels.
+    Returns:
+        The smoothed images, the same shape.
+    """
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    if sigma <= 0:
+        return images
+    if images.ndim not in (3, 4):
+        raise ValueError(f"images must be (B, H, W) or (B, C, H, W), got shape {tuple(images.shape)}")
+    k = 2 * math.ceil(3 * sigma) + 1
+    x = images if images.ndim == 4 else images[:, None]  # (B, C, H, W)
+    out = gaussian_blur(x, [k, k], [sigma, sigma])
+    return out if images.ndim == 4 else out[:, 0]

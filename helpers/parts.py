@@ -1,0 +1,139 @@
+"""Parts: the named units of a chapter's compute.
+
+A part is a function ``compute(settings, seed, device) -> result`` of a chapter's profile settings. Its result
+holds what the chapter's figures, tables, controls and claims need: numbers, strings and arrays, never models
+or device tensors (``helpers.store.encode`` refuses them). A part trains what it measures: a computation that
+needs a trained model lives in the part that trains it, so parts never wait for one another and can run in
+any order, in one process or as Ray tasks on several machines.
+
+Each chapter package lists its parts with ``parts(settings) -> list[Part]`` (one per group, dataset or width
+of the profile), and each part declares what it needs (``Needs``: a GPU or not, CPU threads, a rough memory
+figure), which Ray uses to place it. ``run_part`` computes one part with the same random state wherever it
+runs (torch, numpy and Python are seeded with ``seed`` first) and returns the result with its metadata.
+"""
+from __future__ import annotations
+
+import platform
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .store import canonical, git_commit, now, settings_hash
+
+__all__ = ["Needs", "Part", "run_part", "check_parts", "determinism"]
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a part asks of the machine that computes it.
+
+    Attributes:
+        gpu: it gains from a GPU (a Ray task then asks for one where the cluster has GPUs; it runs on a CPU too).
+        cpus: CPU threads it uses (Ray's ``num_cpus``; torch's thread count inside a Ray task).
+        memory_gb: a rough figure for its peak host memory (Ray's ``memory``).
+    """
+
+    gpu: bool = False
+    cpus: int = 1
+    memory_gb: float = 2.0
+
+    def __post_init__(self):
+        if self.cpus < 1 or self.memory_gb <= 0:
+            raise ValueError(f"Needs: cpus >= 1 and memory_gb > 0, got {self.cpus}, {self.memory_gb}")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One named unit of a chapter's compute.
+
+    Attributes:
+        name: unique within the chapter, e.g. ``"group-rot4"`` (lower case, digits, ``. _ + -``).
+        compute: ``compute(settings, seed, device) -> result`` (see the module docstring).
+        needs: what it asks of the machine.
+        uses: the settings fields that shape its result; only they enter its settings hash, so changing another
+            field leaves it valid. None: every field.
+        version: bump it when the computation changes meaning, so that stored results stop matching.
+        description: one line for progress output and the page's evidence table.
+    """
+
+    name: str
+    compute: Callable[[Any, int, torch.device], Any]
+    needs: Needs = Needs()
+    uses: tuple[str, ...] | None = None
+    version: int = 1
+    description: str = ""
+
+    def settings_of(self, settings: Any) -> dict:
+        """The settings that shape this part, as plain JSON values."""
+        full = canonical(settings)
+        if self.uses is None:
+            return full
+        missing = [k for k in self.uses if k not in full]
+        if missing:
+            raise ValueError(f"part {self.name!r} uses settings {missing} that the chapter's settings lack")
+        return {k: full[k] for k in self.uses}
+
+    def digest(self, chapter: str, settings: Any, seed: int) -> str:
+        """The settings hash a stored result must carry to stand for this part in this profile."""
+        return settings_hash(chapter=chapter, part=self.name, version=self.version, seed=int(seed),
+                             settings=self.settings_of(settings))
+
+
+def check_parts(parts: Sequence[Part]) -> list[Part]:
+    """``parts`` as a list, after checking that their names are unique."""
+    names = [p.name for p in parts]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"part names must be unique; repeated: {dup}")
+    return list(parts)
+
+
+def determinism() -> dict:
+    """Torch's thread count and determinism flags, and the CUDA / cuDNN versions on a GPU."""
+    out = {"threads": torch.get_num_threads(),
+           "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+           "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
+           "cudnn_benchmark": bool(torch.backends.cudnn.benchmark)}
+    if torch.cuda.is_available():
+        out |= {"cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}
+    return out
+
+
+def _device_name(device: torch.device) -> str:
+    from .records import device_name
+    return device_name(device)
+
+
+def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, device: torch.device | str,
+             threads: int | None = None) -> tuple[Any, dict]:
+    """Compute one part and describe the run.
+
+    Torch, numpy and Python's ``random`` are seeded with ``seed`` first, so a part gives the same numbers
+    whatever ran before it (in one process or as a Ray task); ``threads`` sets torch's thread count for it.
+
+    Returns:
+        ``(result, meta)``: the part's result and ``meta`` (settings hash and settings, device, versions, git
+        commit, date, wall time, thread count and determinism flags) for ``Store.save``.
+    """
+    from .records import versions
+
+    device = torch.device(device)
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+    t0 = time.perf_counter()
+    result = part.compute(settings, seed, device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    wall = time.perf_counter() - t0
+    meta = {"settings_hash": part.digest(chapter, settings, seed), "settings": part.settings_of(settings),
+            "version": part.version, "description": part.description, "device": _device_name(device),
+            "host": platform.node(), "versions": versions(), "git_commit": git_commit(), "date": now(),
+            "wall_time_s": round(wall, 3), **determinism()}
+    return result, meta

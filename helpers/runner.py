@@ -1,0 +1,433 @@
+"""Load-or-compute a chapter's parts, in this process or as Ray tasks, and the evidence a page renders.
+
+    profile settings --> part (compute) --> store: <store>/<profile>/<chapter>/parts/
+                                                 |
+               page: evidence(chapter, profile) --> views, claims --> HTML
+
+A chapter package (``helpers.experiments.chN``) provides ``STEM`` (its notebook's stem), ``SETTINGS``
+(``{profile: settings}``) and ``PARTS(settings) -> list[Part]``. ``compute`` finds each part in the stores
+(the writable one first, then the committed ``results/``) and computes only what none of them holds, saving
+each result as soon as it is done, so a killed run started again computes only what is missing.
+``evidence`` does the same inside a page and returns an ``Evidence``: the results by part name plus where
+they came from. With ``cluster="ray"`` (a local Ray) or ``"ray://HOST:PORT"`` (an existing cluster) every
+missing part is a Ray task with the resources it declared; without it Ray is not imported.
+
+Profiles: ``quick``, ``standard``, ``paper``, ``auto`` (standard with CUDA, quick without) and ``best``: the
+best profile (paper, then standard, then quick) whose parts are all stored, else ``auto``.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import torch
+
+from .parts import Part, check_parts, run_part
+from .profiles import PROFILES, resolve
+from .store import Store, StoredPart, committed_store, default_store
+
+__all__ = ["PROFILE_CHOICES", "chapter_module", "chapter_parts", "stores", "find_stored", "resolve_profile",
+           "compute", "evidence", "Evidence", "PartStatus", "Run"]
+
+PROFILE_CHOICES = (*PROFILES, "auto", "best")
+_BEST_ORDER = ("paper", "standard", "quick")
+
+
+# --------------------------------------------------------------------------- chapters and their parts
+def chapter_module(chapter: str | types.ModuleType) -> types.ModuleType:
+    """A chapter package: the module itself, or a chapter key / stem (``"1"``, ``"ch1"``, ``"01_genuine_invariance"``).
+
+    Raises:
+        ValueError: an unknown chapter, or a module that does not provide ``STEM``, ``SETTINGS`` and ``PARTS``.
+    """
+    if isinstance(chapter, str):
+        from .chapters import get_chapter
+        chapter = importlib.import_module(get_chapter(chapter).module)
+    missing = [a for a in ("STEM", "SETTINGS", "PARTS") if not hasattr(chapter, a)]
+    if missing:
+        raise ValueError(f"{getattr(chapter, '__name__', chapter)!r} is not a chapter package (lacks {missing})")
+    return chapter
+
+
+def chapter_parts(module: types.ModuleType, settings: Any, names: Sequence[str] | None = None) -> list[Part]:
+    """The parts of a chapter for ``settings``; only ``names`` when given.
+
+    Raises:
+        ValueError: a name the chapter does not have in this profile, listing the valid ones.
+    """
+    parts = check_parts(module.PARTS(settings))
+    if names:
+        have = {p.name: p for p in parts}
+        unknown = [n for n in names if n not in have]
+        if unknown:
+            raise ValueError(f"chapter {module.STEM} has no part {', '.join(map(repr, unknown))} in this profile; "
+                             f"valid: {list(have)}")
+        parts = [have[n] for n in dict.fromkeys(names)]
+    return parts
+
+
+def stores(store: str | os.PathLike | Store | None = None) -> list[Store]:
+    """The stores a run reads, writable one first: ``store`` (default ``helpers.store.default_store()``), then the
+    committed ``results/`` of the checkout when that is another folder. ``store="results"`` (or the committed
+    folder itself) writes into the committed store, which is protected."""
+    committed = committed_store()
+    if isinstance(store, Store):
+        first = store
+    elif store in (None, ""):
+        first = default_store()
+    elif committed is not None and (str(store) == "results" or Path(store).resolve() == committed.root.resolve()):
+        first = committed
+    else:
+        first = Store(store)
+    out = [first]
+    if committed is not None and committed.root.resolve() != first.root.resolve():
+        out.append(committed)
+    return out
+
+
+@dataclass
+class PartStatus:
+    """A part of a run: where it is stored, or why it must be computed."""
+
+    part: Part
+    stored: StoredPart | None = None
+    store: Store | None = None
+    note: str = ""
+
+
+@dataclass
+class Run:
+    """What ``compute`` did: the profile it resolved (and why), and every selected part's status."""
+
+    chapter: str
+    profile: str
+    note: str
+    parts: list[PartStatus]
+    computed: list[str] = field(default_factory=list)
+
+
+def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequence[Part],
+                where: Sequence[Store]) -> list[PartStatus]:
+    """For each part, the first store that holds it with this profile's settings hash (``stored`` None if none)."""
+    settings = module.SETTINGS[profile]
+    out = []
+    for p in parts:
+        digest = p.digest(module.STEM, settings, seed)
+        status = PartStatus(p)
+        for st in where:
+            hit = st.load(module.STEM, profile, p.name, seed, digest)
+            if hit is not None:
+                status.stored, status.store = hit, st
+                break
+        if status.stored is None:
+            stale = [why for st in where for path, why in st.stale.items() if path.name.startswith(f"{p.name}.s")]
+            status.note = f"stored with other settings ({stale[0]})" if stale else "not stored"
+        out.append(status)
+    return out
+
+
+def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where: Sequence[Store] | None = None,
+                    device: str | torch.device | None = None) -> tuple[str, str]:
+    """The profile a run uses, and a note on how it was chosen.
+
+    ``best``: paper, standard or quick, the first whose parts are all stored in ``where``; otherwise what
+    ``auto`` gives (standard with CUDA, quick without), with a note on what was missing.
+
+    Raises:
+        ValueError: an unknown profile name, listing the valid ones; a profile the chapter has no settings for.
+    """
+    if not isinstance(profile, str) or profile.lower() not in PROFILE_CHOICES:
+        raise ValueError(f"unknown profile {profile!r}; valid: {list(PROFILE_CHOICES)}")
+    profile = profile.lower()
+    if profile != "best":
+        name = resolve(profile, device).name
+        if name not in module.SETTINGS:
+            raise ValueError(f"chapter {module.STEM} has no settings for profile {name!r}; defined: "
+                             f"{sorted(module.SETTINGS)}")
+        return name, ""
+    where = list(where) if where is not None else stores()
+    counts = []
+    for name in _BEST_ORDER:
+        if name not in module.SETTINGS:
+            continue
+        found = find_stored(module, name, seed, chapter_parts(module, module.SETTINGS[name]), where)
+        have = sum(s.stored is not None for s in found)
+        if have == len(found):
+            return name, f"every part of the {name} profile is stored"
+        if have:
+            counts.append(f"{name}: {have} of {len(found)} parts stored")
+    fallback = resolve("auto", device).name
+    note = "no profile has every part stored" + (f" ({'; '.join(counts)})" if counts else "")
+    return fallback, f"{note}; falling back to {fallback}, computed where it is missing"
+
+
+# --------------------------------------------------------------------------- computing
+def _say(progress: Callable[[str], None] | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0, names: Sequence[str] | None = None,
+            store: str | os.PathLike | Store | None = None, cluster: str | None = None, force: bool = False,
+            recompute: bool = False, device: str | torch.device | None = None, threads: int | None = None,
+            progress: Callable[[str], None] | None = print, settings: Any = None) -> Run:
+    """Compute the parts of one chapter that no store holds, saving each into the writable store.
+
+    Args:
+        module: a chapter package or key.
+        profile: see the module docstring (``best`` is resolved first).
+        names: only these parts (default: all of the profile).
+        store: the writable store (see ``stores``); ``"results"`` writes committed evidence.
+        cluster: None (this process), ``"ray"`` (start a local Ray) or ``"ray://HOST:PORT"`` (an existing cluster).
+        force: allow replacing parts in the protected (committed) store.
+        recompute: compute the selected parts even where they are stored.
+        device: override the profile's device (default: CUDA when available).
+        threads: torch's thread count for in-process parts (Ray tasks use their declared ``cpus``).
+        progress: called with one line per event (default ``print``); None for silence.
+        settings: override the profile's settings (tests); stored under the profile's name with their own hash.
+    Returns:
+        A ``Run``: the resolved profile and the status of every selected part (``stored`` set for each).
+    """
+    module = chapter_module(module)
+    where = stores(store)
+    name, note = resolve_profile(module, profile, seed, where, device)
+    if settings is not None:
+        module = _with_settings(module, name, settings)
+    dev = resolve(name, device).device
+    parts = chapter_parts(module, module.SETTINGS[name], names)
+    status = find_stored(module, name, seed, parts, where)
+    todo = [s for s in status if recompute or s.stored is None]
+    _say(progress, f"[helpers] {module.STEM}: profile {name} on {dev}"
+                   + (f" ({note})" if note else "") + f"; {len(parts)} parts, {len(parts) - len(todo)} stored, "
+                   f"{len(todo)} to compute" + (f" on {cluster}" if cluster and todo else ""))
+    run = Run(module.STEM, name, note, status, [s.part.name for s in todo])
+    if not todo:
+        return run
+    if where[0].protected and not force:
+        clash = [s.part.name for s in todo if where[0].path(module.STEM, name, s.part.name, seed).exists()]
+        if clash:
+            raise FileExistsError(f"parts {clash} of {module.STEM} are committed in {where[0].root} with other "
+                                  "settings (or --recompute was asked); pass --force to replace them")
+    if cluster:
+        _compute_ray(module, name, seed, todo, where[0], cluster, force, progress)
+    else:
+        _compute_here(module, name, seed, todo, where[0], dev, threads, force, progress)
+    return run
+
+
+def _save(module, profile: str, seed: int, st: PartStatus, store: Store, result: Any, meta: dict,
+          force: bool) -> None:
+    store.save(module.STEM, profile, st.part.name, seed, result, meta, force=force)
+    digest = st.part.digest(module.STEM, module.SETTINGS[profile], seed)
+    st.stored, st.store = store.load(module.STEM, profile, st.part.name, seed, digest), store
+    st.note = ""
+
+
+def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store: Store, device: torch.device,
+                  threads: int | None, force: bool, progress) -> None:
+    t_all = time.perf_counter()
+    for i, st in enumerate(todo, 1):
+        _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: computing on {device} ...")
+        result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads)
+        _save(module, profile, seed, st, store, result, meta, force)
+        _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: done in {_fmt_s(meta['wall_time_s'])} "
+                       f"(all so far {_fmt_s(time.perf_counter() - t_all)})")
+
+
+def _ray_task(module_name: str, profile: str, settings: Any, part_name: str, seed: int, use_gpu: bool,
+              threads: int) -> tuple[Any, dict]:
+    """What a Ray worker runs: rebuild the part from its chapter and compute it (numbers and arrays come back)."""
+    module = importlib.import_module(module_name)
+    part = next(p for p in module.PARTS(settings) if p.name == part_name)
+    device = torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
+    return run_part(module.STEM, profile, part, settings, seed, device, threads)
+
+
+def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store: Store, cluster: str, force: bool,
+                 progress) -> None:
+    try:
+        import ray
+    except ImportError as err:
+        raise RuntimeError("--cluster needs Ray: pip install 'learned-symmetry[cluster]' (or pip install ray)") from err
+    if cluster != "ray" and not cluster.startswith("ray://"):
+        raise ValueError(f"unknown cluster {cluster!r}; use 'ray' (a local Ray) or 'ray://HOST:PORT'")
+    started = False
+    if not ray.is_initialized():
+        env = {"HELPERS_PROGRESS": "0"} | {k: os.environ[k] for k in ("HELPERS_DATA",) if k in os.environ}
+        kwargs = {"include_dashboard": False, "runtime_env": {"env_vars": env}}
+        if cluster == "ray" and os.environ.get("HELPERS_RAY_CPUS"):
+            kwargs["num_cpus"] = int(os.environ["HELPERS_RAY_CPUS"])
+        ray.init(address=None if cluster == "ray" else cluster, **kwargs)
+        started = True
+    try:
+        gpus = ray.cluster_resources().get("GPU", 0)
+        task = ray.remote(_ray_task)
+        settings = module.SETTINGS[profile]
+        refs = {}
+        for st in todo:
+            n = st.part.needs
+            gpu = bool(n.gpu and gpus)
+            ref = task.options(num_cpus=n.cpus, num_gpus=1 if gpu else 0, memory=int(n.memory_gb * 2**30),
+                               name=f"{module.STEM}:{st.part.name}").remote(
+                module.__name__, profile, settings, st.part.name, seed, gpu, n.cpus)
+            refs[ref] = st
+        _say(progress, f"[helpers]   {len(refs)} Ray tasks submitted ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
+                       f"{gpus:g} GPUs in the cluster)")
+        t0, done_n = time.perf_counter(), 0
+        while refs:
+            done, _ = ray.wait(list(refs), num_returns=1)
+            st = refs.pop(done[0])
+            result, meta = ray.get(done[0])
+            _save(module, profile, seed, st, store, result, meta, force)
+            done_n += 1
+            _say(progress, f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {_fmt_s(meta['wall_time_s'])} "
+                           f"on {meta['device']} (all so far {_fmt_s(time.perf_counter() - t0)})")
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _with_settings(module: types.ModuleType, profile: str, settings: Any) -> types.ModuleType:
+    """A stand-in for ``module`` whose ``SETTINGS[profile]`` is ``settings`` (tests run reduced settings)."""
+    clone = types.ModuleType(module.__name__)
+    clone.__dict__.update(module.__dict__)
+    clone.SETTINGS = {**module.SETTINGS, profile: settings}
+    return clone
+
+
+# --------------------------------------------------------------------------- what a page renders
+@dataclass
+class Evidence(Mapping):
+    """The stored parts a page renders: ``ev[name]`` is a part's result, ``ev.meta[name]`` where it came from.
+
+    Shown in a notebook, it is the line a chapter opens with: profile, devices, dates, compute time.
+    """
+
+    chapter: str
+    profile: str
+    seed: int
+    requested: str
+    note: str
+    results: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    where: dict = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.results:
+            raise KeyError(f"{self.chapter} has no part {name!r} in profile {self.profile}; "
+                           f"stored: {list(self.results)}")
+        return self.results[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def compute_s(self) -> float:
+        """Wall time of all the parts, summed (each as it ran, wherever it ran)."""
+        return float(sum(m.get("wall_time_s", 0.0) for m in self.meta.values()))
+
+    @property
+    def devices(self) -> dict[str, int]:
+        """``{device: number of parts computed there}``."""
+        out: dict[str, int] = {}
+        for m in self.meta.values():
+            out[m.get("device", "?")] = out.get(m.get("device", "?"), 0) + 1
+        return out
+
+    def dates(self) -> tuple[str, str]:
+        days = sorted(m.get("date", "")[:10] for m in self.meta.values())
+        return (days[0], days[-1]) if days else ("", "")
+
+    def headline(self) -> str:
+        """One paragraph (Markdown) naming the evidence."""
+        first, last = self.dates()
+        when = first if first == last else f"{first} to {last}"
+        devices = "; ".join(f"{d} ({n} part{'s' if n > 1 else ''})" for d, n in self.devices.items())
+        commits = sorted({m.get("git_commit", "") for m in self.meta.values()} - {""})
+        text = (f"**Evidence on this page:** the **{self.profile}** profile, {len(self)} stored parts computed on "
+                f"{devices}, {when}, {_fmt_s(self.compute_s)} of compute"
+                + (f", code at commit {', '.join(f'`{c}`' for c in commits)}" if commits else "") + ".")
+        if self.requested == "best" and self.note:
+            text += f" *Why this profile:* {self.note}."
+        elif self.requested not in (self.profile, "best"):
+            text += f" (Asked for `{self.requested}`.)"
+        return text
+
+    def _repr_markdown_(self) -> str:
+        return self.headline()
+
+    def parts_frame(self):
+        """One row per part: device, date, wall time (s), commit, store."""
+        import pandas as pd
+
+        rows = [{"part": n, "device": m.get("device", ""), "date": m.get("date", "")[:10],
+                 "wall time (s)": round(m.get("wall_time_s", math.nan), 1), "commit": m.get("git_commit", ""),
+                 "store": self.where.get(n, "")} for n, m in self.meta.items()]
+        return pd.DataFrame(rows).set_index("part")
+
+    def record(self, table=None, output_dir: str | os.PathLike | None = None, **numbers: Any) -> Path:
+        """Write the page's ``results.json`` (the DESIGN.md schema): chapter, profile, device(s), the parts' summed
+        wall time, versions, seed, date, the parts' provenance under ``numbers["parts"]``, ``numbers`` and the
+        claims of ``table``. Returns its path."""
+        import json
+
+        from .records import _jsonable, output_dir_for, versions
+        from .store import now
+
+        out = output_dir_for(self.chapter, self.profile, output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        prov = {n: {k: m.get(k) for k in ("device", "date", "wall_time_s", "git_commit", "settings_hash", "threads")}
+                for n, m in self.meta.items()}
+        doc = {"chapter": self.chapter, "profile": self.profile,
+               "device": "; ".join(self.devices), "wall_time_s": round(self.compute_s, 2), "versions": versions(),
+               "seed": self.seed, "date": now(), "numbers": {"parts": prov, **numbers},
+               "claims": table.to_records() if table is not None else []}
+        path = out / "results.json"
+        path.write_text(json.dumps(_jsonable(doc), indent=2) + "\n")
+        return path
+
+
+def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 0,
+             store: str | os.PathLike | Store | None = None, device: str | torch.device | None = None,
+             progress: Callable[[str], None] | None = print, settings: Any = None) -> Evidence:
+    """Every part of a chapter in ``profile``: loaded where stored, computed (in this process) where not.
+
+    The one call a page makes; with every part stored it reads files and trains nothing. Arguments as
+    ``compute``'s.
+    """
+    module = chapter_module(module)
+    run = compute(module, profile, seed, store=store, device=device, progress=_quiet_when_stored(progress),
+                  settings=settings)
+    ev = Evidence(module.STEM, run.profile, seed, profile, run.note)
+    for st in run.parts:
+        ev.results[st.part.name] = st.stored.result
+        ev.meta[st.part.name] = st.stored.meta
+        ev.where[st.part.name] = "committed" if st.store is not None and st.store.protected else "local"
+    return ev
+
+
+def _quiet_when_stored(progress):
+    """Pass on progress lines except the one-line summary of a run that computes nothing."""
+    if progress is None:
+        return None
+
+    def say(text: str) -> None:
+        if text.endswith(" 0 to compute"):
+            return
+        progress(text)
+        sys.stdout.flush()
+    return say

@@ -1,0 +1,277 @@
+"""The store: part results kept as files, keyed by chapter, part, profile, seed and a settings hash.
+
+A part's result (nested dicts and lists of numbers, strings and arrays; never models) is written as
+
+    <root>/<profile>/<chapter>/parts/<part>.s<seed>.json    the tree, with arrays of up to 64 numbers inline
+    <root>/<profile>/<chapter>/parts/<part>.s<seed>.npz     the larger arrays (absent when there are none)
+
+and the JSON also carries what makes it evidence: chapter, part, profile, seed, the settings it ran with and
+their hash, device, library versions, git commit, date, wall time and torch's thread count. A stored part
+whose hash differs from the one asked for is never taken (``Store.load`` returns None and says why in
+``Store.stale``). A store marked ``protected`` (the committed ``results/``) is never overwritten without
+``force=True``.
+
+Encoding (``encode`` / ``decode``, exact round trip): tensors and numpy arrays come back as numpy arrays of
+the same dtype and shape; dicts whose keys are not all strings come back with their int / float / bool keys;
+tuples come back as lists; NaN and inf survive (Python's JSON writes ``NaN`` / ``Infinity``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Store", "StoredPart", "encode", "decode", "settings_hash", "canonical", "git_commit",
+           "repo_root_or_none", "committed_store", "default_store", "now", "dumps"]
+
+_INLINE = 64  # arrays of at most this many elements stay inline in the JSON
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
+
+
+# --------------------------------------------------------------------------- encoding
+def canonical(v: Any) -> Any:
+    """Settings as plain JSON values (dataclasses as dicts, tuples as lists, numpy scalars as numbers), for
+    hashing and for the sidecar. Dict keys become strings."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: canonical(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, dict):
+        return {str(k): canonical(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [canonical(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    raise TypeError(f"settings value {v!r} of type {type(v).__name__} has no canonical JSON form")
+
+
+def settings_hash(**what: Any) -> str:
+    """``sha256:`` and 16 hex digits of the canonical JSON of ``what`` (sorted keys)."""
+    text = json.dumps(canonical(what), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _as_array(v: Any) -> np.ndarray | None:
+    if isinstance(v, np.ndarray):
+        return v
+    if type(v).__module__.startswith("torch") and hasattr(v, "detach"):  # a torch.Tensor, on any device
+        return v.detach().cpu().numpy()
+    return None
+
+
+def _encode_key(k: Any, path: str) -> Any:
+    if isinstance(k, np.generic):
+        k = k.item()
+    if isinstance(k, (str, int, float, bool)) or k is None:
+        return k
+    raise TypeError(f"{path}: dict key {k!r} of type {type(k).__name__} cannot be stored")
+
+
+def encode(value: Any, arrays: dict[str, np.ndarray], path: str = "result") -> Any:
+    """A JSON tree for ``value``; arrays above ``_INLINE`` elements go into ``arrays`` (named ``a0``, ``a1``, ...).
+
+    Raises:
+        TypeError: a value that is not data (a model, a generator, ...), naming where it sits in the result.
+    """
+    arr = _as_array(value)
+    if arr is not None:
+        if arr.dtype == object:
+            raise TypeError(f"{path}: object arrays cannot be stored")
+        if arr.size <= _INLINE:
+            return {"__array__": {"dtype": arr.dtype.str, "shape": list(arr.shape), "data": arr.ravel().tolist()}}
+        key = f"a{len(arrays)}"
+        arrays[key] = arr
+        return {"__array__": key}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value) and not {"__array__", "__items__"} & set(value):
+            return {k: encode(v, arrays, f"{path}[{k!r}]") for k, v in value.items()}
+        return {"__items__": [[_encode_key(k, path), encode(v, arrays, f"{path}[{k!r}]")] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise TypeError(f"{path}: a part returns numbers, strings and arrays, not {type(value).__name__} "
+                    "(models and generators stay inside the part)")
+
+
+def decode(tree: Any, arrays: Any) -> Any:
+    """The inverse of ``encode``: ``arrays`` maps the names of the npz entries to arrays."""
+    if isinstance(tree, dict):
+        if "__array__" in tree:
+            ref = tree["__array__"]
+            if isinstance(ref, str):
+                return np.asarray(arrays[ref])
+            return np.asarray(ref["data"], dtype=np.dtype(ref["dtype"])).reshape(ref["shape"])
+        if "__items__" in tree:
+            return {k: decode(v, arrays) for k, v in tree["__items__"]}
+        return {k: decode(v, arrays) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [decode(v, arrays) for v in tree]
+    return tree
+
+
+_FLAT_LIST = re.compile(r"\[[^\[\]{}\"]*\]")
+
+
+def dumps(doc: Any) -> str:
+    """JSON with one key per line but lists of numbers on one line (NaN and inf written as ``NaN``, ``Infinity``)."""
+    text = json.dumps(doc, indent=1, allow_nan=True)
+    return _FLAT_LIST.sub(lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)).replace("[ ", "[").replace(" ]", "]"), text)
+
+
+# --------------------------------------------------------------------------- where stores live
+def repo_root_or_none() -> Path | None:
+    """The checkout that holds this package (``_toc.yml`` and ``results/`` beside it), or None when
+    ``helpers`` was installed without one (e.g. from git on Colab)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "_toc.yml").exists() and (root / "book").is_dir() else None
+
+
+def committed_store() -> "Store | None":
+    """The committed evidence, ``<checkout>/results`` (protected), or None outside a checkout."""
+    root = repo_root_or_none()
+    return Store(root / "results", protected=True) if root is not None else None
+
+
+def default_store() -> "Store":
+    """Where computed parts go unless told otherwise: ``$HELPERS_STORE``, else ``<checkout>/_build/store``,
+    else ``./store``."""
+    env = os.environ.get("HELPERS_STORE")
+    if env:
+        return Store(env)
+    root = repo_root_or_none()
+    return Store(root / "_build" / "store" if root is not None else Path("store"))
+
+
+def git_commit() -> str:
+    """The checkout's commit (with ``+dirty`` for uncommitted changes), or ``""`` outside a git checkout."""
+    root = repo_root_or_none()
+    if root is None or not (root / ".git").exists():
+        return ""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "helpers"], cwd=root, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return sha + ("+dirty" if sha and dirty else "")
+
+
+# --------------------------------------------------------------------------- the store
+@dataclass
+class StoredPart:
+    """A part's result as stored: ``result`` (decoded) and ``meta`` (everything else of the JSON sidecar)."""
+
+    result: Any
+    meta: dict = field(default_factory=dict)
+    path: Path | None = None
+
+
+class Store:
+    """Part results under ``root``: ``<root>/<profile>/<chapter>/parts/<part>.s<seed>.{json,npz}``.
+
+    Args:
+        root: the folder (created on the first save).
+        protected: committed evidence; ``save`` refuses to replace a file there without ``force=True``.
+    """
+
+    def __init__(self, root: str | os.PathLike, protected: bool = False):
+        self.root = Path(root)
+        self.protected = protected
+        self.stale: dict[Path, str] = {}  # files found with another settings hash, and why they were not taken
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r}{', protected' if self.protected else ''})"
+
+    def folder(self, chapter: str, profile: str) -> Path:
+        return self.root / profile / chapter / "parts"
+
+    def path(self, chapter: str, profile: str, part: str, seed: int) -> Path:
+        """The JSON sidecar of a part (the npz beside it has the same stem)."""
+        if not _NAME.match(part):
+            raise ValueError(f"part name {part!r}: use lower-case letters, digits and . _ + - only")
+        return self.folder(chapter, profile) / f"{part}.s{int(seed)}.json"
+
+    def load(self, chapter: str, profile: str, part: str, seed: int, digest: str) -> StoredPart | None:
+        """The stored part if there is one with settings hash ``digest``; None otherwise (a file with another
+        hash is noted in ``self.stale``).
+
+        Raises:
+            ValueError: a sidecar that cannot be read, or whose npz is missing, naming the file.
+        """
+        path = self.path(chapter, profile, part, seed)
+        if not path.exists():
+            return None
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"stored part {path} cannot be read ({err}); delete it to recompute") from err
+        if meta.get("settings_hash") != digest:
+            self.stale[path] = (f"settings hash {meta.get('settings_hash')} is not this profile's {digest} "
+                                "(the settings or the part changed since it was stored)")
+            return None
+        if meta.get("profile") != profile or meta.get("chapter") != chapter:
+            raise ValueError(f"stored part {path} says profile {meta.get('profile')!r}, chapter "
+                             f"{meta.get('chapter')!r}, but sits in the folder of {profile!r}, {chapter!r}")
+        npz = path.with_suffix(".npz")
+        arrays: Any = {}
+        if meta.get("arrays"):
+            if not npz.exists():
+                raise ValueError(f"stored part {path} refers to arrays in {npz}, which is missing; delete both to "
+                                 "recompute")
+            with np.load(npz, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        result = decode(meta.pop("result"), arrays)
+        return StoredPart(result, meta, path)
+
+    def save(self, chapter: str, profile: str, part: str, seed: int, result: Any, meta: dict,
+             force: bool = False) -> Path:
+        """Write a part (JSON sidecar last, so a killed write leaves no sidecar) and return the sidecar's path.
+
+        Raises:
+            FileExistsError: the store is protected, the part is there already and ``force`` is False.
+            TypeError: the result holds something that is not data (see ``encode``).
+        """
+        path = self.path(chapter, profile, part, seed)
+        if self.protected and path.exists() and not force:
+            raise FileExistsError(f"{path} is committed evidence; pass --force (force=True) to replace it")
+        arrays: dict[str, np.ndarray] = {}
+        tree = encode(result, arrays)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        npz = path.with_suffix(".npz")
+        if arrays:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **arrays)
+            tmp = npz.with_suffix(".npz.tmp")
+            tmp.write_bytes(buf.getvalue())
+            tmp.replace(npz)
+        elif npz.exists():
+            npz.unlink()
+        doc = {**meta, "chapter": chapter, "part": part, "profile": profile, "seed": int(seed),
+               "arrays": sorted(arrays), "result": tree}
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(dumps(doc) + "\n")
+        tmp.replace(path)
+        return path
+
+    def parts(self, chapter: str, profile: str) -> list[Path]:
+        """The sidecars stored for a chapter and profile."""
+        return sorted(self.folder(chapter, profile).glob("*.json"))
+
+
+def now() -> str:
+    """UTC now, ISO 8601 to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
