@@ -1,11 +1,10 @@
 """helpers: the package behind *Learned Symmetry*, a book of executable reproductions.
 
 Modules: ``groups`` (discrete groups, affine and so(n) Lie algebras), ``data`` (real datasets),
-``transforms`` (affine warps), ``invariant_weights`` and ``variational`` (ch2's learned weight-space
-invariance and the Gaussian posterior over output weights),
-``models``, ``metrics``, ``training`` (fit, fit_ensemble), ``profiles``, ``claims``, ``records``,
-``plots``, ``widgets``, ``experiments`` (one runner module per chapter), ``chapters`` (the book's
-chapter registry and the papermill runner behind ``python -m helpers``).
+``transforms`` (affine warps, blur), ``models``, ``metrics``, ``training`` (fit, fit_ensemble), ``profiles``,
+``claims``, ``records``, ``plots``, ``widgets``; ``parts``, ``store`` and ``runner`` (a chapter's compute as named
+parts, kept in a store, loaded or computed by pages, in process or on Ray); ``experiments`` (one package per
+chapter); ``chapters`` (the book's chapter registry and the papermill runner behind ``python -m helpers``).
 
 Shape letters used in every docstring and shape comment:
 
@@ -21,12 +20,12 @@ from importlib import metadata as _metadata
 
 from . import claims, data, groups, models, plots, profiles, records, training, widgets  # noqa: F401
 from . import metrics  # noqa: F401
-from . import invariant_weights, transforms, variational  # noqa: F401
+from . import transforms  # noqa: F401
 
 try:
     __version__ = _metadata.version("learned-symmetry")
 except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["claims", "data", "groups", "invariant_weights", "metrics", "models", "plots", "profiles", "records",
-           "training", "transforms", "variational", "widgets", "__version__"]
+__all__ = ["claims", "data", "groups", "metrics", "models", "plots", "profiles", "records", "training",
+           "transforms", "widgets", "__version__"]

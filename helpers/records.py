@@ -149,11 +149,14 @@ def recorded(chapter: str, root: str | os.PathLike | None = None, name: str = "r
     return {p.parent.parent.name: json.loads(p.read_text()) for p in paths}
 
 
-def recorded_runs(chapter: str, root: str | os.PathLike | None = None):
-    """The runs of ``chapter`` committed under ``results/<profile>/<chapter>/results.json``.
+def recorded_runs(chapter: str, root: str | os.PathLike | None = None, names: tuple[str, ...] = ("results.json",)):
+    """The runs of ``chapter`` committed under ``results/<profile>/<chapter>/<name>`` for each of ``names``.
 
+    Args:
+        names: the record files to list (``results.json`` is a page's record; older whole-run records, e.g.
+            ``h100_results.json``, sit beside it).
     Returns:
-        A pandas DataFrame, one row per recorded run: profile, device, date, wall time, and the
+        A pandas DataFrame, one row per recorded run: profile, record, device, date, wall time, and the
         count of each verdict. Empty when nothing is recorded.
     """
     import pandas as pd
@@ -161,11 +164,13 @@ def recorded_runs(chapter: str, root: str | os.PathLike | None = None):
     from .claims import VERDICTS
 
     rows = []
-    for rec in recorded(chapter, root).values():
-        verdicts = [c["verdict"] for c in rec.get("claims", [])]
-        rows.append({"profile": rec["profile"], "device": rec["device"], "date": rec.get("date", ""),
-                     "wall time (s)": rec["wall_time_s"], **{v: verdicts.count(v) for v in VERDICTS}})
-    return pd.DataFrame(rows, columns=["profile", "device", "date", "wall time (s)", *VERDICTS])
+    for name in names:
+        for rec in recorded(chapter, root, name).values():
+            verdicts = [c["verdict"] for c in rec.get("claims", [])]
+            rows.append({"profile": rec["profile"], "record": name, "device": rec["device"],
+                         "date": rec.get("date", "")[:10], "wall time (s)": rec["wall_time_s"],
+                         **{v: verdicts.count(v) for v in VERDICTS}})
+    return pd.DataFrame(rows, columns=["profile", "record", "device", "date", "wall time (s)", *VERDICTS])
 
 
 def recorded_claims(chapter: str, root: str | os.PathLike | None = None):

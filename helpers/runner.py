@@ -307,7 +307,7 @@ def _with_settings(module: types.ModuleType, profile: str, settings: Any) -> typ
 
 
 # --------------------------------------------------------------------------- what a page renders
-@dataclass
+@dataclass(repr=False)
 class Evidence(Mapping):
     """The stored parts a page renders: ``ev[name]`` is a part's result, ``ev.meta[name]`` where it came from.
 
@@ -369,6 +369,9 @@ class Evidence(Mapping):
 
     def _repr_markdown_(self) -> str:
         return self.headline()
+
+    def __repr__(self) -> str:
+        return self.headline().replace("**", "").replace("*", "").replace("`", "")
 
     def parts_frame(self):
         """One row per part: device, date, wall time (s), commit, store."""

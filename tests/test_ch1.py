@@ -121,13 +121,23 @@ def test_pick_nu_rule():
     assert ch1.pick_nu(sweep, 0.999) == 10.0  # none reaches it: the highest SI
 
 
-def test_run_group_tiny(mnist_r4):
-    r = ch1.run_group("rot4", TINY, "cpu", seed=0)
-    assert set(r["table"]) == set(ch1.MODELS) and r["nu"] == 1.0
+def test_parts_of_a_tiny_profile_give_every_claim(mnist_r4, tmp_path):
+    """The chapter's parts on tiny settings, through the runner and the store: what the page and claims read."""
+    from helpers import runner
+
+    ev = runner.evidence(ch1, "quick", 0, tmp_path, progress=None, settings=TINY)
+    assert set(ev) == {"group-rot4", "group-trans3", "sensitivity-rot4-kl", "sensitivity-trans3-kl", "proposition"}
+    r = ev["group-rot4"]
+    assert set(r["table"]) == set(ch1.MODELS) and r["nu"] == 1.0 and list(r["sweep"]) == [1.0]  # float keys back
     assert max(r["table"]["WT"]["LI"]) < 1e-6 and min(r["table"]["WT"]["SI"]) > 1 - 1e-5
     assert len(r["table"]["DA"]["acc"]) == 2 and "sigma_max" in r["table"]["IR"]
-    d = ch1.run_drift(r["models"], r["data"], TINY)
+    d = r["drift"]
     assert np.asarray(d["DA"]["acc_ratio"]).shape == (2, 2) and np.allclose(np.asarray(d["WT"]["DI"]), 0, atol=1e-6)
+    assert r["saliency"]["IR"][1.0].shape == (3, 4, 36, 36) and r["tsne"]["embedding"].shape == (4 * 20, 2)
+    assert set(ch1.sensitivity_of(ev)["rot4"]) == {"l2", "kl"}
+    values = ch1.claims.values(ev)
+    assert set(values) == set(ch1.claims.CLAIMS) and values["C1.1"] < 1e-6
+    assert ch1.claims.table(ev).counts()["reproduced"] >= 2  # C1.1 and C1.7 hold by construction
 
 
 def test_train_sweep_members_equal_single_nu_runs(mnist_r4):
@@ -146,10 +156,10 @@ def test_train_sweep_members_equal_single_nu_runs(mnist_r4):
 def test_record_frame_of_committed_standard_run():
     from helpers.records import recorded
 
-    rec = recorded("01_genuine_invariance").get("standard")
+    rec = recorded("01_genuine_invariance", name="h100_results.json").get("standard")
     if rec is None:
-        pytest.skip("no standard record committed")
-    frame = ch1.record_frame(rec)
+        pytest.skip("no whole-run standard record committed")
+    frame = ch1.views.record_frame(rec)
     ir = frame.xs("IR", level="model")
     assert (ir.groupby(level=["group", "penalty"])["chosen"].sum() == 1).all()  # one nu picked per sweep
     for g, t in rec["numbers"]["table1"].items():

@@ -1,0 +1,25 @@
+"""Chapter 1 (Moskalev et al. 2023): learned vs genuine invariance. WT, DA and IR models on Transforming-MNIST,
+the nu sweep, drift to Transforming-FMNIST, spectral decay and Proposition 3.1.
+
+Files: ``settings`` (profiles), ``data`` (Transforming-MNIST/-FMNIST, drift), ``models`` (WT/DA/IR and their
+training), ``measures`` (Table 1's columns, saliency, orbits in feature space, the linear flow), ``parts`` (the
+compute: ``group-<g>``, ``sensitivity-<g>-<penalty>``, ``proposition``), ``views`` (figures and tables),
+``claims`` (C1.1-C1.7).
+"""
+from __future__ import annotations
+
+from . import claims, data, measures, models, parts, settings, views  # noqa: F401
+from .data import Transforming, drifted, random_action, transforming
+from .measures import evaluate, linear_flow, orbit_neighbours, orbit_saliency, orbit_spread, pick_nu
+from .models import invariance_loss, make_model, train, train_sweep
+from .parts import all_parts as PARTS  # noqa: N812
+from .parts import groups_of, run_drift, run_group, run_proposition, run_sensitivity, sensitivity_of
+from .settings import MODELS, N_CLASSES, SETTINGS, SIZE, Settings
+
+STEM = "01_genuine_invariance"
+
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "MODELS", "N_CLASSES", "SIZE", "Transforming", "transforming",
+           "drifted", "random_action", "make_model", "invariance_loss", "train", "train_sweep", "evaluate", "pick_nu",
+           "orbit_saliency", "orbit_spread", "orbit_neighbours", "linear_flow", "run_group", "run_drift",
+           "run_sensitivity", "run_proposition", "groups_of", "sensitivity_of", "claims", "data", "measures",
+           "models", "parts", "settings", "views"]

@@ -1,0 +1,174 @@
+"""Chapter 1's figures and tables, drawn from stored part results (numpy arrays)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .settings import MODELS
+
+__all__ = ["table1", "plot_nu_sweep", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
+           "plot_proposition", "draw_nu", "draw_beta", "models_frame", "record_frame"]
+
+
+def table1(results: dict[str, dict]):
+    """Table 1: accuracy (%), LI, DI, SI as mean ± std over seeds, one row per (group, model).
+
+    Args:
+        results: ``{group: result of part group-<group>}`` (``parts.groups_of(ev)``).
+    """
+    import pandas as pd
+    rows = []
+    for g, r in results.items():
+        for kind in MODELS:
+            m = r["table"][kind]
+            row = {"group": r["group"], "model": kind + (f" (ν={r['nu']:g})" if kind == "IR" else "")}
+            for key, fmt in (("acc", "{:.1f}"), ("LI", "{:.2f}"), ("DI", "{:.3f}"), ("SI", "{:.2f}")):
+                row[key] = f"{fmt.format(np.mean(m[key]))} ± {fmt.format(np.std(m[key]))}"
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["group", "model"])
+
+
+def plot_nu_sweep(axes, r: dict, target: float) -> None:
+    """The nu sweep that chose IR's nu: accuracy, LI and SI (mean ± std over seeds) against nu."""
+    nus = sorted(r["sweep"])
+    for ax, key, label in zip(axes, ("acc", "LI", "SI"), ("test accuracy (%)", "LI", "SI")):
+        m = np.array([np.mean(r["sweep"][nu][key]) for nu in nus])
+        sd = np.array([np.std(r["sweep"][nu][key]) for nu in nus])
+        ax.errorbar(nus, m, yerr=sd, marker="o", capsize=2, label="IR")
+        ax.axhline(np.mean(r["table"]["DA"][key]), color="C1", ls="--", label="DA")
+        ax.axvline(r["nu"], color="gray", lw=0.8)
+        ax.set(xscale="log", xlabel="ν", ylabel=label, title=r["group"])
+        if key == "SI":
+            ax.axhline(target, color="red", lw=0.8, label=f"SI = {target}")
+        if key == "LI":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=8)
+
+
+def plot_tsne(ax, ts: dict, n_traced: int = 3) -> None:
+    """Fig. 2: t-SNE of the DA model's penultimate features, coloured by class; a few orbits traced."""
+    emb, lab, B = ts["embedding"], ts["labels"], ts["n"]
+    G = len(emb) // B
+    ax.scatter(emb[:, 0], emb[:, 1], c=lab, cmap="tab10", s=6, alpha=0.6, vmin=0, vmax=9)
+    for b in range(n_traced):
+        pts = emb[np.arange(G) * B + b]  # (G, 2): the orbit of sample b
+        ax.plot(*np.vstack([pts, pts[:1]]).T, "k-", lw=1)
+        for g, p in enumerate(pts):
+            ax.annotate(f"g{g}", p, fontsize=7)
+    ax.set(xticks=[], yticks=[], title="DA model: penultimate features (t-SNE); black: one sample's orbit")
+
+
+def plot_saliency(axes, images: np.ndarray, maps: dict[str, np.ndarray]) -> None:
+    """Fig. 3: input and realigned saliency maps over the orbit, one row per model.
+
+    Args:
+        axes: ``(len(maps), 1 + G)`` array of axes.
+        images: ``(G, H, W)`` the orbit of one sample (realigned to g = e for display).
+        maps: ``{kind: (G, H, W)}`` realigned saliency maps ``g^-1 m(g x)``.
+    """
+    for row, (kind, m) in enumerate(maps.items()):
+        axes[row, 0].imshow(images[0], cmap="gray")
+        axes[row, 0].set_ylabel(kind)
+        for g in range(m.shape[0]):
+            axes[row, g + 1].imshow(m[g], cmap="Reds")
+            if row == 0:
+                axes[row, g + 1].set_title(f"g{g}, realigned")
+    for ax in axes.flat:
+        ax.set(xticks=[], yticks=[])
+
+
+def plot_drift(axes, drift: dict) -> None:
+    """Fig. 4: DI (left) and the accuracy ratio (right) against the drift degree beta, per model."""
+    b = drift["betas"]
+    for kind in MODELS:
+        for ax, key in zip(axes, ("DI", "acc_ratio")):
+            v = np.asarray(drift[kind][key])  # (n_beta, M)
+            ax.errorbar(b, v.mean(1), yerr=v.std(1), marker="o", ms=3, capsize=2, label=kind)
+    axes[0].set(xlabel="drift β (MNIST → FMNIST)", ylabel="DI", title="predictive distribution invariance error")
+    axes[1].set(xlabel="drift β (MNIST → FMNIST)", ylabel="Acc(D(β)) / Acc(D(0))", title="accuracy drop ratio")
+    axes[0].legend()
+
+
+def plot_sensitivity(ax, sens: dict[str, dict], da: dict[str, list]) -> None:
+    """Fig. 5: sigma_max(J) of DA and of IR with each regulariser (at its chosen nu), per group.
+
+    Args:
+        sens: ``{group: {penalty: {"nu", "sweep"}}}`` (``parts.sensitivity_of(ev)``); da: ``{group: DA sigma_max
+            per seed}``.
+    """
+    labels = ["DA", "IR-KL", "IR-L2", "IR-L2/‖f‖²"]
+    keys = [None, "kl", "l2", "l2_normalized"]
+    width = 0.8 / len(sens)
+    for i, (g, sv) in enumerate(sens.items()):
+        vals = [da[g]] + [sv[k]["sweep"][sv[k]["nu"]]["sigma_max"] for k in keys[1:]]
+        x = np.arange(len(labels)) + i * width
+        ax.bar(x, [np.mean(v) for v in vals], width, yerr=[np.std(v) for v in vals], capsize=2, label=g)
+    ax.set_xticks(np.arange(len(labels)) + width * (len(sens) - 1) / 2, labels)
+    ax.set(ylabel="σ_max(J)", title="input sensitivity")
+    ax.legend()
+
+
+def plot_proposition(ax, prop: dict) -> None:
+    """Proposition 3.1: ||W(t)||_2 under the exact gradient flow of LI and under gradient descent."""
+    ax.plot(prop["t"], prop["flow"], label="gradient flow, eq. (6)")
+    ax.plot(prop["t"], prop["gd"], "--", label=f"gradient descent, step {prop['lr']:.1e}")
+    ax.set(xlabel="t", ylabel=r"$\|W(t)\|_2$", title="linear model trained on LI only")
+    ax.legend()
+
+
+def draw_nu(ax, r: dict, nu: float, sample: int = 0) -> None:
+    """The nu control's panel: one sample's realigned orbit saliency for the IR model trained with ``nu``.
+
+    Args:
+        r: the result of part ``group-<g>`` (its ``saliency["IR"][nu]`` and ``sweep[nu]``).
+    """
+    maps = np.asarray(r["saliency"]["IR"][nu][sample])  # (G, H, W)
+    ax.imshow(np.concatenate(list(maps), axis=1), cmap="Reds")  # (H, G*W)
+    m = r["sweep"][nu]
+    ax.set(xticks=[], yticks=[], xlabel=f"acc {np.mean(m['acc']):.1f}%  LI {np.mean(m['LI']):.3f}  "
+                                         f"SI {np.mean(m['SI']):.2f}")
+
+
+def draw_beta(ax, drift: dict, beta: float, sample: int = 0) -> None:
+    """The beta control's panel: one drifted test image with each model's prediction and its orbit DI."""
+    i = drift["betas"].index(beta)
+    ax.imshow(drift["examples"]["images"][i][sample], cmap="gray")
+    ex = drift["examples"]
+    label = ", ".join(f"{k}: {ex[k]['pred'][i][sample]} (DI {ex[k]['DI'][i][sample]:.2f})" for k in MODELS)
+    ax.set(xticks=[], yticks=[], xlabel=f"digit {ex['labels'][sample]} → {label}")
+
+
+def models_frame(tables: dict[str, dict], sens: dict[str, dict], extension: dict | None = None):
+    """Every trained model in one table: WT and DA, then every IR model of every regulariser's sweep.
+
+    Args:
+        tables: ``{group: {kind: metrics}}`` (Table 1's rows); sens: ``{group: {penalty: {"nu", "sweep"}}}``.
+        extension: optional ``l2_normalized_extension.json`` (normalised L2 on R4 beyond the grid).
+    Returns:
+        A DataFrame indexed by (group, model, penalty, nu) with seed means of acc (%), LI, SI, sigma_max and a
+        ``chosen`` flag (the nu the SI rule picked).
+    """
+    import pandas as pd
+
+    rows = []
+
+    def row(g, model, penalty, nu, r, chosen=False):
+        rows.append({"group": g, "model": model, "penalty": penalty, "nu": nu, "chosen": chosen,
+                     **{k: float(np.mean(r[k])) for k in ("acc", "LI", "SI", "sigma_max") if k in r}})
+
+    for g, t in tables.items():
+        for kind in ("WT", "DA"):
+            row(g, kind, "", 0.0, t[kind])
+        for pen, sv in sens[g].items():
+            for nu, r in sv["sweep"].items():
+                row(g, "IR", pen, float(nu), r, chosen=float(nu) == float(sv["nu"]))
+    if extension is not None:
+        for nu, r in extension["by_nu"].items():
+            row("rot4", "IR", "l2_normalized", float(nu), r)
+    return pd.DataFrame(rows).set_index(["group", "model", "penalty", "nu"]).sort_index()
+
+
+def record_frame(rec: dict, extension: dict | None = None):
+    """``models_frame`` of an older whole-run record (``results.json`` before parts: ``numbers["table1"]`` and
+    ``numbers["sensitivity"]``)."""
+    n = rec["numbers"]
+    return models_frame(n["table1"], n["sensitivity"], extension)
