@@ -1,9 +1,10 @@
 # make test   : create .venv, install, run the tests (unit tests + every chapter in the quick profile)
-# make book   : create .venv, install, execute every chapter in the default profile, build _build/html
+# make book   : create .venv, install, render every chapter from its best stored evidence (computing only
+#               parts no store has), build _build/html; make book PROFILE=quick computes and renders quick
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PROFILE ?= auto
+PROFILE ?= best
 
 .PHONY: install test book bench clean
 

@@ -22,7 +22,8 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--liegg-epochs", type=int, default=5,
                    help="epochs of the LieGG pipeline benchmark (the authors' notebook trains 200)")
-    p.add_argument("--only", nargs="*", default=None, choices=["training", "liegg", "metrics", "book"], help="run only these")
+    p.add_argument("--only", nargs="*", default=None, choices=["training", "liegg", "metrics", "book", "pages"],
+                   help="run only these ('pages' renders every chapter's page from the stores and times it)")
     args = p.parse_args()
     device = torch.device(args.device) if args.device else default_device()
     os.environ.setdefault("HELPERS_PROGRESS", "0")
@@ -42,11 +43,15 @@ def main() -> None:
     if chapters:
         print()
         print(book.format_table(chapters))
+    pages = book.page_times() if args.only is None or "pages" in args.only else []
+    for r in pages:
+        print(f"page {r['chapter']:32s} {r['profile']:9s} rendered in {r['page_s']:6.1f} s "
+              f"({r['parts computed']} parts computed first, {r['parts_s']:.1f} s)")
     out = Path(args.out or "_build/benchmarks")
     out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc)
     record = {"device": device_name(device), "date": stamp.isoformat(timespec="seconds"), "versions": versions(),
-              "repeats": args.repeats, "rows": rows, "chapters": chapters}
+              "repeats": args.repeats, "rows": rows, "chapters": chapters, "pages": pages}
     path = out / f"bench-{device.type}-{stamp:%Y%m%d-%H%M%S}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"written: {path}")

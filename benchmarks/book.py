@@ -1,8 +1,10 @@
-"""Whole book: wall time per chapter and profile, read from run records (nothing is re-run here).
+"""Whole book: compute time per chapter and profile, read from run records (nothing is re-run here), and how long
+each page takes to render from stored parts (``page_times``, which renders them).
 
-Sources: the committed records ``results/<profile>/<chapter>/results.json`` and the local runs
-``_build/runs/<profile>/<chapter>/results.json`` that ``python -m helpers run`` / ``make book`` write.
-Per (profile, device) the newest record of each chapter counts; the total is their sum.
+Sources of ``wall_times``: the committed records ``results/<profile>/<chapter>/results.json`` (a page's record: the
+summed wall time of its parts) and the local runs ``_build/runs/<profile>/<chapter>/results.json`` that
+``python -m helpers run`` / ``make book`` write. Per (profile, device) the newest record of each chapter counts;
+the total is their sum.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from helpers.chapters import repo_root
 
-__all__ = ["wall_times", "format_table"]
+__all__ = ["wall_times", "format_table", "page_times"]
 
 
 def wall_times(root: Path | None = None) -> list[dict]:
@@ -39,3 +41,22 @@ def format_table(rows: list[dict]) -> str:
     for (p, d), t in groups.items():
         lines.append(f"{p:9s} {d[:34]:34s} {'TOTAL (chapters recorded)':32s} {t:9.1f}s")
     return "\n".join(lines)
+
+
+def page_times(profile: str = "best", keys=None) -> list[dict]:
+    """Render each chapter's page (papermill, a fresh kernel) from the stores and time it.
+
+    Parts missing from every store are computed first and timed apart (``parts_s``); ``page_s`` is the page alone:
+    kernel start, loading the stored parts, drawing and writing the executed notebook.
+    """
+    import tempfile
+
+    from helpers import chapters
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for ch in chapters.get_chapters(keys):
+            (row,) = chapters.run_chapters([ch.key], profile, Path(tmp), progress=None)
+            rows.append({"chapter": ch.stem, "profile": row["profile"], "parts computed": len(row["computed"]),
+                         "parts_s": row["parts_s"], "page_s": row["page_s"]})
+    return rows

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="where executed pages go (default _build/runs/<profile>)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--log-output", action="store_true", help="stream the pages' cell output")
+    run.add_argument("--cell-timeout", type=int, default=None, metavar="S",
+                     help="seconds a page's cell may run (default: quick 900, standard 3600, paper none)")
     run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="a further notebook parameter, e.g. -p image_dir imagenette (chapter 3); "
                           "VALUE is read as a Python literal where it is one, else as a string")
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output,
                                   params={k: _literal(v) for k, v in args.param}, store=args.store,
                                   cluster=args.cluster, parts=args.parts, force=args.force, recompute=args.recompute,
-                                  pages=not args.no_pages, threads=args.threads)
+                                  pages=not args.no_pages, threads=args.threads, cell_timeout=args.cell_timeout)
         elif args.command == "build":
             chapters.build_book(args.profile, execute=not args.no_execute, strict=not args.no_strict,
                                 store=args.store, cluster=args.cluster)

@@ -22,6 +22,9 @@ from typing import Iterable, Sequence
 __all__ = ["Chapter", "CHAPTERS", "repo_root", "available", "get_chapter", "get_chapters", "notebook_parameters",
            "run_chapters", "build_book"]
 
+#: Longest a page's cell may run, by profile (seconds; None: no limit). Pages only load stored parts, but a page
+#: opened alone computes what is missing, and a hung cell must not hang CI. ``cell_timeout`` overrides it.
+CELL_TIMEOUT = {"quick": 900, "standard": 3600, "paper": None}
 #: Parameters every run sets itself (``run_chapters``' own arguments).
 _RUN_PARAMETERS = ("profile", "seed", "output_dir", "store")
 _KEY = re.compile(r"^(?:ch)?0?([0-9])$")
@@ -128,15 +131,16 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
                  seed: int = 0, log_output: bool = False, params: dict | None = None, *,
                  store: str | os.PathLike | None = None, cluster: str | None = None, parts: Sequence[str] | None = None,
                  force: bool = False, recompute: bool = False, pages: bool = True, threads: int | None = None,
-                 progress=print) -> list[dict]:
+                 cell_timeout: int | None = None, progress=print) -> list[dict]:
     """Compute the chapters' missing parts, then render their pages with papermill.
 
     Writes ``<out>/<stem>.ipynb`` (executed) and ``<out>/<stem>/results.json`` per chapter; ``out`` defaults to
     ``_build/runs/<profile>``. With ``store="results"`` the parts and the page's ``results.json`` go into the
     committed ``results/<profile>/<stem>/`` (replacing committed files needs ``force``). ``parts``: only these
     parts, and no page (a page needs all of them). ``params``: further notebook parameters (e.g. chapter 3's
-    ``image_dir``), each passed to the chapters whose parameters cell has it. The other arguments are
-    ``helpers.runner.compute``'s. Returns one summary dict per chapter.
+    ``image_dir``), each passed to the chapters whose parameters cell has it. ``cell_timeout``: seconds a page's
+    cell may run (default ``CELL_TIMEOUT`` of the profile). The other arguments are ``helpers.runner.compute``'s.
+    Returns one summary dict per chapter.
 
     Raises:
         ValueError: a parameter that no selected chapter has; an unknown part or profile.
@@ -159,14 +163,16 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
         t_parts = time.perf_counter() - t0
         row = {"chapter": ch.key, "profile": run.profile, "computed": run.computed, "parts_s": round(t_parts, 1)}
         if pages and not parts:
-            row |= _render_page(ch, run.profile, seed, out, write, extra[ch.key], log_output, force, root, progress)
+            timeout = cell_timeout if cell_timeout is not None else CELL_TIMEOUT.get(run.profile)
+            row |= _render_page(ch, run.profile, seed, out, write, extra[ch.key], log_output, force, root, progress,
+                                timeout)
         row["seconds"] = round(time.perf_counter() - t0, 1)
         summary.append(row)
     return summary
 
 
 def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, log_output: bool, force: bool,
-                 root: Path, progress) -> dict:
+                 root: Path, progress, timeout: int | None) -> dict:
     """Execute one chapter's page (its parts all stored) with papermill; the kernel shows no progress bars."""
     import papermill as pm
 
@@ -185,7 +191,8 @@ def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, 
             str(root / ch.notebook), str(out / f"{ch.stem}.ipynb"),
             parameters={**extra, "profile": profile, "seed": seed, "output_dir": str(record_dir.resolve()),
                         "store": str(write.root.resolve())},
-            cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output)
+            cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output,
+            execution_timeout=timeout)
     finally:
         if before is None:
             os.environ.pop("HELPERS_PROGRESS", None)

@@ -113,13 +113,17 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     """Compute one part and describe the run.
 
     Torch, numpy and Python's ``random`` are seeded with ``seed`` first, so a part gives the same numbers
-    whatever ran before it (in one process or as a Ray task); ``threads`` sets torch's thread count for it.
+    whatever ran before it (in one process or as a Ray task); ``threads`` sets torch's thread count for it and
+    caps the BLAS / OpenMP pools of numpy, scipy and scikit-learn alike (``threadpoolctl``), so that a part
+    computed with the same ``threads`` gives the same numbers here and in a Ray task.
 
     Returns:
         ``(result, meta)``: the part's result and ``meta`` (settings hash and settings, device, versions, git
         commit, date, wall time, thread count and determinism flags) for ``Store.save``.
     """
     from .records import versions
+
+    from threadpoolctl import threadpool_limits
 
     device = torch.device(device)
     if threads is not None:
@@ -128,7 +132,8 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     np.random.seed(seed % 2**32)
     random.seed(seed)
     t0 = time.perf_counter()
-    result = part.compute(settings, seed, device)
+    with threadpool_limits(limits=int(threads) if threads is not None else None):
+        result = part.compute(settings, seed, device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - t0

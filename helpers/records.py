@@ -142,11 +142,21 @@ def recorded(chapter: str, root: str | os.PathLike | None = None, name: str = "r
         name: the file in each profile's folder (e.g. an extra study's JSON).
     Returns:
         ``{profile: record}`` in the order of ``PROFILES``; empty when nothing is recorded.
+    Raises:
+        ValueError: a record whose own profile is not the one its folder names (a quick run is never shown as
+            standard evidence).
     """
     order = {p: i for i, p in enumerate(PROFILES)}
     paths = sorted(_results_root(root).glob(f"*/{chapter}/{name}"),
                    key=lambda p: order.get(p.parent.parent.name, len(order)))
-    return {p.parent.parent.name: json.loads(p.read_text()) for p in paths}
+    out = {}
+    for p in paths:
+        rec = json.loads(p.read_text())
+        if rec.get("profile", p.parent.parent.name) != p.parent.parent.name:
+            raise ValueError(f"{p} records profile {rec.get('profile')!r} but sits in the folder of "
+                             f"{p.parent.parent.name!r}; move it to results/{rec.get('profile')}/{chapter}/")
+        out[p.parent.parent.name] = rec
+    return out
 
 
 def recorded_runs(chapter: str, root: str | os.PathLike | None = None, names: tuple[str, ...] = ("results.json",)):

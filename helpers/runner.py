@@ -8,8 +8,8 @@ A chapter package (``helpers.experiments.chN``) provides ``STEM`` (its notebook'
 (``{profile: settings}``) and ``PARTS(settings) -> list[Part]``. ``compute`` finds each part in the stores
 (the writable one first, then the committed ``results/``) and computes only what none of them holds, saving
 each result as soon as it is done, so a killed run started again computes only what is missing.
-``evidence`` does the same inside a page and returns an ``Evidence``: the results by part name plus where
-they came from. With ``cluster="ray"`` (a local Ray) or ``"ray://HOST:PORT"`` (an existing cluster) every
+``evidence`` does the same inside a page and returns an ``Evidence`` (``helpers.evidence``): the results by part
+name plus where they came from. With ``cluster="ray"`` (a local Ray) or ``"ray://HOST:PORT"`` (an existing cluster) every
 missing part is a Ray task with the resources it declared; without it Ray is not imported.
 
 Profiles: ``quick``, ``standard``, ``paper``, ``auto`` (standard with CUDA, quick without) and ``best``: the
@@ -18,17 +18,17 @@ best profile (paper, then standard, then quick) whose parts are all stored, else
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import sys
 import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
+from .evidence import Evidence, fmt_seconds
 from .parts import Part, check_parts, run_part
 from .profiles import PROFILES, resolve
 from .store import Store, StoredPart, committed_store, default_store
@@ -174,10 +174,6 @@ def _say(progress: Callable[[str], None] | None, text: str) -> None:
         progress(text)
 
 
-def _fmt_s(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
 def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0, names: Sequence[str] | None = None,
             store: str | os.PathLike | Store | None = None, cluster: str | None = None, force: bool = False,
             recompute: bool = False, device: str | torch.device | None = None, threads: int | None = None,
@@ -200,6 +196,8 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
         A ``Run``: the resolved profile and the status of every selected part (``stored`` set for each).
     """
     module = chapter_module(module)
+    if cluster is not None and cluster != "ray" and not str(cluster).startswith("ray://"):
+        raise ValueError(f"unknown cluster {cluster!r}; use 'ray' (a local Ray) or 'ray://HOST:PORT'")
     where = stores(store)
     name, note = resolve_profile(module, profile, seed, where, device)
     if settings is not None:
@@ -241,8 +239,8 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
         _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: computing on {device} ...")
         result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads)
         _save(module, profile, seed, st, store, result, meta, force)
-        _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: done in {_fmt_s(meta['wall_time_s'])} "
-                       f"(all so far {_fmt_s(time.perf_counter() - t_all)})")
+        _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
+                       f"(all so far {fmt_seconds(time.perf_counter() - t_all)})")
 
 
 def _ray_task(module_name: str, profile: str, settings: Any, part_name: str, seed: int, use_gpu: bool,
@@ -260,8 +258,6 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
         import ray
     except ImportError as err:
         raise RuntimeError("--cluster needs Ray: pip install 'learned-symmetry[cluster]' (or pip install ray)") from err
-    if cluster != "ray" and not cluster.startswith("ray://"):
-        raise ValueError(f"unknown cluster {cluster!r}; use 'ray' (a local Ray) or 'ray://HOST:PORT'")
     started = False
     if not ray.is_initialized():
         env = {"HELPERS_PROGRESS": "0"} | {k: os.environ[k] for k in ("HELPERS_DATA",) if k in os.environ}
@@ -291,8 +287,8 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
             result, meta = ray.get(done[0])
             _save(module, profile, seed, st, store, result, meta, force)
             done_n += 1
-            _say(progress, f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {_fmt_s(meta['wall_time_s'])} "
-                           f"on {meta['device']} (all so far {_fmt_s(time.perf_counter() - t0)})")
+            _say(progress, f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
+                           f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")
     finally:
         if started:
             ray.shutdown()
@@ -304,104 +300,6 @@ def _with_settings(module: types.ModuleType, profile: str, settings: Any) -> typ
     clone.__dict__.update(module.__dict__)
     clone.SETTINGS = {**module.SETTINGS, profile: settings}
     return clone
-
-
-# --------------------------------------------------------------------------- what a page renders
-@dataclass(repr=False)
-class Evidence(Mapping):
-    """The stored parts a page renders: ``ev[name]`` is a part's result, ``ev.meta[name]`` where it came from.
-
-    Shown in a notebook, it is the line a chapter opens with: profile, devices, dates, compute time.
-    """
-
-    chapter: str
-    profile: str
-    seed: int
-    requested: str
-    note: str
-    results: dict = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
-    where: dict = field(default_factory=dict)
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self.results:
-            raise KeyError(f"{self.chapter} has no part {name!r} in profile {self.profile}; "
-                           f"stored: {list(self.results)}")
-        return self.results[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.results)
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    @property
-    def compute_s(self) -> float:
-        """Wall time of all the parts, summed (each as it ran, wherever it ran)."""
-        return float(sum(m.get("wall_time_s", 0.0) for m in self.meta.values()))
-
-    @property
-    def devices(self) -> dict[str, int]:
-        """``{device: number of parts computed there}``."""
-        out: dict[str, int] = {}
-        for m in self.meta.values():
-            out[m.get("device", "?")] = out.get(m.get("device", "?"), 0) + 1
-        return out
-
-    def dates(self) -> tuple[str, str]:
-        days = sorted(m.get("date", "")[:10] for m in self.meta.values())
-        return (days[0], days[-1]) if days else ("", "")
-
-    def headline(self) -> str:
-        """One paragraph (Markdown) naming the evidence."""
-        first, last = self.dates()
-        when = first if first == last else f"{first} to {last}"
-        devices = "; ".join(f"{d} ({n} part{'s' if n > 1 else ''})" for d, n in self.devices.items())
-        commits = sorted({m.get("git_commit", "") for m in self.meta.values()} - {""})
-        text = (f"**Evidence on this page:** the **{self.profile}** profile, {len(self)} stored parts computed on "
-                f"{devices}, {when}, {_fmt_s(self.compute_s)} of compute"
-                + (f", code at commit {', '.join(f'`{c}`' for c in commits)}" if commits else "") + ".")
-        if self.requested == "best" and self.note:
-            text += f" *Why this profile:* {self.note}."
-        elif self.requested not in (self.profile, "best"):
-            text += f" (Asked for `{self.requested}`.)"
-        return text
-
-    def _repr_markdown_(self) -> str:
-        return self.headline()
-
-    def __repr__(self) -> str:
-        return self.headline().replace("**", "").replace("*", "").replace("`", "")
-
-    def parts_frame(self):
-        """One row per part: device, date, wall time (s), commit, store."""
-        import pandas as pd
-
-        rows = [{"part": n, "device": m.get("device", ""), "date": m.get("date", "")[:10],
-                 "wall time (s)": round(m.get("wall_time_s", math.nan), 1), "commit": m.get("git_commit", ""),
-                 "store": self.where.get(n, "")} for n, m in self.meta.items()]
-        return pd.DataFrame(rows).set_index("part")
-
-    def record(self, table=None, output_dir: str | os.PathLike | None = None, **numbers: Any) -> Path:
-        """Write the page's ``results.json`` (the DESIGN.md schema): chapter, profile, device(s), the parts' summed
-        wall time, versions, seed, date, the parts' provenance under ``numbers["parts"]``, ``numbers`` and the
-        claims of ``table``. Returns its path."""
-        import json
-
-        from .records import _jsonable, output_dir_for, versions
-        from .store import now
-
-        out = output_dir_for(self.chapter, self.profile, output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        prov = {n: {k: m.get(k) for k in ("device", "date", "wall_time_s", "git_commit", "settings_hash", "threads")}
-                for n, m in self.meta.items()}
-        doc = {"chapter": self.chapter, "profile": self.profile,
-               "device": "; ".join(self.devices), "wall_time_s": round(self.compute_s, 2), "versions": versions(),
-               "seed": self.seed, "date": now(), "numbers": {"parts": prov, **numbers},
-               "claims": table.to_records() if table is not None else []}
-        path = out / "results.json"
-        path.write_text(json.dumps(_jsonable(doc), indent=2) + "\n")
-        return path
 
 
 def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 0,

@@ -43,9 +43,12 @@ def test_notebook_is_clean_and_parameterised(nb):
     params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1, "exactly one cell tagged 'parameters'"
     src = "".join(params[0]["source"])
-    for name in ("profile", "seed", "output_dir"):
+    for name in ("profile", "seed", "output_dir", "store"):
         assert re.search(rf"^{name}\s*=", src, flags=re.M), f"parameters cell lacks {name}"
     assert "google.colab" in "".join(code[0]["source"]), "the first code cell installs the package on Colab"
+    src_all = "".join("".join(c["source"]) for c in code)
+    assert "runner.evidence(" in src_all, "a page gets its parts through runner.evidence (load or compute)"
+    assert re.search(r'^profile = "best"', src, flags=re.M), "a page renders the best stored evidence by default"
 
 
 def test_one_repository_url():
@@ -71,11 +74,19 @@ def test_cli_errors_name_the_bad_value():
     assert r.returncode == 2 and "no selected chapter has a parameter 'image_dir'" in r.stderr
     r = _cli("run", "--chapter", "3", "--profile", "quick", "-p", "profile", "paper")
     assert r.returncode == 2 and "'profile' is set by its own option" in r.stderr
+    r = _cli("run", "--chapter", "1", "--profile", "quick", "--parts", "group-rot5", "--store", "/nonexistent/x")
+    assert r.returncode == 2 and "no part 'group-rot5' in this profile; valid: ['group-rot4'" in r.stderr
+    r = _cli("run", "--chapter", "1", "3", "--parts", "group-rot4")
+    assert r.returncode == 2 and "--parts names parts of one chapter; 2 chapters are selected" in r.stderr
+    r = _cli("run", "--chapter", "0", "--profile", "quick", "--cluster", "slurm", "--store", "/nonexistent/x")
+    assert r.returncode == 2 and "unknown cluster 'slurm'" in r.stderr
+    r = _cli("parts", "--chapter", "0", "--profile", "quick", "--store", "/nonexistent/x")
+    assert r.returncode == 0 and "00_template  quick:" in r.stdout and "ensemble-vs-loop" in r.stdout
 
 
 def test_further_notebook_parameters_go_to_the_chapters_that_have_them():
     ch1, ch3 = chapters.get_chapters(["1", "3"])
-    assert chapters.notebook_parameters(ch3) == ["profile", "seed", "output_dir", "image_dir"]
+    assert chapters.notebook_parameters(ch3) == ["profile", "seed", "output_dir", "store", "image_dir"]
     split = chapters._extra_parameters([ch1, ch3], {"image_dir": "imagenette"}, chapters.repo_root())
     assert split == {"1": {}, "3": {"image_dir": "imagenette"}}
     from helpers.__main__ import _literal
@@ -84,9 +95,10 @@ def test_further_notebook_parameters_go_to_the_chapters_that_have_them():
 
 
 def test_chapter_keys():
-    assert [c.key for c in chapters.get_chapters(["ch0"])] == ["0"]
-    with pytest.raises(ValueError, match="unknown chapter 'x'"):
-        chapters.get_chapters(["x"])
+    assert [c.key for c in chapters.get_chapters(["ch0", "01", "2", "03_learned_equivariance_depth"])] == ["0", "1", "2", "3"]
+    for bad in ("x", "ch", "", "11", "ch01x", "1.0"):
+        with pytest.raises(ValueError, match=f"unknown chapter {bad!r}"):
+            chapters.get_chapters([bad])
     missing = [c for c in chapters.CHAPTERS if c not in chapters.available()]
     if missing:
         with pytest.raises(ValueError, match="not written yet"):

@@ -143,3 +143,12 @@ def test_run_record_writes_a_named_study(tmp_path):
     d = json.loads(path.read_text())
     assert path.name == "cpu_parts.json" and d["what"] == "a study" and d["numbers"] == {"x": 1}
     assert "what" not in json.loads(rec.write().read_text())  # a chapter run's results.json
+
+
+def test_a_record_in_another_profiles_folder_is_an_error(tmp_path):
+    from helpers.records import recorded
+
+    rec = RunRecord("01_x", "quick", seed=0, output_dir=tmp_path / "results" / "standard" / "01_x")
+    rec.write()
+    with pytest.raises(ValueError, match=r"records profile 'quick' but sits in the folder of 'standard'"):
+        recorded("01_x", root=tmp_path)

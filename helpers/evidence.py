@@ -1,0 +1,117 @@
+"""``Evidence``: the stored parts a page renders, and where they came from.
+
+A page gets one from ``helpers.runner.evidence(chapter, profile, seed, store)``; ``ev[name]`` is a part's result,
+``ev.meta[name]`` its provenance (device, date, wall time, commit, settings hash). Shown in a notebook it is the
+line a chapter opens with, and ``ev.record(table, output_dir)`` writes the page's ``results.json``.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+__all__ = ["Evidence", "fmt_seconds"]
+
+
+def fmt_seconds(seconds: float) -> str:
+    """``"12.3 s"`` below two minutes, ``"4.5 min"`` above."""
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+@dataclass(repr=False)
+class Evidence(Mapping):
+    """The stored parts a page renders: ``ev[name]`` is a part's result, ``ev.meta[name]`` where it came from.
+
+    Shown in a notebook, it is the line a chapter opens with: profile, devices, dates, compute time.
+    """
+
+    chapter: str
+    profile: str
+    seed: int
+    requested: str
+    note: str
+    results: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    where: dict = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.results:
+            raise KeyError(f"{self.chapter} has no part {name!r} in profile {self.profile}; "
+                           f"stored: {list(self.results)}")
+        return self.results[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def compute_s(self) -> float:
+        """Wall time of all the parts, summed (each as it ran, wherever it ran)."""
+        return float(sum(m.get("wall_time_s", 0.0) for m in self.meta.values()))
+
+    @property
+    def devices(self) -> dict[str, int]:
+        """``{device: number of parts computed there}``."""
+        out: dict[str, int] = {}
+        for m in self.meta.values():
+            out[m.get("device", "?")] = out.get(m.get("device", "?"), 0) + 1
+        return out
+
+    def dates(self) -> tuple[str, str]:
+        days = sorted(m.get("date", "")[:10] for m in self.meta.values())
+        return (days[0], days[-1]) if days else ("", "")
+
+    def headline(self) -> str:
+        """One paragraph (Markdown) naming the evidence."""
+        first, last = self.dates()
+        when = first if first == last else f"{first} to {last}"
+        devices = "; ".join(f"{d} ({n} part{'s' if n > 1 else ''})" for d, n in self.devices.items())
+        commits = sorted({m.get("git_commit", "") for m in self.meta.values()} - {""})
+        text = (f"**Evidence on this page:** the **{self.profile}** profile, {len(self)} stored parts computed on "
+                f"{devices}, {when}, {fmt_seconds(self.compute_s)} of compute"
+                + (f", code at commit {', '.join(f'`{c}`' for c in commits)}" if commits else "") + ".")
+        if self.requested == "best" and self.note:
+            text += f" *Why this profile:* {self.note}."
+        elif self.requested not in (self.profile, "best"):
+            text += f" (Asked for `{self.requested}`.)"
+        return text
+
+    def _repr_markdown_(self) -> str:
+        return self.headline()
+
+    def __repr__(self) -> str:
+        return self.headline().replace("**", "").replace("*", "").replace("`", "")
+
+    def parts_frame(self):
+        """One row per part: device, date, wall time (s), commit, store."""
+        import pandas as pd
+
+        rows = [{"part": n, "device": m.get("device", ""), "date": m.get("date", "")[:10],
+                 "wall time (s)": round(m.get("wall_time_s", math.nan), 1), "commit": m.get("git_commit", ""),
+                 "store": self.where.get(n, "")} for n, m in self.meta.items()]
+        return pd.DataFrame(rows).set_index("part")
+
+    def record(self, table=None, output_dir: str | os.PathLike | None = None, **numbers: Any) -> Path:
+        """Write the page's ``results.json`` (the DESIGN.md schema): chapter, profile, device(s), the parts' summed
+        wall time, versions, seed, date, the parts' provenance under ``numbers["parts"]``, ``numbers`` and the
+        claims of ``table``. Returns its path."""
+        import json
+
+        from .records import _jsonable, output_dir_for, versions
+        from .store import now
+
+        out = output_dir_for(self.chapter, self.profile, output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        prov = {n: {k: m.get(k) for k in ("device", "date", "wall_time_s", "git_commit", "settings_hash", "threads")}
+                for n, m in self.meta.items()}
+        doc = {"chapter": self.chapter, "profile": self.profile,
+               "device": "; ".join(self.devices), "wall_time_s": round(self.compute_s, 2), "versions": versions(),
+               "seed": self.seed, "date": now(), "numbers": {"parts": prov, **numbers},
+               "claims": table.to_records() if table is not None else []}
+        path = out / "results.json"
+        path.write_text(json.dumps(_jsonable(doc), indent=2) + "\n")
+        return path

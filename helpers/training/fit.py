@@ -1,0 +1,90 @@
+"""``fit``: one model, data resident on the device, batches as index slices, best-validation weights kept."""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .basics import _batches, _check_data, _default_loss, _default_score, _optimizer, predict
+from .config import Augment, FitConfig, FitResult, LossFn, ScoreFn, progress_enabled
+from .stepper import _Stepper
+
+__all__ = ["fit"]
+
+
+def fit(
+    model: nn.Module,
+    train: tuple[Tensor, Tensor],
+    val: tuple[Tensor, Tensor] | None = None,
+    config: FitConfig = FitConfig(),
+    *,
+    loss_fn: LossFn | None = None,
+    augment: Augment | None = None,
+    score_fn: ScoreFn | None = None,
+    seed: int = 0,
+    graphs: bool = False,
+    device: torch.device | str | None = None,
+    desc: str = "fit",
+) -> FitResult:
+    """Train one model with device-resident data and best-on-validation selection.
+
+    Args:
+        model: any ``nn.Module``; trained in place and returned with the selected weights.
+        train: ``(x (B, ...), y (B, ...))``; moved to ``device`` once.
+        val: the same for validation, or None (then the last epoch is kept).
+        config: optimisation settings.
+        loss_fn: ``loss_fn(forward, x, y) -> scalar``; default by ``config.task``.
+        augment: ``augment(x, generator) -> x`` applied to each training batch.
+        score_fn: ``score_fn(outputs, y) -> float``, higher is better; default by ``config.task``.
+        seed: seeds the batch order and the augmentation draws.
+        graphs: replay each full-batch step (forward, backward, optimiser; BatchNorm statistics included)
+            as a CUDA graph after warm-up, recorded anew whenever a schedule changes the lr. Needs CUDA and
+            a ``loss_fn`` without host-side randomness or data-dependent shapes (the default loss; not
+            ch3's CutMix, whose box a graph would freeze). Off by default: not yet measured on a GPU.
+        device: default: the model's device.
+    """
+    t0 = time.perf_counter()
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    if graphs and device.type != "cuda":
+        raise ValueError(f"graphs=True needs a CUDA device; got device {device}")
+    model.to(device)
+    x, y = (t.to(device) for t in _check_data("train", train))
+    xv, yv = (t.to(device) for t in _check_data("val", val)) if val is not None else (None, None)
+    loss_fn = loss_fn or _default_loss(config.task)
+    score_fn = score_fn or _default_score(config.task)
+    gen = torch.Generator().manual_seed(seed)
+    opt, sched = _optimizer([p for p in model.parameters() if p.requires_grad], config, capturable=graphs)
+    total = torch.zeros((), device=device)  # summed training loss of the epoch
+    stepper = _Stepper(lambda xb, yb: loss_fn(model, xb, yb), opt, total, config.batch_size, graphs, batch_dim=0)
+
+    best = (-math.inf, 0, copy.deepcopy(model.state_dict()))
+    history: dict[str, list[float]] = {"train_loss": [], "val_score": []}
+    bar = tqdm(range(config.epochs), desc=desc, disable=not progress_enabled(), leave=False)
+    for epoch in bar:
+        model.train()
+        total.zero_()
+        for idx in _batches(len(x), config.batch_size, gen, device):
+            stepper(x[idx] if augment is None else augment(x[idx], gen), y[idx])
+        if sched is not None:
+            lrs = [g["lr"] for g in opt.param_groups]
+            sched.step()
+            if lrs != [g["lr"] for g in opt.param_groups]:
+                stepper.reset()
+        history["train_loss"].append(total.item() / len(x))
+        if xv is not None:
+            model.eval()
+            score = score_fn(predict(model, xv, config.eval_batch_size), yv)
+            history["val_score"].append(score)
+            if config.select == "last" or score > best[0]:
+                best = (score, epoch, copy.deepcopy(model.state_dict()))
+            bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}", val=f"{score:.4f}")
+    if xv is not None:
+        model.load_state_dict(best[2])
+    else:
+        best = (math.nan, config.epochs - 1, None)
+    model.eval()
+    return FitResult(model, best[1], best[0], history, time.perf_counter() - t0, stepper.replays)

@@ -1,0 +1,142 @@
+"""The runner on a toy chapter: load-or-compute, resume after a kill, settings changes, the best profile,
+committed evidence left alone, and what a page's evidence and record say."""
+import json
+import types
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import runner
+from helpers.parts import Needs, Part, run_part
+from helpers.store import Store
+
+CALLS: list[str] = []
+KILL: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Toy:
+    a: int
+    b: int
+
+
+def _compute(name):
+    def compute(s: Toy, seed: int, device: torch.device) -> dict:
+        if name in KILL:
+            KILL.discard(name)
+            raise KeyboardInterrupt(f"killed while computing {name}")
+        CALLS.append(name)
+        return {"name": name, "value": s.a * 100 + s.b, "noise": torch.randn(80), "seed": seed}
+    return compute
+
+
+def _toy_chapter() -> types.ModuleType:
+    m = types.ModuleType("toy_chapter")
+    m.STEM = "09_toy"
+    m.SETTINGS = {"quick": Toy(1, 2), "standard": Toy(10, 20)}
+    m.PARTS = lambda s: [Part("alpha", _compute("alpha"), uses=("a",)), Part("beta", _compute("beta")),
+                         Part("gamma", _compute("gamma"), Needs(gpu=True, memory_gb=0.5))]
+    return m
+
+
+@pytest.fixture
+def toy():
+    CALLS.clear()
+    KILL.clear()
+    return _toy_chapter()
+
+
+def test_compute_then_load(toy, tmp_path):
+    run = runner.compute(toy, "quick", store=tmp_path, progress=None)
+    assert run.profile == "quick" and run.computed == ["alpha", "beta", "gamma"] and CALLS == run.computed
+    again = runner.compute(toy, "quick", store=tmp_path, progress=None)
+    assert again.computed == [] and CALLS == ["alpha", "beta", "gamma"], "stored parts are not computed again"
+    ev = runner.evidence(toy, "quick", store=tmp_path, progress=None)
+    assert ev["beta"]["value"] == 102 and ev.profile == "quick" and CALLS == ["alpha", "beta", "gamma"]
+    # each part starts from the same random state, whatever ran before it
+    torch.testing.assert_close(torch.as_tensor(ev["alpha"]["noise"]), torch.as_tensor(ev["beta"]["noise"]))
+
+
+def test_a_killed_run_resumes_with_what_is_missing(toy, tmp_path):
+    KILL.add("beta")
+    with pytest.raises(KeyboardInterrupt):
+        runner.compute(toy, "quick", store=tmp_path, progress=None)
+    assert CALLS == ["alpha"] and (tmp_path / "quick" / "09_toy" / "parts" / "alpha.s0.json").exists()
+    assert not (tmp_path / "quick" / "09_toy" / "parts" / "beta.s0.json").exists()
+    run = runner.compute(toy, "quick", store=tmp_path, progress=None)
+    assert run.computed == ["beta", "gamma"] and CALLS == ["alpha", "beta", "gamma"]
+
+
+def test_a_settings_change_invalidates_exactly_the_parts_that_use_it(toy, tmp_path):
+    runner.compute(toy, "quick", store=tmp_path, progress=None)
+    toy.SETTINGS = {**toy.SETTINGS, "quick": Toy(1, 3)}  # b changes; alpha uses only a
+    lines = []
+    run = runner.compute(toy, "quick", store=tmp_path, progress=lines.append)
+    assert run.computed == ["beta", "gamma"] and CALLS[-2:] == ["beta", "gamma"]
+    assert "2 to compute" in lines[0]
+    assert runner.evidence(toy, "quick", store=tmp_path, progress=None)["beta"]["value"] == 103
+    toy.SETTINGS = {**toy.SETTINGS, "quick": Toy(2, 3)}
+    assert runner.compute(toy, "quick", store=tmp_path, progress=None).computed == ["alpha", "beta", "gamma"]
+    toy.SETTINGS = {**toy.SETTINGS, "quick": Toy(5, 5)}
+    found = runner.find_stored(toy, "quick", 0, toy.PARTS(Toy(5, 5)), [Store(tmp_path)])
+    assert all(s.stored is None and "stored with other settings" in s.note for s in found)
+
+
+def test_only_named_parts_and_unknown_names(toy, tmp_path):
+    assert runner.compute(toy, "quick", names=["gamma"], store=tmp_path, progress=None).computed == ["gamma"]
+    with pytest.raises(ValueError, match=r"no part 'delta' in this profile; valid: \['alpha', 'beta', 'gamma'\]"):
+        runner.compute(toy, "quick", names=["delta"], store=tmp_path, progress=None)
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'; valid: \['quick', 'standard', 'paper', 'auto', 'best'\]"):
+        runner.compute(toy, "fast", store=tmp_path, progress=None)
+    with pytest.raises(ValueError, match="no settings for profile 'paper'"):
+        runner.compute(toy, "paper", store=tmp_path, progress=None)
+    with pytest.raises(ValueError, match="lacks"):
+        runner.chapter_module(types.ModuleType("not_a_chapter"))
+
+
+def test_best_profile_is_the_best_complete_store(toy, tmp_path):
+    where = [Store(tmp_path)]
+    assert runner.resolve_profile(toy, "best", 0, where, device="cpu") == (
+        "quick", "no profile has every part stored; falling back to quick, computed where it is missing")
+    runner.compute(toy, "standard", names=["alpha"], store=tmp_path, progress=None, device="cpu")
+    name, note = runner.resolve_profile(toy, "best", 0, where, device="cpu")
+    assert name == "quick" and "standard: 1 of 3 parts stored" in note
+    runner.compute(toy, "standard", store=tmp_path, progress=None, device="cpu")
+    assert runner.resolve_profile(toy, "best", 0, where, device="cpu")[0] == "standard"
+    ev = runner.evidence(toy, "best", store=tmp_path, progress=None, device="cpu")
+    assert ev.profile == "standard" and ev["alpha"]["value"] == 1020 and "every part of the standard" in ev.headline()
+
+
+def test_committed_evidence_needs_force(toy, tmp_path):
+    committed = Store(tmp_path, protected=True)
+    runner.compute(toy, "quick", store=committed, progress=None)
+    toy.SETTINGS = {**toy.SETTINGS, "quick": Toy(1, 9)}
+    with pytest.raises(FileExistsError, match=r"parts \['beta', 'gamma'\] of 09_toy are committed .*--force"):
+        runner.compute(toy, "quick", store=committed, progress=None)
+    assert runner.compute(toy, "quick", store=committed, progress=None, force=True).computed == ["beta", "gamma"]
+
+
+def test_evidence_names_its_source_and_records_it(toy, tmp_path):
+    ev = runner.evidence(toy, "quick", store=tmp_path, progress=None)
+    text = ev.headline()
+    assert "**quick** profile, 3 stored parts computed on CPU" in text and str(tmp_path) not in text
+    assert ev.parts_frame().loc["gamma", "store"] == "local" and ev.compute_s >= 0
+    from helpers.claims import Claim, ClaimTable
+    table = ClaimTable.of({"C9.1": Claim("C9.1", "x", "y", paper=102.0, tolerance=1.0)}, {"C9.1": ev["beta"]["value"]})
+    rec = json.loads(ev.record(table, tmp_path / "out").read_text())
+    assert rec["profile"] == "quick" and set(rec["numbers"]["parts"]) == {"alpha", "beta", "gamma"}
+    assert rec["claims"][0]["verdict"] == "reproduced" and rec["wall_time_s"] >= 0 and rec["chapter"] == "09_toy"
+
+
+def test_run_part_records_provenance():
+    part = Part("p", lambda s, seed, dev: {"x": torch.randn(3)}, version=3)
+    result, meta = run_part("09_toy", "quick", part, Toy(1, 2), 7, "cpu", threads=1)
+    assert meta["threads"] == 1 and meta["version"] == 3 and meta["settings"] == {"a": 1, "b": 2}
+    assert meta["settings_hash"] == part.digest("09_toy", Toy(1, 2), 7) != part.digest("09_toy", Toy(1, 2), 8)
+    assert {"device", "versions", "git_commit", "date", "wall_time_s", "deterministic_algorithms"} <= set(meta)
+    torch.manual_seed(7)
+    np.testing.assert_array_equal(np.asarray(result["x"]), torch.randn(3).numpy())  # seeded with the seed
+    with pytest.raises(ValueError, match=r"uses settings \['c'\]"):
+        replace(part, uses=("c",)).digest("09_toy", Toy(1, 2), 0)

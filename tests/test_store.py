@@ -1,0 +1,94 @@
+"""The store: exact round trips of part results, settings hashes, stale and protected files, clear errors."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.store import Store, decode, encode, settings_hash
+
+
+def _roundtrip(value):
+    arrays = {}
+    tree = json.loads(json.dumps(encode(value, arrays)))  # through JSON text, as the store writes it
+    return decode(tree, arrays), arrays
+
+
+def test_encode_decode_is_exact():
+    value = {
+        "small": torch.tensor([0.1, 0.2, 0.3]),                   # float32, inline
+        "big": torch.randn(10, 20, dtype=torch.float64),          # float64, into the npz
+        "ints": np.arange(100, dtype=np.int64).reshape(4, 25),
+        "mask": torch.tensor([True, False]),
+        "by_nu": {0.5: {"acc": [1.0, 2.0]}, 10.0: {"acc": [3.0]}},  # float keys come back as floats
+        "by_k": {1: "a", 4: "b"},
+        "tuple": (1, 2.5, "x"),
+        "nan": float("nan"), "inf": float("inf"), "none": None, "scalar": np.float32(0.25),
+    }
+    back, arrays = _roundtrip(value)
+    assert set(arrays) == {"a0", "a1"}  # only the two arrays above 64 elements leave the JSON
+    for key in ("small", "big", "ints", "mask"):
+        want = np.asarray(value[key])
+        assert back[key].dtype == want.dtype and back[key].shape == want.shape
+        np.testing.assert_array_equal(back[key], want)
+    assert back["by_nu"] == {0.5: {"acc": [1.0, 2.0]}, 10.0: {"acc": [3.0]}} and list(back["by_k"]) == [1, 4]
+    assert back["tuple"] == [1, 2.5, "x"] and math.isnan(back["nan"]) and back["inf"] == math.inf
+    assert back["none"] is None and back["scalar"] == 0.25
+
+
+def test_encode_refuses_models_and_names_where():
+    with pytest.raises(TypeError, match=r"result\['models'\]\[0\]: .*not Linear"):
+        encode({"models": [torch.nn.Linear(2, 2)]}, {})
+    with pytest.raises(TypeError, match="dict key"):
+        encode({(1, 2): 3}, {})
+
+
+def test_settings_hash_is_stable_and_sensitive():
+    from helpers.training import FitConfig
+
+    a = settings_hash(settings=FitConfig(epochs=3), seed=0)
+    assert a == settings_hash(seed=0, settings=FitConfig(epochs=3)) and a.startswith("sha256:")
+    assert a != settings_hash(settings=FitConfig(epochs=4), seed=0)
+    assert a != settings_hash(settings=FitConfig(epochs=3), seed=1)
+
+
+def test_store_saves_loads_and_tells_stale_files(tmp_path):
+    st = Store(tmp_path)
+    path = st.save("01_x", "quick", "part-a", 0, {"x": torch.arange(100.0)}, {"settings_hash": "sha256:1"})
+    assert path == tmp_path / "quick" / "01_x" / "parts" / "part-a.s0.json" and path.with_suffix(".npz").exists()
+    got = st.load("01_x", "quick", "part-a", 0, "sha256:1")
+    np.testing.assert_array_equal(got.result["x"], np.arange(100.0, dtype=np.float32))
+    assert got.meta["part"] == "part-a" and got.meta["profile"] == "quick" and "result" not in got.meta
+    assert st.load("01_x", "quick", "part-a", 0, "sha256:2") is None  # other settings: never taken
+    assert "settings hash sha256:1" in st.stale[path]
+    assert st.load("01_x", "quick", "part-a", 1, "sha256:1") is None  # another seed is another file
+    st.save("01_x", "quick", "part-a", 0, {"x": 1}, {"settings_hash": "sha256:2"})  # replaced; the npz goes
+    assert not path.with_suffix(".npz").exists() and st.load("01_x", "quick", "part-a", 0, "sha256:2").result == {"x": 1}
+
+
+def test_protected_store_is_not_overwritten_without_force(tmp_path):
+    st = Store(tmp_path, protected=True)
+    st.save("01_x", "standard", "p", 0, {"v": 1}, {"settings_hash": "sha256:1"})
+    with pytest.raises(FileExistsError, match=r"p\.s0\.json is committed evidence; pass --force"):
+        st.save("01_x", "standard", "p", 0, {"v": 2}, {"settings_hash": "sha256:2"})
+    st.save("01_x", "standard", "p", 0, {"v": 2}, {"settings_hash": "sha256:2"}, force=True)
+    assert st.load("01_x", "standard", "p", 0, "sha256:2").result == {"v": 2}
+
+
+def test_bad_files_and_names_are_named(tmp_path):
+    st = Store(tmp_path)
+    with pytest.raises(ValueError, match="part name 'Bad Name'"):
+        st.path("01_x", "quick", "Bad Name", 0)
+    path = st.save("01_x", "quick", "p", 0, {"x": np.zeros(100)}, {"settings_hash": "sha256:1"})
+    path.with_suffix(".npz").unlink()
+    with pytest.raises(ValueError, match=r"refers to arrays in .*p\.s0\.npz, which is missing"):
+        st.load("01_x", "quick", "p", 0, "sha256:1")
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match=r"p\.s0\.json cannot be read"):
+        st.load("01_x", "quick", "p", 0, "sha256:1")
+    moved = st.save("01_x", "quick", "q", 0, {}, {"settings_hash": "sha256:1"})
+    (tmp_path / "standard" / "01_x" / "parts").mkdir(parents=True)
+    moved.rename(tmp_path / "standard" / "01_x" / "parts" / moved.name)  # a quick part in standard's folder
+    with pytest.raises(ValueError, match="says profile 'quick'.*folder of 'standard'"):
+        st.load("01_x", "standard", "q", 0, "sha256:1")
