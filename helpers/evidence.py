@@ -35,6 +35,7 @@ class Evidence(Mapping):
     results: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     where: dict = field(default_factory=dict)
+    settings: Any = None  # the settings the parts ran with (the profile's, or an override)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.results:

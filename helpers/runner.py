@@ -313,7 +313,8 @@ def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 
     module = chapter_module(module)
     run = compute(module, profile, seed, store=store, device=device, progress=_quiet_when_stored(progress),
                   settings=settings)
-    ev = Evidence(module.STEM, run.profile, seed, profile, run.note)
+    ev = Evidence(module.STEM, run.profile, seed, profile, run.note,
+                  settings=settings if settings is not None else module.SETTINGS[run.profile])
     for st in run.parts:
         ev.results[st.part.name] = st.stored.result
         ev.meta[st.part.name] = st.stored.meta

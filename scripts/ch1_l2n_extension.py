@@ -1,9 +1,11 @@
 """Extension of chapter 1's Fig. 5: the normalised-L2 regulariser on R4 at nu = 300, 1000, 3000 (standard
 settings, 4-seed ensemble), beyond the grid of the committed standard record.
 
-    HELPERS_DATA=../shared/data python scripts/ch1_l2n_extension.py
-writes results/standard/01_genuine_invariance/l2_normalized_extension.json (about 8 min on 2 CPU cores).
+    HELPERS_DATA=../shared/data python scripts/ch1_l2n_extension.py [--out FILE]
+writes _build/studies/l2_normalized_extension.json (about 8 min on 2 CPU cores); the committed study is
+results/standard/01_genuine_invariance/l2_normalized_extension.json, replaced only when --out names it.
 """
+import argparse
 import datetime
 import json
 import time
@@ -15,6 +17,9 @@ from helpers.experiments import ch1
 from helpers.profiles import resolve, settings
 from helpers.records import device_name, versions
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--out", default=None, help="the JSON to write (default _build/studies/...)")
+out_path = parser.parse_args().out
 prof = resolve("auto")
 s = settings(ch1.SETTINGS, "standard")
 ds = ch1.transforming("mnist", "rot4", s, 0)
@@ -25,7 +30,9 @@ for nu in (300.0, 1000.0, 3000.0):
                      sensitivity=True)
     out[nu] = {k: float(np.mean(v)) for k, v in r.items()} | {"seconds": time.perf_counter() - t}
     print(nu, out[nu], flush=True)
-path = Path(__file__).resolve().parent.parent / "results/standard/01_genuine_invariance/l2_normalized_extension.json"
+root = Path(__file__).resolve().parent.parent
+path = Path(out_path) if out_path else root / "_build/studies/l2_normalized_extension.json"
+path.parent.mkdir(parents=True, exist_ok=True)
 path.write_text(json.dumps({
     "chapter": "01_genuine_invariance", "profile": "standard",
     "what": "IR with the normalised-L2 regulariser on R4 beyond the standard grid; 4-seed means; "

@@ -1,5 +1,5 @@
-"""Chapter 3 data builders and runners on tiny settings: shapes, known answers, the pretrained skip path."""
-import json
+"""Chapter 3 data builders and parts on tiny settings: shapes, known answers, the store round trip, the
+pretrained skip path, the earlier records."""
 import time
 from dataclasses import replace
 
@@ -107,35 +107,55 @@ def test_translation_of_cifar_resnet_is_near_exact_at_init():
         ch3.measure(ch3.CifarResNet(1), torch.rand(2, 3, 32, 32), [ch3.diagonal_shift(1)])
 
 
-def test_runners_smoke(need_data):
+def test_parts_of_each_profile_and_their_hashes():
+    """One part per MNIST6 task, augmentation and width; WRN k=1 is the baseline's part where it is the same network;
+    ``image_dir`` enters only the pretrained part's hash, a CIFAR setting only the CIFAR parts'."""
+    quick, std = ch3.SETTINGS["quick"], ch3.SETTINGS["standard"]
+    names = [p.name for p in ch3.PARTS(quick)]
+    assert names == ["similarity-demo", "toy", "mnist6", "mnist6-rot-inv", "mnist6-rot-eq", "aug-baseline",
+                     "aug-random-crop", "aug-randaugment", "width-2", "pretrained"]
+    assert ch3.parts.width_part(quick, 1) == "aug-baseline" and ch3.parts.width_part(std, 1) == "width-1"
+    assert {"aug-cutmix", "aug-horizontal-flip", "width-1", "width-8"} <= {p.name for p in ch3.PARTS(std)}
+    other = replace(std, image_dir="/some/images")
+    for p in ch3.PARTS(std):
+        same = p.digest(ch3.STEM, std, 0) == p.digest(ch3.STEM, other, 0)
+        assert same == (p.name != "pretrained"), p.name
+    cifar = replace(std, cifar_fit=replace(std.cifar_fit, epochs=1))
+    assert {p.name for p in ch3.PARTS(std) if p.digest(ch3.STEM, std, 0) != p.digest(ch3.STEM, cifar, 0)} == {
+        *(f"aug-{ch3.parts.slug(a)}" for a in std.augmentations), *(f"width-{k}" for k in std.widths)}
+    assert ch3.parts.pretrained(quick, 0, CPU)["skipped"].startswith("no folder")
+
+
+def test_parts_smoke_through_the_store(need_data, tmp_path):
+    """Every part on tiny settings, computed and read back through the store as a page gets them: claims, the
+    per-part tables and the timing of each trained model."""
     need_data("mnist")
     need_data("cifar10")
-    demo = ch3.run_similarity_demo(n=50)
-    assert demo["correlation"]["plain"] == pytest.approx(demo["correlation"]["shifted"], abs=1e-6)  # float32 rounding of +0.5
-    assert demo["cosine"]["shifted"] > demo["cosine"]["plain"]
-    toy = ch3.run_toy(n=4)
-    assert set(toy) == {"invariant", "equivariant", "random"}
-    mn = ch3.run_mnist6(TINY, CPU)
-    assert set(mn) == set(ch3.MNIST6_TASKS) and len(mn["MNIST6"]["runs"]) == 1
-    aug = ch3.run_augmentations(TINY, CPU)
-    assert all(a in aug for a in ch3.AUGMENTATIONS) and "rho_cosine" in aug["fig2b"]
-    wid = ch3.run_widths(TINY, CPU, reuse=aug)
-    assert wid[1] is aug["baseline"] and wid[2]["runs"][0]["equivariance_parts"].shape == (len(PARTS),)
-    pre = {"skipped": "offline"}
-    full = ch3.claim_values(demo, aug["fig2b"], toy, mn, aug, wid, pre)
-    assert set(full) == {"C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6a", "C3.6b"}
-    assert full["C3.2"] == 1.0 and full["C3.6a"] is None and full["C3.6b"] is None and all(full[c] is not None for c in ("C3.3", "C3.4a", "C3.5"))
-    # what the notebook records reads back as the same per-part tables (JSON round trip)
-    from helpers.records import _jsonable
-    nums = json.loads(json.dumps(_jsonable(ch3.record_numbers(demo, toy, mn, aug, wid))))
-    assert set(nums["widths"]) == {"1", "2"} and set(nums["augmentations"]) == set(ch3.AUGMENTATIONS)
-    frames = ch3.record_frames({"numbers": nums})
+    from helpers import runner
+    ev = runner.evidence(ch3, "quick", 0, tmp_path, progress=None, settings=TINY)
+    assert set(ev) == {p.name for p in ch3.PARTS(TINY)} and "width-1" not in ev
+    demo = ev["similarity-demo"]
+    assert demo["correlation"]["plain"] == pytest.approx(demo["correlation"]["shifted"], abs=1e-6)  # float32 of +0.5
+    assert demo["cosine"]["shifted"] > demo["cosine"]["plain"] and demo["example"][0].shape == (8, 8)
+    assert set(ev["toy"]) == {"invariant", "equivariant", "random"}
+    assert "rho_cosine" in ev["aug-baseline"]["fig2b"] and ev["pretrained"]["skipped"].startswith("no folder")
+    c = ch3.parts.collect(ev, TINY)
+    assert set(c["mnist6"]) == set(ch3.MNIST6_TASKS) and len(c["mnist6"]["MNIST6"]["runs"]) == 1
+    assert set(c["augmentations"]) == set(ch3.AUGMENTATIONS) and c["widths"][1] is ev["aug-baseline"]
+    assert c["widths"][2]["runs"][0]["equivariance_parts"].shape == (len(PARTS),)
+    full = ch3.claims.values(ev, TINY)
+    assert set(full) == set(ch3.claims.CLAIMS)
+    assert full["C3.2"] == 1.0 and full["C3.6a"] is None and full["C3.6b"] is None
+    assert all(full[c] is not None for c in ("C3.1a", "C3.1b", "C3.3", "C3.4a", "C3.4b", "C3.5"))
+    assert set(ch3.claims.values(ev, TINY, "shared")) == set(full)
+    assert [r.claim.id for r in ch3.claims.table(ev, TINY).results] == list(ch3.claims.CLAIMS)
+    frames = ch3.views.frames(c)
     eqv = frames["mnist6"].loc[("MNIST6", "equivariance_shared"), list(PARTS)].to_numpy()
-    assert np.allclose(eqv, mn["MNIST6"]["runs"][0]["equivariance_shared_parts"])
+    assert np.allclose(eqv, c["mnist6"]["MNIST6"]["runs"][0]["equivariance_shared_parts"])
     sec = frames["seconds"]  # every trained model's training and measuring time
     assert len(sec) == 3 + len(ch3.AUGMENTATIONS) + 2 and (sec.to_numpy() > 0).all()
     # a partial study: experiments not run leave their claims None, the others keep their values
-    part = ch3.claim_values(None, None, toy, mn, None, {1: wid[1]}, None)
+    part = ch3.claims.claim_values(None, None, ev["toy"], c["mnist6"], None, {1: c["widths"][1]}, None)
     assert part == {**dict.fromkeys(full), "C3.2": full["C3.2"], "C3.3": full["C3.3"]}
 
 
@@ -144,7 +164,8 @@ def test_record_frames_of_committed_records():
 
     recs = [*recorded("03_learned_equivariance_depth").values(),
             *recorded("03_learned_equivariance_depth", name="cpu_parts.json").values(),
-            *recorded("03_learned_equivariance_depth", name="gpu_parts.json").values()]
+            *recorded("03_learned_equivariance_depth", name="gpu_parts.json").values(),
+            *recorded("03_learned_equivariance_depth", name="h100_results.json").values()]
     if not recs:
         pytest.skip("no chapter-3 record committed")
     for rec in recs:
@@ -161,30 +182,21 @@ def test_record_frames_of_committed_records():
             assert (rec["numbers"]["claim_values"]["C3.5"] is None) == (not any(e.startswith("widths") for e in ran))
 
 
-def test_merge_part_records_recomputes_the_claims():
-    """Merging the CPU parts with the CPU width study gives each part's claims back, and the widths' C3.5."""
+def test_claim_values_of_committed_records_recompute():
+    """The claims' code, recomputed from the numbers of each committed earlier record, gives what that run computed."""
     from helpers.records import recorded
 
-    names = ("cpu_parts.json", "cpu_widths.json", "gpu_parts.json")
-    parts, widths, gpu = (recorded("03_learned_equivariance_depth", name=n).get("standard") for n in names)
-    if parts is None or widths is None:
-        pytest.skip("the CPU part records are not committed")
+    recs = [recorded("03_learned_equivariance_depth", name=n).get("standard")
+            for n in ("cpu_parts.json", "cpu_widths.json", "gpu_parts.json")]
+    if not any(recs):
+        pytest.skip("the earlier chapter-3 records are not committed")
     ran = lambda cv: {k: v for k, v in cv.items() if v is not None}  # noqa: E731  (C3.6 was one claim then)
-    for rec in (parts, widths, gpu):  # recomputing from the numbers gives what the runs computed
-        if rec is not None:
-            assert ran(ch3.record_claim_values(rec["numbers"])) == pytest.approx(ran(rec["numbers"]["claim_values"]))
-    merged = ch3.merge_part_records([parts, widths])
-    n = merged["numbers"]
-    assert n["claim_values"]["C3.3"] == parts["numbers"]["claim_values"]["C3.3"]
-    assert n["claim_values"]["C3.5"] == widths["numbers"]["claim_values"]["C3.5"]
-    assert list(n["widths"]) == ["1", "2"]
-    assert n["seconds"]["widths (k = 1, 2)"] == widths["numbers"]["seconds"]["widths"]
-    assert merged["wall_time_s"] == pytest.approx(sum(n["seconds"].values()))
-    with pytest.raises(ValueError, match="width\\(s\\) \\['1', '2'\\] are in more than one record"):
-        ch3.merge_part_records([widths, widths])
-    if gpu is not None:
-        with pytest.raises(ValueError, match="different devices"):
-            ch3.merge_part_records([parts, gpu])
+    for rec in filter(None, recs):
+        n = rec["numbers"]
+        assert ran(ch3.records.record_claim_values(n)) == pytest.approx(ran(n["claim_values"]))
+        assert ran(ch3.records.record_claim_values(n, "shared")) == pytest.approx(ran(n["claim_values_shared"]))
+        ids = [r.claim.id for r in ch3.records.record_claim_tables(rec)["per image"].results]
+        assert ids == [c for c in ch3.claims.CLAIMS if c in ran(n["claim_values"])]
 
 
 def test_pretrained_skips_fast_offline():
@@ -255,7 +267,7 @@ def test_imagenette_folder_and_offline_skip(tmp_path, monkeypatch):
         ch3.imagenette_val(tmp_path, download=False)
     (tmp_path / "imagenette2-320" / "val").mkdir(parents=True)
     assert ch3.imagenette_val(tmp_path, download=False) == tmp_path / "imagenette2-320" / "val"
-    monkeypatch.setattr(ch3, "_online", lambda *a, **k: False)
+    monkeypatch.setattr(ch3.pretrained, "_online", lambda *a, **k: False)
     assert ch3.run_pretrained(ch3.IMAGENETTE)["skipped"].startswith(("no internet", "the timm package"))
 
 
@@ -276,10 +288,10 @@ def test_measure_pretrained_on_the_timm_architectures():
     for t in ("translation", "rotation"):
         for rho in pre["spearman"][t].values():
             assert len(rho) == len(PARTS) and all(np.isnan(v) or -1 <= v <= 1 for v in rho)
-    cv = ch3.claim_values(None, None, None, None, None, None, pre)
+    cv = ch3.claims.claim_values(None, None, None, None, None, None, pre)
     assert cv["C3.6a"] == pre["spearman"]["translation"]["equivariance"][-1]
     assert cv["C3.6b"] in {k / 5 for k in range(6)}
-    fig = ch3.plot_pretrained(pre)
+    fig = ch3.views.plot_pretrained(pre)
     assert len(fig.axes) == 3
 
 
@@ -291,7 +303,7 @@ def test_run_pretrained_end_to_end_with_weights_mocked(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     for i in range(3):
         Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(tmp_path / f"{i}.jpg")
-    monkeypatch.setattr(ch3, "_online", lambda *a, **k: True)
+    monkeypatch.setattr(ch3.pretrained, "_online", lambda *a, **k: True)
     create = timm.create_model
     models = {"resnet18": 69.7, "vit_tiny_patch16_224": 75.5, "mixer_s32_224": 68.1}
 

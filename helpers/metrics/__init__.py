@@ -10,8 +10,6 @@ from __future__ import annotations
 from .invariance import (PENALTIES, distribution_invariance, invariance_penalty, logit_invariance,  # noqa: F401
                          orbit_logits, saliency_invariance, saliency_map, saliency_postprocess)
 from .sensitivity import jacobian_sigma_max  # noqa: F401
-from .similarity import (feature_similarity, in_equivariance, layer_in_equivariance, partition,  # noqa: F401
-                         similarity_matrix)
 from .similarity import (PARTS, SIMILARITIES, capture, feature_similarity, in_equivariance,  # noqa: F401
                          layer_in_equivariance, partition, similarity_matrix, token_maps)
 from .liegg import (apply_generator, image_coordinates, lie_generators, polarization_matrix,  # noqa: F401
@@ -20,7 +18,6 @@ from .liegg import (apply_generator, image_coordinates, lie_generators, polariza
 __all__: list[str] = []
 __all__ += ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
             "saliency_map", "saliency_postprocess", "saliency_invariance", "jacobian_sigma_max"]
-__all__ += ["feature_similarity", "similarity_matrix", "in_equivariance", "layer_in_equivariance", "partition"]
 __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "polarization_spectrum",
             "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]
 __all__ += ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance", "capture",

@@ -1,0 +1,239 @@
+"""Chapter 3's compute, as parts (``helpers.parts``): each trains what it measures and returns numbers and arrays.
+
+=====================  ==========================================================================  ===========
+part                   what it computes                                                            figure
+=====================  ==========================================================================  ===========
+``similarity-demo``    cosine vs correlation of random maps, before and after adding 0.5           Fig. 2a
+``toy``                rotation in/equivariance per layer of the three hand-built toy CNNs         Fig. 3
+``mnist6``, ...        one MNIST6 task: the 7-layer CNN per seed, rotation in/equivariance         Fig. 5
+``aug-baseline``, ...  one augmentation: the CIFAR ResNet per seed, translation in/equivariance    Fig. 6a
+                       (``aug-baseline`` also measures Fig. 2b on its first seed)                  (Fig. 2b)
+``width-2``, ...       one width factor k of the WRN, translation in/equivariance                  Fig. 6b
+``pretrained``         timm ImageNet models on ``image_dir``; ``{"skipped": why}`` without one     Figs. 4, 7
+=====================  ==========================================================================  ===========
+
+Where WRN-k=1 is the very network and recipe of the augmentation baseline (the same number of blocks, as in
+the quick profile), there is no ``width-1`` part: ``width_part(s, 1)`` names ``aug-baseline`` instead.
+Each part's ``uses`` lists the settings it reads, so that e.g. the page's ``image_dir`` changes only the
+``pretrained`` part's hash.
+"""
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Callable, Mapping
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ... import data
+from ...metrics.similarity import feature_similarity, layer_in_equivariance
+from ...parts import Needs, Part
+from ...training import FitConfig, fit, test_accuracy
+from .augment import augmenter, cutmix_loss
+from .data import cifar10, mnist6
+from .equivariance import diagonal_shift, measure, rotation
+from .models import CifarResNet, ConvNet7, toy_cnns
+from .pretrained import run_pretrained
+from .settings import MNIST6_TASKS, Settings
+
+__all__ = ["all_parts", "collect", "slug", "mnist6_part", "aug_part", "width_part", "run_similarity_demo", "run_toy",
+           "train_and_measure", "mnist6_task", "augmentation", "width", "fig2b", "pretrained"]
+
+_MNIST6_USES = ("seeds", "mnist6_train", "mnist6_val", "mnist6_fit", "n_eval")
+_CIFAR_USES = ("seeds", "cifar_seeds", "cifar_train", "cifar_val", "cifar_fit", "n_eval", "shifts")
+
+
+# --------------------------------------------------------------------------- part names
+def slug(label: str) -> str:
+    """A label as a part name: ``"random crop"`` -> ``"random-crop"``, ``"MNIST6-Rot-Inv"`` -> ``"mnist6-rot-inv"``."""
+    return label.lower().replace(" ", "-")
+
+
+def mnist6_part(task: str) -> str:
+    """The part of one MNIST6 task."""
+    return slug(task)
+
+
+def aug_part(aug: str) -> str:
+    """The part of one augmentation, e.g. ``"aug-random-crop"``."""
+    return f"aug-{slug(aug)}"
+
+
+def _reuses_baseline(s: Settings) -> bool:
+    return s.wrn_blocks == s.resnet_blocks and "baseline" in s.augmentations
+
+
+def width_part(s: Settings, k: int) -> str:
+    """The part that holds WRN width k: ``"width-<k>"``, or ``"aug-baseline"`` for k = 1 where that is the same
+    network, data, seeds and recipe (``wrn_blocks == resnet_blocks``)."""
+    return aug_part("baseline") if k == 1 and _reuses_baseline(s) else f"width-{k}"
+
+
+# --------------------------------------------------------------------------- Figs. 2a and 3
+def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
+    """Fig. 2a: random maps and a noisy copy, compared before and after adding 0.5 to both.
+
+    Returns:
+        ``{kind: {"plain": float, "shifted": float}}`` (means over ``n`` pairs) and one ``example`` pair
+        ``(a (size, size), b (size, size))``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.rand(n, size, size, generator=gen)  # (n, size, size)
+    b = a + 0.5 * torch.randn(n, size, size, generator=gen)  # a noisy copy
+    out = {k: {"plain": float(feature_similarity(a, b, k).mean()),
+               "shifted": float(feature_similarity(a + 0.5, b + 0.5, k).mean())} for k in ("correlation", "cosine")}
+    out["example"] = (a[0], b[0])
+    return out
+
+
+def run_toy(size: int = 28, n: int = 16, seed: int = 0) -> dict:
+    """Fig. 3: rotation in/equivariance per layer of the three toy CNNs on ``n`` real MNIST test digits
+    (90/180/270°). Returns ``{"invariant" | "equivariant" | "random": measure(...)}``."""
+    x, _ = data.load("mnist", train=False)
+    x = data.to_unit(x[:n])[:, None]  # (n, 1, 28, 28)
+    rots = [rotation(k) for k in (1, 2, 3)]
+    return {name: measure(m, x, rots) for name, m in toy_cnns(seed=seed).items()}
+
+
+# --------------------------------------------------------------------------- trained networks
+def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
+                      transforms: list, augment=None, loss_fn=None, desc: str = "") -> tuple[float, dict, nn.Module]:
+    """Build a network after seeding with ``seed``, train it (``fit``), and measure it on ``xe``.
+
+    Returns:
+        ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds
+        ``seconds = {"train": ..., "measure": ...}`` (both end on a host read, so GPU work is counted).
+    """
+    torch.manual_seed(seed)
+    model = make()
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    fit(model.to(device), ds["train"], ds["val"], cfg, augment=augment, loss_fn=loss_fn, seed=seed, device=device,
+        desc=desc)
+    acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
+    t1 = time.perf_counter()
+    run = measure(model, xe, transforms)
+    run["seconds"] = {"train": t1 - t0, "measure": time.perf_counter() - t1}
+    return acc, run, model
+
+
+def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict:
+    """Fig. 5, one task: the 7-layer CNN of each seed of ``s.seeds`` on it; rotation in/equivariance.
+
+    Returns:
+        ``{"task", "classes", "acc": [% per seed], "runs": [measure(...) per seed]}``.
+    """
+    ds = mnist6(task, s.mnist6_train, s.mnist6_val, seed)
+    xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 1, 28, 28)
+    rots = [rotation(k) for k in (1, 2, 3)]
+    accs, runs = [], []
+    for sd in s.seeds:
+        acc, run, _ = train_and_measure(lambda: ConvNet7(ds["classes"]), ds, s.mnist6_fit, sd, device, xe, rots,
+                                        desc=f"{task} seed {sd}")
+        accs.append(acc)
+        runs.append(run)
+    return {"task": task, "classes": ds["classes"], "acc": accs, "runs": runs}
+
+
+def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = ""
+                ) -> tuple[dict, nn.Module, Tensor]:
+    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed; returns the part's dict, the first seed's
+    trained model and the evaluation images ``(n_eval, 3, 32, 32)``."""
+    ds = cifar10(s.cifar_train, s.cifar_val, seed)
+    xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
+    shifts = [diagonal_shift(p) for p in s.shifts]
+    out, first = {"n_train": ds["n_train"], "acc": [], "runs": []}, None
+    for sd in s.cifar_seed_list:
+        loss = cutmix_loss(sd) if aug == "CutMix" else None
+        acc, run, model = train_and_measure(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
+                                            desc=f"{label} seed {sd}")
+        out["acc"].append(acc)
+        out["runs"].append(run)
+        first = model if first is None else first
+    return out, first, xe
+
+
+def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict:
+    """Fig. 6a, one augmentation: the CIFAR ResNet (``resnet_blocks`` per stage) of each CIFAR seed trained with
+    it; translation in/equivariance. The baseline also measures Fig. 2b on its first seed's network.
+
+    Returns:
+        ``{"augmentation", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}`` and, for the
+        baseline, ``"fig2b"`` (``fig2b``).
+    """
+    out, first, xe = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug)
+    if aug == "baseline":
+        out["fig2b"] = fig2b(first, xe)
+    return {"augmentation": aug, **out}
+
+
+def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
+    """Fig. 6b, one width: WRN-k (``wrn_blocks`` per stage) of each CIFAR seed, no augmentation; translation
+    in/equivariance. Returns ``{"width", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
+    out, _, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}")
+    return {"width": k, **out}
+
+
+def fig2b(model: nn.Module, x: Tensor) -> dict:
+    """Fig. 2b on a trained CIFAR ResNet: 90° rotation invariance per block with correlation and with cosine,
+    the blocks' mean |activation|, and Pearson's ρ over the blocks of each with the magnitude.
+
+    Returns:
+        ``{"correlation": (L,), "cosine": (L,), "magnitude": (L,), "rho_correlation", "rho_cosine", "layers"}``.
+    """
+    layers = {k: v for k, v in model.layers().items() if k.startswith(("stem", "block"))}
+    res = {}
+    for kind in ("correlation", "cosine"):
+        r = layer_in_equivariance(model, {**layers, "pool": model.pool, "final": model.head}, x, [rotation(1)], kind)
+        L = len(layers)
+        res[kind] = r["invariance"][:L]
+        res["magnitude"] = r["magnitude"][:L]
+    for kind in ("correlation", "cosine"):
+        res[f"rho_{kind}"] = float(np.corrcoef(res[kind], res["magnitude"])[0, 1])
+    res["layers"] = list(layers)
+    return res
+
+
+def pretrained(s: Settings, seed: int, device: torch.device) -> dict:
+    """Figs. 4 and 7: ``run_pretrained`` on ``s.n_pretrained`` images of ``s.image_dir`` (``{"skipped": why}`` at
+    once without a folder, timm, internet or weights)."""
+    return run_pretrained(s.image_dir or None, n=s.n_pretrained, device=device)
+
+
+# --------------------------------------------------------------------------- the list, and the results by experiment
+def collect(ev: Mapping, s: Settings) -> dict:
+    """The trained parts' results by experiment, as the figures and claims read them.
+
+    Args:
+        ev: part results by name (a page's ``Evidence``, or a dict); s: the profile's settings.
+    Returns:
+        ``{"mnist6": {task: result}, "augmentations": {aug: result}, "widths": {k: result}}`` (each result has
+        ``"acc"`` and ``"runs"``; width 1 is the ``aug-baseline`` result where ``width_part`` says so).
+    """
+    return {"mnist6": {t: ev[mnist6_part(t)] for t in MNIST6_TASKS},
+            "augmentations": {a: ev[aug_part(a)] for a in s.augmentations},
+            "widths": {int(k): ev[width_part(s, k)] for k in s.widths}}
+
+
+
+def all_parts(s: Settings) -> list[Part]:
+    """The chapter's parts in profile settings ``s`` (see the module docstring)."""
+    out = [Part("similarity-demo", lambda _s, seed, _d: run_similarity_demo(seed), Needs(memory_gb=0.5), uses=(),
+                description="Fig. 2a: cosine vs correlation of random maps"),
+           Part("toy", lambda _s, seed, _d: run_toy(seed=seed), Needs(memory_gb=0.5), uses=(),
+                description="Fig. 3: the hand-built invariant, equivariant and random toy CNNs")]
+    out += [Part(mnist6_part(t), partial(mnist6_task, task=t), Needs(gpu=True, memory_gb=2.0), uses=_MNIST6_USES,
+                 description=f"Fig. 5: the 7-layer CNN on {t}, rotation in/equivariance") for t in MNIST6_TASKS]
+    out += [Part(aug_part(a), partial(augmentation, aug=a), Needs(gpu=True, memory_gb=3.0),
+                 uses=(*_CIFAR_USES, "resnet_blocks"),
+                 description=f"Fig. 6a{' (and 2b)' if a == 'baseline' else ''}: CIFAR ResNet with {a}, "
+                             "translation in/equivariance") for a in s.augmentations]
+    out += [Part(f"width-{k}", partial(width, k=k), Needs(gpu=True, memory_gb=2.0 + 0.5 * k),
+                 uses=(*_CIFAR_USES, "wrn_blocks"),
+                 description=f"Fig. 6b: WRN width k={k}, translation in/equivariance")
+            for k in s.widths if width_part(s, k) == f"width-{k}"]
+    out.append(Part("pretrained", pretrained, Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),
+                    description="Figs. 4, 7: pretrained ImageNet CNNs vs ViT / Mixer (skipped without image_dir)"))
+    return out

@@ -1,0 +1,97 @@
+"""Chapter 3's earlier records: the committed studies under ``results/standard/03_learned_equivariance_depth/``
+made before the chapter ran as parts, read through ``helpers.records.recorded`` and shown on the page.
+
+- ``gpu_parts.json``: every experiment of the standard settings on an H100 (parts run side by side, merged);
+- ``cpu_parts.json``, ``cpu_widths.json``: the experiments that fit on the 2-core CPU;
+- ``h100_results.json`` (when present): a whole notebook run of the standard profile before the parts;
+- ``h100_partial.json``: the digest of a notebook run on an H100 stopped in the width study.
+
+Their ``numbers`` hold ``{"mnist6", "augmentations", "widths"}`` in ``parts.collect``'s layout (widths keyed by
+strings), ``similarity_demo``, ``toy``, ``fig2b``, and the claim values they computed.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ...claims import ClaimTable
+from ...records import recorded
+from .claims import CLAIMS, claim_values
+from .settings import STEM
+from .views import frames, plot_mnist6, plot_translation
+
+__all__ = ["STEM", "EARLIER", "PARTIAL", "earlier", "record_frames", "record_claim_values", "record_summary",
+           "record_claim_tables", "record_figures", "partial_frame"]
+
+#: The committed earlier records of the standard settings, by label (a missing file is left out).
+EARLIER = {"H100, one notebook run": "h100_results.json", "H100, every experiment": "gpu_parts.json",
+           "CPU, all but the widths": "cpu_parts.json", "CPU, widths 1 and 2": "cpu_widths.json"}
+PARTIAL = "h100_partial.json"
+
+
+def earlier(profile: str = "standard") -> dict[str, tuple[str, dict]]:
+    """``{label: (file name, record)}`` of the ``EARLIER`` records committed in this checkout."""
+    out = {}
+    for label, name in EARLIER.items():
+        rec = recorded(STEM, name=name).get(profile)
+        if rec is not None:
+            out[label] = (name, rec)
+    return out
+
+
+def record_frames(rec: dict) -> dict:
+    """A record's per-part numbers as tables (``views.frames`` of its ``numbers``)."""
+    return frames(rec["numbers"])
+
+
+def record_claim_values(n: dict, matching: str = "sample") -> dict:
+    """``claims.claim_values`` recomputed from a record's ``numbers``. C3.6a/b (pretrained) stay None unless the
+    record measured the pretrained models."""
+    arrays = lambda r: {k: np.asarray(v) if isinstance(v, list) else v for k, v in r.items()}  # noqa: E731
+    toy = {name: arrays(r) for name, r in n["toy"].items()} if n.get("toy") else None
+    wid = {int(k): v for k, v in n["widths"].items()} if n.get("widths") else None
+    pre = n.get("pretrained") if isinstance(n.get("pretrained"), dict) else None
+    return claim_values(n.get("similarity_demo"), n.get("fig2b"), toy, n.get("mnist6"), n.get("augmentations"), wid,
+                        pre, matching)
+
+
+def record_summary(label: str, name: str, rec: dict) -> str:
+    """One line: the record's label, file, device, date and its experiments' seconds (or its wall time)."""
+    secs = rec["numbers"].get("seconds")
+    took = (", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) if secs
+            else f"{rec.get('wall_time_s', float('nan')):.0f} s in all")
+    return f"{label} ({name}): {rec.get('device', '?')}, {rec.get('date', '')[:10]}: {took}"
+
+
+def record_claim_tables(rec: dict) -> dict[str, ClaimTable]:
+    """``{"per image": table, "shared": table}``: the record's claim values (as it stored them; recomputed from
+    its numbers where it did not) judged by this chapter's ``CLAIMS``, the claims it did not decide left out."""
+    n, out = rec["numbers"], {}
+    for key, matching, label in (("claim_values", "sample", "per image"), ("claim_values_shared", "shared", "shared")):
+        vals = n.get(key) or record_claim_values(n, matching)
+        out[label] = ClaimTable.of(CLAIMS, {c: v for c, v in vals.items() if v is not None and c in CLAIMS})
+    return out
+
+
+def record_figures(rec: dict) -> list[plt.Figure]:
+    """Figs. 5, 6a and 6b of a record, those of the experiments it ran."""
+    n, where = rec["numbers"], f"recorded, {rec.get('profile', 'standard')} settings, {rec.get('device', '?')}"
+    figs = []
+    if n.get("mnist6"):
+        figs.append(plot_mnist6(n["mnist6"], f"{where}: MNIST6 (cf. Fig. 5)"))
+    if n.get("augmentations"):
+        figs.append(plot_translation(n["augmentations"], f"{where}: data augmentation (cf. Fig. 6a)"))
+    if n.get("widths"):
+        figs.append(plot_translation({f"k={k}": v for k, v in n["widths"].items()},
+                                     f"{where}: WRN-40 widths (cf. Fig. 6b)"))
+    return figs
+
+
+def partial_frame(rec: dict):
+    """The digest of a stopped notebook run (``h100_partial.json``) as a table: each cell's first line, status,
+    seconds and the first line it printed."""
+    import pandas as pd
+
+    rows = [{"cell": c["first_line"][:60], "status": c["status"], "seconds": c["seconds"],
+             "printed": (c.get("text") or "").strip().split("\n")[0][:140]} for c in rec["cells"]]
+    return pd.DataFrame(rows)

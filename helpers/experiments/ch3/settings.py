@@ -1,0 +1,85 @@
+"""Chapter 3's profiles: one frozen ``Settings`` per profile (quick, standard, paper)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ...training import FitConfig
+
+__all__ = ["STEM", "Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_TASKS"]
+
+STEM = "03_learned_equivariance_depth"  # the notebook of the chapter (book/<STEM>.ipynb)
+
+MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
+AUGMENTATIONS = ("baseline", "random crop", "horizontal flip", "CutMix", "RandAugment")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One profile of the chapter.
+
+    Attributes:
+        seeds: training seeds of every model (paper: 3).
+        mnist6_train, mnist6_val: MNIST6 split sizes (validation images are also the evaluation set).
+        mnist6_fit: optimiser of the 7-layer CNN (paper: Adam 0.01, batch 128, L2 5e-4, 100 epochs, /10 at 25, 50).
+        cifar_train, cifar_val: CIFAR-10 images used (capped by what exists offline). Standard trains on
+            8,068 (the size of the offline subset) also where the full set downloads, so its CIFAR training
+            is the same size online and offline (all 50,000 would be 6.2 times the steps); paper uses all.
+        resnet_blocks: residual blocks per stage of the augmentation ResNet (7 -> ResNet-44).
+        wrn_blocks: blocks per stage of the wide ResNets (6 -> WRN-40); widths: its width factors.
+        cifar_fit: optimiser (paper: SGD 0.1, momentum 0.9, L2 1e-4, batch 128, 200 epochs, /10 at 100, 150).
+        augmentations, widths: which variants are trained.
+        n_eval: evaluation images for the measure (paper: 2000).
+        shifts: diagonal shifts in pixels (paper: 1..16; whole pixels at every layer, see
+            ``equivariance.diagonal_shift``).
+        cifar_seeds: seeds of the CIFAR models when they differ from ``seeds`` (standard: one, for time).
+        n_pretrained: images for the pretrained ImageNet models, Figs. 4 and 7 (paper: 2000).
+        image_dir: natural images for the pretrained models: a folder, ``"imagenette"`` (downloaded), or ``""``
+            (the pretrained part is skipped). The page's ``image_dir`` parameter sets it; only the ``pretrained``
+            part reads it.
+    """
+
+    seeds: tuple[int, ...]
+    mnist6_train: int
+    mnist6_val: int
+    mnist6_fit: FitConfig
+    cifar_train: int
+    cifar_val: int
+    resnet_blocks: int
+    wrn_blocks: int
+    cifar_fit: FitConfig
+    augmentations: tuple[str, ...] = AUGMENTATIONS
+    widths: tuple[int, ...] = (1, 2, 4, 8)
+    n_eval: int = 2000
+    shifts: tuple[int, ...] = (4, 8, 12, 16)
+    cifar_seeds: tuple[int, ...] | None = None
+    n_pretrained: int = 2000
+    image_dir: str = ""
+
+    @property
+    def cifar_seed_list(self) -> tuple[int, ...]:
+        """Seeds of the CIFAR models (``cifar_seeds``, default ``seeds``)."""
+        return self.cifar_seeds if self.cifar_seeds is not None else self.seeds
+
+
+def _adam(epochs: int, milestones: tuple[int, ...]) -> FitConfig:
+    return FitConfig(epochs=epochs, batch_size=128, lr=0.01, weight_decay=5e-4, schedule="step",
+                     milestones=milestones, gamma=0.1, eval_batch_size=1000)
+
+
+def _sgd(epochs: int, milestones: tuple[int, ...]) -> FitConfig:
+    return FitConfig(epochs=epochs, batch_size=128, lr=0.1, optimizer="sgd", momentum=0.9, weight_decay=1e-4,
+                     schedule="step", milestones=milestones, gamma=0.1, eval_batch_size=1000)
+
+
+SETTINGS = {
+    "quick": Settings(seeds=(0,), mnist6_train=800, mnist6_val=300, mnist6_fit=replace(_adam(3, (2,)), batch_size=32),
+                      cifar_train=800, cifar_val=300, resnet_blocks=1, wrn_blocks=1,
+                      cifar_fit=replace(_sgd(3, (2,)), batch_size=32), augmentations=("baseline", "random crop",
+                      "RandAugment"), widths=(1, 2), n_eval=150, n_pretrained=100),
+    "standard": Settings(seeds=(0, 1, 2), mnist6_train=20_000, mnist6_val=2000, mnist6_fit=_adam(15, (8, 12)),
+                         cifar_train=8068, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
+                         cifar_fit=_sgd(15, (8, 12)), n_eval=1000, cifar_seeds=(0,), n_pretrained=500),
+    "paper": Settings(seeds=(0, 1, 2), mnist6_train=50_000, mnist6_val=2000, mnist6_fit=_adam(100, (25, 50)),
+                      cifar_train=50_000, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
+                      cifar_fit=_sgd(200, (100, 150))),
+}

@@ -1,0 +1,180 @@
+"""Chapter 3's figures and tables, drawn from part results as the store gives them back (numpy arrays, lists).
+
+Figures follow the paper's: per-layer bars (Fig. 3), per-part bars (Fig. 5), per-part lines over variants
+(Fig. 6), Fig. 2b's invariance against magnitude, and Figs. 4 / 7 for the pretrained models.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ... import plots
+from ...metrics.similarity import PARTS as DEPTH_PARTS
+from .claims import mean_parts
+from .equivariance import MEASURES
+
+__all__ = ["demo_text", "demo_maps", "plot_layers", "toy", "toy_text", "plot_part_bars", "plot_mnist6",
+           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "frames"]
+
+
+# --------------------------------------------------------------------------- Figs. 2a and 3
+def demo_text(demo: dict) -> str:
+    """Fig. 2a's numbers: each similarity's mean before and after adding 0.5 to both maps."""
+    return "\n".join(f"{kind:12s} plain {demo[kind]['plain']:.4f}   both + 0.5: {demo[kind]['shifted']:.4f}"
+                     for kind in ("correlation", "cosine"))
+
+
+def demo_maps(demo: dict) -> plt.Figure:
+    """The example pair of Fig. 2a, as it is and with 0.5 added."""
+    a, b = (np.asarray(v) for v in demo["example"])  # (size, size) each
+    return plots.image_grid(np.stack([a, b, a + 0.5, b + 0.5])[:, None],
+                            titles=["map", "noisy copy", "map + 0.5", "copy + 0.5"])
+
+
+def plot_layers(ax, r: dict, title: str = "") -> None:
+    """In- vs equivariance per layer of one ``measure`` result, as paired bars (Figs. 3, 5 style)."""
+    x = np.arange(len(r["layers"]))
+    ax.bar(x - 0.2, r["invariance"], 0.4, label="invariance")
+    ax.bar(x + 0.2, r["equivariance"], 0.4, label="equivariance")
+    ax.set_xticks(x, r["layers"], rotation=45, ha="right")
+    ax.set(ylim=(min(0.0, float(np.min(r["invariance"])) - 0.05), 1.05), title=title)
+
+
+def toy(toy_result: dict) -> plt.Figure:
+    """Fig. 3: rotation in/equivariance per layer of the three toy CNNs, one panel each."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.4), sharey=True, constrained_layout=True)
+    for ax, (name, r) in zip(axes, toy_result.items()):
+        plot_layers(ax, r, f"{name} filters")
+    axes[0].legend()
+    fig.suptitle("rotation in/equivariance of the toy CNNs (cf. Fig. 3)")
+    return fig
+
+
+def toy_text(toy_result: dict) -> str:
+    """The toy CNNs' per-layer values, one line each."""
+    return "\n".join(f"{name:12s} invariance {np.round(r['invariance'], 4)}  "
+                     f"equivariance {np.round(r['equivariance'], 4)}" for name, r in toy_result.items())
+
+
+# --------------------------------------------------------------------------- Figs. 5 and 6
+def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
+    """Per-part ``MEASURES`` (those the runs have; mean ± std over seeds) as grouped bars (Fig. 5 style)."""
+    x = np.arange(len(DEPTH_PARTS))
+    keys = [k for k in MEASURES if f"{k}_parts" in runs[0]]
+    w = 0.8 / len(keys)
+    for i, key in enumerate(keys):
+        v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
+        ax.bar(x + (i - (len(keys) - 1) / 2) * w, v.mean(0), w, yerr=v.std(0) if len(v) > 1 else None, capsize=2,
+               label=MEASURES[key])
+    ax.set_xticks(x, DEPTH_PARTS)
+    ax.set(ylim=(-0.3, 1.05), title=title)
+
+
+def plot_mnist6(mn: dict, title: str) -> plt.Figure:
+    """Fig. 5: one panel of ``plot_part_bars`` per MNIST6 task. ``mn``: ``{task: {"acc", "runs"}}``."""
+    fig, axes = plt.subplots(1, len(mn), figsize=(14, 3.4), sharey=True, constrained_layout=True)
+    for ax, (task, r) in zip(np.atleast_1d(axes), mn.items()):
+        plot_part_bars(ax, r["runs"], f"{task} (acc {np.mean(r['acc']):.1f} %)")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance", title: str = "") -> None:
+    """Per-part means (± std over seeds) of ``key`` for several trained variants, as lines over the parts."""
+    x = np.arange(len(DEPTH_PARTS))
+    for label, rs in runs.items():
+        v = np.array([r[f"{key}_parts"] for r in rs])  # (seeds, 5)
+        ax.errorbar(x, v.mean(0), yerr=v.std(0) if len(v) > 1 else None, marker="o", capsize=2, label=str(label))
+    ax.set_xticks(x, DEPTH_PARTS)
+    ax.set(ylabel=key, title=title, ylim=(-0.05, 1.05))
+
+
+def plot_translation(variants: dict, title: str) -> plt.Figure:
+    """Figs. 6a/6b: one panel per ``MEASURES`` entry the runs have, a line per variant.
+
+    ``variants``: ``{label: {"acc": [...], "runs": [...]}}`` (augmentations or widths, from parts or a record).
+    """
+    runs = {str(k): v["runs"] for k, v in variants.items()}
+    keys = [k for k in MEASURES if f"{k}_parts" in next(iter(runs.values()))[0]]
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.3 * len(keys), 3.6), sharey=True, constrained_layout=True)
+    for ax, key in zip(np.atleast_1d(axes), keys):
+        plot_parts(ax, runs, key, f"translation {MEASURES[key]}")
+    np.atleast_1d(axes)[-1].legend(fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def accuracies(variants: dict, prefix: str = "") -> str:
+    """``"<prefix><label> 45.7 %, ..."``: each variant's validation accuracy, seed mean."""
+    return ", ".join(f"{prefix}{k} {np.mean(v['acc']):.1f} %" for k, v in variants.items())
+
+
+def plot_fig2b(f2: dict) -> plt.Figure:
+    """Fig. 2b: 90° rotation invariance per block of the baseline ResNet under cosine and correlation, and the
+    blocks' mean |activation| (scaled), with each similarity's Pearson ρ with it."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for kind in ("cosine", "correlation"):
+        ax.plot(f2[kind], marker="o", label=f"{kind} (ρ with magnitude {f2['rho_' + kind]:.2f})")
+    mag = np.asarray(f2["magnitude"])
+    ax.plot(mag / mag.max(), ls="--", c="gray", label="mean |activation| (scaled)")
+    ax.set_xticks(range(len(f2["layers"])), f2["layers"], rotation=45)
+    ax.set(ylabel="90° rotation invariance", title="baseline ResNet: cosine vs correlation (cf. Fig. 2b)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- Figs. 4 and 7
+def plot_pretrained(pre: dict) -> plt.Figure:
+    """Figs. 7 and 4: per-part translation and rotation equivariance of each pretrained model (CNNs solid,
+    ViT / Mixer dashed) and Spearman's ρ per part of each measure with ImageNet accuracy."""
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8), constrained_layout=True)
+    x = np.arange(len(DEPTH_PARTS))
+    for ax, t in zip(axes[:2], ("translation", "rotation")):
+        for name, m in pre["models"].items():
+            ax.plot(x, m[t]["equivariance_parts"], "o-" if m["kind"] == "cnn" else "s--",
+                    label=f"{name.split('.')[0]} ({m['acc']:.1f} %)")
+        ax.set_xticks(x, DEPTH_PARTS)
+        ax.set(ylim=(-0.05, 1.05), title=f"{t} equivariance (Fig. 7)")
+    axes[1].legend(fontsize=7)
+    ax, w = axes[2], 0.2
+    bars = [(t, k) for t in ("translation", "rotation") for k in ("invariance", "equivariance")]
+    for i, (t, k) in enumerate(bars):
+        ax.bar(x + (i - 1.5) * w, pre["spearman"][t][k], w, label=f"{t} {k}")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(x, DEPTH_PARTS)
+    ax.set(ylim=(-1.05, 1.05), title="Spearman ρ with ImageNet accuracy (Fig. 4)")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"pretrained ImageNet models on {pre['n_images']} images")
+    return fig
+
+
+# --------------------------------------------------------------------------- tables
+def frames(n: dict) -> dict:
+    """Per-part numbers as tables (seed means) of the trained experiments in ``n``.
+
+    Args:
+        n: ``{"mnist6": {task: r}, "augmentations": {aug: r}, "widths": {k: r}}`` (``parts.collect``'s layout,
+            also the ``numbers`` of the chapter's earlier records); experiments that are absent are left out.
+    Returns:
+        ``{"mnist6", "augmentations", "widths"}`` (those present): a DataFrame indexed by (model, measure) with
+        one column per depth part and ``accuracy`` (%); and ``"seconds"`` where every run is timed: training
+        and measuring seconds per model (seeds summed), indexed by (experiment, model).
+    """
+    import pandas as pd
+
+    out = {}
+    for key, label in (("mnist6", "task"), ("augmentations", "augmentation"), ("widths", "width")):
+        if not n.get(key):
+            continue
+        rows = [{label: model if key != "widths" else f"k={model}", "measure": m,
+                 **dict(zip(DEPTH_PARTS, mean_parts(r["runs"], m).tolist())), "accuracy": float(np.mean(r["acc"]))}
+                for model, r in n[key].items() for m in MEASURES if f"{m}_parts" in r["runs"][0]]
+        out[key] = pd.DataFrame(rows).set_index([label, "measure"])
+    times = [{"experiment": key, "model": model if key != "widths" else f"k={model}",
+              **{f"{phase} s": sum(x["seconds"][phase] for x in r["runs"]) for phase in ("train", "measure")}}
+             for key in ("mnist6", "augmentations", "widths") for model, r in (n.get(key) or {}).items()
+             if all("seconds" in x for x in r["runs"])]
+    if times:
+        out["seconds"] = pd.DataFrame(times).set_index(["experiment", "model"])
+    return out
