@@ -145,7 +145,9 @@ def test_streamed_layers_equal_the_measure_of_all_images_at_once():
     for bs in (11, 4):
         r = layer_in_equivariance(m, layers, x, ts, batch_size=bs)
         for key in want:
-            assert r[key] == pytest.approx(want[key], abs=1e-12), (bs, key)
+            # float32 maps summed in another order per batch size: scores in [0, 1] agree to float32 rounding
+            # of sums over ~1e4 entries (~1e-7 seen), not bit for bit
+            assert r[key] == pytest.approx(want[key], abs=1e-5), (bs, key)
         assert r["magnitude"] == pytest.approx([float(base[k].abs().mean()) for k in layers], rel=1e-5)
     with pytest.raises(ValueError, match="images"):
         layer_in_equivariance(m, layers, x[0], ts)
