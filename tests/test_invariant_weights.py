@@ -1,14 +1,14 @@
-"""Known answers for helpers.invariant_weights and helpers.variational (ch2)."""
+"""Known answers for chapter 2's modules, helpers.experiments.ch2.invariant_weights and .variational."""
 import math
 
 import pytest
 import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from helpers.invariant_weights import (InvariantNet, blur_weights, invariance_mask, linspace_eps, transform_weights,
-                                       transformation_matrices, uniform_eps)
+from helpers.experiments.ch2.invariant_weights import (InvariantNet, blur_weights, invariance_mask, linspace_eps,
+                                                       transform_weights, transformation_matrices, uniform_eps)
+from helpers.experiments.ch2.variational import ClassGaussian, gaussian_kl
 from helpers.transforms import affine_warp
-from helpers.variational import ClassGaussian, gaussian_kl
 
 QUARTER = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # R(pi/2)
 

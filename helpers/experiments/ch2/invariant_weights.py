@@ -12,8 +12,8 @@ input. A sample is drawn with the Lie-group reparameterisation of the affine gro
     T = exp( sum_i eps_i eta_i G_i ),   eps ~ U[-1, 1]^6                               (eq. 3)
 
 (``helpers.groups.affine_matrices``; deterministic sampling replaces the noise by a linspace grid,
-Sec. 3.4). ``eta`` and the variational posterior over ``W2`` (``helpers.variational``) are trained by
-maximising the ELBO
+Sec. 3.4). ``eta`` and the variational posterior over ``W2`` (``variational`` beside this module) are
+trained by maximising the ELBO
 
     L = E_q(theta) E_T [ log p(y | f_hat(x; eta)) ] - KL(q(theta) || p(theta))         (eq. 9)
 
@@ -32,10 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import vmap
-from torchvision.transforms.v2.functional import gaussian_blur
 
-from .groups import AFFINE_NAMES, affine_matrices
-from .transforms import affine_warp
+from ...groups import AFFINE_NAMES, affine_matrices
+from ...transforms import blur
 from .variational import ClassGaussian
 
 __all__ = [
@@ -131,8 +130,8 @@ def blur_weights(weights: Tensor, sigma: float) -> Tensor:
 
     Args:
         weights: ``(..., C, H, W)``.
-        sigma: standard deviation in pixels; 0 returns the input. The kernel has
-            ``2 * ceil(3 sigma) + 1`` taps. For the paper's sigma 0.1 the outer taps weigh
+        sigma: standard deviation in pixels; 0 returns the input. The blur is ``helpers.transforms.blur``
+            (``2 * ceil(3 sigma) + 1`` taps). For the paper's sigma 0.1 the outer taps weigh
             ``e^-50 ~ 2e-22`` of the centre: the blur is the identity to float precision, so when
             the nearest tap's relative weight ``exp(-1 / (2 sigma^2))`` is below ``1e-3 * eps`` of
             the dtype the convolution is skipped (same numbers, half the cost of a training step;
@@ -145,10 +144,8 @@ def blur_weights(weights: Tensor, sigma: float) -> Tensor:
         raise ValueError(f"blur sigma must be >= 0, got {sigma}")
     if sigma == 0 or math.exp(-0.5 / sigma**2) < 1e-3 * torch.finfo(weights.dtype).eps:
         return weights
-    k = 2 * math.ceil(3 * sigma) + 1
     shape = weights.shape
-    flat = weights.reshape(-1, *shape[-3:])  # (N, C, H, W)
-    return gaussian_blur(flat, [k, k], [sigma, sigma]).reshape(shape)
+    return blur(weights.reshape(-1, *shape[-3:]), sigma).reshape(shape)  # (N, C, H, W) -> (..., C, H, W)
 
 
 def transform_weights(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1) -> Tensor:

@@ -1,0 +1,22 @@
+"""Chapter 2: learning invariant weights by marginal likelihood (van der Ouderaa & van der Wilk 2022).
+
+- ``settings``: the profiles (``TrainConfig``, ``Settings``, ``SETTINGS``);
+- ``data``: the transformed datasets of Appendix D and Fig. 1's toy problem;
+- ``variational``, ``invariant_weights``: the chapter's modules, the Gaussian posterior over the output weights
+  (App. A) and ``InvariantNet``, M shallow nets with learnable weight-space invariance (eqs. 3, 6, 9);
+- ``train``: ``fit_sweep`` / ``evaluate``, a sweep of M members trained as one model;
+- ``parts``: the compute, one part per experiment and dataset (``toy``, ``t1-<net>-<dataset>``,
+  ``t2-<dataset>``, ``t3-<dataset>``), and ``collect``, their results in the tables' layout;
+- ``banks``, ``views``: filter banks, tables and figures from stored results;
+- ``claims``: the claims, their sub-checks and values; ``records``: the earlier whole-run records;
+- ``eta_sweep``: the fixed-eta study of ``scripts/ch2_eta_sweep.py``.
+"""
+from __future__ import annotations
+
+from . import banks, claims, data, eta_sweep, invariant_weights, parts, records, settings, train  # noqa: F401
+from . import variational, views  # noqa: F401
+from .parts import all_parts as PARTS  # noqa: N812
+from .settings import SETTINGS, STEM, Settings, TrainConfig
+
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "TrainConfig", "banks", "claims", "data", "eta_sweep",
+           "invariant_weights", "parts", "records", "settings", "train", "variational", "views"]

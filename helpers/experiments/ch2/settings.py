@@ -1,0 +1,102 @@
+"""Chapter 2's profiles: the optimisation of a sweep (``TrainConfig``) and every experiment's sizes (``Settings``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+__all__ = ["STEM", "TrainConfig", "Settings", "SETTINGS", "reduced_settings"]
+
+#: The chapter's notebook stem (also its folder under ``results/<profile>/``).
+STEM = "02_invariant_weights"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation of one sweep (Sec. 4: Adam 1e-3 cosine-annealed to 0, S = 32, batch 128).
+
+    ``lr`` is the learning rate of the posterior means and log-diagonals of the Cholesky factors,
+    ``lr_eta`` of eta (``lr_eta_other``, if set, for the five generators other than rotation, whose
+    natural ranges are ~5x smaller), ``lr_cov`` of their off-diagonal parts, ``lr_w1`` of the first layer of
+    the ReLU net (the paper uses 1e-3 for all).
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_eta: float = 1e-3
+    lr_eta_other: float | None = None
+    lr_cov: float = 1e-3
+    lr_w1: float = 1e-3
+    samples: int = 32
+    eval_samples: int = 32
+    log_every: int = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One profile's settings for every experiment of the chapter."""
+
+    n_train: int
+    n_test: int
+    hidden: int
+    train: TrainConfig
+    table1_nets: tuple[str, ...] = ("rff",)
+    init_degrees: tuple[float, ...] = (5.0, 45.0, 90.0, 135.0, 175.0)  # the fixed-eta members
+    learned_init_degrees: tuple[float, ...] = (5.0, 45.0, 90.0, 135.0, 175.0)  # initial values of learned eta
+    ml_init_degrees: tuple[float, ...] = (5.0, 90.0)
+    sigma: float = 0.3
+    alpha: float = 1.0
+    blur_sigma: float = 0.1
+    normalise_features: bool = True  # hidden features times sqrt(2 / D) (the paper is silent)
+    init_std: float = 1.0  # initial Cholesky factor L = init_std * I (paper: I)
+    table2_invariances: tuple[str, ...] = ("none", "rotation", "translation", "scale", "affine")
+    table2_datasets: tuple[str, ...] = ("full", "translated", "scaled", "regular")
+    table2_eta_init: float = 0.0  # initial value of every learned generator of Table 2 (paper: eta = 0, App. E)
+    table2: TrainConfig = field(default_factory=TrainConfig)
+    cifar_n_train: int = 0  # 0 skips Table 3
+    cifar_n_test: int = 0
+    cifar_hidden: int = 64
+    cifar: TrainConfig = field(default_factory=TrainConfig)
+    toy_hidden: int = 1024
+    toy_steps: int = 300
+
+
+SETTINGS = {
+    "quick": Settings(
+        n_train=2000, n_test=1000, hidden=96, sigma=0.1, init_std=0.3, learned_init_degrees=(5.0, 90.0, 175.0),
+        ml_init_degrees=(5.0, 90.0),
+        train=TrainConfig(epochs=8, lr=3e-2, lr_eta=8e-2, lr_cov=3e-3, lr_w1=1e-2, samples=6, eval_samples=8,
+                          log_every=4),
+        table2=TrainConfig(epochs=8, lr=3e-2, lr_eta=8e-2, lr_eta_other=2e-2, lr_cov=3e-3, lr_w1=1e-2, samples=6,
+                           eval_samples=8, log_every=4),
+        cifar_n_train=1000, cifar_n_test=1000, cifar_hidden=64,
+        # CIFAR pixels are dense and positive: a first-layer step of 1e-2 (or 1e-3) moves every
+        # pre-activation coherently and leaves the net at chance within few steps; 3e-4 does not
+        cifar=TrainConfig(epochs=4, lr=1e-1, lr_eta=8e-2, lr_eta_other=2e-2, lr_cov=3e-3, lr_w1=3e-4, samples=4,
+                          eval_samples=4, log_every=4),
+        toy_hidden=256, toy_steps=100),
+    "standard": Settings(
+        n_train=20000, n_test=10000, hidden=512, sigma=0.1, init_std=0.3, table1_nets=("rff", "relu"),
+        train=TrainConfig(epochs=10, lr=1e-2, lr_eta=2e-2, lr_cov=1e-3, lr_w1=1e-3, samples=16, eval_samples=32,
+                          log_every=20),
+        table2=TrainConfig(epochs=10, lr=1e-2, lr_eta=2e-2, lr_eta_other=5e-3, lr_cov=1e-3, lr_w1=1e-3,
+                           samples=16, eval_samples=32, log_every=20),
+        cifar_n_train=8068, cifar_n_test=1017, cifar_hidden=512,
+        cifar=TrainConfig(epochs=15, lr=1e-2, lr_eta=2e-2, lr_eta_other=5e-3, lr_cov=1e-3, lr_w1=3e-4,
+                          samples=16, eval_samples=32, log_every=20),
+        toy_hidden=1024, toy_steps=400),
+    "paper": Settings(
+        n_train=60000, n_test=10000, hidden=1024, table1_nets=("rff", "relu"), normalise_features=False,
+        train=TrainConfig(epochs=100, samples=32, eval_samples=32, log_every=100),
+        table2=TrainConfig(epochs=100, samples=32, eval_samples=32, log_every=100),
+        cifar_n_train=50000, cifar_n_test=10000, cifar_hidden=1024,
+        cifar=TrainConfig(epochs=100, samples=32, eval_samples=32, log_every=100),
+        toy_hidden=1024, toy_steps=1000),
+}
+
+
+def reduced_settings(s: Settings, hidden: int, samples: int, epochs: int) -> Settings:
+    """``s`` with fewer hidden units, training samples S and epochs, everything else unchanged (the CPU
+    studies of ``scripts/``)."""
+    return replace(s, hidden=hidden, train=replace(s.train, samples=samples, epochs=epochs),
+                   table2=replace(s.table2, samples=samples, epochs=epochs),
+                   cifar_hidden=hidden, cifar=replace(s.cifar, samples=samples, epochs=epochs))
