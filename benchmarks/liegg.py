@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from torch.utils.data import DataLoader, Dataset
 
-from helpers.experiments.ch4 import rotation_mnist
+from helpers.experiments.ch4.data import rotation_mnist
 from helpers.metrics import polarization_matrix_image
 from helpers.models import MLP
 from helpers.training import FitConfig, fit

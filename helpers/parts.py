@@ -24,7 +24,7 @@ import torch
 
 from .store import canonical, git_commit, now, settings_hash
 
-__all__ = ["Needs", "Part", "run_part", "check_parts", "determinism"]
+__all__ = ["Needs", "Part", "run_part", "check_parts", "determinism", "OnlyUses"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,22 @@ class Part:
         """The settings hash a stored result must carry to stand for this part in this profile."""
         return settings_hash(chapter=chapter, part=self.name, version=self.version, seed=int(seed),
                              settings=self.settings_of(settings))
+
+
+class OnlyUses:
+    """Settings that let a part read only the fields its ``uses`` declares (for tests: a part that reads another
+    field would keep a stored result valid after that field changed).
+
+    ``OnlyUses(settings, part.uses)`` raises ``AttributeError`` naming the field on any other read.
+    """
+
+    def __init__(self, settings: Any, uses: Sequence[str]):
+        self._settings, self._uses = settings, frozenset(uses)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name not in self._uses:
+            raise AttributeError(f"the part reads settings.{name}, which its uses= does not declare")
+        return getattr(self._settings, name)
 
 
 def check_parts(parts: Sequence[Part]) -> list[Part]:

@@ -165,3 +165,12 @@ def test_record_frame_of_committed_standard_run():
     for g, t in rec["numbers"]["table1"].items():
         assert ir.loc[(g, "l2", float(t["nu"])), "chosen"]  # the L2 pick is Table 1's IR row
         assert frame.loc[(g, "WT", "", 0.0), "LI"] < 1e-6
+
+
+@pytest.mark.parametrize("name", ["group-rot4", "sensitivity-rot4-kl", "proposition"])
+def test_each_part_reads_only_the_settings_it_declares(name, mnist_r4):
+    """A part's stored result stays valid when a setting outside its ``uses`` changes: so it must not read one."""
+    from helpers.parts import OnlyUses
+
+    part = next(p for p in ch1.PARTS(TINY) if p.name == name)
+    part.compute(OnlyUses(TINY, part.uses), 0, torch.device("cpu"))

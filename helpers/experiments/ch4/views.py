@@ -1,0 +1,263 @@
+"""Chapter 4's figures and tables, drawn from the stored parts (numpy arrays, as the store gives them back).
+
+Figures follow the paper's: Fig. 2 (O(5)), Fig. 3 (rotation-MNIST: spectrum and bias (a), the learned
+transformation (b)), Fig. 4 (the width/depth sweep), Fig. 5 (layer-wise), Figs. 6-7 (sample complexity).
+Each page-level function returns a Figure, a DataFrame or a line of text; the ``plot_*`` functions draw on
+given axes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from scipy import stats
+
+from ... import plots
+from ...metrics import apply_generator
+from .records import record_frames
+
+__all__ = ["plot_spectrum", "plot_rotation_density", "plot_sweep", "plot_layerwise", "plot_sample_complexity",
+           "o5_text", "o5_figure", "examples", "rotation_text", "rotation_spectrum", "rotation_transforms",
+           "sweep_frame", "sweep_correlations", "sweep_figure", "layerwise_text", "layerwise_figure",
+           "sample_complexity_figure", "cifar_text", "cifar_figure", "summary_tables"]
+
+NETS = ("shallow", "deep")
+
+
+def _std(y: np.ndarray, axis: int) -> np.ndarray:
+    """Sample standard deviation (ddof 1, torch's default), zero for a single sample."""
+    y = np.asarray(y, dtype=float)
+    return y.std(axis, ddof=1) if y.shape[axis] > 1 else np.zeros(np.delete(y.shape, axis))
+
+
+def _mean_band(ax, x, y, label: str, color=None) -> None:
+    """Mean over seeds with a +-1 std band; ``y (M, L)``."""
+    y = np.asarray(y, dtype=float)
+    m, sd = y.mean(0), _std(y, 0)
+    ax.plot(x, m, marker="o", ms=3, label=label, color=color)
+    ax.fill_between(x, m - sd, m + sd, alpha=0.25, color=ax.lines[-1].get_color())
+
+
+# ----------------------------------------------------------------------------- drawing on axes
+def plot_spectrum(axes, results: Mapping[str, Mapping]) -> None:
+    """Fig. 2/3 (a): normalised singular values (ascending) and the bias of each singular vector.
+
+    Args:
+        axes: two matplotlib axes.
+        results: ``{label: {"sigma": (M, D), "bias": (M, D)}}``.
+    """
+    for label, r in results.items():
+        sig = np.asarray(r["sigma"], dtype=float)
+        idx = np.arange(1, sig.shape[1] + 1)
+        _mean_band(axes[0], idx, sig / sig[:, -1:], label)  # (M, D), relative to the largest
+        _mean_band(axes[1], idx, r["bias"], label)
+    axes[0].set(yscale="log", xlabel="singular value index (ascending)", ylabel=r"$\sigma_i / \sigma_{max}$")
+    axes[1].set(xlabel="singular vector index (ascending σ)", ylabel="symmetry bias", ylim=(-0.02, 1.02))
+    axes[0].legend()
+
+
+def plot_rotation_density(ax, h, title: str, n_points: int = 64) -> None:
+    """Fig. 3b (shaded): where the learned group ``exp(t h)`` moves points of the unit circle; ``h (2, 2)``.
+
+    ``t`` runs over one period of a pure rotation generator of the same norm (``2 pi sqrt 2`` for unit h).
+    """
+    import seaborn as sns
+
+    h = torch.as_tensor(np.asarray(h), dtype=torch.float64)  # (2, 2)
+    ts = torch.linspace(0, 2 * math.pi * math.sqrt(2), 48, dtype=torch.float64)  # (T,)
+    ang = torch.linspace(0, 2 * math.pi, n_points + 1, dtype=torch.float64)[:-1]  # (P,)
+    pts = torch.stack([torch.cos(ang), torch.sin(ang)], 1)  # (P, 2)
+    moved = torch.einsum("tij,pj->tpi", torch.linalg.matrix_exp(ts[:, None, None] * h), pts)  # (T, P, 2)
+    moved = moved.reshape(-1, 2).clamp(-3, 3).numpy()  # (T*P, 2)
+    sns.kdeplot(x=moved[:, 1], y=-moved[:, 0], fill=True, ax=ax, levels=8, cmap="Blues", bw_adjust=0.5)
+    ax.plot(np.cos(ang.numpy()), np.sin(ang.numpy()), "k--", lw=0.8)
+    ax.set(aspect="equal", xlim=(-2, 2), ylim=(-2, 2), title=title, xticks=[], yticks=[])
+
+
+def plot_sweep(axes, df, corr: Mapping[str, float]) -> None:
+    """Fig. 4: variance and bias vs parameter count per depth (a), and vs test accuracy (b); four axes."""
+    import seaborn as sns
+
+    from matplotlib.ticker import FuncFormatter
+
+    for ax, key in zip(axes[:2], ("variance", "bias")):
+        sns.lineplot(df, x="params", y=key, hue="depth", marker="o", ax=ax, palette="viridis", errorbar="sd")
+        ax.set(xlabel="parameters", ylabel=f"symmetry {key}")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:.0f}k"))
+    for ax, key in zip(axes[2:], ("variance", "bias")):
+        sns.scatterplot(df, x="test_acc", y=key, hue="n_params", ax=ax, palette="viridis", legend=False)
+        rho = corr[f"spearman_{'var' if key == 'variance' else 'bias'}_acc"]
+        ax.set(xlabel="test accuracy", ylabel=f"symmetry {key}", title=f"Spearman ρ = {rho:.2f}")
+
+
+def plot_layerwise(axes, lw: Mapping[str, Mapping]) -> None:
+    """Fig. 5: symmetry variance and bias after each Linear layer, one line per training regime."""
+    for regime, r in lw.items():
+        L = np.asarray(r["variance"]).shape[1]
+        _mean_band(axes[0], np.arange(1, L + 1), r["variance"], regime)
+        _mean_band(axes[1], np.arange(1, L + 1), r["bias"], regime)
+    axes[0].set(xlabel="layer", ylabel="symmetry variance", yscale="log")
+    axes[1].set(xlabel="layer", ylabel="symmetry bias")
+    axes[0].legend(fontsize=8)
+
+
+def plot_sample_complexity(axes, sc: Mapping, title: str) -> None:
+    """Figs. 6/7: variance and bias from a fraction of the rows; the red line is the full-data value."""
+    f = 100 * np.asarray(sc["fractions"], dtype=float)
+    for ax, key in zip(axes, ("variance", "bias")):
+        v = np.asarray(sc[key], dtype=float)  # (L, R)
+        ax.errorbar(f, v.mean(1), yerr=_std(v, 1), marker="o", ms=3, capsize=2)
+        ax.axhline(sc[f"{key}_full"], color="red")
+        ax.set(xscale="log", xlabel="% of training samples in E", ylabel=f"symmetry {key}", title=title)
+
+
+# ----------------------------------------------------------------------------- Experiment 1: O(5)
+def o5_text(o5: Mapping) -> str:
+    """The O(5) part in four lines: schedule and test MSE, spectral gap, bias, and the invariant model."""
+    sig, inv = np.asarray(o5["sigma"]), o5["invariant"]
+    isig = np.asarray(inv["sigma"])
+    return "\n".join([
+        f"N = {o5['n']}, {o5['epochs']} epochs, {o5['wall_time_s']:.1f} s; test MSE per seed: "
+        f"{np.asarray(o5['test_mse']).round(3)}",
+        f"gap σ₁₁/σ₁₀ per seed: {(sig[:, 10] / sig[:, 9]).round(1)}",
+        f"largest bias among the 10 smallest vectors per seed: {np.asarray(o5['bias'])[:, :10].max(1).round(3)}",
+        f"invariant model, untrained: σ₁₀/σ_max = {isig[9] / isig[-1]:.1e}, largest bias of the ten = "
+        f"{np.asarray(inv['bias'])[:10].max():.1e}, variance = {inv['variance']:.1e}"])
+
+
+def o5_figure(o5: Mapping, sizes: Mapping) -> plt.Figure:
+    """Fig. 2: spectrum and bias per singular vector (trained seeds and the untrained invariant model), and
+    the mean variance of the ten O(5) directions against the training-set size."""
+    inv = o5["invariant"]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    plot_spectrum(axes[:2], {"trained MLP": o5, "invariant model (untrained)": {
+        "sigma": np.maximum(np.asarray(inv["sigma"])[None], 1e-18), "bias": np.asarray(inv["bias"])[None]}})
+    var = np.asarray(sizes["variance10"], dtype=float)  # (L, M)
+    axes[2].errorbar(np.asarray(sizes["sizes"]), var.mean(1), yerr=_std(var, 1), marker="o", capsize=2)
+    axes[2].set(xscale="log", yscale="log", xlabel="training-set size N", ylabel="mean symmetry variance (10 smallest)",
+                title=f"Spearman ρ = {sizes['spearman']:.2f}")
+    fig.suptitle("O(5) regression: spectrum, bias per singular vector, variance vs data (cf. Fig. 2)")
+    return fig
+
+
+# ----------------------------------------------------------------------------- Experiment 2: rotation-MNIST
+def examples(rot: Mapping) -> plt.Figure:
+    """Ten rotation-MNIST training images (rotated and blurred) with their labels."""
+    ex = rot["examples"]
+    return plots.image_grid(np.asarray(ex["images"]) / 255.0, titles=[str(int(v)) for v in ex["labels"]], ncols=10)
+
+
+def rotation_text(rot: Mapping) -> str:
+    """One line per net: parameters, test accuracy, SO(2) bias of the smallest singular vector, variance."""
+    lines = []
+    for name in NETS:
+        r = rot[name]
+        acc, bias = 100 * np.asarray(r["test_acc"]), np.asarray(r["bias"])[:, 0]
+        lines.append(f"{name:8s} ({r['params']:,} parameters): test accuracy {acc.mean():.1f} ± {_std(acc, 0):.1f} %, "
+                     f"SO(2) bias {bias.mean():.3f} ± {_std(bias, 0):.3f}, variance {np.mean(r['variance']):.2e} "
+                     f"(per-pixel units as in the authors' code: {np.mean(r['variance_pixel_units']):.2e})")
+    return "\n".join(lines)
+
+
+def rotation_spectrum(rot: Mapping) -> plt.Figure:
+    """Fig. 3a: spectrum and SO(2) bias per singular vector, shallow and deep net."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    plot_spectrum(axes, {name: rot[name] for name in NETS})
+    fig.suptitle("rotation-MNIST: spectrum and SO(2) bias per singular vector (cf. Fig. 3a)")
+    return fig
+
+
+def rotation_transforms(rot: Mapping, steps: int = 6) -> plt.Figure:
+    """Fig. 3b: the learned group ``exp(t h)`` of the first seed, on a circle and on a training digit."""
+    ts = torch.linspace(0, 2 * np.pi * np.sqrt(2), steps + 1)[1:]  # (T,), up to a full turn of a unit rotation
+    digit = torch.as_tensor(np.asarray(rot["digit"]), dtype=torch.float32)  # (1, 28, 28)
+    fig, axes = plt.subplots(2, steps + 1, figsize=(12, 4))
+    for row, name in enumerate(NETS):
+        h = torch.as_tensor(np.asarray(rot[name]["generator"])[0], dtype=torch.float32)  # (2, 2)
+        plot_rotation_density(axes[row, 0], h, name)
+        moved = apply_generator(digit, h, ts)[:, 0]  # (T, 28, 28)
+        for c in range(steps):
+            axes[row, c + 1].imshow(moved[c].numpy(), cmap="gray")
+            axes[row, c + 1].set(xticks=[], yticks=[], title=f"t = {ts[c]:.1f}")
+    fig.suptitle("learned transformations exp(t h) (first seed) on a circle and on a digit (cf. Fig. 3b)")
+    return fig
+
+
+# ----------------------------------------------------------------------------- Experiment 3: the sweep
+def sweep_frame(ev: Mapping):
+    """Every (parameter budget, depth, seed) row of the ``sweep-d<p>`` parts, as one DataFrame."""
+    import pandas as pd
+
+    rows = [row for name in ev if name.startswith("sweep-d") for row in ev[name]["rows"]]
+    return pd.DataFrame(rows).sort_values(["params", "depth", "seed"]).reset_index(drop=True)
+
+
+def sweep_correlations(df) -> dict[str, float]:
+    """Spearman and Pearson correlations of variance and bias with test accuracy, and Spearman's rho of the
+    parameter count with the variance, over all rows of the sweep (Sec. 5.3)."""
+    acc, var, bias, npar = (df[k].to_numpy(float) for k in ("test_acc", "variance", "bias", "n_params"))
+    return {"spearman_var_acc": float(stats.spearmanr(var, acc).statistic),
+            "spearman_bias_acc": float(stats.spearmanr(bias, acc).statistic),
+            "pearson_var_acc": float(stats.pearsonr(var, acc).statistic),
+            "pearson_bias_acc": float(stats.pearsonr(bias, acc).statistic),
+            "spearman_params_var": float(stats.spearmanr(npar, var).statistic)}
+
+
+def sweep_figure(df) -> plt.Figure:
+    """Fig. 4 from ``sweep_frame``'s rows."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
+    plot_sweep(axes.flatten(), df, sweep_correlations(df))
+    return fig
+
+
+# ----------------------------------------------------------------------------- Experiments 4-6
+def layerwise_text(lw: Mapping) -> str:
+    """Test accuracy of each training regime (seed mean)."""
+    return "\n".join(f"{regime:10s} test accuracy {100 * np.mean(r['test_acc']):.1f} %" for regime, r in lw.items())
+
+
+def layerwise_figure(lw: Mapping) -> plt.Figure:
+    """Fig. 5."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True)
+    plot_layerwise(axes, lw)
+    return fig
+
+
+def sample_complexity_figure(o5: Mapping, rot: Mapping) -> plt.Figure:
+    """Figs. 6-7: O(5) (first seed of ``o5``) and rotation-MNIST (first deep seed of ``rotation``)."""
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.4), constrained_layout=True)
+    plot_sample_complexity(axes[:2], o5["sample_complexity"], "O(5)")
+    plot_sample_complexity(axes[2:], rot["sample_complexity"], "rotation-MNIST")
+    return fig
+
+
+def cifar_text(cifar: Mapping) -> str:
+    """Training images, test accuracy, SO(2) bias and the first seed's generator; or why the part was skipped."""
+    if "skipped" in cifar:
+        return f"CIFAR-10 skipped: {cifar['skipped']}"
+    return (f"{cifar['n_train']} training images; test accuracy {100 * np.mean(cifar['test_acc']):.1f} %; "
+            f"SO(2) bias {np.asarray(cifar['bias'])[:, 0].mean():.3f}; learned generator (first seed):\n"
+            f"{np.asarray(cifar['generator'])[0].round(3)}")
+
+
+def cifar_figure(cifar: Mapping) -> plt.Figure | None:
+    """Fig. 8a: spectrum and bias of the CIFAR-10 MLP (None when the part was skipped)."""
+    if "skipped" in cifar:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    plot_spectrum(axes, {"CIFAR-10 MLP": cifar})
+    return fig
+
+
+# ----------------------------------------------------------------------------- the discussion's tables
+def summary_tables(ev: Mapping) -> dict:
+    """The tables the discussion cites, from this page's parts (``records.record_frames``' layout): rotation
+    (by net), sweep (by depth), sample complexity (by task and fraction), cifar (by seed)."""
+    numbers = {"rotation": {n: ev["rotation"][n] for n in NETS}, "sweep": {"rows": sweep_frame(ev).to_dict("records")},
+               "sample_complexity": {"o5": ev["o5"]["sample_complexity"],
+                                     "rotation_mnist": ev["rotation"]["sample_complexity"]},
+               "cifar": ev["cifar"]}
+    return record_frames({"numbers": numbers})
