@@ -1,7 +1,8 @@
 """Real datasets in torchvision's on-disk layout, loaded straight into tensors.
 
 ``load(name)`` reads MNIST / Fashion-MNIST (the official IDX files, ``.gz`` or unpacked) and
-CIFAR-10 (the official python-pickle batches, or the staged subset of them). The root is, in
+CIFAR-10 (the official python-pickle batches, or the staged subset of them); every file is checked against its
+MD5 before it is read (``helpers.checksums``), and a mismatch is an error naming the file. The root is, in
 order: the ``root`` argument, the environment variable ``HELPERS_DATA``, else a user cache into
 which torchvision downloads the files. Offline with no files, ``load`` raises and says where the
 files must go: there is never a silent switch to other or synthetic data.
@@ -28,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .checksums import verify
 
 __all__ = [
     "DATASETS",
@@ -152,9 +155,13 @@ def find(name: str, root: str | os.PathLike | None = None) -> DataSource:
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    verify(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as err:
+        raise ValueError(f"{path} cannot be read ({type(err).__name__}: {err})") from err
     magic = int.from_bytes(raw[0:4], "big")
     if magic >> 8 != 0x08:  # 0x0008 0x0D: unsigned byte, D dims
         raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {magic:#010x})")
@@ -170,8 +177,12 @@ def _read_cifar(folder: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
     files = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
     xs, ys = [], []
     for f in files:
-        with open(folder / f, "rb") as fh:
-            batch = pickle.load(fh, encoding="latin1")
+        verify(folder / f)
+        try:
+            with open(folder / f, "rb") as fh:
+                batch = pickle.load(fh, encoding="latin1")
+        except (OSError, EOFError, pickle.UnpicklingError) as err:
+            raise ValueError(f"{folder / f} cannot be read ({type(err).__name__}: {err})") from err
         xs.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(batch["labels"], dtype=np.int64)[: len(xs[-1])])
     return np.concatenate(xs), np.concatenate(ys)

@@ -94,3 +94,57 @@ def test_select_split_pad():
     assert u.tolist() == [0.0, 1.0]
     z, m, s = data.standardize(torch.tensor([1.0, 2.0, 3.0]))
     assert abs(z.mean()) < 1e-6 and abs(z.std() - 1) < 1e-6
+
+
+def _copy_mnist(tmp_path):
+    import shutil
+    src = data.find("mnist").path
+    dst = tmp_path / "MNIST"
+    shutil.copytree(src, dst)
+    data._load_cached.cache_clear()
+    return dst / "raw"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bit flip"])
+def test_a_damaged_gz_is_an_error_naming_the_file(damage, tmp_path, need_data):
+    need_data("mnist")
+    raw = _copy_mnist(tmp_path)
+    f = raw / "t10k-labels-idx1-ubyte.gz"
+    b = bytearray(f.read_bytes())
+    f.write_bytes(bytes(b[: len(b) // 2]) if damage == "truncated" else bytes(b[:100]) + bytes([b[100] ^ 1]) + bytes(b[101:]))
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz is not the official MNIST/raw/t10k-labels-"
+                                         r"idx1-ubyte\.gz: MD5 [0-9a-f]{32}, expected ec29112dd5afa0611ce80d1b7f02629c"):
+        data.load("mnist", train=False, root=tmp_path)
+    data._load_cached.cache_clear()
+
+
+def test_an_edited_unpacked_file_is_an_error_not_a_silent_load(tmp_path, need_data):
+    """The loader prefers an unpacked file to the .gz beside it; an edited one must not load (nor fall back)."""
+    import gzip
+    need_data("mnist")
+    raw = _copy_mnist(tmp_path)
+    labels = bytearray(gzip.decompress((raw / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(bytes(labels))
+    x, y = data.load("mnist", train=False, root=tmp_path)  # the official contents, unpacked: fine
+    assert len(y) == 10000
+    labels[8] = (labels[8] + 1) % 10  # the first label, edited
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(bytes(labels))
+    data._load_cached.cache_clear()
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte is not the official .*expected "
+                                         r"27ae3e4e09519cfbb04c329615203637"):
+        data.load("mnist", train=False, root=tmp_path)
+    data._load_cached.cache_clear()
+
+
+def test_a_truncated_cifar_batch_is_an_error_naming_the_file(tmp_path, need_data):
+    import shutil
+    need_data("cifar10")
+    src = data.find("cifar10").path
+    dst = tmp_path / "cifar-10-subset" / "cifar-10-batches-py"
+    shutil.copytree(src, dst)
+    (dst / "test_batch").write_bytes((dst / "test_batch").read_bytes()[:5000])
+    data._load_cached.cache_clear()
+    with pytest.raises(ValueError, match=r"test_batch is not the official cifar-10-subset/cifar-10-batches-py/"
+                                         r"test_batch: MD5"):
+        data.load("cifar10", train=False, root=tmp_path)
+    data._load_cached.cache_clear()
