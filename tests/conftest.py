@@ -1,6 +1,8 @@
 """Shared fixtures. Tests use the real staged data: with HELPERS_DATA unset (and nothing in the
 download cache) they skip with a message naming HELPERS_DATA, except under CI=true, where missing
-data is a failure."""
+data is a failure. Tests never use the network: in this process any name lookup or connection beyond the machine
+itself fails at once (``_no_network``), and ``HELPERS_OFFLINE=1`` stops downloads in the kernels and processes the
+tests start."""
 from __future__ import annotations
 
 import os
@@ -33,3 +35,32 @@ def need_data():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+os.environ["HELPERS_OFFLINE"] = "1"  # inherited by the notebook kernels and subprocesses the tests start
+_LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Refuse name lookups and connections to anything but this machine (a test that would download fails fast)."""
+    import socket
+
+    real_connect, real_lookup = socket.socket.connect, socket.getaddrinfo
+
+    def local(host) -> bool:
+        return host is None or (isinstance(host, str) and (host in _LOCAL or host.startswith("127.")))
+
+    def connect(sock, address):
+        if sock.family != getattr(socket, "AF_UNIX", None) and not local(address[0]):
+            raise OSError(f"tests do not use the network (connect to {address})")
+        return real_connect(sock, address)
+
+    def lookup(host, *args, **kwargs):
+        if not local(host):
+            raise socket.gaierror(f"tests do not use the network (lookup of {host!r})")
+        return real_lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+
