@@ -90,3 +90,37 @@ def test_weight_tied_model_trains_as_an_ensemble(digits):
     models = [GroupPooledMLP(ROT4, 36 * 36, [16, 16], 9).double() for _ in range(2)]
     res = fit_ensemble(models, (x, y % 9), None, FitConfig(epochs=1, batch_size=8), seeds=[0, 1])
     assert len(res.models) == 2 and logit_invariance(res.models[0], x, ROT4) < 1e-12
+
+
+def test_bad_input_is_named_not_measured():
+    """Empty batches, NaN or inf inputs and mismatched shapes raise errors naming the argument, for every
+    measure that feeds a claim (before: a NaN pixel gave a finite SI and sigma_max, mismatched maps a score)."""
+    from helpers.metrics import (in_equivariance, jacobian_sigma_max, polarization_matrix,
+                                 polarization_matrix_image, saliency_invariance)
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 3))
+    x = torch.rand(4, 6, 6)
+    bad = x.clone()
+    bad[1, 2, 3] = float("nan")
+    for fn in (logit_invariance, distribution_invariance):
+        with pytest.raises(ValueError, match=r"x of shape \(4, 6, 6\) holds 1 NaN or infinite"):
+            fn(model, bad, ROT4)
+        with pytest.raises(ValueError, match=r"x must hold at least 1 sample\(s\), got shape \(0, 6, 6\)"):
+            fn(model, x[:0], ROT4)
+    with pytest.raises(ValueError, match="holds 1 NaN"):
+        saliency_invariance(model, bad, ROT4, n_steps=2)
+    with pytest.raises(ValueError, match="holds 1 NaN"):
+        jacobian_sigma_max(model, bad)
+    inf = x.clone()
+    inf[0, 0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"images of shape \(4, 6, 6\) holds 1 NaN or infinite"):
+        polarization_matrix_image(model, inf)
+    with pytest.raises(ValueError, match="x of shape"):
+        polarization_matrix(lambda v: v.sum(1), torch.tensor([[1.0, float("nan")]]))
+    a, b = torch.rand(5, 2, 8, 8), torch.rand(4, 2, 8, 8)
+    with pytest.raises(ValueError, match=r"ft and tf must have one shape, got \(5, 2, 8, 8\) and \(4, 2, 8, 8\)"):
+        in_equivariance(a, b, max_entries=4)  # chunked: before, the extra image was dropped silently
+    with pytest.raises(ValueError, match=r"ft and tf must have one shape"):
+        in_equivariance(torch.rand(8, 8, 1, 1).view(8, 8), torch.rand(4, 16))
+    with pytest.raises(ValueError, match=r"ft must hold at least 2 sample"):
+        in_equivariance(torch.rand(1, 3), torch.rand(1, 3))  # pooled vectors are compared along samples

@@ -24,6 +24,8 @@ from ..groups import CyclicGroup
 __all__ = ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
            "saliency_map", "saliency_postprocess", "saliency_invariance"]
 
+from .checks import check_batch
+
 PENALTIES = ("kl", "l2", "l2_normalized")
 
 Model = Callable[[Tensor], Tensor]
@@ -34,6 +36,7 @@ def _check_group_input(x: Tensor, group: CyclicGroup) -> None:
         raise TypeError(f"group must be a helpers.groups group (ROT4, TRANS3), got {type(group).__name__}")
     if x.ndim < 3:
         raise ValueError(f"x must be images (B, [C,] H, W), got shape {tuple(x.shape)}")
+    check_batch("x", x)
 
 
 @torch.no_grad()

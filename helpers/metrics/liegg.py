@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checks import check_batch
+
 __all__ = [
     "polarization_matrix",
     "polarization_matrix_image",
@@ -99,6 +101,7 @@ def polarization_matrix(model: Model, x: Tensor, blocks: int = 1, *, normalize: 
         raise ValueError(f"polarization_matrix needs x of shape (B, blocks*d), got {tuple(x.shape)}")
     if blocks < 1 or x.shape[1] % blocks:
         raise ValueError(f"blocks={blocks} does not divide the input dimension {x.shape[1]}")
+    check_batch("x", x)
     B, d = x.shape[0], x.shape[1] // blocks
     g = _input_gradients(model, x, normalize, chunk_size).view(B, blocks, d)  # (B, blocks, d)
     E = torch.einsum("bki,bkj->bij", g, x.detach().view(B, blocks, d))  # (B, d, d)
@@ -138,6 +141,7 @@ def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool =
     H, W = images.shape[-2:]
     if H < 3 or W < 3:
         raise ValueError(f"images must be at least 3x3 pixels, got {H}x{W}")
+    check_batch("images", images)
     dF = _input_gradients(model, images, normalize, chunk_size)  # (B, [C,] H, W)
     padded = F.pad(images.detach(), (1, 1, 1, 1))  # (B, [C,] H+2, W+2): the image is 0 outside its frame
     di, dj = (g[..., 1:-1, 1:-1] for g in torch.gradient(padded, dim=(-2, -1)))  # each (B, [C,] H, W)

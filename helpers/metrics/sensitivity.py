@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import jacrev, vmap
 
+from .checks import check_batch
+
 __all__ = ["jacobian_sigma_max"]
 
 
@@ -29,8 +31,9 @@ def jacobian_sigma_max(model: nn.Module, x: Tensor, chunk_size: int = 256) -> fl
     Returns:
         The mean of ``||J_f(x_b)||_2`` over the B samples.
     """
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"x must be a non-empty batch (B, ...), got shape {tuple(x.shape)}")
+    if x.ndim < 2:
+        raise ValueError(f"x must be a batch (B, ...), got shape {tuple(x.shape)}")
+    check_batch("x", x)
 
     def single(xi: Tensor) -> Tensor:
         return model(xi[None])[0]  # (K,)

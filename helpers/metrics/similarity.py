@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .checks import check_batch, check_same_shape
+
 __all__ = ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance",
            "capture", "token_maps", "partition", "layer_in_equivariance"]
 
@@ -75,6 +77,8 @@ def feature_similarity(a: Tensor, b: Tensor, kind: str = "correlation", eps: flo
     _check_kind(kind)
     if a.shape != b.shape or a.ndim < 2:
         raise ValueError(f"a and b must be (..., H, W) of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    check_batch("a", a.reshape(-1, *a.shape[-2:]))
+    check_batch("b", b.reshape(-1, *b.shape[-2:]))
     ua, fa = _normalise(a.flatten(-2), kind, eps)  # (..., H*W)
     ub, fb = _normalise(b.flatten(-2), kind, eps)
     s = (ua * ub).sum(-1)  # (...)
@@ -155,6 +159,9 @@ def _vector_scores(ft: Tensor, tf: Tensor, kind: str) -> tuple[float, float, flo
 
 def _in_equivariance(ft: Tensor, tf: Tensor, kind: str, max_entries: float = 2e7) -> tuple[float, float, float]:
     """``(invariance, equivariance with c' per image, equivariance with c' shared)`` in one pass."""
+    check_same_shape(("ft", "tf"), ft, tf)
+    check_batch("ft", ft, min_batch=2 if ft.ndim == 2 else 1)  # vectors are compared along the samples
+    check_batch("tf", tf)
     if ft.ndim == 4:
         return _map_scores(_map_sums(ft, tf, kind, max_entries), len(ft))
     if ft.ndim == 2:
@@ -248,6 +255,7 @@ def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Ten
     dev = next((t.device for t in [*model.parameters(), *model.buffers()]), x.device)
     if dev != x.device:
         raise ValueError(f"x is on {x.device} but the model on {dev}; move them to one device")
+    check_batch("x", x)
     H, names, T = x.shape[-1], list(layers), len(transforms)
     sums: dict = {}  # (i, name) -> _map_sums of the batches so far, for maps
     vec_base: dict = {}  # name -> [f(X) (b, C) per batch], for pooled vectors
