@@ -113,6 +113,7 @@ def test_orbit_neighbours_known_answers():
     spread = torch.randn(4, 10, 5)  # unrelated members
     assert ch1.orbit_neighbours(spread, labels)["same_orbit"] < 0.6
     assert ch1.orbit_spread(same, labels) == 0.0
+    assert ch1.orbit_spread(spread, labels) > 0.5  # orbit members as far apart as their class: the counterexample
 
 
 def test_pick_nu_rule():
@@ -133,6 +134,7 @@ def test_parts_of_a_tiny_profile_give_every_claim(mnist_r4, tmp_path):
     assert len(r["table"]["DA"]["acc"]) == 2 and "sigma_max" in r["table"]["IR"]
     d = r["drift"]
     assert np.asarray(d["DA"]["acc_ratio"]).shape == (2, 2) and np.allclose(np.asarray(d["WT"]["DI"]), 0, atol=1e-6)
+    assert np.asarray(d["DA"]["DI"]).min() > 1e-4, "drift DI of a model that is not invariant is not 0"
     assert r["saliency"]["IR"][1.0].shape == (3, 4, 36, 36) and r["tsne"]["embedding"].shape == (4 * 20, 2)
     assert set(ch1.sensitivity_of(ev)["rot4"]) == {"l2", "kl"}
     values = ch1.claims.values(ev)

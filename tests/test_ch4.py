@@ -144,3 +144,31 @@ def test_each_part_reads_only_the_settings_it_declares(name, need_data):
         need_data("mnist")
     part = next(p for p in ch4.PARTS(TINY) if p.name == name)
     part.compute(OnlyUses(TINY, part.uses), 0, CPU)
+
+
+class _Radial(torch.nn.Module):
+    """K logits, each a radially weighted functional of the image: exactly rotation-invariant in the continuum
+    (``anisotropic=True`` squeezes the weights along one axis: a counterexample)."""
+
+    def __init__(self, anisotropic: bool = False):
+        super().__init__()
+        from helpers.metrics import image_coordinates
+        xy = image_coordinates(28, 28, torch.float64)  # (H, W, 2)
+        r2 = (xy[..., 0] - 0.3 * anisotropic) ** 2 + (4 if anisotropic else 1) * xy[..., 1] ** 2
+        self.register_buffer("w", torch.stack([torch.exp(-a * r2) for a in (1.0, 3.0, 9.0)]))  # (K, H, W)
+
+    def forward(self, x):
+        return torch.tanh(torch.einsum("khw,bhw->bk", self.w, x) / 20)  # (B, K)
+
+
+def test_measure_finds_rotation_in_an_invariant_classifier_and_not_in_another(need_data):
+    """ch4.measure's known answer: a rotation-invariant classifier gives the rotation generator (bias ~ 0) as its
+    smallest singular vector; an anisotropic one does not (the counterexample)."""
+    from helpers import data, transforms
+    need_data("mnist")
+    x = transforms.blur(data.to_unit(data.load("mnist", train=False)[0][:200]).double(), 1.5)  # (200, 28, 28)
+    good, bad = ch4.measure(_Radial(), x), ch4.measure(_Radial(anisotropic=True), x)
+    rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64) / 2**0.5
+    assert float(good["bias"][0]) < 0.03 and abs(float((torch.as_tensor(good["generator"]) * rot).sum())) > 0.99
+    assert float(good["sigma"][0]) < 0.05 * float(good["sigma"][1])
+    assert float(bad["bias"][0]) > 0.3

@@ -5,8 +5,8 @@ import torch
 
 from helpers import data
 from helpers.groups import ROT4, TRANS3
-from helpers.metrics import (distribution_invariance, jacobian_sigma_max, logit_invariance, orbit_logits,
-                             saliency_invariance, saliency_map)
+from helpers.metrics import (distribution_invariance, invariance_penalty, jacobian_sigma_max, logit_invariance,
+                             orbit_logits, saliency_invariance, saliency_map)
 from helpers.models import MLP, GroupPooledMLP
 from helpers.training import FitConfig, fit_ensemble
 
@@ -124,3 +124,16 @@ def test_bad_input_is_named_not_measured():
         in_equivariance(torch.rand(8, 8, 1, 1).view(8, 8), torch.rand(4, 16))
     with pytest.raises(ValueError, match=r"ft must hold at least 2 sample"):
         in_equivariance(torch.rand(1, 3), torch.rand(1, 3))  # pooled vectors are compared along samples
+
+
+def test_normalised_l2_penalty_known_answers():
+    """Sec. 4.4's third regulariser, ||f(x) - f(gx)||^2 / ||f(x)||^2: 0 for equal orbit logits, 1 where every
+    f(gx) = 2 f(x), 4 where f(gx) = -f(x); the L2 and KL kinds of the same counterexample are > 0 too."""
+    z0 = torch.randn(5, 3)
+    same = torch.stack([z0] * 4)  # (G, B, K)
+    assert float(invariance_penalty(same, "l2_normalized")) == 0.0
+    doubled = torch.stack([z0, 2 * z0, 2 * z0, 2 * z0])
+    assert float(invariance_penalty(doubled, "l2_normalized")) == pytest.approx(1.0)
+    flipped = torch.stack([z0, -z0, -z0, -z0])
+    assert float(invariance_penalty(flipped, "l2_normalized")) == pytest.approx(4.0)
+    assert float(invariance_penalty(flipped, "l2")) > 0 and float(invariance_penalty(flipped, "kl")) > 0
