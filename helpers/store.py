@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Store", "StoredPart", "encode", "decode", "settings_hash", "canonical", "git_commit",
+__all__ = ["Store", "StoredPart", "encode", "decode", "differences", "settings_hash", "canonical", "git_commit",
            "repo_root_or_none", "committed_store", "default_store", "now", "dumps"]
 
 _INLINE = 64  # arrays of at most this many elements stay inline in the JSON
@@ -129,6 +129,31 @@ def dumps(doc: Any) -> str:
     """JSON with one key per line but lists of numbers on one line (NaN and inf written as ``NaN``, ``Infinity``)."""
     text = json.dumps(doc, indent=1, allow_nan=True)
     return _FLAT_LIST.sub(lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)).replace("[ ", "[").replace(" ]", "]"), text)
+
+
+def differences(a: Any, b: Any, path: str = "result") -> list[str]:
+    """Where two decoded results differ, exactly (arrays bit for bit, NaN equal to NaN): ``[]`` when identical.
+
+    Returns:
+        One line per difference, naming its place in the result, e.g. ``"result['acc'][1]: 0.91 vs 0.92"``.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return [f"{path}: keys {list(a)} vs {list(b)}"]
+        return [d for k in a for d in differences(a[k], b[k], f"{path}[{k!r}]")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: length {len(a)} vs {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return [f"{path}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"]
+        same = np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        return [] if same else [f"{path}: arrays differ (largest |difference| "
+                                f"{np.nanmax(np.abs(a.astype(float) - b.astype(float))):.3g})"]
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:  # both NaN
+        return []
+    return [] if type(a) is type(b) and a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
 # --------------------------------------------------------------------------- where stores live

@@ -6,31 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from helpers import runner
-from helpers.store import Store
+from helpers.store import Store, differences
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _same(a, b, path="result"):
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and list(a) == list(b), f"{path}: keys {list(a)} vs {list(b)}"
-        for k in a:
-            _same(a[k], b[k], f"{path}[{k!r}]")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            _same(x, y, f"{path}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert a.dtype == b.dtype and a.shape == b.shape, path
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), path
-    elif isinstance(a, float) and np.isnan(a):
-        assert np.isnan(b), path
-    else:
-        assert a == b, f"{path}: {a!r} vs {b!r}"
 
 
 def _run(*args):
@@ -59,4 +40,4 @@ def test_ray_computes_the_same_parts_as_this_process(tmp_path, need_data):
         a = Store(tmp_path / "ray").load(ch1.STEM, "quick", part.name, 0, digest)
         b = Store(tmp_path / "here").load(ch1.STEM, "quick", part.name, 0, digest)
         assert a.meta["threads"] == b.meta["threads"] == 1
-        _same(a.result, b.result, part.name)
+        assert differences(a.result, b.result, part.name) == []

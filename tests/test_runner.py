@@ -140,3 +140,15 @@ def test_run_part_records_provenance():
     np.testing.assert_array_equal(np.asarray(result["x"]), torch.randn(3).numpy())  # seeded with the seed
     with pytest.raises(ValueError, match=r"uses settings \['c'\]"):
         replace(part, uses=("c",)).digest("09_toy", Toy(1, 2), 0)
+
+
+def test_a_chapter_computed_twice_stores_the_same_numbers(tmp_path, need_data):
+    """Determinism: chapter 0's quick part computed twice from scratch stores identical numbers (wall times aside)."""
+    from helpers.store import differences
+
+    need_data("mnist")
+    ch0 = runner.chapter_module("0")
+    got = [runner.evidence(ch0, "quick", 0, tmp_path / name, progress=None, device="cpu")["ensemble-vs-loop"]
+           for name in ("a", "b")]
+    numbers = [{k: v for k, v in r.items() if not k.startswith("wall_s")} for r in got]
+    assert differences(*numbers) == [] and numbers[0]["rel_weight_diff"] < 1e-3

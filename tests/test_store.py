@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.store import Store, decode, encode, settings_hash
+from helpers.store import Store, decode, differences, encode, settings_hash
 
 
 def _roundtrip(value):
@@ -92,3 +92,12 @@ def test_bad_files_and_names_are_named(tmp_path):
     moved.rename(tmp_path / "standard" / "01_x" / "parts" / moved.name)  # a quick part in standard's folder
     with pytest.raises(ValueError, match="says profile 'quick'.*folder of 'standard'"):
         st.load("01_x", "standard", "q", 0, "sha256:1")
+
+
+def test_differences_are_exact_and_named():
+    a = {"x": np.array([1.0, np.nan]), "y": [1, 2.5], "z": {0.5: "a"}}
+    assert differences(a, {"x": np.array([1.0, np.nan]), "y": [1, 2.5], "z": {0.5: "a"}}) == []
+    b = {"x": np.array([1.0 + 1e-12, np.nan]), "y": [1, 2.5], "z": {0.5: "b"}}
+    assert differences(a, b) == ["result['x']: arrays differ (largest |difference| 1e-12)", "result['z'][0.5]: 'a' vs 'b'"]
+    assert differences({"y": [1]}, {"y": [1, 2]}) == ["result['y']: length 1 vs 2"]
+    assert differences(np.zeros(2, np.float32), np.zeros(2)) == ["result: float32(2,) vs float64(2,)"]
