@@ -28,7 +28,7 @@ def time_run(chapter: str, profile: str, store: Path, extra: list[str], cpus: in
     env = os.environ | {"HELPERS_PROGRESS": "0", "HELPERS_RAY_CPUS": str(cpus)}
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "helpers", "run", "--chapter", chapter, "--profile", profile,
-                        "--no-pages", "--store", str(store), *extra], env=env, capture_output=True, text=True)
+                        "--no-pages", "--ignore-committed", "--store", str(store), *extra], env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"helpers run {extra} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     return time.perf_counter() - t0

@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="where computed parts go (default _build/store); 'results' writes committed evidence")
     run.add_argument("--force", action="store_true", help="allow replacing committed evidence in results/")
     run.add_argument("--recompute", action="store_true", help="compute the selected parts even where stored")
+    run.add_argument("--ignore-committed", action="store_true",
+                     help="do not read the committed results/: compute everything anew into --store")
     run.add_argument("--no-pages", action="store_true", help="compute parts only; render no page")
     run.add_argument("--threads", type=int, default=None, help="torch threads for parts computed in this process")
     run.add_argument("--out", default=None, help="where executed pages go (default _build/runs/<profile>)")
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output,
                                   params={k: _literal(v) for k, v in args.param}, store=args.store,
                                   cluster=args.cluster, parts=args.parts, force=args.force, recompute=args.recompute,
-                                  pages=not args.no_pages, threads=args.threads, cell_timeout=args.cell_timeout)
+                                  pages=not args.no_pages, threads=args.threads, cell_timeout=args.cell_timeout,
+                                  committed=False if args.ignore_committed else None)
         elif args.command == "build":
             chapters.build_book(args.profile, execute=not args.no_execute, strict=not args.no_strict,
                                 store=args.store, cluster=args.cluster)

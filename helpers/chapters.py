@@ -131,7 +131,7 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
                  seed: int = 0, log_output: bool = False, params: dict | None = None, *,
                  store: str | os.PathLike | None = None, cluster: str | None = None, parts: Sequence[str] | None = None,
                  force: bool = False, recompute: bool = False, pages: bool = True, threads: int | None = None,
-                 cell_timeout: int | None = None, progress=print) -> list[dict]:
+                 cell_timeout: int | None = None, committed: bool | None = None, progress=print) -> list[dict]:
     """Compute the chapters' missing parts, then render their pages with papermill.
 
     Writes ``<out>/<stem>.ipynb`` (executed) and ``<out>/<stem>/results.json`` per chapter; ``out`` defaults to
@@ -139,7 +139,8 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
     committed ``results/<profile>/<stem>/`` (replacing committed files needs ``force``). ``parts``: only these
     parts, and no page (a page needs all of them). ``params``: further notebook parameters (e.g. chapter 3's
     ``image_dir``), each passed to the chapters whose parameters cell has it. ``cell_timeout``: seconds a page's
-    cell may run (default ``CELL_TIMEOUT`` of the profile). The other arguments are ``helpers.runner.compute``'s.
+    cell may run (default ``CELL_TIMEOUT`` of the profile). ``committed=False`` ignores the committed ``results/``
+    (everything is computed anew, pages included). The other arguments are ``helpers.runner.compute``'s.
     Returns one summary dict per chapter.
 
     Raises:
@@ -154,25 +155,25 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
     extra = _extra_parameters(chapters, params or {}, root)
     if parts and len(chapters) != 1:
         raise ValueError(f"--parts names parts of one chapter; {len(chapters)} chapters are selected")
-    write = runner.stores(store)[0]
+    write = runner.stores(store, committed)[0]
     summary = []
     for ch in chapters:
         t0 = time.perf_counter()
         run = runner.compute(ch.stem, profile, seed, parts, store=write, cluster=cluster, force=force,
-                             recompute=recompute, threads=threads, progress=progress)
+                             recompute=recompute, threads=threads, progress=progress, committed=committed)
         t_parts = time.perf_counter() - t0
         row = {"chapter": ch.key, "profile": run.profile, "computed": run.computed, "parts_s": round(t_parts, 1)}
         if pages and not parts:
             timeout = cell_timeout if cell_timeout is not None else CELL_TIMEOUT.get(run.profile)
             row |= _render_page(ch, run.profile, seed, out, write, extra[ch.key], log_output, force, root, progress,
-                                timeout)
+                                timeout, committed)
         row["seconds"] = round(time.perf_counter() - t0, 1)
         summary.append(row)
     return summary
 
 
 def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, log_output: bool, force: bool,
-                 root: Path, progress, timeout: int | None) -> dict:
+                 root: Path, progress, timeout: int | None, committed: bool | None = None) -> dict:
     """Execute one chapter's page (its parts all stored) with papermill; the kernel shows no progress bars."""
     import papermill as pm
 
@@ -184,8 +185,11 @@ def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, 
     t0 = time.perf_counter()
     if progress is not None:
         progress(f"[helpers] {ch.stem}: rendering the page ({profile}) ...")
-    before = os.environ.get("HELPERS_PROGRESS")
-    os.environ["HELPERS_PROGRESS"] = "0"  # the kernel inherits it: no tqdm bars in executed notebooks
+    env = {"HELPERS_PROGRESS": "0"}  # the kernel inherits these: no tqdm bars in executed notebooks
+    if committed is False:
+        env["HELPERS_IGNORE_COMMITTED"] = "1"
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         pm.execute_notebook(
             str(root / ch.notebook), str(out / f"{ch.stem}.ipynb"),
@@ -194,10 +198,11 @@ def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, 
             cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output,
             execution_timeout=timeout)
     finally:
-        if before is None:
-            os.environ.pop("HELPERS_PROGRESS", None)
-        else:
-            os.environ["HELPERS_PROGRESS"] = before
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     dt = time.perf_counter() - t0
     if progress is not None:
         progress(f"[helpers] {ch.stem}: page rendered in {dt:.1f} s -> {out / f'{ch.stem}.ipynb'}")

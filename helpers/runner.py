@@ -73,11 +73,18 @@ def chapter_parts(module: types.ModuleType, settings: Any, names: Sequence[str] 
     return parts
 
 
-def stores(store: str | os.PathLike | Store | None = None) -> list[Store]:
+def stores(store: str | os.PathLike | Store | None = None, committed: bool | None = None) -> list[Store]:
     """The stores a run reads, writable one first: ``store`` (default ``helpers.store.default_store()``), then the
     committed ``results/`` of the checkout when that is another folder. ``store="results"`` (or the committed
-    folder itself) writes into the committed store, which is protected."""
-    committed = committed_store()
+    folder itself) writes into the committed store, which is protected.
+
+    Args:
+        committed: read the committed store too; default: yes, unless ``HELPERS_IGNORE_COMMITTED=1`` (a run that
+            must compute everything anew, e.g. the tests, or ``--ignore-committed``).
+    """
+    if committed is None:
+        committed = os.environ.get("HELPERS_IGNORE_COMMITTED", "") in ("", "0")
+    committed = committed_store() if committed else None
     if isinstance(store, Store):
         first = store
     elif store in (None, ""):
@@ -177,7 +184,7 @@ def _say(progress: Callable[[str], None] | None, text: str) -> None:
 def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0, names: Sequence[str] | None = None,
             store: str | os.PathLike | Store | None = None, cluster: str | None = None, force: bool = False,
             recompute: bool = False, device: str | torch.device | None = None, threads: int | None = None,
-            progress: Callable[[str], None] | None = print, settings: Any = None) -> Run:
+            progress: Callable[[str], None] | None = print, settings: Any = None, committed: bool | None = None) -> Run:
     """Compute the parts of one chapter that no store holds, saving each into the writable store.
 
     Args:
@@ -192,13 +199,14 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
         threads: torch's thread count for in-process parts (Ray tasks use their declared ``cpus``).
         progress: called with one line per event (default ``print``); None for silence.
         settings: override the profile's settings (tests); stored under the profile's name with their own hash.
+        committed: read the committed ``results/`` too (``stores``).
     Returns:
         A ``Run``: the resolved profile and the status of every selected part (``stored`` set for each).
     """
     module = chapter_module(module)
     if cluster is not None and cluster != "ray" and not str(cluster).startswith("ray://"):
         raise ValueError(f"unknown cluster {cluster!r}; use 'ray' (a local Ray) or 'ray://HOST:PORT'")
-    where = stores(store)
+    where = stores(store, committed)
     name, note = resolve_profile(module, profile, seed, where, device)
     if settings is not None:
         module = _with_settings(module, name, settings)
@@ -304,7 +312,8 @@ def _with_settings(module: types.ModuleType, profile: str, settings: Any) -> typ
 
 def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 0,
              store: str | os.PathLike | Store | None = None, device: str | torch.device | None = None,
-             progress: Callable[[str], None] | None = print, settings: Any = None) -> Evidence:
+             progress: Callable[[str], None] | None = print, settings: Any = None,
+             committed: bool | None = None) -> Evidence:
     """Every part of a chapter in ``profile``: loaded where stored, computed (in this process) where not.
 
     The one call a page makes; with every part stored it reads files and trains nothing. Arguments as
@@ -312,7 +321,7 @@ def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 
     """
     module = chapter_module(module)
     run = compute(module, profile, seed, store=store, device=device, progress=_quiet_when_stored(progress),
-                  settings=settings)
+                  settings=settings, committed=committed)
     ev = Evidence(module.STEM, run.profile, seed, profile, run.note,
                   settings=settings if settings is not None else module.SETTINGS[run.profile])
     for st in run.parts:

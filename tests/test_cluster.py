@@ -18,7 +18,7 @@ def _run(*args):
     env = os.environ | {"HELPERS_PROGRESS": "0", "HELPERS_RAY_CPUS": "2"}
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "helpers", "run", "--chapter", "1", "--profile", "quick", "--no-pages",
-                        *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+                        "--ignore-committed", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return time.perf_counter() - t0, r.stdout
 

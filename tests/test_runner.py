@@ -148,7 +148,18 @@ def test_a_chapter_computed_twice_stores_the_same_numbers(tmp_path, need_data):
 
     need_data("mnist")
     ch0 = runner.chapter_module("0")
-    got = [runner.evidence(ch0, "quick", 0, tmp_path / name, progress=None, device="cpu")["ensemble-vs-loop"]
-           for name in ("a", "b")]
+    got = [runner.evidence(ch0, "quick", 0, tmp_path / name, progress=None, device="cpu",
+                           committed=False)["ensemble-vs-loop"] for name in ("a", "b")]
     numbers = [{k: v for k, v in r.items() if not k.startswith("wall_s")} for r in got]
     assert differences(*numbers) == [] and numbers[0]["rel_weight_diff"] < 1e-3
+
+
+def test_committed_evidence_can_be_ignored(toy, tmp_path, monkeypatch):
+    committed = Store(tmp_path / "results", protected=True)
+    monkeypatch.setattr(runner, "committed_store", lambda: committed)
+    runner.compute(toy, "quick", store=committed, progress=None)
+    assert runner.compute(toy, "quick", store=tmp_path / "mine", progress=None).computed == []  # read from results/
+    again = runner.compute(toy, "quick", store=tmp_path / "mine", progress=None, committed=False)
+    assert again.computed == ["alpha", "beta", "gamma"]
+    monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")
+    assert [s.root for s in runner.stores(tmp_path / "x")] == [tmp_path / "x"]
