@@ -232,8 +232,20 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
     return run
 
 
+def _stored_meanwhile(module, profile: str, seed: int, st: PartStatus, store: Store) -> bool:
+    """Whether another run (a second process, a GPU call) stored this part since this run looked; then it is
+    taken from the store, not computed again (so several runs of one chapter share the work)."""
+    digest = st.part.digest(module.STEM, module.SETTINGS[profile], seed)
+    hit = store.load(module.STEM, profile, st.part.name, seed, digest)
+    if hit is not None:
+        st.stored, st.store, st.note = hit, store, "stored meanwhile by another run"
+    return hit is not None
+
+
 def _save(module, profile: str, seed: int, st: PartStatus, store: Store, result: Any, meta: dict,
           force: bool) -> None:
+    if not force and store.protected and _stored_meanwhile(module, profile, seed, st, store):
+        return  # committed evidence with these settings appeared while this part ran: keep the first
     store.save(module.STEM, profile, st.part.name, seed, result, meta, force=force)
     digest = st.part.digest(module.STEM, module.SETTINGS[profile], seed)
     st.stored, st.store = store.load(module.STEM, profile, st.part.name, seed, digest), store
@@ -244,6 +256,9 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
                   threads: int | None, force: bool, progress) -> None:
     t_all = time.perf_counter()
     for i, st in enumerate(todo, 1):
+        if st.stored is None and _stored_meanwhile(module, profile, seed, st, store):
+            _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: stored meanwhile by another run")
+            continue
         _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: computing on {device} ...")
         result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads)
         _save(module, profile, seed, st, store, result, meta, force)

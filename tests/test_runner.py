@@ -163,3 +163,30 @@ def test_committed_evidence_can_be_ignored(toy, tmp_path, monkeypatch):
     assert again.computed == ["alpha", "beta", "gamma"]
     monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")
     assert [s.root for s in runner.stores(tmp_path / "x")] == [tmp_path / "x"]
+
+
+def test_two_runs_share_the_work(toy, tmp_path):
+    """A part another run stored meanwhile is taken from the store, not computed again (two processes, or a GPU
+    call and a CPU run, can work on one chapter's parts)."""
+    other = runner.compute(toy, "quick", names=["gamma"], store=tmp_path / "elsewhere", progress=None)
+    twin = other.parts[0].store.path(toy.STEM, "quick", "gamma", 0)
+    orig = toy.PARTS
+
+    def parts(s):  # while alpha computes, "another run" stores gamma into this run's store
+        out = orig(s)
+        a = out[0]
+
+        def alpha(s_, seed, dev):
+            target = tmp_path / "mine" / "quick" / toy.STEM / "parts"
+            target.mkdir(parents=True, exist_ok=True)
+            for src in (twin, twin.with_suffix(".npz")):
+                (target / src.name).write_bytes(src.read_bytes())
+            return a.compute(s_, seed, dev)
+        return [replace(a, compute=alpha), *out[1:]]
+
+    toy.PARTS = parts
+    lines = []
+    CALLS.clear()
+    run = runner.compute(toy, "quick", store=tmp_path / "mine", progress=lines.append)
+    assert CALLS == ["alpha", "beta"] and any("gamma: stored meanwhile by another run" in x for x in lines)
+    assert run.parts[2].stored is not None
