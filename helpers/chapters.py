@@ -185,7 +185,7 @@ def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, 
     t0 = time.perf_counter()
     if progress is not None:
         progress(f"[helpers] {ch.stem}: rendering the page ({profile}) ...")
-    env = {"HELPERS_PROGRESS": "0"}  # the kernel inherits these: no tqdm bars in executed notebooks
+    env = {"HELPERS_PROGRESS": "0", "HELPERS_STATIC": "1"}  # the kernel inherits these: no tqdm bars, no sliders
     if committed is False:
         env["HELPERS_IGNORE_COMMITTED"] = "1"
     before = {k: os.environ.get(k) for k in env}

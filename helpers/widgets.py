@@ -1,12 +1,15 @@
 """ipywidgets that wrap pure functions, with a static figure that renders without a live kernel.
 
 ``explore(draw, values, name)`` always shows a static small-multiples figure for a few values
-(what the rendered book shows), and, where ipywidgets can be imported, a slider over all
-``values`` that redraws with the same function (what a reader with a live kernel uses).
+(what the rendered book shows), and, in a live kernel where ipywidgets can be imported, a slider over all
+``values`` that redraws with the same function (what a reader with a live kernel uses). Pages executed in
+batch (``python -m helpers run`` / ``build`` set ``HELPERS_STATIC=1`` for their kernels) get no slider: a
+static page has no kernel to move it, and a widget in a batch run only leaves a dead control behind.
 ``draw(value, ax)`` must be pure: it reads precomputed results and draws on ``ax``.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -27,7 +30,7 @@ def static_values(values: Sequence[Any], k: int = 3) -> list[Any]:
 
 def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
             static: Sequence[Any] | None = None, size: tuple[float, float] = (4.0, 3.2),
-            fmt: Callable[[Any], str] = str, interactive: bool = True):
+            fmt: Callable[[Any], str] = str, interactive: bool | None = None):
     """A static figure for ``static`` values plus (when possible) a slider over ``values``.
 
     Args:
@@ -36,7 +39,7 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         name: the parameter's name (slider label, panel titles).
         static: values for the static panels; default three spread over ``values``.
         fmt: formats a value for titles and the slider.
-        interactive: set False to show the static figure only.
+        interactive: add the slider; default: unless ``HELPERS_STATIC`` is set (batch runs).
     Returns:
         The static Figure and the widget (or None).
     """
@@ -47,6 +50,8 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         ax.set_title(f"{name} = {fmt(v)}")
     fig.tight_layout()
     plt.show()
+    if interactive is None:
+        interactive = os.environ.get("HELPERS_STATIC", "") in ("", "0")
     if not interactive:
         return fig, None
     try:

@@ -20,7 +20,8 @@ def test_image_grid_layouts(tmp_path):
     plt.close("all")
 
 
-def test_explore_draws_static_panels_and_a_slider():
+def test_explore_draws_static_panels_and_a_slider(monkeypatch):
+    monkeypatch.delenv("HELPERS_STATIC", raising=False)
     calls = []
 
     def draw(v, ax):
@@ -35,4 +36,11 @@ def test_explore_draws_static_panels_and_a_slider():
     assert widget is None and len(fig.axes) == 2
     with pytest.raises(ValueError, match="at least one value"):
         widgets.explore(draw, [], "nu")
+    plt.close("all")
+
+
+def test_batch_runs_get_no_slider(monkeypatch):
+    monkeypatch.setenv("HELPERS_STATIC", "1")
+    fig, widget = widgets.explore(lambda v, ax: ax.plot([0, v]), [1, 2, 3], "nu")
+    assert widget is None and len(fig.axes) == 3
     plt.close("all")
