@@ -2,8 +2,9 @@
 
 The package grows one module per concept as the chapters land:
 ``invariance`` (ch1: DI, LI, SI), ``sensitivity`` (ch1: Jacobian sigma_max), ``similarity`` (ch3: feature in/equivariance),
-``liegg`` (ch4: polarization matrix, symmetry variance and bias). Tests and the book call the
-same functions.
+``liegg`` (ch4: polarization matrix, symmetry variance and bias), ``symmetry_checks`` (invariance and
+equivariance errors over a group's elements, for tests), ``checks`` (input validation). Tests and the book call
+the same functions.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from .invariance import (PENALTIES, distribution_invariance, invariance_penalty,
 from .sensitivity import jacobian_sigma_max  # noqa: F401
 from .similarity import (PARTS, SIMILARITIES, capture, feature_similarity, in_equivariance,  # noqa: F401
                          layer_in_equivariance, partition, similarity_matrix, token_maps)
+from .symmetry_checks import (check_equivariance, check_invariance, equivariance_error,  # noqa: F401
+                              invariance_error)
 from .liegg import (apply_generator, image_coordinates, lie_generators, polarization_matrix,  # noqa: F401
                     polarization_matrix_image, polarization_spectrum, symmetry_bias, symmetry_variance)
 
@@ -22,3 +25,4 @@ __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinat
             "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]
 __all__ += ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance", "capture",
             "partition", "layer_in_equivariance", "token_maps"]
+__all__ += ["check_invariance", "check_equivariance", "invariance_error", "equivariance_error"]
