@@ -167,12 +167,12 @@ def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where
         found = find_stored(module, name, seed, chapter_parts(module, module.SETTINGS[name]), where)
         have = sum(s.stored is not None for s in found)
         if have == len(found):
-            return name, f"every part of the {name} profile is stored"
-        if have:
-            counts.append(f"{name}: {have} of {len(found)} parts stored")
+            above = f" (not yet {'; '.join(counts)})" if counts else ""
+            return name, f"every part of the {name} profile is stored{above}"
+        counts.append(f"{name}: {have} of {len(found)} parts stored")
     fallback = resolve("auto", device).name
-    note = "no profile has every part stored" + (f" ({'; '.join(counts)})" if counts else "")
-    return fallback, f"{note}; falling back to {fallback}, computed where it is missing"
+    return fallback, (f"no profile has every part stored ({'; '.join(counts)}); falling back to {fallback}, "
+                      "computed where it is missing")
 
 
 # --------------------------------------------------------------------------- computing

@@ -99,10 +99,14 @@ def test_only_named_parts_and_unknown_names(toy, tmp_path):
 def test_best_profile_is_the_best_complete_store(toy, tmp_path):
     where = [Store(tmp_path)]
     assert runner.resolve_profile(toy, "best", 0, where, device="cpu") == (
-        "quick", "no profile has every part stored; falling back to quick, computed where it is missing")
+        "quick", "no profile has every part stored (standard: 0 of 3 parts stored; quick: 0 of 3 parts stored); "
+                 "falling back to quick, computed where it is missing")
     runner.compute(toy, "standard", names=["alpha"], store=tmp_path, progress=None, device="cpu")
     name, note = runner.resolve_profile(toy, "best", 0, where, device="cpu")
     assert name == "quick" and "standard: 1 of 3 parts stored" in note
+    runner.compute(toy, "quick", store=tmp_path, progress=None, device="cpu")
+    assert runner.resolve_profile(toy, "best", 0, where, device="cpu") == (
+        "quick", "every part of the quick profile is stored (not yet standard: 1 of 3 parts stored)")
     runner.compute(toy, "standard", store=tmp_path, progress=None, device="cpu")
     assert runner.resolve_profile(toy, "best", 0, where, device="cpu")[0] == "standard"
     ev = runner.evidence(toy, "best", store=tmp_path, progress=None, device="cpu")
