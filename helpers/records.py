@@ -159,6 +159,29 @@ def recorded(chapter: str, root: str | os.PathLike | None = None, name: str = "r
     return out
 
 
+def todays_claims(chapter: str) -> dict | None:
+    """The chapter's claims as its code defines them today (``experiments.chN.claims.CLAIMS``); None when the
+    chapter has no package (e.g. a test's made-up chapter)."""
+    from .runner import chapter_module
+
+    try:
+        return dict(chapter_module(chapter).claims.CLAIMS)
+    except (ValueError, ImportError, AttributeError):
+        return None
+
+
+def rejudged(rec: dict, claims: dict | None) -> list[dict]:
+    """A record's claims judged by today's rules (``claims.rejudge``): the numbers it kept stay, the verdict and
+    its *why* are recomputed, the verdict it recorded is kept as ``recorded_verdict``. Claims no longer defined are
+    left out; with ``claims`` None the record's own verdicts stand."""
+    from .claims import rejudge
+
+    if claims is None:
+        return list(rec.get("claims", []))
+    return [rejudge(claims[c["id"]], c).to_dict() | {"recorded_verdict": c.get("verdict")}
+            for c in rec.get("claims", []) if c["id"] in claims]
+
+
 def recorded_runs(chapter: str, root: str | os.PathLike | None = None, names: tuple[str, ...] = ("results.json",)):
     """The runs of ``chapter`` committed under ``results/<profile>/<chapter>/<name>`` for each of ``names``.
 
@@ -167,16 +190,17 @@ def recorded_runs(chapter: str, root: str | os.PathLike | None = None, names: tu
             ``h100_results.json``, sit beside it).
     Returns:
         A pandas DataFrame, one row per recorded run: profile, record, device, date, wall time, and the
-        count of each verdict. Empty when nothing is recorded.
+        count of each verdict among the reproductions, judged by today's rules (``rejudged``). Empty when nothing
+        is recorded.
     """
     import pandas as pd
 
     from .claims import VERDICTS
 
-    rows = []
+    rows, claims = [], todays_claims(chapter)
     for name in names:
         for rec in recorded(chapter, root, name).values():
-            verdicts = [c["verdict"] for c in rec.get("claims", [])]
+            verdicts = [c["verdict"] for c in rejudged(rec, claims) if c.get("kind", "reproduction") == "reproduction"]
             rows.append({"profile": rec["profile"], "record": name, "device": rec["device"],
                          "date": rec.get("date", "")[:10], "wall time (s)": rec["wall_time_s"],
                          **{v: verdicts.count(v) for v in VERDICTS}})
@@ -190,16 +214,18 @@ def recorded_claims(chapter: str, root: str | os.PathLike | None = None):
     records, so a reader sees the evidence of the longer runs without re-running them.
 
     Returns:
-        A pandas DataFrame indexed by claim id: the claim's source and paper value, then for each
+        A pandas DataFrame indexed by claim id: the claim's kind, source and paper value, then for each
         recorded profile ``<profile>: ours`` (numbers as text with 3 significant digits) and
-        ``<profile>: verdict``. Empty when nothing is recorded.
+        ``<profile>: verdict`` by today's rules (``rejudged``). Empty when nothing is recorded.
     """
     import pandas as pd
 
     rows: dict[str, dict] = {}
+    claims = todays_claims(chapter)
     for prof, rec in recorded(chapter, root).items():
-        for c in rec.get("claims", []):
-            row = rows.setdefault(c["id"], {"source": c.get("source", ""), "paper": c.get("paper")})
+        for c in rejudged(rec, claims):
+            row = rows.setdefault(c["id"], {"kind": c.get("kind", "reproduction"), "source": c.get("source", ""),
+                                            "paper": c.get("paper")})
             ours = c.get("ours")
             row[f"{prof}: ours"] = f"{ours:.3g}" if isinstance(ours, float) else ours  # text: 1e-15 stays 1e-15
             row[f"{prof}: verdict"] = c.get("verdict")

@@ -115,7 +115,7 @@ def test_recorded_claims(tmp_path):
         rec.write(t)
     frame = recorded_claims("01_x", root=tmp_path)
     assert list(frame.index) == ["C1.1", "C1.2"]
-    assert list(frame.columns) == ["source", "paper", "quick: ours", "quick: verdict",
+    assert list(frame.columns) == ["kind", "source", "paper", "quick: ours", "quick: verdict",
                                    "standard: ours", "standard: verdict"]  # profiles in PROFILES order
     assert frame.loc["C1.1", "quick: ours"] == "0.123" and frame.loc["C1.1", "standard: verdict"] == "reproduced"
     assert frame.loc["C1.1", "quick: verdict"] == "not reproduced" and frame.loc["C1.2", "quick: verdict"] == "not run"
