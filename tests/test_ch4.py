@@ -132,7 +132,8 @@ def test_record_frames_of_earlier_whole_run_records():
         assert "standard" in caption and set(f["rotation"].index) == {"shallow", "deep"}
         assert list(f["sweep"].index) == [1, 2, 3, 4, 5]
         assert f["sample_complexity"].loc["o5"].index.max() == 1.0
-        assert set(f["claims"].index) == set(ch4.claims.CLAIMS)
+        assert set(f["claims"].index) <= set(ch4.claims.CLAIMS) and len(f["claims"]) >= 12
+        assert f["claims"]["recorded verdict"].notna().all()   # today's verdicts beside the recorded ones
 
 
 @pytest.mark.parametrize("name", ["o5", "o5-sizes", "rotation", "sweep-d1", "layerwise", "cifar"])

@@ -89,7 +89,7 @@ def show_h100() -> None:
 
 
 def _claims_of(got: dict, ids: Sequence[str] | None = None) -> ClaimTable:
-    values = claim_values(claim_checks(got["t1"], got["t2"], got["t3"]))
+    values = claim_values(claim_checks(got["t1"], got["t2"], got["t3"]), got["t2"], got["t3"])
     return ClaimTable.of(CLAIMS, {k: values[k] for k in ids or values})
 
 

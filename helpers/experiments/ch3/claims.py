@@ -10,8 +10,8 @@ from typing import Mapping
 import numpy as np
 
 from ...claims import Claim, ClaimTable
+from ...noise import Correlation, Effect
 from .parts import collect
-from .pretrained import spearman_parts
 from .settings import AUGMENTATIONS, SETTINGS, Settings
 
 __all__ = ["CLAIMS", "MATCHINGS", "claim_values", "values", "table", "mean_parts"]
@@ -20,24 +20,31 @@ MATCHINGS = ("sample", "shared")
 
 CLAIMS = {c.id: c for c in [
     Claim("C3.1a", "|change of the mean correlation| when 0.5 is added to both maps", "Fig. 2a", paper=0.0,
-          relation="<=", target=1e-6),
+          relation="<=", target=1e-6, kind="verification",
+          reason="Pearson correlation is shift-invariant by its definition; 1e-6 is round-off"),
     Claim("C3.1b", "ρ(cosine invariance, magnitude) − ρ(correlation invariance, magnitude), ResNet blocks",
-          "Fig. 2b", paper=0.63 - 0.11, relation=">=", target=0.3, tolerance=0.2),
-    Claim("C3.2", "toy CNNs: fraction of the 5 checks (Gaussian inv = eqv = 1; cut corner eqv = 1, inv < 0.95; "
-          "random eqv < 0.95)",
-          "Fig. 3", paper="all hold", relation="holds"),
-    Claim("C3.3", "MNIST6 tasks: fraction of checks (Early ≥ Middle ≥ Late eqv; eqv > inv in Early, Middle; "
-          "Rot-Inv vs MNIST6 Early eqv within 0.05)", "Fig. 5", paper="all hold", relation="holds"),
-    Claim("C3.4a", "fraction of (crop/RandAugment, Middle/Late/Final) with equivariance above the baseline", "Fig. 6a",
-          paper="all above", relation="holds"),
+          "Fig. 2b", paper=0.63 - 0.11, relation=">=", target=0.3, tolerance=0.2,
+          reason="the paper's gap is 0.52 (0.63 vs 0.11) from one network; we ask for more than half of it"),
+    Claim("C3.2", "toy CNNs, 5 checks (Gaussian inv = eqv = 1; cut corner eqv = 1, inv < 0.95; "
+          "random eqv < 0.95)", "Fig. 3", paper="all hold", relation="holds", kind="verification",
+          reason="the filters are built to be (or not to be) equivariant: the measure must say so"),
+    Claim("C3.3", "MNIST6 tasks: Early ≥ Middle ≥ Late equivariance and equivariance > invariance in Early and "
+          "Middle (effects over seeds), Rot-Inv vs MNIST6 Early equivariance within 0.05", "Fig. 5",
+          paper="all hold", relation="holds", reason="each ordering beyond 2 SE over seeds; 0.05 is the paper's "
+          "plotting resolution for 'the same'"),
+    Claim("C3.4a", "crop and RandAugment raise equivariance above the baseline in Middle, Late, Final (effects over "
+          "seeds)", "Fig. 6a", paper="all above", relation="holds", reason="each difference beyond 2 SE over seeds"),
     Claim("C3.4b", "largest |equivariance − invariance| over parts and augmentations (translation)", "Fig. 6a",
-          paper="≈ 0", relation="<=", target=0.05, tolerance=0.05),
-    Claim("C3.5", "widest vs narrowest: fraction of Middle/Late with lower equivariance", "Fig. 6b",
-          paper="lower", relation="holds"),
+          paper="≈ 0", relation="<=", target=0.05, tolerance=0.05,
+          reason="the paper's curves overlap; 0.05 is its plotting resolution"),
+    Claim("C3.5", "widest vs narrowest WRN: lower equivariance in Middle and Late (effects over seeds)", "Fig. 6b",
+          paper="lower", relation="holds", reason="each difference beyond 2 SE over seeds"),
     Claim("C3.6a", "Spearman ρ(Final translation equivariance, ImageNet accuracy), 6 pretrained models", "Fig. 4",
-          paper="≈ 1", relation=">=", target=0.5, tolerance=0.3),
-    Claim("C3.6b", "fraction of (translation: Early, Middle; rotation: Early, Middle, Late) where the CNNs' mean "
-          "equivariance exceeds ViT and Mixer's", "Fig. 7", paper="all hold", relation="holds"),
+          paper="≈ 1", relation="correlation", target=1,
+          reason="positive with its 95 % interval above 0 (6 models: needs ρ ≳ 0.93)"),
+    Claim("C3.6b", "(translation: Early, Middle; rotation: Early, Middle, Late): the CNNs' mean "
+          "equivariance exceeds ViT and Mixer's", "Fig. 7", paper="all hold", relation="holds",
+          reason="one checkpoint per architecture: no seed spread to test against"),
 ]}
 
 
@@ -46,33 +53,42 @@ def mean_parts(runs: list[dict], key: str) -> np.ndarray:
     return np.mean([r[f"{key}_parts"] for r in runs], 0)
 
 
-def _toy(toy: dict, tol: float = 1e-5) -> float:
-    checks = [toy["invariant"]["invariance"].min() > 1 - tol, toy["invariant"]["equivariance"].min() > 1 - tol,
+def _runs(runs: list[dict], key: str, p: int) -> np.ndarray:
+    """Part ``p`` of ``{key}_parts`` per run (seed): ``(n_seeds,)``."""
+    return np.array([r[f"{key}_parts"][p] for r in runs], dtype=float)
+
+
+def _toy(toy: dict, tol: float = 1e-5) -> list[bool]:
+    return [toy["invariant"]["invariance"].min() > 1 - tol, toy["invariant"]["equivariance"].min() > 1 - tol,
               toy["equivariant"]["equivariance"].min() > 1 - tol,
               toy["equivariant"]["invariance_parts"][:3].max() < 1 - 0.05,
               toy["random"]["equivariance_parts"][:3].max() < 1 - 0.05]
-    return sum(map(bool, checks)) / len(checks)
 
 
-def _mnist6(mn: dict, eq: str) -> float:
+def _mnist6(mn: dict, eq: str) -> list:
+    """Per task: Early ≥ Middle, Middle ≥ Late (paired over the task's seeds), equivariance > invariance in
+    Early and Middle (paired); and Rot-Inv's Early equivariance within 0.05 of MNIST6's."""
+    checks = []
+    for t, r in mn.items():
+        e = lambda p: _runs(r["runs"], eq, p)  # noqa: E731
+        checks += [Effect(e(0), e(1)), Effect(e(1), e(2))]
+        checks += [Effect(e(p), _runs(r["runs"], "invariance", p)) for p in (0, 1)]
     E = {t: mean_parts(mn[t]["runs"], eq) for t in mn}
-    I = {t: mean_parts(mn[t]["runs"], "invariance") for t in mn}  # noqa: E741
-    checks = [E[t][0] >= E[t][1] >= E[t][2] for t in mn] + [E[t][p] > I[t][p] for t in mn for p in (0, 1)]
-    checks.append(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05)
-    return sum(map(bool, checks)) / len(checks)
+    checks.append(bool(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05))
+    return checks
 
 
-def _augmentations(aug: dict, eq: str) -> tuple[float | None, float]:
-    base = mean_parts(aug["baseline"]["runs"], eq)
-    raised = [mean_parts(aug[a]["runs"], eq)[p] > base[p]
+def _augmentations(aug: dict, eq: str) -> tuple[list | None, float]:
+    raised = [Effect(_runs(aug[a]["runs"], eq, p), _runs(aug["baseline"]["runs"], eq, p), paired=False)
               for a in ("random crop", "RandAugment") if a in aug for p in (1, 2, 4)]
     gap = max(float(np.abs(mean_parts(aug[a]["runs"], eq) - mean_parts(aug[a]["runs"], "invariance")).max())
               for a in AUGMENTATIONS if a in aug)
-    return (sum(map(bool, raised)) / len(raised) if raised else None), gap
+    return (raised or None), gap
 
 
-def _pretrained(pre: dict, eq: str) -> tuple[float, float | None]:
-    rho = spearman_parts(pre["models"], "translation", eq)[-1]
+def _pretrained(pre: dict, eq: str) -> tuple[Correlation, list | None]:
+    models = pre["models"].values()
+    rho = Correlation([m["translation"][f"{eq}_parts"][-1] for m in models], [m["acc"] for m in models])
     kinds = {k: [m for m in pre["models"].values() if m["kind"] == k] for k in ("cnn", "token")}
     if not all(kinds.values()):
         return rho, None
@@ -80,14 +96,15 @@ def _pretrained(pre: dict, eq: str) -> tuple[float, float | None]:
     # Sec. 4.6: translation in Early and Middle, rotation in every intermediate part
     more = [mean("cnn", t)[p] > mean("token", t)[p] for t, ps in (("translation", (0, 1)), ("rotation", (0, 1, 2)))
             for p in ps]
-    return rho, sum(map(bool, more)) / len(more)
+    return rho, [bool(m) for m in more]
 
 
 def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: dict | None, aug: dict | None,
                  wid: dict | None, pre: dict | None, matching: str = "sample") -> dict:
     """The measured value of every claim of the chapter (C3.1-C3.6), from the experiments' results.
 
-    ``holds`` claims get the fraction of their sub-checks that hold (see ``CLAIMS``). An experiment passed as
+    ``holds`` claims get their sub-checks (``Effect`` s over seeds, bools), C3.6a a ``Correlation``. An experiment
+    passed as
     ``None`` (not run, e.g. in a partial study) leaves its claims ``None``.
 
     Args:
@@ -113,8 +130,8 @@ def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: di
         out["C3.4a"], out["C3.4b"] = _augmentations(aug, eq)
     ks = sorted(k for k in (wid or {}) if isinstance(k, int))
     if len(ks) > 1:
-        wide = [mean_parts(wid[ks[-1]]["runs"], eq)[p] < mean_parts(wid[ks[0]]["runs"], eq)[p] for p in (1, 2)]
-        out["C3.5"] = sum(map(bool, wide)) / len(wide)
+        out["C3.5"] = [Effect(_runs(wid[ks[0]]["runs"], eq, p), _runs(wid[ks[-1]]["runs"], eq, p), paired=False)
+                       for p in (1, 2)]
     if pre is not None and "skipped" not in pre:
         out["C3.6a"], out["C3.6b"] = _pretrained(pre, eq)
     return out

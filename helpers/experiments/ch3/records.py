@@ -64,11 +64,12 @@ def record_summary(label: str, name: str, rec: dict) -> str:
 
 
 def record_claim_tables(rec: dict) -> dict[str, ClaimTable]:
-    """``{"per image": table, "shared": table}``: the record's claim values (as it stored them; recomputed from
-    its numbers where it did not) judged by this chapter's ``CLAIMS``, the claims it did not decide left out."""
+    """``{"per image": table, "shared": table}``: the claim values recomputed from the record's numbers and judged
+    by today's ``CLAIMS`` (the numbers stay, the verdicts follow today's rules), the claims it did not decide left
+    out."""
     n, out = rec["numbers"], {}
-    for key, matching, label in (("claim_values", "sample", "per image"), ("claim_values_shared", "shared", "shared")):
-        vals = n.get(key) or record_claim_values(n, matching)
+    for matching, label in (("sample", "per image"), ("shared", "shared")):
+        vals = record_claim_values(n, matching)
         out[label] = ClaimTable.of(CLAIMS, {c: v for c, v in vals.items() if v is not None and c in CLAIMS})
     return out
 

@@ -5,36 +5,57 @@ from typing import Mapping
 
 import numpy as np
 
-from ...claims import Claim, ClaimTable, fraction_true
-from .views import sweep_correlations, sweep_frame
+from ...claims import Claim, ClaimTable
+from ...noise import Correlation, Effect, Seeds
+from .views import sweep_frame
 
-__all__ = ["CLAIMS", "values", "table", "worst_bias_shift"]
+__all__ = ["AUTHORS_CODE", "CLAIMS", "values", "table", "worst_bias_shift"]
+
+#: Ranges of the LieGG authors' own code on their rotation-MNIST, by data draw (validation accuracy, the bias of
+#: the smallest singular vector, the symmetry variance in their pixel units), as measured for this book (issue 21).
+AUTHORS_CODE = {"accuracy": (86.0, 87.0), "bias": (0.027, 0.10), "variance_pixel_units": (5.6e-4, 1.2e-3)}
+_ACC, _VAR = AUTHORS_CODE["accuracy"], AUTHORS_CODE["variance_pixel_units"]
 
 CLAIMS = {c.id: c for c in [
     Claim("C4.1", "largest so(5) bias among the 10 smallest singular vectors (worst seed)", "Fig. 2b",
-          paper="≈ 0", relation="<=", target=0.05, tolerance=0.05),
-    Claim("C4.2", "Spearman ρ(training-set size, mean symmetry variance)", "Fig. 2 right",
-          paper="decreasing", relation="<=", target=-0.7, tolerance=0.3),
+          paper="≈ 0", relation="<=", target=0.05, tolerance=0.05,
+          reason="the paper plots biases indistinguishable from 0; we read ≈ 0 as ≤ 0.05, partly ≤ 0.1"),
+    Claim("C4.2", "Spearman ρ(training-set size, symmetry variance) over sizes × seeds", "Fig. 2 right",
+          paper="decreasing", relation="correlation", target=-1,
+          reason="negative with its 95 % interval below 0"),
     Claim("C4.3", "invariant model, untrained: max(σ₁₀/σ_max, largest bias of the ten)", "Sec. 5.1",
-          paper=0.0, relation="<=", target=1e-6),
-    Claim("C4.4a", "rotation-MNIST, deep MLP: bias of the smallest singular vector (seed mean)", "Fig. 3a",
-          paper="≈ 0", relation="<=", target=0.1, tolerance=0.1),
-    Claim("C4.4b", "deep net's bias < shallow net's bias (seed means)", "Fig. 3a", paper="deep < shallow",
-          relation="holds"),
-    Claim("C4.5a", "Spearman ρ(parameters, symmetry variance)", "Fig. 4a", paper="negative",
-          relation="<=", target=-0.2, tolerance=0.2),
-    Claim("C4.5b", "Spearman ρ(symmetry variance, test accuracy)", "Fig. 4b", paper=-0.49,
-          relation="<=", target=-0.2, tolerance=0.2),
-    Claim("C4.5c", "Spearman ρ(symmetry bias, test accuracy)", "Fig. 4b", paper=-0.31,
-          relation="<=", target=-0.2, tolerance=0.2),
+          paper=0.0, relation="<=", target=1e-6, kind="verification",
+          reason="an exactly O(5)-invariant function has so(5) in its null space; 1e-6 is round-off"),
+    Claim("C4.4a", "rotation-MNIST, deep MLP: bias of the smallest singular vector (per seed)", "Fig. 3a",
+          paper="≈ 0", relation="<=", target=0.1, tolerance=0.1,
+          reason="the authors' code gives 0.027-0.10 by data draw: its top, partly up to 0.2"),
+    Claim("C4.4b", "rotation-MNIST: deep net's bias below the shallow net's (per seed)", "Fig. 3a",
+          paper="deep < shallow", relation="effect", reason="beyond 2 SE over seeds"),
+    Claim("C4.4c", "rotation-MNIST, deep MLP: test accuracy (%)", "authors' code", paper=sum(_ACC) / 2,
+          relation="approx", tolerance=2.5,
+          reason="the authors' code reaches 86-87 % by data draw; their range ± 2 points for our draw and budget"),
+    Claim("C4.4d", "rotation-MNIST, deep MLP: symmetry variance in the authors' pixel units", "authors' code",
+          paper=sum(_VAR) / 2, relation="approx", tolerance=(_VAR[1] - _VAR[0]) / 2,
+          reason="the authors' code gives 5.6e-4 to 1.2e-3 by data draw: inside that range, partly twice as wide"),
+    Claim("C4.5a", "Spearman ρ(parameters, symmetry variance) over the sweep", "Fig. 4a", paper="negative",
+          relation="correlation", target=-1, reason="negative with its 95 % interval below 0"),
+    Claim("C4.5b", "Spearman ρ(symmetry variance, test accuracy) over the sweep", "Fig. 4b", paper=-0.49,
+          relation="correlation", target=-1, reason="the paper's sign, with its 95 % interval below 0"),
+    Claim("C4.5c", "Spearman ρ(symmetry bias, test accuracy) over the sweep", "Fig. 4b", paper=-0.31,
+          relation="correlation", target=-1, reason="the paper's sign, with its 95 % interval below 0"),
     Claim("C4.6a", "final layer: spread (max/min) of the symmetry variance across MLP-7, [F], [L]", "Fig. 5",
-          paper="≈ equal", relation="<=", target=2.0, tolerance=1.0),
-    Claim("C4.6b", "intermediate layers: fraction of (layer, regime) pairs where [F]/[L] have lower variance than MLP-7",
-          "Fig. 5", paper="all", relation="holds"),
-    Claim("C4.7", "largest |bias(fraction) − bias(all)| at 0.25 % (O(5)) and 5 % (rotation-MNIST)", "Figs. 6–7",
-          paper="≈ 0", relation="<=", target=0.02, tolerance=0.03),
-    Claim("C4.8", "rotation-augmented CIFAR-10 MLP: bias of the smallest singular vector (seed mean)", "Fig. 8a",
-          paper="≈ 0", relation="<=", target=0.1, tolerance=0.1),
+          paper="≈ equal", relation="<=", target=2.0, tolerance=1.0,
+          reason="the paper's final-layer bars look equal; we allow a factor 2, partly 3"),
+    Claim("C4.6b", "intermediate layers: [F] and [L] have lower variance than MLP-7, per (layer, regime)",
+          "Fig. 5", paper="all", relation="holds", reason="each difference beyond 2 SE over seeds"),
+    Claim("C4.7", "largest |bias(fraction) − bias(all)| at 0.25 % (O(5)) and 5 % (rotation-MNIST) of the "
+          "training samples in the polarization matrix", "Figs. 6–7", paper="≈ 0", relation="<=", target=0.02,
+          tolerance=0.03,
+          reason="Sec. 5.4: 0.25 % / 5 % of the training samples (25 of our 10,000 O(5) points) extract the "
+                 "symmetry 'as precisely as' all of them; 0.02 is a fifth of the biases the paper calls small"),
+    Claim("C4.8", "rotation-augmented CIFAR-10 MLP: bias of the smallest singular vector (per seed)", "Fig. 8a",
+          paper="≈ 0", relation="<=", target=0.1, tolerance=0.1,
+          reason="as C4.4a: the top of the authors' code's range on MNIST, partly up to 0.2"),
 ]}
 
 
@@ -44,37 +65,42 @@ def worst_bias_shift(sc: Mapping, fraction: float) -> float:
     return float(np.abs(np.asarray(sc["bias"])[i] - sc["bias_full"]).max())
 
 
-def _layerwise(lw: Mapping) -> tuple[float, float]:
-    """C4.6: the final layer's spread (max/min) of the variance over MLP-7, [F], [L], and the fraction of
-    (intermediate layer, regime) pairs where [F] or [L] has a lower seed-mean variance than MLP-7."""
-    var = {r: np.asarray(lw[r]["variance"], dtype=float).mean(0) for r in ("MLP-7", "MLP-7[F]", "MLP-7[L]")}  # (L,)
-    final = np.array([v[-1] for v in var.values()])
-    improved = [bool(var[r][l] < var["MLP-7"][l]) for r in ("MLP-7[F]", "MLP-7[L]")
-                for l in range(len(var["MLP-7"]) - 1)]
-    return float(final.max() / final.min()), fraction_true(improved)
+def _layerwise(lw: Mapping) -> tuple[float, list[Effect]]:
+    """C4.6: the final layer's spread (max/min) of the seed-mean variance over MLP-7, [F], [L], and per
+    (intermediate layer, regime) the effect "MLP-7's variance above [F]'s / [L]'s" over seeds."""
+    var = {r: np.asarray(lw[r]["variance"], dtype=float) for r in ("MLP-7", "MLP-7[F]", "MLP-7[L]")}  # (seeds, L)
+    final = np.array([v[:, -1].mean() for v in var.values()])
+    lower = [Effect(var["MLP-7"][:, l], var[r][:, l], paired=False) for r in ("MLP-7[F]", "MLP-7[L]")
+             for l in range(var["MLP-7"].shape[1] - 1)]
+    return float(final.max() / final.min()), lower
 
 
 def values(ev: Mapping) -> dict:
     """``{claim id: measured value}`` from the chapter's parts (``ev[name]`` is a part's result)."""
     o5, inv, rot, cifar = ev["o5"], ev["o5"]["invariant"], ev["rotation"], ev["cifar"]
     sigma, bias = np.asarray(inv["sigma"]), np.asarray(inv["bias"])
-    sweep = sweep_correlations(sweep_frame(ev))
-    deep, shallow = (float(np.asarray(rot[n]["bias"])[:, 0].mean()) for n in ("deep", "shallow"))
-    spread, improved = _layerwise(ev["layerwise"])
+    df = sweep_frame(ev)
+    col = lambda k: df[k].to_numpy(float)  # noqa: E731
+    deep, shallow = (np.asarray(rot[n]["bias"], dtype=float)[:, 0] for n in ("deep", "shallow"))
+    sizes = ev["o5-sizes"]
+    var10 = np.asarray(sizes["variance10"], dtype=float)          # (sizes, seeds)
+    spread, lower = _layerwise(ev["layerwise"])
     return {
         "C4.1": float(np.asarray(o5["bias"])[:, :10].max()),
-        "C4.2": float(ev["o5-sizes"]["spearman"]),
+        "C4.2": Correlation(np.repeat(np.asarray(sizes["sizes"], float), var10.shape[1]), var10.reshape(-1)),
         "C4.3": max(float(sigma[9] / sigma[-1]), float(bias[:10].max())),
-        "C4.4a": deep,
-        "C4.4b": bool(deep < shallow),
-        "C4.5a": sweep["spearman_params_var"],
-        "C4.5b": sweep["spearman_var_acc"],
-        "C4.5c": sweep["spearman_bias_acc"],
+        "C4.4a": Seeds(deep),
+        "C4.4b": Effect(shallow, deep, paired=False),
+        "C4.4c": Seeds(100 * np.asarray(rot["deep"]["test_acc"], dtype=float)),
+        "C4.4d": Seeds(rot["deep"]["variance_pixel_units"]) if "variance_pixel_units" in rot["deep"] else None,
+        "C4.5a": Correlation(col("n_params"), col("variance")),
+        "C4.5b": Correlation(col("variance"), col("test_acc")),
+        "C4.5c": Correlation(col("bias"), col("test_acc")),
         "C4.6a": spread,
-        "C4.6b": improved,
+        "C4.6b": lower,
         "C4.7": max(worst_bias_shift(o5["sample_complexity"], 0.0025),
                     worst_bias_shift(rot["sample_complexity"], 0.05)),
-        "C4.8": None if "skipped" in cifar else float(np.asarray(cifar["bias"])[:, 0].mean()),
+        "C4.8": None if "skipped" in cifar else Seeds(np.asarray(cifar["bias"], dtype=float)[:, 0]),
     }
 
 

@@ -6,7 +6,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ...records import recorded
+from ...records import recorded, rejudged
 
 __all__ = ["EARLIER", "record_frames", "earlier_records"]
 
@@ -42,10 +42,14 @@ def record_frames(rec: Mapping) -> dict:
 
 
 def _claims_frame(rec: Mapping):
+    """The record's claims judged by today's rules (``records.rejudged``), beside the verdict it recorded."""
     import pandas as pd
 
+    from .claims import CLAIMS
+
     rows = [{"claim": c["id"], "ours": f"{c['ours']:.3g}" if isinstance(c.get("ours"), float) else c.get("ours"),
-             "verdict": c.get("verdict")} for c in rec.get("claims", [])]
+             "verdict": c.get("verdict"), "why": c.get("why", ""), "recorded verdict": c.get("recorded_verdict")}
+            for c in rejudged(dict(rec), CLAIMS)]
     return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
 
 
