@@ -288,3 +288,29 @@ def test_eta_sweep_fixes_and_learns_one_invariance(need_data):
 def test_eta_sweep_rejects_bad_input(inv, variant):
     with pytest.raises(ValueError, match=repr(inv) if inv in ("affine", "none", "shear") else repr(variant)):
         ch2.eta_sweep.run_eta_sweep(TINY, inv, variant, (0.0,), CPU)
+
+
+def test_rankings_over_seeds_are_effects_and_one_run_is_inconclusive():
+    """C2.5 with seeds: the matching invariance and affine win beyond seed noise (known answer), a model whose eta
+    never moved is never counted a winner, and one seed leaves the claim inconclusive (n = 1)."""
+    c = ch2.claims
+    acc = np.array([[80, 80, 80, 90], [95, 85, 85, 91], [85, 95, 85, 91], [85, 85, 95, 91], [96, 96, 96, 93.]])
+    noise = np.array([[0.3], [-0.2], [0.1]])[:, :, None] * np.ones((1, 5, 4))          # (S, I, V)
+    seed_eta = np.zeros((3, 5, 4, 6))
+    seed_eta[:, 1, :, 2] = seed_eta[:, 2, :, :2] = seed_eta[:, 3, :, 3:5] = seed_eta[:, 4] = 0.5
+    t2 = {**_table2(torch.tensor(acc)), "seed_acc": acc[None] + noise + [[[0.0]], [[0.5]], [[-0.5]]],
+          "seed_eta": seed_eta}
+    checks = c.c25_checks(t2)
+    assert len(checks) == 13 and checks == ["holds"] * 13
+    assert c.CLAIMS["C2.5"].judge(c.claim_values({"C2.5": checks}, t2)["C2.5"]).verdict == "reproduced"
+    still = {**t2, "seed_eta": np.where(np.arange(5)[None, :, None, None] == 3, 0.0, seed_eta)}   # scale never moved
+    assert c.c25_checks(still).count("inconclusive") == 6      # 4 on the matching datasets, affine, the MLP
+    one = {k: v for k, v in t2.items() if k not in ("seed_acc", "seed_eta")}
+    value = c.claim_values({"C2.5": c.c25_checks(one)}, one)["C2.5"]
+    assert c.CLAIMS["C2.5"].judge(value).verdict == "inconclusive" and "n = 1" in value.reason
+    per = {v: {"invariances": t2["invariances"], "n_train": 10, "wall_time_s": 1.0, "test_acc": acc[:, j],
+               "elbo": acc[:, j], "eta": seed_eta[0, :, j],
+               "per_seed": {"seeds": np.arange(3), "test_acc": t2["seed_acc"][:, :, j], "elbo": t2["seed_acc"][:, :, j],
+                            "eta": seed_eta[:, :, j]}} for j, v in enumerate(t2["datasets"])}
+    got = ch2.parts.combine_datasets(per)
+    assert got["seed_acc"].shape == (3, 5, 4) and np.allclose(got["test_acc"], t2["seed_acc"].mean(0))

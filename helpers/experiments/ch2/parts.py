@@ -40,9 +40,10 @@ _USES = {
     "toy": ("toy_hidden", "toy_steps", "alpha"),
     "t1": ("n_train", "n_test", "hidden", "train", "init_degrees", "learned_init_degrees", "ml_init_degrees",
            "sigma", *_SHARED),
-    "t2": ("n_train", "n_test", "hidden", "table2", "table2_invariances", "table2_eta_init", *_SHARED),
-    "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "table2_invariances", "table2_eta_init",
+    "t2": ("n_train", "n_test", "hidden", "table2", "table2_invariances", "table2_eta_init", "table2_seeds",
            *_SHARED),
+    "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "table2_invariances", "table2_eta_init",
+           "table2_seeds", *_SHARED),
 }
 
 
@@ -175,10 +176,19 @@ def _table1(s: Settings, seed: int, device: torch.device, net: str, variant: str
 
 
 def _table23(s: Settings, seed: int, device: torch.device, name: str, variant: str) -> dict:
-    """Table 2 / 3 on one dataset; the MNIST parts keep what the page draws, fully rotated MNIST also Fig. 3."""
+    """Table 2 / 3 on one dataset, trained on ``s.table2_seeds`` seeds (``seed``, ``seed + 1``, ...): the first
+    seed's result (with what the page draws: the MNIST parts keep the figures, fully rotated MNIST also Fig. 3)
+    and ``"per_seed"``: ``{"seeds" (S,), "test_acc" (S, I), "elbo" (S, I), "eta" (S, I, 6)}`` for the claims that
+    compare the invariance types (C2.5, C2.7)."""
     mnist = name == "mnist"
-    return run_invariance_type(s, name, variant, device, seed, figures=mnist,
-                               snapshots=FIG3_SNAPSHOTS if mnist and variant == "full" else 0)
+    runs = [run_invariance_type(s, name, variant, device, seed + k, figures=mnist and k == 0,
+                                snapshots=FIG3_SNAPSHOTS if mnist and variant == "full" and k == 0 else 0)
+            for k in range(s.table2_seeds)]
+    out = runs[0]
+    out["per_seed"] = {"seeds": np.arange(seed, seed + len(runs)),
+                       **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in ("test_acc", "elbo", "eta")}}
+    out["wall_time_s"] = float(sum(r["wall_time_s"] for r in runs))
+    return out
 
 
 def all_parts(s: Settings) -> list[Part]:
@@ -206,12 +216,19 @@ def combine_datasets(per: Mapping[str, dict]) -> dict:
 
     Returns:
         ``{"invariances", "datasets", "test_acc" (I, V), "elbo" (I, V), "eta" (I, V, 6), "n_train",
-        "wall_time_s"}``.
+        "wall_time_s"}``; where the parts trained several seeds, ``test_acc`` and ``elbo`` are seed means, ``eta``
+        the first seed's (the one the figures show), and ``"seed_acc"`` ``(S, I, V)``, ``"seed_eta"``
+        ``(S, I, V, 6)`` hold every seed.
     """
     rs = list(per.values())
     stacked = {k: np.stack([np.asarray(r[k]) for r in rs], 1) for k in ("test_acc", "elbo", "eta")}  # (I, V[, 6])
-    return {"invariances": list(rs[0]["invariances"]), "datasets": list(per), **stacked,
-            "n_train": rs[0]["n_train"], "wall_time_s": float(sum(r["wall_time_s"] for r in rs))}
+    out = {"invariances": list(rs[0]["invariances"]), "datasets": list(per), **stacked,
+           "n_train": rs[0]["n_train"], "wall_time_s": float(sum(r["wall_time_s"] for r in rs))}
+    if all("per_seed" in r for r in rs) and len({len(r["per_seed"]["seeds"]) for r in rs}) == 1:
+        seed = {k: np.stack([np.asarray(r["per_seed"][k]) for r in rs], 2) for k in ("test_acc", "elbo", "eta")}
+        out |= {"test_acc": seed["test_acc"].mean(0), "elbo": seed["elbo"].mean(0), "seed_acc": seed["test_acc"],
+                "seed_eta": seed["eta"]}
+    return out
 
 
 def collect(results: Mapping[str, dict]) -> dict:
