@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--store", default=None, metavar="DIR", help="as for run")
     build.add_argument("--no-execute", action="store_true", help="build the clean notebooks without running them")
     build.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
+    build.add_argument("--mathjax", default=None, metavar="TGZ",
+                       help="MathJax's npm tarball (npm pack mathjax@3.2.2) where the registry cannot be reached")
     parts = sub.add_parser("parts", help="list a chapter's parts and where each profile has them stored")
     parts.add_argument("--chapter", nargs="+", default=["all"], metavar="N")
     parts.add_argument("--profile", nargs="+", default=None, choices=PROFILE_CHOICES[:3], metavar="PROFILE")
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                                   committed=False if args.ignore_committed else None)
         elif args.command == "build":
             chapters.build_book(args.profile, execute=not args.no_execute, strict=not args.no_strict,
-                                store=args.store, cluster=args.cluster)
+                                store=args.store, cluster=args.cluster, mathjax=args.mathjax)
         elif args.command == "parts":
             _parts_table(args.chapter, args.profile, args.store, args.seed)
         else:

@@ -225,15 +225,52 @@ def _stage_executed(nb_path: Path) -> None:
     nbformat.write(nb, nb_path)
 
 
+def _mathjax(src: Path, html: Path, tarball: str | os.PathLike | None) -> None:
+    """MathJax into the built book's ``_static/mathjax`` (where ``_config.yml``'s ``mathjax_path`` points), or,
+    with ``HELPERS_MATHJAX=cdn``, the staged config pointed back at the CDN. (Copied after the build: Jupyter
+    Book adds every ``.js`` file of a source ``_static`` folder to every page.)"""
+    from .vendor import mathjax, stage_mathjax
+
+    if os.environ.get("HELPERS_MATHJAX", "") == "cdn":
+        cfg = src / "_config.yml"
+        cfg.write_text(cfg.read_text().replace("mathjax_path: mathjax/tex-mml-chtml.js",
+                                               "mathjax_path: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"))
+    elif html is None:
+        mathjax(tarball=tarball)           # fail early, before any page renders, if it cannot be had
+    else:
+        stage_mathjax(html / "_static", tarball)
+
+
+def _dedupe_inline_scripts(html: Path) -> None:
+    """Drop the second copy of an identical inline ``<script>`` line from every page: Jupyter Book 1 registers
+    sphinx-thebe's and togglebutton's settings twice, and the repeated ``const THEBE_JS_URL`` is a SyntaxError
+    in every page's console."""
+    for page in html.rglob("*.html"):
+        seen, out, changed = set(), [], False
+        for line in page.read_text().splitlines(keepends=True):
+            s = line.strip()
+            if s.startswith("<script>") and s.endswith("</script>"):
+                if s in seen:
+                    changed = True
+                    continue
+                seen.add(s)
+            out.append(line)
+        if changed:
+            page.write_text("".join(out))
+
+
 def build_book(profile: str = "best", execute: bool = True, strict: bool = True, *, seed: int = 0,
-               store: str | os.PathLike | None = None, cluster: str | None = None, progress=print) -> Path:
+               store: str | os.PathLike | None = None, cluster: str | None = None, progress=print,
+               mathjax: str | os.PathLike | None = None) -> Path:
     """Render every available chapter in ``profile`` and build the HTML book into ``_build/html``.
 
     ``best`` (the default) renders each chapter from its best stored profile (paper, then standard, then
     quick, the first with every part stored) and computes only what no store has. The sources are staged in
     ``_build/src`` (executed notebooks in place of the clean ones), so the repository's notebooks stay
-    output-free. With ``execute=False`` the clean notebooks are built as they are (no outputs). Returns the path
-    of ``_build/html/index.html``.
+    output-free. With ``execute=False`` the clean notebooks are built as they are (no outputs). MathJax is
+    vendored into the book's static files (``helpers.vendor``; ``mathjax``: a local copy of its npm tarball), so
+    no page fetches anything; ``HELPERS_MATHJAX=cdn`` builds with the CDN instead. Returns the path of
+    ``_build/html/index.html``.
     """
     root = repo_root()
     src = root / "_build" / "src"
@@ -242,6 +279,7 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
     shutil.copytree(root / "book", src / "book", ignore=shutil.ignore_patterns("runs", ".ipynb_checkpoints"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / name, src / name)
+    _mathjax(src, None, mathjax)
     if execute:
         for ch in run_chapters(None, profile, root / "_build" / "runs" / "book", seed, store=store, cluster=cluster,
                                progress=progress):
@@ -255,6 +293,8 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
         cmd += ["-W", "-n", "--keep-going"]
     print("[helpers]", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+    _mathjax(src, root / "_build" / "html", mathjax)
+    _dedupe_inline_scripts(root / "_build" / "html")
     index = root / "_build" / "html" / "index.html"
     print(f"[helpers] book built: {index}")
     return index

@@ -379,6 +379,17 @@ class ClaimTable:
         return f"{c['reproduced']} of {n} reproduced, {c['partly']} partly" + \
             "".join(f", {c[v]} {v}" for v in ("inconclusive", "diverged", "not run") if c[v])
 
+    def summary(self):
+        """The verdicts at a glance, for the top of a page: an IPython ``Markdown`` line."""
+        from IPython.display import Markdown
+
+        ver = self.counts("verification")
+        n_ver = sum(ver.values())
+        text = f"**Verdicts** (the paper's claims, judged under *Paper vs ours*): {self.score()}"
+        if n_ver:
+            text += f"; {ver['reproduced']} of {n_ver} verifications hold"
+        return Markdown(text + ".")
+
     def _html(self, kind: str) -> str:
         frame = self.to_frame(kind)
         if frame.empty:

@@ -1,20 +1,33 @@
-"""ipywidgets that wrap pure functions, with a static figure that renders without a live kernel.
+"""Controls over precomputed results: a static figure, a slider that works in the static HTML book, and an
+ipywidgets slider in a live kernel.
 
-``explore(draw, values, name)`` always shows a static small-multiples figure for a few values
-(what the rendered book shows), and, in a live kernel where ipywidgets can be imported, a slider over all
-``values`` that redraws with the same function (what a reader with a live kernel uses). Pages executed in
-batch (``python -m helpers run`` / ``build`` set ``HELPERS_STATIC=1`` for their kernels) get no slider: a
-static page has no kernel to move it, and a widget in a batch run only leaves a dead control behind.
+``explore(draw, values, name)`` always shows a static small-multiples figure for a few values (what a printed
+page shows). Then:
+
+- in a live kernel where ipywidgets can be imported, a slider over all ``values`` that redraws with the same
+  function (Jupyter, Colab);
+- in pages executed in batch (``python -m helpers run`` / ``build`` set ``HELPERS_STATIC=1`` for their kernels),
+  a *frame slider*: one image per value, drawn once, and an ``<input type="range">`` that shows one at a time.
+  It is self-contained HTML (images inline, a one-line ``oninput`` handler, no ``<script>`` tag, nothing
+  fetched), so it works in the rendered book without a kernel or a network.
+
 ``draw(value, ax)`` must be pure: it reads precomputed results and draws on ``ax``.
 """
 from __future__ import annotations
 
+import base64
+import html
+import io
+import json
 import os
 from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 
-__all__ = ["explore", "static_values"]
+__all__ = ["explore", "static_values", "frames_html", "FRAME_CLASS"]
+
+#: The CSS class of every frame slider (the browser tests find the controls by it).
+FRAME_CLASS = "ls-frames"
 
 
 def static_values(values: Sequence[Any], k: int = 3) -> list[Any]:
@@ -28,10 +41,58 @@ def static_values(values: Sequence[Any], k: int = 3) -> list[Any]:
     return [values[round(i * step)] for i in range(k)]
 
 
+def _png(fig, dpi: int) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+# one handler, inline: show the image whose index is the slider's value, and its label
+_ONINPUT = ("var d=this.closest('.{cls}'),im=d.querySelectorAll('img'),l=JSON.parse(d.dataset.labels);"
+            "for(var i=0;i<im.length;i++){{im[i].style.display=(i==this.value)?'':'none';}}"
+            "d.querySelector('output').textContent=l[this.value];")
+
+
+def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
+                size: tuple[float, float] = (4.0, 3.2), fmt: Callable[[Any], str] = str, dpi: int = 90,
+                start: int = 0) -> str:
+    """A self-contained slider over precomputed frames, as HTML: ``draw(value, ax)`` once per value into an
+    inline PNG, and a range input that shows one frame at a time (``start``: the index shown first).
+
+    Returns:
+        HTML with no ``<script>`` tag and no external resource.
+    """
+    values = list(values)
+    if not values:
+        raise ValueError("explore needs at least one value")
+    if not 0 <= start < len(values):
+        raise ValueError(f"start must index values (0..{len(values) - 1}), got {start}")
+    labels = [fmt(v) for v in values]
+    imgs = []
+    for i, v in enumerate(values):
+        fig, ax = plt.subplots(figsize=size)
+        draw(v, ax)
+        ax.set_title(f"{name} = {labels[i]}")
+        fig.tight_layout()
+        src = _png(fig, dpi)
+        plt.close(fig)
+        hidden = "" if i == start else " style=\"display:none\""
+        imgs.append(f'<img src="data:image/png;base64,{src}" alt="{html.escape(name)} = {html.escape(labels[i])}"'
+                    f' class="{FRAME_CLASS}-frame"{hidden}>')
+    handler = html.escape(_ONINPUT.format(cls=FRAME_CLASS), quote=True)
+    return (f'<div class="{FRAME_CLASS}" data-name="{html.escape(name)}" '
+            f'data-labels="{html.escape(json.dumps(labels), quote=True)}" style="max-width:100%">'
+            f'<label style="display:block">{html.escape(name)} = <output>{html.escape(labels[start])}</output> '
+            f'<input type="range" min="0" max="{len(values) - 1}" step="1" value="{start}" '
+            f'aria-label="{html.escape(name)}" style="width:60%;vertical-align:middle" oninput="{handler}">'
+            f'</label>{"".join(imgs)}</div>')
+
+
 def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
             static: Sequence[Any] | None = None, size: tuple[float, float] = (4.0, 3.2),
             fmt: Callable[[Any], str] = str, interactive: bool | None = None):
-    """A static figure for ``static`` values plus (when possible) a slider over ``values``.
+    """A static figure for ``static`` values, then a slider over ``values``: ipywidgets in a live kernel, a
+    frame slider (``frames_html``) in a page executed in batch.
 
     Args:
         draw: ``draw(value, ax)``, pure.
@@ -39,10 +100,12 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         name: the parameter's name (slider label, panel titles).
         static: values for the static panels; default three spread over ``values``.
         fmt: formats a value for titles and the slider.
-        interactive: add the slider; default: unless ``HELPERS_STATIC`` is set (batch runs).
+        interactive: an ipywidgets slider; default: unless ``HELPERS_STATIC`` is set (batch runs), which get the
+            frame slider instead.
     Returns:
-        The static Figure and the widget (or None).
+        The static Figure and the ipywidgets widget (None where the frame slider, or no slider, was shown).
     """
+    values = list(values)
     static = list(static) if static is not None else static_values(values)
     fig, axes = plt.subplots(1, len(static), figsize=(size[0] * len(static), size[1]), squeeze=False)
     for v, ax in zip(static, axes[0]):
@@ -52,12 +115,17 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
     plt.show()
     if interactive is None:
         interactive = os.environ.get("HELPERS_STATIC", "") in ("", "0")
+    try:
+        from IPython.display import HTML, display
+    except ImportError:
+        return fig, None
     if not interactive:
+        display(HTML(frames_html(draw, values, name, size, fmt)))
         return fig, None
     try:
         import ipywidgets as W
-        from IPython.display import display
     except ImportError:
+        display(HTML(frames_html(draw, values, name, size, fmt)))
         return fig, None
     options = [(fmt(v), v) for v in values]
 

@@ -103,3 +103,27 @@ def test_chapter_keys():
     if missing:
         with pytest.raises(ValueError, match="not written yet"):
             chapters.get_chapters([missing[0].key])
+
+
+def test_mathjax_is_vendored_and_checked(tmp_path):
+    """MathJax comes from the npm registry's tarball, checked against its published SHA-512; a tampered tarball
+    is refused with a message that names both digests."""
+    import io
+    import tarfile
+
+    from helpers import vendor
+
+    good = io.BytesIO()
+    with tarfile.open(fileobj=good, mode="w:gz") as tar:
+        data = b"// MathJax"
+        info = tarfile.TarInfo("package/es5/tex-mml-chtml.js")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    bad = tmp_path / "mathjax.tgz"
+    bad.write_bytes(good.getvalue())
+    with pytest.raises(RuntimeError, match="SHA-512 is .* not the registry's"):
+        vendor.mathjax(tmp_path / "cache", tarball=bad)
+    assert not (tmp_path / "cache" / f"mathjax-{vendor.MATHJAX['version']}").exists()
+    missing = tmp_path / "nothing.tgz"
+    with pytest.raises(RuntimeError, match="HELPERS_MATHJAX=cdn"):
+        vendor.mathjax(tmp_path / "cache", tarball=missing)

@@ -39,8 +39,29 @@ def test_explore_draws_static_panels_and_a_slider(monkeypatch):
     plt.close("all")
 
 
-def test_batch_runs_get_no_slider(monkeypatch):
+def test_batch_runs_get_a_frame_slider_not_a_widget(monkeypatch):
     monkeypatch.setenv("HELPERS_STATIC", "1")
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     fig, widget = widgets.explore(lambda v, ax: ax.plot([0, v]), [1, 2, 3], "nu")
     assert widget is None and len(fig.axes) == 3
+    assert len(shown) == 1 and widgets.FRAME_CLASS in shown[0].data
+    plt.close("all")
+
+
+def test_frame_slider_is_self_contained_html():
+    """One inline image per value, the first shown; a range input over them; no script tag, no URL."""
+    import re
+
+    out = widgets.frames_html(lambda v, ax: ax.plot([0, v]), [0.5, 1.0, 2.0], "β", fmt=lambda v: f"{v:g}")
+    imgs = re.findall(r"<img [^>]*>", out)
+    assert len(imgs) == 3 and all('src="data:image/png;base64,' in i for i in imgs)
+    assert ["display:none" in i for i in imgs] == [False, True, True]
+    assert 'type="range" min="0" max="2"' in out and "oninput=" in out
+    assert "<script" not in out and "http" not in out
+    assert '&quot;0.5&quot;, &quot;1&quot;, &quot;2&quot;' in out      # the labels, escaped into an attribute
+    with pytest.raises(ValueError, match="at least one value"):
+        widgets.frames_html(lambda v, ax: None, [], "nu")
+    with pytest.raises(ValueError, match="start must index"):
+        widgets.frames_html(lambda v, ax: None, [1], "nu", start=3)
     plt.close("all")

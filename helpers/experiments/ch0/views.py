@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import plots
 
-__all__ = ["examples", "curves"]
+__all__ = ["headline", "examples", "curves"]
 
 
 def examples(r: dict):
@@ -25,3 +25,8 @@ def curves(r: dict, seeds) -> plt.Figure:
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="The ensemble retraces each separate run")
     ax.legend(fontsize="small", ncol=2)
     return fig
+
+
+def headline(ev) -> plt.Figure:
+    """The page's first figure: each seed's validation curve, loop against ensemble."""
+    return curves(ev["ensemble-vs-loop"], ev.settings.seeds)

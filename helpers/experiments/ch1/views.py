@@ -5,7 +5,7 @@ import numpy as np
 
 from .settings import MODELS
 
-__all__ = ["table1", "plot_nu_sweep", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
+__all__ = ["headline", "table1", "plot_nu_sweep", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
            "plot_proposition", "draw_nu", "draw_beta", "models_frame", "record_frame"]
 
 
@@ -172,3 +172,33 @@ def record_frame(rec: dict, extension: dict | None = None):
     ``numbers["sensitivity"]``)."""
     n = rec["numbers"]
     return models_frame(n["table1"], n["sensitivity"], extension)
+
+
+def headline(ev):
+    """The page's first figure: per group, accuracy against saliency invariance SI for WT, DA and IR (seed means
+    with their spread), and the IR models of the ν sweep as a line: accurate is not the same as invariant."""
+    import matplotlib.pyplot as plt
+
+    from ... import plots
+    from .parts import groups_of
+
+    groups = groups_of(ev)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 3.6), squeeze=False, sharey=True)
+    for ax, (g, r) in zip(axes[0], groups.items()):
+        nus = sorted(r["sweep"], key=float)
+        si = [np.mean(r["sweep"][nu]["SI"]) for nu in nus]
+        acc = [np.mean(r["sweep"][nu]["acc"]) for nu in nus]
+        ax.plot(si, acc, "-", color=plots.METHOD_COLORS["IR"], alpha=0.4, label="IR, each ν")
+        for kind in MODELS:
+            m = r["table"][kind]
+            ax.errorbar(np.mean(m["SI"]), np.mean(m["acc"]), xerr=np.std(m["SI"]), yerr=np.std(m["acc"]), fmt="o",
+                        ms=8, capsize=3, color=plots.METHOD_COLORS[kind],
+                        label=kind + (f" (ν = {float(r['nu']):g})" if kind == "IR" else ""))
+        ax.axvline(ev.settings.si_target, color="0.6", ls=":", lw=1)
+        ax.set(xlabel="saliency invariance SI (1 = genuinely invariant)", xlim=(0, 1.05),
+               title={"rot4": "$R_4$ (quarter turns)", "trans3": "$T_3$ (cyclic shifts)"}.get(g, g))
+        ax.legend(fontsize="small", loc="lower left")
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    fig.suptitle("Accuracy against genuine invariance (Table 1)")
+    fig.tight_layout()
+    return fig

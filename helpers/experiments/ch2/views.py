@@ -19,7 +19,7 @@ from ...groups import AFFINE_NAMES
 from .banks import bank_image, bank_over_training
 from .data import ROTATION_DATASETS
 
-__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "PAPER_TABLE3", "table1_frame", "table2_frame", "eta_frame",
+__all__ = ["headline", "PAPER_TABLE1", "PAPER_TABLE2", "PAPER_TABLE3", "table1_frame", "table2_frame", "eta_frame",
            "table1_vs_paper", "table2_vs_paper", "plot_toy", "examples", "plot_eta_traces", "plot_eta_figures",
            "fig3", "fig4", "draw_eta", "draw_generator", "eta_controls"]
 
@@ -229,3 +229,11 @@ def eta_controls(weights, sweep: dict, digit, degrees: Sequence[float]) -> None:
                     size=(4.4, 3.8), fmt=lambda v: f"{v:g}°")
     widgets.explore(lambda g, ax: draw_generator(ax, weights, g, 0.5, inputs=digit), list(AFFINE_NAMES),
                     "generator", static=["translate_x", "scale_x", "shear"], size=(4.4, 3.6))
+
+
+def headline(ev) -> plt.Figure | None:
+    """The page's first figure: the learned η_rot of the RFF nets over training (Figs. 2 and 5)."""
+    from .parts import collect
+
+    rff = collect(ev)["t1"].get("rff")
+    return plot_eta_figures(rff) if rff else None

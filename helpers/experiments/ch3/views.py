@@ -13,7 +13,7 @@ from ...metrics.similarity import PARTS as DEPTH_PARTS
 from .claims import mean_parts
 from .equivariance import MEASURES
 
-__all__ = ["demo_text", "demo_maps", "plot_layers", "toy", "toy_text", "plot_part_bars", "plot_mnist6",
+__all__ = ["headline", "demo_text", "demo_maps", "plot_layers", "toy", "toy_text", "plot_part_bars", "plot_mnist6",
            "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "frames"]
 
 
@@ -178,3 +178,12 @@ def frames(n: dict) -> dict:
     if times:
         out["seconds"] = pd.DataFrame(times).set_index(["experiment", "model"])
     return out
+
+
+def headline(ev, s=None) -> plt.Figure:
+    """The page's first figure: invariance and equivariance by depth in the MNIST6 CNNs (Fig. 5)."""
+    from .parts import collect
+    from .settings import SETTINGS
+
+    mn = collect(ev, s if s is not None else SETTINGS[ev.profile])["mnist6"]
+    return plot_mnist6(mn, "Equivariance and invariance by depth, MNIST6 CNNs (cf. Fig. 5)")

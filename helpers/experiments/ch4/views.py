@@ -19,7 +19,7 @@ from ... import plots
 from ...metrics import apply_generator
 from .records import record_frames
 
-__all__ = ["plot_spectrum", "plot_rotation_density", "plot_sweep", "plot_layerwise", "plot_sample_complexity",
+__all__ = ["headline", "plot_spectrum", "plot_rotation_density", "plot_sweep", "plot_layerwise", "plot_sample_complexity",
            "o5_text", "o5_figure", "examples", "rotation_text", "rotation_spectrum", "rotation_transforms",
            "sweep_frame", "sweep_correlations", "sweep_figure", "layerwise_text", "layerwise_figure",
            "sample_complexity_figure", "cifar_text", "cifar_figure", "summary_tables"]
@@ -261,3 +261,8 @@ def summary_tables(ev: Mapping) -> dict:
                                      "rotation_mnist": ev["rotation"]["sample_complexity"]},
                "cifar": ev["cifar"]}
     return record_frames({"numbers": numbers})
+
+
+def headline(ev: Mapping) -> plt.Figure:
+    """The page's first figure: LieGG on the O(5)-invariant regression (Fig. 2)."""
+    return o5_figure(ev["o5"], ev["o5-sizes"])
