@@ -19,7 +19,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["METHOD_COLORS", "set_style", "image_grid", "savefig"]
+__all__ = ["METHOD_COLORS", "PAGE_COLUMN_PX", "MIN_TEXT_PX", "set_style", "min_text_px", "legible", "image_grid",
+           "savefig"]
+
+#: The rendered book's text column in pixels (sphinx-book-theme in a 1280-px window): a wider figure is shrunk
+#: to it, and its text with it.
+PAGE_COLUMN_PX = 675
+#: The smallest text a figure may show at that width (issue 22).
+MIN_TEXT_PX = 9.0
 
 METHOD_COLORS = {
     "WT": "#1b9e77", "DA": "#d95f02", "IR": "#7570b3",   # ch1
@@ -30,10 +37,72 @@ METHOD_COLORS = {
 
 
 def set_style(context: str = "notebook") -> None:
-    """The book's style: seaborn whitegrid, colour-blind palette, compact figures."""
+    """The book's style: seaborn whitegrid, colour-blind palette, compact figures; in a notebook, every figure is
+    made ``legible`` before it is shown."""
     sns.set_theme(context=context, style="whitegrid", palette="colorblind")
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (6.4, 4.0),
                          "axes.titlesize": "medium", "image.cmap": "gray"})
+    _legible_in_notebooks()
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def min_text_px(fig, column_px: float = PAGE_COLUMN_PX) -> float:
+    """The smallest text of ``fig`` in screen pixels once the page shows it at most ``column_px`` wide
+    (``inf`` for a figure without text)."""
+    fig.draw_without_rendering()      # tick labels get their text at draw time
+    sizes = [t.get_fontsize() for t in _texts(fig)]
+    if not sizes:
+        return float("inf")
+    w_in, dpi = fig.get_size_inches()[0], fig.get_dpi()
+    return min(sizes) / 72 * min(dpi, column_px / w_in)
+
+
+def legible(fig, column_px: float = PAGE_COLUMN_PX, min_px: float = MIN_TEXT_PX):
+    """Raise every text of ``fig`` smaller than ``min_px`` (at the page's column width) to that size, and lay
+    the figure out again. Returns ``fig``."""
+    if min_text_px(fig, column_px) >= min_px:
+        return fig
+    w_in, dpi = fig.get_size_inches()[0], fig.get_dpi()
+    need_pt = min_px * 72 / min(dpi, column_px / w_in)
+    for t in _texts(fig):
+        if t.get_fontsize() < need_pt:
+            t.set_fontsize(need_pt)
+    engine = fig.get_layout_engine()
+    if engine is None or type(engine).__name__ != "ConstrainedLayoutEngine":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.tight_layout()
+    return fig
+
+
+def _legible_in_notebooks() -> None:
+    """In an IPython kernel, pass every Figure through ``legible`` before the inline backend shows it."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    from matplotlib.figure import Figure
+
+    png = ip.display_formatter.formatters["image/png"]
+    shown = png.lookup_by_type(Figure) if Figure in png.type_printers else None
+    if shown is None or getattr(shown, "_legible", False):
+        return
+
+    def show(fig, *args, **kwargs):
+        return shown(legible(fig), *args, **kwargs)
+
+    show._legible = True
+    png.for_type(Figure, show)
 
 
 def image_grid(images: Tensor, titles: Sequence[str] | None = None, ncols: int | None = None,

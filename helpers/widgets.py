@@ -24,6 +24,8 @@ from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 
+from .plots import legible
+
 __all__ = ["explore", "static_values", "frames_html", "FRAME_CLASS"]
 
 #: The CSS class of every frame slider (the browser tests find the controls by it).
@@ -74,7 +76,7 @@ def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: s
         draw(v, ax)
         ax.set_title(f"{name} = {labels[i]}")
         fig.tight_layout()
-        src = _png(fig, dpi)
+        src = _png(legible(fig), dpi)
         plt.close(fig)
         hidden = "" if i == start else " style=\"display:none\""
         imgs.append(f'<img src="data:image/png;base64,{src}" alt="{html.escape(name)} = {html.escape(labels[i])}"'

@@ -56,7 +56,8 @@ def test_one_repository_url():
     assert yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"] == url
     for nb in NOTEBOOKS:
         colab = "".join(json.loads(nb.read_text())["cells"][1]["source"])
-        assert f"git+{url}" in colab, f"{nb.name}: the Colab cell installs from another URL"
+        assert f'"{url}"' in colab, f"{nb.name}: the Colab cell installs from another URL"
+        assert "raise RuntimeError" in colab, f"{nb.name}: a failed Colab install must stop the notebook"
 
 
 def _cli(*args):

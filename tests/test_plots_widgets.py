@@ -65,3 +65,23 @@ def test_frame_slider_is_self_contained_html():
     with pytest.raises(ValueError, match="start must index"):
         widgets.frames_html(lambda v, ax: None, [1], "nu", start=3)
     plt.close("all")
+
+
+def test_legible_raises_small_text_to_nine_pixels_at_the_page_width():
+    """A 14-inch figure with 8-point tick labels shows them at ~5 px in the book's column; ``legible`` raises
+    every smaller text to 9 px there and leaves larger text alone."""
+    from helpers import plots
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("a title", fontsize=30)
+        ax.tick_params(labelsize=8)
+    assert plots.min_text_px(fig) < 6
+    plots.legible(fig)
+    assert plots.min_text_px(fig) >= plots.MIN_TEXT_PX - 1e-9
+    assert axes[0].title.get_fontsize() == 30
+    small = plt.figure(figsize=(3, 2))
+    small.gca().plot([0, 1])
+    assert plots.min_text_px(small) >= 9      # narrower than the column: shown at its own size
+    plt.close("all")

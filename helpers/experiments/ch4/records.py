@@ -27,15 +27,16 @@ def record_frames(rec: Mapping) -> dict:
     import pandas as pd
 
     n = rec["numbers"]
-    rot = pd.DataFrame({net: {"test_acc": float(np.mean(n["rotation"][net]["test_acc"])),
+    rot = pd.DataFrame({net: {"test accuracy (%)": 100 * float(np.mean(n["rotation"][net]["test_acc"])),
                               "bias": float(np.mean([b[0] for b in n["rotation"][net]["bias"]]))}
                         for net in ("shallow", "deep")}).T
-    sweep = pd.DataFrame(n["sweep"]["rows"]).groupby("depth")[["test_acc"]].mean()
+    sweep = pd.DataFrame(n["sweep"]["rows"]).assign(**{"test accuracy (%)": lambda d: 100 * d["test_acc"]}) \
+        .groupby("depth")[["test accuracy (%)"]].mean()
     sc = pd.DataFrame([{"task": task, "fraction": float(f), "bias": float(np.mean(b))}
                        for task, v in n["sample_complexity"].items()
                        for f, b in zip(v["fractions"], v["bias"])]).set_index(["task", "fraction"])
     cifar = n["cifar"]
-    cif = (pd.DataFrame({"test_acc": np.asarray(cifar["test_acc"]), "bias": [b[0] for b in cifar["bias"]]})
+    cif = (pd.DataFrame({"test accuracy (%)": 100 * np.asarray(cifar["test_acc"]), "bias": [b[0] for b in cifar["bias"]]})
            if "bias" in cifar else pd.DataFrame())
     cif.index.name = "seed"
     return {"rotation": rot, "sweep": sweep, "sample_complexity": sc, "cifar": cif}

@@ -87,10 +87,11 @@ def plot_sweep(axes, df, corr: Mapping[str, float]) -> None:
         sns.lineplot(df, x="params", y=key, hue="depth", marker="o", ax=ax, palette="viridis", errorbar="sd")
         ax.set(xlabel="parameters", ylabel=f"symmetry {key}")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:.0f}k"))
+    pct = df.assign(test_acc_pct=100 * df["test_acc"].to_numpy(float))
     for ax, key in zip(axes[2:], ("variance", "bias")):
-        sns.scatterplot(df, x="test_acc", y=key, hue="n_params", ax=ax, palette="viridis", legend=False)
+        sns.scatterplot(pct, x="test_acc_pct", y=key, hue="n_params", ax=ax, palette="viridis", legend=False)
         rho = corr[f"spearman_{'var' if key == 'variance' else 'bias'}_acc"]
-        ax.set(xlabel="test accuracy", ylabel=f"symmetry {key}", title=f"Spearman ρ = {rho:.2f}")
+        ax.set(xlabel="test accuracy (%)", ylabel=f"symmetry {key}", title=f"Spearman ρ = {rho:.2f}")
 
 
 def plot_layerwise(axes, lw: Mapping[str, Mapping]) -> None:
