@@ -272,16 +272,18 @@ def value_from_record(entry: Mapping) -> Any:
 
 def rejudge(claim: Claim, entry: Mapping) -> ClaimResult:
     """``claim`` (today's rule) judged on the numbers a record kept. A record that kept only a number for a
-    claim now judged on seeds (an effect or a correlation) is "inconclusive": the numbers stay, and they
-    cannot show the effect is beyond noise."""
+    claim now judged on seeds (an effect or a correlation), or only the fraction of sub-checks that held, is
+    "inconclusive": the numbers stay, and they cannot show the effect is beyond noise."""
     value = value_from_record(entry)
     if claim.relation in ("effect", "correlation") and not isinstance(value, (Effect, Correlation, Undecided)):
         if value is None or _nonfinite(value):
             return claim.judge(value)
         return ClaimResult(claim, value, "inconclusive",
                            "this record kept one number, not the per-seed values this rule needs")
-    if claim.relation == "holds" and isinstance(value, Seeds):
-        value = value.mean
+    if claim.relation == "holds" and not isinstance(value, (list, tuple, Undecided)) and value is not None \
+            and not _nonfinite(value):
+        return ClaimResult(claim, value, "inconclusive", "this record kept the fraction of sub-checks that held, "
+                                                         "not the outcomes (beyond noise or not) this rule needs")
     if claim.relation != "holds" and isinstance(value, (list, tuple)):
         return ClaimResult(claim, value, "inconclusive", "this record kept sub-checks, not the number this rule needs")
     return claim.judge(value)

@@ -170,16 +170,38 @@ def todays_claims(chapter: str) -> dict | None:
         return None
 
 
-def rejudged(rec: dict, claims: dict | None) -> list[dict]:
-    """A record's claims judged by today's rules (``claims.rejudge``): the numbers it kept stay, the verdict and
-    its *why* are recomputed, the verdict it recorded is kept as ``recorded_verdict``. Claims no longer defined are
-    left out; with ``claims`` None the record's own verdicts stand."""
+def record_values(chapter: str, rec: dict) -> dict | None:
+    """Today's claim values recomputed from a whole-run record's ``numbers``, where the chapter can
+    (``experiments.chN.records.record_values``: chapters 2 and 3 keep their tables in their records); else None."""
+    from .runner import chapter_module
+
+    try:
+        fn = chapter_module(chapter).records.record_values
+    except (ValueError, ImportError, AttributeError):
+        return None
+    return fn(rec)
+
+
+def rejudged(rec: dict, claims: dict | None, values: dict | None = None) -> list[dict]:
+    """A record's claims judged by today's rules: the numbers it kept stay, the verdict and its *why* are
+    recomputed, the verdict it recorded is kept as ``recorded_verdict``. ``values`` (``record_values``), where
+    given, are today's claim values recomputed from the record's numbers; otherwise each claim is judged on what
+    its entry kept (``claims.rejudge``). Claims no longer defined are left out; with ``claims`` None the record's
+    own verdicts stand."""
     from .claims import rejudge
 
     if claims is None:
         return list(rec.get("claims", []))
-    return [rejudge(claims[c["id"]], c).to_dict() | {"recorded_verdict": c.get("verdict")}
-            for c in rec.get("claims", []) if c["id"] in claims]
+    out = []
+    for c in rec.get("claims", []):
+        if c["id"] not in claims:
+            continue
+        if values is not None and values.get(c["id"]) is not None:
+            r = claims[c["id"]].judge(values[c["id"]])
+        else:
+            r = rejudge(claims[c["id"]], c)
+        out.append(r.to_dict() | {"recorded_verdict": c.get("verdict")})
+    return out
 
 
 def recorded_runs(chapter: str, root: str | os.PathLike | None = None, names: tuple[str, ...] = ("results.json",)):
@@ -200,7 +222,8 @@ def recorded_runs(chapter: str, root: str | os.PathLike | None = None, names: tu
     rows, claims = [], todays_claims(chapter)
     for name in names:
         for rec in recorded(chapter, root, name).values():
-            verdicts = [c["verdict"] for c in rejudged(rec, claims) if c.get("kind", "reproduction") == "reproduction"]
+            again = rejudged(rec, claims, record_values(chapter, rec))
+            verdicts = [c["verdict"] for c in again if c.get("kind", "reproduction") == "reproduction"]
             rows.append({"profile": rec["profile"], "record": name, "device": rec["device"],
                          "date": rec.get("date", "")[:10], "wall time (s)": rec["wall_time_s"],
                          **{v: verdicts.count(v) for v in VERDICTS}})
@@ -223,7 +246,7 @@ def recorded_claims(chapter: str, root: str | os.PathLike | None = None):
     rows: dict[str, dict] = {}
     claims = todays_claims(chapter)
     for prof, rec in recorded(chapter, root).items():
-        for c in rejudged(rec, claims):
+        for c in rejudged(rec, claims, record_values(chapter, rec)):
             row = rows.setdefault(c["id"], {"kind": c.get("kind", "reproduction"), "source": c.get("source", ""),
                                             "paper": c.get("paper")})
             ours = c.get("ours")

@@ -125,4 +125,6 @@ def test_an_old_record_with_one_number_is_inconclusive_under_a_seed_rule():
     r = rejudge(_c("effect"), entry)
     assert r.verdict == "inconclusive" and "per-seed" in r.why
     assert rejudge(_c("effect"), {"id": "C9.1", "ours": None}).verdict == "not run"
+    legacy = rejudge(_c("holds"), {"id": "C9.1", "ours": 1.0, "verdict": "reproduced"})    # a fraction, no checks
+    assert legacy.verdict == "inconclusive" and "fraction" in legacy.why
     assert value_from_record({"ours": "nan"}) != value_from_record({"ours": "nan"})     # NaN comes back as NaN

@@ -25,7 +25,7 @@ from .settings import STEM
 from .views import (PAPER_TABLE2, PAPER_TABLE3, eta_frame, plot_eta_figures, table1_frame, table1_vs_paper,
                     table2_vs_paper)
 
-__all__ = ["from_record", "show_record", "h100_record", "show_h100", "show_cpu_reduced", "eta_sweep_frame",
+__all__ = ["record_values", "from_record", "show_record", "h100_record", "show_h100", "show_cpu_reduced", "eta_sweep_frame",
            "show_eta_sweep"]
 
 _ARRAYS = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final", "eta_deg", "eta")
@@ -86,6 +86,16 @@ def show_h100() -> None:
     got = from_record(rec["numbers"])
     _display(_claims_of(got))
     show_record(got, "recorded on an H100, standard profile")
+
+
+def record_values(rec: dict) -> dict | None:
+    """Today's claim values from a whole-run record's Tables 1-3 (None for a page record, whose claims already
+    carry what today's rules need)."""
+    n = rec.get("numbers", {})
+    if "table1" not in n and "table2" not in n:
+        return None
+    got = from_record(n)
+    return claim_values(claim_checks(got["t1"], got["t2"], got["t3"]), got["t2"], got["t3"])
 
 
 def _claims_of(got: dict, ids: Sequence[str] | None = None) -> ClaimTable:

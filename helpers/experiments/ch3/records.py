@@ -21,7 +21,7 @@ from .settings import STEM
 from .views import frames, plot_mnist6, plot_translation
 
 __all__ = ["STEM", "EARLIER", "PARTIAL", "earlier", "record_frames", "record_claim_values", "record_summary",
-           "record_claim_tables", "record_figures", "partial_frame"]
+           "record_claim_tables", "record_values", "record_figures", "partial_frame"]
 
 #: The committed earlier records of the standard settings, by label (a missing file is left out).
 EARLIER = {"H100, one notebook run": "h100_results.json", "H100, every experiment": "gpu_parts.json",
@@ -53,6 +53,14 @@ def record_claim_values(n: dict, matching: str = "sample") -> dict:
     pre = n.get("pretrained") if isinstance(n.get("pretrained"), dict) else None
     return claim_values(n.get("similarity_demo"), n.get("fig2b"), toy, n.get("mnist6"), n.get("augmentations"), wid,
                         pre, matching)
+
+
+def record_values(rec: dict) -> dict | None:
+    """Today's claim values (per-image matching) from a whole-run record's numbers; None for a page record."""
+    n = rec.get("numbers", {})
+    if not any(k in n for k in ("mnist6", "augmentations", "widths", "toy")):
+        return None
+    return record_claim_values(n)
 
 
 def record_summary(label: str, name: str, rec: dict) -> str:
