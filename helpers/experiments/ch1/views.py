@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import plots
 from .settings import MODELS
 
 __all__ = ["headline", "table1", "plot_nu_sweep", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
@@ -82,8 +83,9 @@ def plot_drift(axes, drift: dict) -> None:
     for kind in MODELS:
         for ax, key in zip(axes, ("DI", "acc_ratio")):
             v = np.asarray(drift[kind][key])  # (n_beta, M)
-            ax.errorbar(b, v.mean(1), yerr=v.std(1), marker="o", ms=3, capsize=2, label=kind)
-    axes[0].set(xlabel="drift β (MNIST → FMNIST)", ylabel="DI", title="predictive distribution invariance error")
+            ax.errorbar(b, v.mean(1), yerr=v.std(1), marker="o", ms=3, capsize=2, label=kind,
+                        color=plots.METHOD_COLORS[kind])
+    axes[0].set(xlabel="drift β (MNIST → FMNIST)", ylabel="DI (KL, nats)", title="predictive distribution invariance error")
     axes[1].set(xlabel="drift β (MNIST → FMNIST)", ylabel="Acc(D(β)) / Acc(D(0))", title="accuracy drop ratio")
     axes[0].legend()
 
@@ -179,7 +181,6 @@ def headline(ev):
     with their spread), and the IR models of the ν sweep as a line: accurate is not the same as invariant."""
     import matplotlib.pyplot as plt
 
-    from ... import plots
     from .parts import groups_of
 
     groups = groups_of(ev)

@@ -34,10 +34,11 @@ def demo_maps(demo: dict) -> plt.Figure:
 def plot_layers(ax, r: dict, title: str = "") -> None:
     """In- vs equivariance per layer of one ``measure`` result, as paired bars (Figs. 3, 5 style)."""
     x = np.arange(len(r["layers"]))
-    ax.bar(x - 0.2, r["invariance"], 0.4, label="invariance")
-    ax.bar(x + 0.2, r["equivariance"], 0.4, label="equivariance")
+    ax.bar(x - 0.2, r["invariance"], 0.4, label="invariance", color=plots.METHOD_COLORS["invariance"])
+    ax.bar(x + 0.2, r["equivariance"], 0.4, label="equivariance", color=plots.METHOD_COLORS["equivariance"])
     ax.set_xticks(x, r["layers"], rotation=45, ha="right")
-    ax.set(ylim=(min(0.0, float(np.min(r["invariance"])) - 0.05), 1.05), title=title)
+    ax.set(ylim=(min(0.0, float(np.min(r["invariance"])) - 0.05), 1.05), title=title,
+           ylabel="mean correlation (1 = exact)")
 
 
 def toy(toy_result: dict) -> plt.Figure:
@@ -65,9 +66,10 @@ def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
     for i, key in enumerate(keys):
         v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
         ax.bar(x + (i - (len(keys) - 1) / 2) * w, v.mean(0), w, yerr=v.std(0) if len(v) > 1 else None, capsize=2,
-               label=MEASURES[key])
+               label=MEASURES[key], color=plots.METHOD_COLORS.get(key.split("_")[0]),
+               alpha=0.55 if key.endswith("_shared") else 1.0)
     ax.set_xticks(x, DEPTH_PARTS)
-    ax.set(ylim=(-0.3, 1.05), title=title)
+    ax.set(ylim=(-0.3, 1.05), title=title, ylabel="mean correlation (1 = exact)")
 
 
 def plot_mnist6(mn: dict, title: str) -> plt.Figure:
@@ -87,7 +89,7 @@ def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance", title
         v = np.array([r[f"{key}_parts"] for r in rs])  # (seeds, 5)
         ax.errorbar(x, v.mean(0), yerr=v.std(0) if len(v) > 1 else None, marker="o", capsize=2, label=str(label))
     ax.set_xticks(x, DEPTH_PARTS)
-    ax.set(ylabel=key, title=title, ylim=(-0.05, 1.05))
+    ax.set(ylabel=f"{MEASURES.get(key, key)} (mean correlation)", title=title, ylim=(-0.05, 1.05))
 
 
 def plot_translation(variants: dict, title: str) -> plt.Figure:
