@@ -1,5 +1,7 @@
-"""`--cluster ray`: a local Ray with 2 CPU workers computes chapter 1's quick parts, and every stored number equals
-the in-process run at the same thread count (one thread per part, as each Ray task gets)."""
+"""`--cluster ray`: a local Ray with 2 CPU workers computes chapter 3's quick parts (10 parts: CNNs on MNIST6 and
+CIFAR-10, the toy and demo measures, a skipped pretrained part), and every stored number equals the in-process run at
+the same thread count (one thread per part, as each Ray task gets). Chapter 3 rather than chapter 1 for CI time:
+its quick parts take 42 s on one thread against chapter 1's 80 s."""
 import os
 import subprocess
 import sys
@@ -12,12 +14,13 @@ from helpers import runner
 from helpers.store import Store, differences
 
 ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = "3"
 
 
 def _run(*args):
     env = os.environ | {"HELPERS_PROGRESS": "0", "HELPERS_RAY_CPUS": "2"}
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "helpers", "run", "--chapter", "1", "--profile", "quick", "--no-pages",
+    r = subprocess.run([sys.executable, "-m", "helpers", "run", "--chapter", CHAPTER, "--profile", "quick", "--no-pages",
                         "--ignore-committed", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return time.perf_counter() - t0, r.stdout
@@ -26,18 +29,22 @@ def _run(*args):
 @pytest.mark.notebooks
 def test_ray_computes_the_same_parts_as_this_process(tmp_path, need_data):
     need_data("mnist")
-    need_data("fashion_mnist")
+    need_data("cifar10")
     if os.environ.get("CI", "").lower() != "true":
         pytest.importorskip("ray")
+    ch = runner.chapter_module(CHAPTER)
+    settings = ch.SETTINGS["quick"]
+    parts = ch.PARTS(settings)
     t_ray, out = _run("--cluster", "ray", "--store", str(tmp_path / "ray"))
-    assert "7 Ray tasks submitted (2 CPUs, 0 GPUs in the cluster)" in out and out.count(": done in") == 7
+    assert f"{len(parts)} Ray tasks submitted (2 CPUs, 0 GPUs in the cluster)" in out
+    assert out.count(": done in") == len(parts)
     t_here, _ = _run("--threads", "1", "--store", str(tmp_path / "here"))
-    print(f"chapter 1 quick parts: Ray with 2 workers {t_ray:.1f} s, in process one after another {t_here:.1f} s")
-    ch1 = runner.chapter_module("1")
-    settings = ch1.SETTINGS["quick"]
-    for part in ch1.PARTS(settings):
-        digest = part.digest(ch1.STEM, settings, 0)
-        a = Store(tmp_path / "ray").load(ch1.STEM, "quick", part.name, 0, digest)
-        b = Store(tmp_path / "here").load(ch1.STEM, "quick", part.name, 0, digest)
+    print(f"chapter {CHAPTER} quick parts: Ray with 2 workers {t_ray:.1f} s, in process one after another {t_here:.1f} s")
+    for part in parts:
+        digest = part.digest(ch.STEM, settings, 0)
+        a = Store(tmp_path / "ray").load(ch.STEM, "quick", part.name, 0, digest)
+        b = Store(tmp_path / "here").load(ch.STEM, "quick", part.name, 0, digest)
         assert a.meta["threads"] == b.meta["threads"] == 1
-        assert differences(a.result, b.result, part.name) == []
+        numbers = [d for d in differences(a.result, b.result, part.name)
+                   if "['seconds']" not in d and "wall_time_s" not in d]        # timings differ, numbers may not
+        assert numbers == []
