@@ -93,6 +93,7 @@ def _legible_in_notebooks() -> None:
         return
     from matplotlib.figure import Figure
 
+    plt.close(plt.figure())     # the inline backend registers its formatters when the first figure is made
     png = ip.display_formatter.formatters["image/png"]
     shown = png.lookup_by_type(Figure) if Figure in png.type_printers else None
     if shown is None or getattr(shown, "_legible", False):

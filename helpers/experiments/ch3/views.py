@@ -77,6 +77,8 @@ def plot_mnist6(mn: dict, title: str) -> plt.Figure:
     fig, axes = plt.subplots(1, len(mn), figsize=(14, 3.4), sharey=True, constrained_layout=True)
     for ax, (task, r) in zip(np.atleast_1d(axes), mn.items()):
         plot_part_bars(ax, r["runs"], f"{task} (acc {np.mean(r['acc']):.1f} %)")
+    for ax in np.atleast_1d(axes)[1:]:
+        ax.set_ylabel("")          # the panels share their y axis
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.suptitle(title)
     return fig
