@@ -137,3 +137,23 @@ def test_normalised_l2_penalty_known_answers():
     flipped = torch.stack([z0, -z0, -z0, -z0])
     assert float(invariance_penalty(flipped, "l2_normalized")) == pytest.approx(4.0)
     assert float(invariance_penalty(flipped, "l2")) > 0 and float(invariance_penalty(flipped, "kl")) > 0
+
+
+class _Constant(torch.nn.Module):
+    """Ignores its input: the same logits for every image (a collapsed network, e.g. normalised L2 at large ν)."""
+
+    def __init__(self):
+        super().__init__()
+        self.b = torch.nn.Parameter(torch.arange(9, dtype=torch.float64))
+
+    def forward(self, x):
+        return self.b.expand(x.shape[0], -1) + 0 * x.reshape(x.shape[0], -1)[:, :1]
+
+
+def test_a_constant_model_is_invariant_but_has_no_saliency(digits):
+    """LI = DI = 0 is right for a model that ignores its input (it *is* invariant); what betrays it is SI, which
+    compares saliency maps that are all zero: SI = 0, far from a genuinely invariant model's 1."""
+    x, y = digits
+    const = _Constant()
+    assert logit_invariance(const, x, ROT4) == 0 and distribution_invariance(const, x, ROT4) == 0
+    assert saliency_invariance(const, x[:8], ROT4, y[:8] % 9, n_steps=8) < 1e-9
