@@ -34,8 +34,7 @@ import numpy as np
 
 from .noise import Correlation, Effect, Seeds, outcome_of
 
-__all__ = ["VERDICTS", "KINDS", "Claim", "ClaimResult", "ClaimTable", "Undecided", "fraction_true",
-           "value_from_record", "rejudge"]
+__all__ = ["VERDICTS", "KINDS", "Claim", "ClaimResult", "ClaimTable", "Undecided", "fraction_true"]
 
 VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", "diverged", "not run")
 KINDS = ("reproduction", "verification")
@@ -251,42 +250,6 @@ class ClaimResult:
         elif isinstance(o, (list, tuple)):
             d["checks"] = [outcome_of(x) for x in o]
         return d | {"verdict": self.verdict, "why": self.why}
-
-
-def value_from_record(entry: Mapping) -> Any:
-    """The measured value a record's claim entry holds, as ``Claim.judge`` takes it (the inverse of
-    ``ClaimResult.to_dict``; older records keep only ``ours``)."""
-    if "a" in entry:
-        v = Effect(entry["a"], entry["b"], entry.get("paired", True))
-    elif "x" in entry:
-        v = Correlation(entry["x"], entry["y"], entry.get("method", "spearman"), entry.get("sign", 0))
-    elif "seeds" in entry:
-        v = Seeds(entry["seeds"])
-    elif "checks" in entry:
-        v = list(entry["checks"])
-    else:
-        v = entry.get("ours")
-        v = float(v) if v in ("nan", "inf", "-inf") else v      # as _plain wrote them
-    return Undecided(entry["undecided"], v) if "undecided" in entry else v
-
-
-def rejudge(claim: Claim, entry: Mapping) -> ClaimResult:
-    """``claim`` (today's rule) judged on the numbers a record kept. A record that kept only a number for a
-    claim now judged on seeds (an effect or a correlation), or only the fraction of sub-checks that held, is
-    "inconclusive": the numbers stay, and they cannot show the effect is beyond noise."""
-    value = value_from_record(entry)
-    if claim.relation in ("effect", "correlation") and not isinstance(value, (Effect, Correlation, Undecided)):
-        if value is None or _nonfinite(value):
-            return claim.judge(value)
-        return ClaimResult(claim, value, "inconclusive",
-                           "this record kept one number, not the per-seed values this rule needs")
-    if claim.relation == "holds" and not isinstance(value, (list, tuple, Undecided)) and value is not None \
-            and not _nonfinite(value):
-        return ClaimResult(claim, value, "inconclusive", "this record kept the fraction of sub-checks that held, "
-                                                         "not the outcomes (beyond noise or not) this rule needs")
-    if claim.relation != "holds" and isinstance(value, (list, tuple)):
-        return ClaimResult(claim, value, "inconclusive", "this record kept sub-checks, not the number this rule needs")
-    return claim.judge(value)
 
 
 def _plain(v: Any) -> Any:

@@ -14,15 +14,17 @@ import platform
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
-from .claims import ClaimTable
+from .claims import Claim, ClaimResult, ClaimTable, Undecided, _nonfinite
+from .noise import Correlation, Effect, Seeds
 from .profiles import PROFILES, Profile, resolve
 
 __all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results", "recorded",
-           "recorded_runs", "recorded_claims"]
+           "recorded_runs", "recorded_claims", "value_from_record", "rejudge", "rejudged", "record_values",
+           "todays_claims"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "captum", "scipy", "scikit-learn", "learned-symmetry")
 
@@ -159,6 +161,42 @@ def recorded(chapter: str, root: str | os.PathLike | None = None, name: str = "r
     return out
 
 
+def value_from_record(entry: Mapping) -> Any:
+    """The measured value a record's claim entry holds, as ``Claim.judge`` takes it (the inverse of
+    ``ClaimResult.to_dict``; older records keep only ``ours``)."""
+    if "a" in entry:
+        v = Effect(entry["a"], entry["b"], entry.get("paired", True))
+    elif "x" in entry:
+        v = Correlation(entry["x"], entry["y"], entry.get("method", "spearman"), entry.get("sign", 0))
+    elif "seeds" in entry:
+        v = Seeds(entry["seeds"])
+    elif "checks" in entry:
+        v = list(entry["checks"])
+    else:
+        v = entry.get("ours")
+        v = float(v) if v in ("nan", "inf", "-inf") else v      # as _plain wrote them
+    return Undecided(entry["undecided"], v) if "undecided" in entry else v
+
+
+def rejudge(claim: Claim, entry: Mapping) -> ClaimResult:
+    """``claim`` (today's rule) judged on the numbers a record kept. A record that kept only a number for a
+    claim now judged on seeds (an effect or a correlation), or only the fraction of sub-checks that held, is
+    "inconclusive": the numbers stay, and they cannot show the effect is beyond noise."""
+    value = value_from_record(entry)
+    if claim.relation in ("effect", "correlation") and not isinstance(value, (Effect, Correlation, Undecided)):
+        if value is None or _nonfinite(value):
+            return claim.judge(value)
+        return ClaimResult(claim, value, "inconclusive",
+                           "this record kept one number, not the per-seed values this rule needs")
+    if claim.relation == "holds" and not isinstance(value, (list, tuple, Undecided)) and value is not None \
+            and not _nonfinite(value):
+        return ClaimResult(claim, value, "inconclusive", "this record kept the fraction of sub-checks that held, "
+                                                         "not the outcomes (beyond noise or not) this rule needs")
+    if claim.relation != "holds" and isinstance(value, (list, tuple)):
+        return ClaimResult(claim, value, "inconclusive", "this record kept sub-checks, not the number this rule needs")
+    return claim.judge(value)
+
+
 def todays_claims(chapter: str) -> dict | None:
     """The chapter's claims as its code defines them today (``experiments.chN.claims.CLAIMS``); None when the
     chapter has no package (e.g. a test's made-up chapter)."""
@@ -186,10 +224,8 @@ def rejudged(rec: dict, claims: dict | None, values: dict | None = None) -> list
     """A record's claims judged by today's rules: the numbers it kept stay, the verdict and its *why* are
     recomputed, the verdict it recorded is kept as ``recorded_verdict``. ``values`` (``record_values``), where
     given, are today's claim values recomputed from the record's numbers; otherwise each claim is judged on what
-    its entry kept (``claims.rejudge``). Claims no longer defined are left out; with ``claims`` None the record's
+    its entry kept (``rejudge``). Claims no longer defined are left out; with ``claims`` None the record's
     own verdicts stand."""
-    from .claims import rejudge
-
     if claims is None:
         return list(rec.get("claims", []))
     out = []

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from helpers.claims import Claim, ClaimTable, Undecided, rejudge, value_from_record
+from helpers.claims import Claim, ClaimTable, Undecided
+from helpers.records import rejudge, value_from_record
 from helpers.noise import Correlation, Effect, Seeds, outcome_of
 
 

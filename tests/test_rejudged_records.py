@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.claims import KINDS, VERDICTS, rejudge
+from helpers.claims import KINDS, VERDICTS
+from helpers.records import rejudge
 from helpers.records import record_values, rejudged, todays_claims
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"

@@ -21,7 +21,7 @@ from typing import Mapping
 import numpy as np
 
 from ...claims import Claim, ClaimTable, Undecided
-from ...noise import Correlation, Effect, outcome_of
+from ...noise import Correlation, Effect
 from .data import ROTATION_DATASETS
 from .parts import collect
 from .views import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
@@ -265,9 +265,6 @@ def claim_values(checks: Mapping[str, list | None], t2: dict | None = None, t3: 
     for k, t in (("C2.5", t2), ("C2.7", t3)):
         if k in out:
             out[k] = _ranking(out[k], t)
-    for k, c in out.items():   # records keep outcomes as strings; make sure each is one
-        if isinstance(c, list):
-            [outcome_of(x) for x in c]
     return out
 
 
