@@ -225,20 +225,10 @@ def _stage_executed(nb_path: Path) -> None:
     nbformat.write(nb, nb_path)
 
 
-def _mathjax(src: Path, html: Path, tarball: str | os.PathLike | None) -> None:
-    """MathJax into the built book's ``_static/mathjax`` (where ``_config.yml``'s ``mathjax_path`` points), or,
-    with ``HELPERS_MATHJAX=cdn``, the staged config pointed back at the CDN. (Copied after the build: Jupyter
-    Book adds every ``.js`` file of a source ``_static`` folder to every page.)"""
-    from .vendor import mathjax, stage_mathjax
-
-    if os.environ.get("HELPERS_MATHJAX", "") == "cdn":
-        cfg = src / "_config.yml"
-        cfg.write_text(cfg.read_text().replace("mathjax_path: mathjax/tex-mml-chtml.js",
-                                               "mathjax_path: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"))
-    elif html is None:
-        mathjax(tarball=tarball)           # fail early, before any page renders, if it cannot be had
-    else:
-        stage_mathjax(html / "_static", tarball)
+def _mathjax_from_cdn(config: Path) -> None:
+    """Point the staged ``_config.yml``'s ``mathjax_path`` back at the CDN (``HELPERS_MATHJAX=cdn``)."""
+    config.write_text(config.read_text().replace(
+        "mathjax_path: mathjax/tex-mml-chtml.js", "mathjax_path: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"))
 
 
 def _dedupe_inline_scripts(html: Path) -> None:
@@ -279,7 +269,13 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
     shutil.copytree(root / "book", src / "book", ignore=shutil.ignore_patterns("runs", ".ipynb_checkpoints"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / name, src / name)
-    _mathjax(src, None, mathjax)
+    from . import vendor
+
+    cdn = os.environ.get("HELPERS_MATHJAX", "") == "cdn"
+    if cdn:
+        _mathjax_from_cdn(src / "_config.yml")
+    else:
+        vendor.mathjax(tarball=mathjax)     # fail early, before any page renders, if it cannot be had
     if execute:
         for ch in run_chapters(None, profile, root / "_build" / "runs" / "book", seed, store=store, cluster=cluster,
                                progress=progress):
@@ -293,7 +289,8 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
         cmd += ["-W", "-n", "--keep-going"]
     print("[helpers]", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
-    _mathjax(src, root / "_build" / "html", mathjax)
+    if not cdn:   # copied after the build: Jupyter Book adds every .js of a source _static folder to every page
+        vendor.stage_mathjax(root / "_build" / "html" / "_static", mathjax)
     _dedupe_inline_scripts(root / "_build" / "html")
     index = root / "_build" / "html" / "index.html"
     print(f"[helpers] book built: {index}")
