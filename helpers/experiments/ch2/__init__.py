@@ -13,10 +13,10 @@
 """
 from __future__ import annotations
 
-from . import banks, claims, data, eta_sweep, invariant_weights, parts, records, settings, train  # noqa: F401
+from . import ablation, banks, claims, data, eta_sweep, invariant_weights, parts, records, settings, train  # noqa: F401
 from . import variational, views  # noqa: F401
 from .parts import all_parts as PARTS  # noqa: N812
 from .settings import SETTINGS, STEM, Settings, TrainConfig
 
-__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "TrainConfig", "banks", "claims", "data", "eta_sweep",
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "TrainConfig", "ablation", "banks", "claims", "data", "eta_sweep",
            "invariant_weights", "parts", "records", "settings", "train", "variational", "views"]

@@ -21,13 +21,13 @@ from typing import Mapping
 import numpy as np
 
 from ...claims import Claim, ClaimTable, Undecided
-from ...noise import Correlation, Effect
+from ...noise import Correlation, Effect, Seeds
 from .data import ROTATION_DATASETS
 from .parts import collect
 from .views import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
 
 __all__ = ["CLAIMS", "ETA_MOVED", "ACC_TOLERANCE", "c21_checks", "c22_checks", "c23_checks", "c24_checks",
-           "c25_checks", "c26_checks", "accuracy_checks", "eta_moved", "claim_checks", "claim_values", "checks",
+           "c25_checks", "c26_checks", "accuracy_checks", "eta_moved", "c211_checks", "c211_value", "claim_checks", "claim_values", "checks",
            "values", "table"]
 
 #: |η| below this (radians for rotation; the other generators' own units, App. D) counts as "never moved".
@@ -37,6 +37,10 @@ ACC_TOLERANCE = 3.0
 #: degrees by which learned η must separate the datasets (C2.3) or end near the ELBO's choice (C2.2).
 ETA_MARGIN_DEG = 10.0
 ETA_NEAR_DEG = 45.0
+#: C2.11: the ablation arm it reads (the paper's settings but Adam 1e-2: at 1e-3 eta can move at most
+#: lr * steps / 2 = 7 degrees in the reduced budget), and the largest mean eta on regular MNIST that is "small".
+ETA_LEARNS_ARM = "lr"
+ETA_SMALL_DEG = 30.0
 
 _ONE_SEED = "n = 1: one run per model; a ranking of methods needs seeds the profile does not have"
 
@@ -72,6 +76,11 @@ CLAIMS = {c.id: c for c in [
     Claim("C2.10", "Table 3 (ReLU, CIFAR-10): each accuracy within 3 points of the paper's", "Table 3",
           paper="40.71-55.79", relation="holds",
           reason=f"the paper gives no spread; we use {ACC_TOLERANCE:.0f} points"),
+    Claim("C2.11", f"RFF, the paper's σ, features and L = I at Adam 1e-2 ('{ETA_LEARNS_ARM}' arm of the ablation, "
+          f"≥ 3 seeds): learned η_rot from 5° rises on fully rotated MNIST, ends above regular MNIST's, and ends "
+          f"below {ETA_SMALL_DEG:.0f}° on regular MNIST (3 effects over seeds)", "Fig. 2",
+          paper="η → ~180° (full), small (regular)", relation="holds",
+          reason=f"each beyond 2 SE over seeds; {ETA_SMALL_DEG:.0f}° is a third of partially rotated data's 90°"),
 ]}
 
 _PAPER_BEST_FIXED = {"full": 175.0, "partial": 90.0, "regular": 45.0}  # argmax ELBO of Table 1
@@ -220,13 +229,44 @@ def _table1_accuracy(rff: dict) -> list[bool]:
     return out
 
 
-def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None) -> dict[str, list | None]:
+def c211_checks(ablation: Mapping[str, Mapping[str, dict]] | None, arm: str = ETA_LEARNS_ARM) -> list | None:
+    """C2.11 (Fig. 2) from the ablation's ``arm`` (``{arm: {dataset: result}}``, results with ``eta_deg_final``
+    ``(S, M)``): the learned member's final |eta_rot| over seeds rises above its 5-degree init on fully rotated
+    MNIST, ends above the regular MNIST member's (paired by seed), and below ``ETA_SMALL_DEG`` on regular MNIST.
+    Outcomes of ``noise.Effect``; None where the arm or a dataset is not stored."""
+    runs = (ablation or {}).get(arm) or {}
+    if not {"full", "regular"} <= set(runs):
+        return None
+
+    def learned(r: dict) -> tuple[np.ndarray, float]:
+        i = next(k for k, n in enumerate(r["names"]) if n.startswith("learned"))
+        init = float(r["names"][i].split("(")[1].split()[0])
+        return np.abs(np.asarray(r["eta_deg_final"], dtype=float))[:, i], init  # (S,), degrees
+
+    full, init = learned(runs["full"])
+    regular, _ = learned(runs["regular"])
+    return [Effect(full, [init]).outcome(), Effect(full, regular).outcome(), Effect([ETA_SMALL_DEG], regular).outcome()]
+
+
+def c211_value(ablation: Mapping[str, Mapping[str, dict]] | None, arm: str = ETA_LEARNS_ARM) -> dict | None:
+    """The learned eta of C2.11's arm as ``{dataset: noise.Seeds}`` (degrees), for the page."""
+    runs = (ablation or {}).get(arm) or {}
+    out = {}
+    for v, r in runs.items():
+        i = next(k for k, n in enumerate(r["names"]) if n.startswith("learned"))
+        out[v] = Seeds(np.abs(np.asarray(r["eta_deg_final"], dtype=float))[:, i])
+    return out or None
+
+
+def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None,
+                 ablation: Mapping[str, Mapping[str, dict]] | None = None) -> dict[str, list | None]:
     """The sub-checks of every claim, ``{claim id: [bool or outcome, ...] or None}`` (None: not run).
 
     Args:
         t1: ``{net: {dataset: Table 1 result}}``, or part of it: its ``"rff"`` sweeps decide C2.1-C2.3 and C2.8 once
             all three datasets are there, and C2.4 once ``"full"`` is.
         t2: Table 2 (``parts.combine_datasets``; C2.5, C2.6, C2.9); t3: the same on CIFAR-10 (C2.7, C2.10).
+        ablation: ``{arm: {dataset: result}}`` of the ablation parts (C2.11).
     """
     rff = t1.get("rff") or {}
     table1 = set(ROTATION_DATASETS) <= set(rff)  # C2.1-C2.3 compare the three datasets: all must be there
@@ -237,7 +277,8 @@ def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None) -> dict[str,
             "C2.7": None if t3 is None else c25_checks(t3),
             "C2.8": _table1_accuracy(rff) if table1 else None,
             "C2.9": None if t2 is None else accuracy_checks(t2, PAPER_TABLE2),
-            "C2.10": None if t3 is None else accuracy_checks(t3, PAPER_TABLE3)}
+            "C2.10": None if t3 is None else accuracy_checks(t3, PAPER_TABLE3),
+            "C2.11": c211_checks(ablation)}
 
 
 def _ranking(checks: list | None, t: dict | None) -> list | Undecided | None:
@@ -271,13 +312,13 @@ def claim_values(checks: Mapping[str, list | None], t2: dict | None = None, t3: 
 def checks(ev: Mapping) -> dict[str, list | None]:
     """The sub-checks of every claim from the chapter's parts (``ev[name]`` is a part's result)."""
     got = collect(ev)
-    return claim_checks(got["t1"], got["t2"], got["t3"])
+    return claim_checks(got["t1"], got["t2"], got["t3"], got["ablation"])
 
 
 def values(ev: Mapping) -> dict:
     """``{claim id: measured value}`` from the chapter's parts."""
     got = collect(ev)
-    return claim_values(claim_checks(got["t1"], got["t2"], got["t3"]), got["t2"], got["t3"])
+    return claim_values(claim_checks(got["t1"], got["t2"], got["t3"], got["ablation"]), got["t2"], got["t3"])
 
 
 def table(ev: Mapping) -> ClaimTable:

@@ -8,6 +8,8 @@
   translation / scale / affine invariance, with the small arrays Figs. 3 (``t2-full``) / 4 and the eta control
   draw.
 - ``t3-<dataset>``: the same on CIFAR-10 (Table 3), where ``s.cifar_n_train > 0``.
+- ``ab-<arm>-<dataset>`` (``s.ablation``): what the parameterisation costs, the paper's settings and one
+  departure at a time (``ablation``), on several seeds.
 
 Each part declares the settings it reads (``uses``), so a change to another experiment's settings leaves it
 valid. ``collect`` combines the per-dataset results back into the tables' layout ``{"toy", "t1", "t2", "t3"}``
@@ -42,6 +44,7 @@ _USES = {
            "sigma", *_SHARED),
     "t2": ("n_train", "n_test", "hidden", "table2", "table2_invariances", "table2_eta_init", "table2_seeds",
            *_SHARED),
+    "ab": ("ablation", "alpha", "blur_sigma"),
     "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "table2_invariances", "table2_eta_init",
            "table2_seeds", *_SHARED),
 }
@@ -191,6 +194,12 @@ def _table23(s: Settings, seed: int, device: torch.device, name: str, variant: s
     return out
 
 
+def _ablation(s: Settings, seed: int, device: torch.device, arm: str, variant: str) -> dict:
+    from .ablation import run_arm  # it runs run_rotation_sweep of this module
+
+    return run_arm(s.ablation, arm, variant, device, seed, s.alpha, s.blur_sigma)
+
+
 def all_parts(s: Settings) -> list[Part]:
     """The chapter's parts in profile settings ``s`` (see the module docstring)."""
     gpu = Needs(gpu=True, memory_gb=2.0)
@@ -207,6 +216,11 @@ def all_parts(s: Settings) -> list[Part]:
         out += [Part(f"t3-{v}", partial(_table23, name="cifar10", variant=v), Needs(gpu=True, memory_gb=4.0),
                      uses=_USES["t3"], description=f"Table 3, {v} CIFAR-10: ReLU nets learning each invariance type")
                 for v in s.table2_datasets]
+    if s.ablation is not None:
+        out += [Part(f"ab-{arm}-{v}", partial(_ablation, arm=arm, variant=v), Needs(memory_gb=1.0),
+                     uses=_USES["ab"], description=f"What the parameterisation costs: arm {arm!r}, {v} MNIST, "
+                                                   f"{s.ablation.seeds} seeds")
+                for arm in s.ablation.arms for v in s.ablation.datasets]
     return out
 
 
@@ -235,17 +249,21 @@ def collect(results: Mapping[str, dict]) -> dict:
     """The part results (``{part name: result}``, e.g. a page's evidence) in the tables' layout.
 
     Returns:
-        ``{"toy": result or None, "t1": {net: {dataset: result}}, "t2": combine_datasets(...) or None,
-        "t3": the same or None}``.
+        ``{"toy": result or None, "t1": {net: {dataset: result}}, "ablation": {arm: {dataset: result}} or None,
+        "t2": combine_datasets(...) or None, "t3": the same or None}``.
     """
     t1: dict = {}
     per: dict = {"t2": {}, "t3": {}}
+    ab: dict = {}
     for name, r in results.items():
         kind, _, rest = name.partition("-")
-        if kind == "t1":
+        if kind == "ab":
+            arm, _, variant = rest.rpartition("-")
+            ab.setdefault(arm, {})[variant] = r
+        elif kind == "t1":
             net, _, variant = rest.partition("-")
             t1.setdefault(net, {})[variant] = r
         elif kind in per:
             per[kind][rest] = r
-    return {"toy": results.get("toy"), "t1": t1,
+    return {"toy": results.get("toy"), "t1": t1, "ablation": ab or None,
             **{k: combine_datasets(v) if v else None for k, v in per.items()}}

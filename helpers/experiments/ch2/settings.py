@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["STEM", "TrainConfig", "Settings", "SETTINGS", "reduced_settings"]
+__all__ = ["STEM", "TrainConfig", "Ablation", "Settings", "SETTINGS", "reduced_settings"]
 
 #: The chapter's notebook stem (also its folder under ``results/<profile>/``).
 STEM = "02_invariant_weights"
@@ -29,6 +29,28 @@ class TrainConfig:
     samples: int = 32
     eval_samples: int = 32
     log_every: int = 10
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """Sizes of the study "what the parameterisation costs" (``ablation``): Table 1's RFF net with eta_rot fixed at
+    ``fixed_degrees`` and learned from ``learned_degrees``, on ``datasets``, trained on ``seeds`` seeds per arm.
+
+    ``train`` is the paper's optimisation (Adam 1e-3 for every group, cosine to 0) at a reduced budget; each arm
+    of ``ablation.ARMS`` changes one thing from it (``budget_factor``: the epochs of the ``budget`` arm).
+    """
+
+    n_train: int = 3000
+    n_test: int = 1000
+    hidden: int = 256
+    seeds: int = 3
+    datasets: tuple[str, ...] = ("full", "regular")
+    arms: tuple[str, ...] = ("paper", "sigma", "scale", "linit", "lr", "budget", "lr-scale", "old")
+    fixed_degrees: tuple[float, ...] = (0.0, 180.0)
+    learned_degrees: tuple[float, ...] = (5.0,)
+    budget_factor: int = 3
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10, samples=8, eval_samples=8,
+                                                                   log_every=12))
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,8 @@ class Settings:
     cifar: TrainConfig = field(default_factory=TrainConfig)
     toy_hidden: int = 1024
     toy_steps: int = 300
+    # "what the parameterisation costs": CPU-sized in every profile (about 25 min on one thread), None skips it
+    ablation: Ablation | None = field(default_factory=Ablation)
 
 
 SETTINGS = {

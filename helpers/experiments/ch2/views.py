@@ -21,7 +21,7 @@ from .data import ROTATION_DATASETS
 
 __all__ = ["headline", "PAPER_TABLE1", "PAPER_TABLE2", "PAPER_TABLE3", "table1_frame", "table2_frame", "eta_frame",
            "table1_vs_paper", "table2_vs_paper", "plot_toy", "examples", "plot_eta_traces", "plot_eta_figures",
-           "fig3", "fig4", "draw_eta", "draw_generator", "eta_controls"]
+           "fig3", "fig4", "draw_eta", "draw_generator", "eta_controls", "ablation_frame", "plot_ablation"]
 
 #: The paper's numbers, typed in and cited: Table 1 (RFF; ELBO per datapoint, test accuracy %) per
 #: dataset (full, partial, regular), and Tables 2 / 3 (ReLU; test accuracy %) per invariance and dataset.
@@ -237,3 +237,53 @@ def headline(ev) -> plt.Figure | None:
 
     rff = collect(ev)["t1"].get("rff")
     return plot_eta_figures(rff) if rff else None
+
+
+# --------------------------------------------------------------------------- what the parameterisation costs
+def _mean_sd(a: np.ndarray, digits: int) -> str:
+    """``mean ± sd`` over seeds (axis 0) of a ``(S,)`` array."""
+    sd = float(np.std(a, ddof=1)) if len(a) > 1 else 0.0
+    return f"{float(np.mean(a)):.{digits}f} ± {sd:.{digits}f}"
+
+
+def ablation_frame(ab: Mapping[str, Mapping[str, dict]], arms: Mapping[str, str]) -> pd.DataFrame:
+    """One row per arm and dataset of the ablation (``{arm: {dataset: result}}``, results with ``(S, M)`` arrays):
+    test accuracy (%) and ELBO per datapoint of each member, the learned member's final |eta_rot| (degrees), as
+    mean ± sd over the S seeds; ``arms`` names what each arm changes."""
+    rows = []
+    for arm, per in ab.items():
+        for v, r in per.items():
+            acc, elbo = np.asarray(r["test_acc"], dtype=float), np.asarray(r["elbo"], dtype=float)  # (S, M)
+            eta = np.asarray(r["eta_deg_final"], dtype=float)  # (S, M)
+            row = {"arm": arm, "changes": arms.get(arm, arm), "dataset": v, "seeds": acc.shape[0]}
+            for i, n in enumerate(r["names"]):
+                short = n.replace(" init)", ")").replace("learned (", "learned (from ")
+                row[f"acc {short}"] = _mean_sd(acc[:, i], 1)
+                row[f"ELBO {short}"] = _mean_sd(elbo[:, i], 2)
+                if n.startswith("learned"):
+                    row["learned η (°)"] = _mean_sd(eta[:, i], 1)
+            row["max η move (°)"] = f"{float(r['max_move_deg']):.0f}"
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["arm", "dataset"])
+
+
+def plot_ablation(ab: Mapping[str, Mapping[str, dict]]) -> plt.Figure:
+    """The learned |eta_rot| over training in each arm (mean over seeds, the seeds' range shaded), fully rotated
+    (left) and regular MNIST (right): Fig. 2 under each departure from the paper's settings."""
+    variants = [v for v in ("full", "regular") if any(v in per for per in ab.values())]
+    fig, axes = plt.subplots(1, len(variants), figsize=(5.4 * len(variants), 4.0), sharey=True, squeeze=False)
+    for ax, v in zip(axes[0], variants):
+        for arm, per in ab.items():
+            if v not in per:
+                continue
+            r = per[v]
+            i = next(k for k, n in enumerate(r["names"]) if n.startswith("learned"))
+            steps, eta = np.asarray(r["steps"]), np.asarray(r["eta_deg"], dtype=float)[:, :, i]  # (L,), (S, L)
+            frac = steps / steps[-1]  # the budget arm trains longer: fraction of its own budget
+            line, = ax.plot(frac, eta.mean(0), label=arm)
+            ax.fill_between(frac, eta.min(0), eta.max(0), color=line.get_color(), alpha=0.15)
+        ax.set(xlabel="fraction of the arm's training", ylabel="learned |η_rot| (degrees)",
+               title=f"{v} MNIST (true range {ROTATION_DATASETS[v]:g}°)")
+    axes[0, 0].legend(fontsize=9, ncol=2)
+    fig.tight_layout()
+    return fig
