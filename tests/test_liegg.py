@@ -7,7 +7,7 @@ from torchvision.transforms.v2.functional import gaussian_blur
 
 from helpers import data
 from helpers.groups import so_basis
-from helpers.metrics import (apply_generator, image_coordinates, lie_generators, polarization_matrix,
+from helpers.metrics import (apply_generator, image_coordinates, image_gradient, lie_generators, polarization_matrix,
                              polarization_matrix_image, polarization_spectrum, symmetry_bias,
                              symmetry_variance)
 from helpers.models import MLP
@@ -109,6 +109,27 @@ def test_polarization_image_is_derivative_along_generator(digits):
         lin = E @ h.reshape(4)  # (8,)
         # bilinear resampling is only piecewise smooth: agreement to ~10 % over the batch
         assert (fd - lin).norm() < 0.1 * lin.norm()
+
+
+def test_background_outside_the_frame_follows_the_data(digits):
+    """Standardised digits z = (x - m) / s have border -m/s, not 0. For G(z) = F(s z + m) the polarization
+    matrix must equal F's on the raw digits (dG/dz = s dF/dx, dz = dx / s): exactly so when the frame is
+    padded with z's background, not when it is padded with 0 (a spurious edge all along the frame)."""
+    torch.manual_seed(0)
+    net = MLP(784, [32], 5, activation="swish").double()
+    m, s = float(digits.mean()), float(digits.std())
+    z = (digits - m) / s  # (200, 28, 28), border -m/s
+    assert z[:, 0].abs().median() > 0.5
+    E_raw = polarization_matrix_image(net, digits)  # background 0, as the raw digits have
+    E_std = polarization_matrix_image(lambda zz: net(s * zz + m), z, background=-m / s)
+    assert torch.allclose(E_std, E_raw, rtol=1e-9, atol=1e-12)
+    E_zeros = polarization_matrix_image(lambda zz: net(s * zz + m), z, background=0.0)
+    assert (E_zeros - E_raw).norm() > 0.1 * E_raw.norm()
+    # background=None assumes nothing outside: one-sided differences, unchanged by an affine intensity map
+    E_in = polarization_matrix_image(net, digits, background=None)
+    assert torch.allclose(polarization_matrix_image(lambda zz: net(s * zz + m), z, background=None), E_in,
+                          rtol=1e-9, atol=1e-12)
+    assert torch.allclose(image_gradient(digits, None)[:, 1:-1, 1:-1], image_gradient(digits)[:, 1:-1, 1:-1])
 
 
 def test_channels_sum_like_separate_images(digits):

@@ -15,14 +15,14 @@ from .similarity import (PARTS, SIMILARITIES, capture, feature_similarity, in_eq
                          layer_in_equivariance, partition, similarity_matrix, token_maps)
 from .symmetry_checks import (check_equivariance, check_invariance, equivariance_error,  # noqa: F401
                               invariance_error)
-from .liegg import (apply_generator, image_coordinates, lie_generators, polarization_matrix,  # noqa: F401
+from .liegg import (apply_generator, image_coordinates, image_gradient, lie_generators, polarization_matrix,  # noqa: F401
                     polarization_matrix_image, polarization_spectrum, symmetry_bias, symmetry_variance)
 
 __all__: list[str] = []
 __all__ += ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
             "saliency_map", "saliency_postprocess", "saliency_invariance", "jacobian_sigma_max"]
-__all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "polarization_spectrum",
-            "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]
+__all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "image_gradient",
+            "polarization_spectrum", "symmetry_variance", "lie_generators", "symmetry_bias", "apply_generator"]
 __all__ += ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance", "capture",
             "partition", "layer_in_equivariance", "token_maps"]
 __all__ += ["check_invariance", "check_equivariance", "invariance_error", "equivariance_error"]

@@ -23,9 +23,13 @@ Conventions (decided here; the paper leaves them open):
   ``torch.nn.functional.affine_grid(..., align_corners=False)`` scales them:
   ``(i - (H - 1) / 2) / (H / 2)``. Image gradients are central differences (``torch.gradient``), taken
   at the pixel itself, so no half-pixel shift between the gradient and its coordinate. (The authors'
-  code uses forward differences with coordinates ``i / (H // 2) - 1``.) Outside its frame an image is
-  taken to be 0, as ``grid_sample(padding_mode="zeros")`` takes it, so border pixels get central
-  differences too.
+  code uses forward differences with coordinates ``i / (H // 2) - 1``.)
+* At the frame the derivative needs the image's value just outside it: ``background``, the value the group
+  action brings in from outside (``helpers.transforms.rotate`` fills 0, so 0 by default). Padding with 0 an
+  image whose background is not 0 (standardised images) adds a spurious edge of the background's height
+  along the whole frame, which biases the retrieved generator (issue 24). ``background=None`` assumes
+  nothing: one-sided differences from the image's own pixels on the first and last row and column, for
+  images with no background (photos).
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ __all__ = [
     "polarization_matrix",
     "polarization_matrix_image",
     "image_coordinates",
+    "image_gradient",
     "polarization_spectrum",
     "symmetry_variance",
     "lie_generators",
@@ -119,8 +124,31 @@ def image_coordinates(H: int, W: int, dtype: torch.dtype = torch.float32, device
     return torch.stack(torch.meshgrid(r, c, indexing="ij"), dim=-1)  # (H, W, 2)
 
 
+def image_gradient(images: Tensor, background: float | None = 0.0) -> Tensor:
+    """Spatial derivative of images per unit of the scaled coordinates of ``image_coordinates``.
+
+    Central differences, with the image taken to be ``background`` outside its frame; ``background=None``:
+    one-sided differences at the frame from the image's own pixels (module docstring).
+
+    Args:
+        images: ``(..., H, W)`` with ``H, W >= 3``.
+        background: the image's value outside its frame, or ``None``.
+    Returns:
+        ``(..., H, W, 2)``: ``d/d(row)``, ``d/d(col)`` in scaled coordinates.
+    """
+    if background is not None and not math.isfinite(background):
+        raise ValueError(f"background must be a finite number or None, got {background!r}")
+    H, W = images.shape[-2:]
+    if background is None:
+        di, dj = torch.gradient(images, dim=(-2, -1), edge_order=1)  # each (..., H, W), one-sided at the frame
+    else:
+        padded = F.pad(images, (1, 1, 1, 1), value=float(background))  # (..., H+2, W+2)
+        di, dj = (g[..., 1:-1, 1:-1] for g in torch.gradient(padded, dim=(-2, -1)))  # each (..., H, W)
+    return torch.stack([di * (H / 2), dj * (W / 2)], dim=-1)  # (..., H, W, 2)
+
+
 def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool = False,
-                              chunk_size: int = 4096) -> Tensor:
+                              chunk_size: int = 4096, background: float | None = 0.0) -> Tensor:
     """Network polarization matrix for a group acting on the image plane (eq. 3).
 
     Row ``b``, column ``2k + j`` is ``sum_{p,c} dF/df_c(x_p) * d f_c(x_p)/dx^k * x_p^j`` with
@@ -133,6 +161,8 @@ def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool =
         images: ``(B, H, W)`` or ``(B, C, H, W)``.
         normalize: L2-normalise each sample's outputs (logits) before summing (Appendix A.3.2).
         chunk_size: samples per backward pass.
+        background: the images' value outside their frame (what the group action fills in), or ``None``
+            for one-sided differences at the frame (``image_gradient``).
     Returns:
         ``(B, 4)``; reshape a row or a singular vector to ``(2, 2)`` to read it as a generator ``h``.
     """
@@ -142,10 +172,8 @@ def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool =
     if H < 3 or W < 3:
         raise ValueError(f"images must be at least 3x3 pixels, got {H}x{W}")
     check_batch("images", images)
+    dI = image_gradient(images.detach(), background)  # (B, [C,] H, W, 2), d/d(scaled coordinate)
     dF = _input_gradients(model, images, normalize, chunk_size)  # (B, [C,] H, W)
-    padded = F.pad(images.detach(), (1, 1, 1, 1))  # (B, [C,] H+2, W+2): the image is 0 outside its frame
-    di, dj = (g[..., 1:-1, 1:-1] for g in torch.gradient(padded, dim=(-2, -1)))  # each (B, [C,] H, W)
-    dI = torch.stack([di * (H / 2), dj * (W / 2)], dim=-1)  # (B, [C,] H, W, 2), d/d(scaled coordinate)
     xy = image_coordinates(H, W, images.dtype, images.device)  # (H, W, 2)
     if images.ndim == 4:
         E = torch.einsum("bchw,bchwk,hwj->bkj", dF, dI, xy)  # (B, 2, 2)
