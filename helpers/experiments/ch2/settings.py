@@ -68,7 +68,7 @@ class Settings:
     sigma: float = 0.3
     alpha: float = 1.0
     blur_sigma: float = 0.1
-    normalise_features: bool = True  # hidden features times sqrt(2 / D) (the paper is silent)
+    normalise_features: bool = True  # hidden features times sqrt(2 / D) (the paper is silent; measured by the ablation)
     init_std: float = 1.0  # initial Cholesky factor L = init_std * I (paper: I)
     table2_invariances: tuple[str, ...] = ("none", "rotation", "translation", "scale", "affine")
     table2_datasets: tuple[str, ...] = ("full", "translated", "scaled", "regular")
@@ -87,29 +87,30 @@ class Settings:
     ablation: Ablation | None = field(default_factory=Ablation)
 
 
+#: Every profile keeps the paper's parameterisation (Sec. 4: sigma = 0.3, L = I, alpha = 1, Adam cosine-annealed to
+#: 0) and reduces sizes, epochs and seeds. quick and standard depart from it twice, each measured by the ablation
+#: parts (``ablation``; the page's "What the parameterisation costs"): Adam 1e-2 for the posterior means,
+#: log-diagonals and eta (at 1e-3 eta can move at most lr * steps / 2: 7 degrees in the ablation's 240 steps,
+#: 19 after 720), and hidden features times sqrt(2 / D) (without it the output-weight noise of L = I dominates the
+#: ELBO at these budgets: the eta = 0 member's ELBO is -10.2 / -7.5 per point against -2.35 / -1.93 with it, and
+#: learned eta rises to 29 degrees on regular MNIST against 16).
+_FAST = dict(lr=1e-2, lr_eta=1e-2, lr_cov=1e-3, lr_w1=1e-3)
 SETTINGS = {
     "quick": Settings(
-        n_train=2000, n_test=1000, hidden=96, sigma=0.1, init_std=0.3, learned_init_degrees=(5.0, 90.0, 175.0),
-        ml_init_degrees=(5.0, 90.0),
-        train=TrainConfig(epochs=8, lr=3e-2, lr_eta=8e-2, lr_cov=3e-3, lr_w1=1e-2, samples=6, eval_samples=8,
-                          log_every=4),
-        table2=TrainConfig(epochs=8, lr=3e-2, lr_eta=8e-2, lr_eta_other=2e-2, lr_cov=3e-3, lr_w1=1e-2, samples=6,
-                           eval_samples=8, log_every=4),
+        n_train=2000, n_test=1000, hidden=96, learned_init_degrees=(5.0, 90.0, 175.0), ml_init_degrees=(5.0, 90.0),
+        train=TrainConfig(epochs=15, samples=6, eval_samples=8, log_every=8, **_FAST),
+        table2=TrainConfig(epochs=15, samples=6, eval_samples=8, log_every=8, **_FAST),
         cifar_n_train=1000, cifar_n_test=1000, cifar_hidden=64, table2_seeds=1,
         # CIFAR pixels are dense and positive: a first-layer step of 1e-2 (or 1e-3) moves every
         # pre-activation coherently and leaves the net at chance within few steps; 3e-4 does not
-        cifar=TrainConfig(epochs=4, lr=1e-1, lr_eta=8e-2, lr_eta_other=2e-2, lr_cov=3e-3, lr_w1=3e-4, samples=4,
-                          eval_samples=4, log_every=4),
+        cifar=TrainConfig(epochs=4, samples=4, eval_samples=4, log_every=4, **(_FAST | {"lr_w1": 3e-4})),
         toy_hidden=256, toy_steps=100),
     "standard": Settings(
-        n_train=20000, n_test=10000, hidden=512, sigma=0.1, init_std=0.3, table1_nets=("rff", "relu"),
-        train=TrainConfig(epochs=10, lr=1e-2, lr_eta=2e-2, lr_cov=1e-3, lr_w1=1e-3, samples=16, eval_samples=32,
-                          log_every=20),
-        table2=TrainConfig(epochs=10, lr=1e-2, lr_eta=2e-2, lr_eta_other=5e-3, lr_cov=1e-3, lr_w1=1e-3,
-                           samples=16, eval_samples=32, log_every=20),
+        n_train=20000, n_test=10000, hidden=512, table1_nets=("rff", "relu"),
+        train=TrainConfig(epochs=10, samples=16, eval_samples=32, log_every=20, **_FAST),
+        table2=TrainConfig(epochs=10, samples=16, eval_samples=32, log_every=20, **_FAST),
         cifar_n_train=8068, cifar_n_test=1017, cifar_hidden=512,
-        cifar=TrainConfig(epochs=15, lr=1e-2, lr_eta=2e-2, lr_eta_other=5e-3, lr_cov=1e-3, lr_w1=3e-4,
-                          samples=16, eval_samples=32, log_every=20),
+        cifar=TrainConfig(epochs=15, samples=16, eval_samples=32, log_every=20, **(_FAST | {"lr_w1": 3e-4})),
         toy_hidden=1024, toy_steps=400),
     "paper": Settings(
         n_train=60000, n_test=10000, hidden=1024, table1_nets=("rff", "relu"), normalise_features=False,
