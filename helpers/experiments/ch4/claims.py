@@ -7,7 +7,7 @@ import numpy as np
 
 from ...claims import Claim, ClaimTable
 from ...noise import Correlation, Effect, Seeds
-from .views import sweep_frame
+from .views import bias_shifts, sweep_frame
 
 __all__ = ["AUTHORS_CODE", "CLAIMS", "values", "table", "worst_bias_shift"]
 
@@ -62,7 +62,7 @@ CLAIMS = {c.id: c for c in [
 def worst_bias_shift(sc: Mapping, fraction: float) -> float:
     """Largest |bias(subset) − bias(all rows)| over the random subsets at the fraction nearest ``fraction``."""
     i = int(np.argmin(np.abs(np.asarray(sc["fractions"], dtype=float) - fraction)))
-    return float(np.abs(np.asarray(sc["bias"])[i] - sc["bias_full"]).max())
+    return float(bias_shifts(sc)[i])
 
 
 def _layerwise(lw: Mapping) -> tuple[float, list[Effect]]:

@@ -33,7 +33,7 @@ def spectrum_and_bias(E: Tensor) -> dict:
             "generator": V[:, 0].reshape(d, d).cpu()}
 
 
-def measure(model: nn.Module, images: Tensor, layer: int | None = None) -> dict:
+def measure(model: nn.Module, images: Tensor, layer: int | None = None, background: float | None = 0.0) -> dict:
     """LieGG on images (eq. 3): ``spectrum_and_bias`` of the image polarization matrix.
 
     Args:
@@ -41,23 +41,27 @@ def measure(model: nn.Module, images: Tensor, layer: int | None = None) -> dict:
         images: ``(N, [C,] H, W)``, smoothed.
         layer: measure the features after this many Linear layers (1-based, with their activation) instead
             of the logits; their L2-normalised sum plays the role of ``F``.
+        background: the images' value outside their frame (``polarization_matrix_image``): 0 for rotated
+            MNIST, ``None`` (one-sided differences at the frame) for photos.
 
     Raises:
         ValueError: a layer the model does not have.
     """
     fn = model if layer is None else sub_network(model, layer)
-    E = polarization_matrix_image(fn, images, normalize=True)  # (N, 4)
+    E = polarization_matrix_image(fn, images, normalize=True, background=background)  # (N, 4)
     return spectrum_and_bias(E)
 
 
-def summarise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch.device) -> dict:
-    """LieGG on the training images ``x (N, [C,] H, W)`` for each of M trained image classifiers.
+def summarise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch.device,
+              background: float | None = 0.0) -> dict:
+    """LieGG on the training images ``x (N, [C,] H, W)`` for each of M trained image classifiers
+    (``background`` as in ``measure``).
 
     Returns:
         ``test_acc (M,)`` (``acc``), ``sigma (M, 4)``, ``bias (M, 4)`` (per singular vector, ascending sigma),
         ``variance (M,)``, ``variance_pixel_units (M,)``, ``generator (M, 2, 2)`` and ``params``.
     """
-    per = [measure(m, x.to(device)) for m in models]
+    per = [measure(m, x.to(device), background=background) for m in models]
     half = x.shape[-1] / 2
     return {"test_acc": acc, "sigma": torch.stack([p["sigma"] for p in per]),  # (M, 4)
             # the authors' code differentiates per pixel, not per unit of the [-1, 1] coordinates:
