@@ -40,7 +40,7 @@ ARMS: dict[str, str] = {
     "scale": "features × √(2/D)",
     "linit": "L₀ = 0.3 I",
     "lr": "Adam 1e-2 (means, log-diagonals, η)",
-    "budget": "budget ×{factor} (Adam 1e-3)",
+    "budget": "the paper's settings, budget_factor × the steps",
     "lr-scale": "Adam 1e-2 and features × √(2/D)",
     "old": "the earlier reduced profile (σ 0.1, √(2/D), L₀ = 0.3 I, Adam 1e-2 / η 2e-2)",
 }

@@ -249,7 +249,8 @@ def _mean_sd(a: np.ndarray, digits: int) -> str:
 def ablation_frame(ab: Mapping[str, Mapping[str, dict]], arms: Mapping[str, str]) -> pd.DataFrame:
     """One row per arm and dataset of the ablation (``{arm: {dataset: result}}``, results with ``(S, M)`` arrays):
     test accuracy (%) and ELBO per datapoint of each member, the learned member's final |eta_rot| (degrees), as
-    mean ± sd over the S seeds; ``arms`` names what each arm changes."""
+    mean ± sd over the S seeds, the arm's steps and the most eta can move in them (``ablation.max_eta_move_deg``);
+    ``arms`` names what each arm changes."""
     rows = []
     for arm, per in ab.items():
         for v, r in per.items():
@@ -262,6 +263,7 @@ def ablation_frame(ab: Mapping[str, Mapping[str, dict]], arms: Mapping[str, str]
                 row[f"ELBO {short}"] = _mean_sd(elbo[:, i], 2)
                 if n.startswith("learned"):
                     row["learned η (°)"] = _mean_sd(eta[:, i], 1)
+            row["steps"] = int(np.asarray(r["steps"])[-1])
             row["max η move (°)"] = f"{float(r['max_move_deg']):.0f}"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["arm", "dataset"])
