@@ -252,17 +252,44 @@ def _save(module, profile: str, seed: int, st: PartStatus, store: Store, result:
     st.note = ""
 
 
+#: Seconds between looks at a part another run is computing, once every part left is such a part.
+LOCK_POLL_S = 10.0
+
+
 def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store: Store, device: torch.device,
                   threads: int | None, force: bool, progress) -> None:
-    t_all = time.perf_counter()
-    for i, st in enumerate(todo, 1):
+    """Compute ``todo`` in order, each under its store lock; a part another live run holds is put back at the end
+    of the queue (said once), and once nothing else is left this run waits for it and takes it from the store."""
+    t_all, n = time.perf_counter(), len(todo)
+    pending, told, done = list(todo), set(), 0
+    while pending:
+        st = pending.pop(0)
         if st.stored is None and _stored_meanwhile(module, profile, seed, st, store):
-            _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: stored meanwhile by another run")
+            done += 1
+            _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: stored meanwhile by another run")
             continue
-        _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: computing on {device} ...")
-        result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads)
-        _save(module, profile, seed, st, store, result, meta, force)
-        _say(progress, f"[helpers]   [{i}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
+        lock = store.lock(module.STEM, profile, st.part.name, seed)
+        if isinstance(lock, str):
+            if st.part.name not in told:
+                told.add(st.part.name)
+                _say(progress, f"[helpers]   {st.part.name}: being computed by another run ({lock}); "
+                               + ("the other parts first" if pending else "waiting for it"))
+            pending.append(st)
+            if all(p.part.name in told for p in pending):
+                time.sleep(LOCK_POLL_S)
+            continue
+        try:
+            if st.stored is None and _stored_meanwhile(module, profile, seed, st, store):  # saved, lock released
+                done += 1
+                _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: stored meanwhile by another run")
+                continue
+            done += 1
+            _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: computing on {device} ...")
+            result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads)
+            _save(module, profile, seed, st, store, result, meta, force)
+        finally:
+            lock.release()
+        _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
                        f"(all so far {fmt_seconds(time.perf_counter() - t_all)})")
 
 

@@ -14,6 +14,11 @@ whose hash differs from the one asked for is never taken (``Store.load`` returns
 Encoding (``encode`` / ``decode``, exact round trip): tensors and numpy arrays come back as numpy arrays of
 the same dtype and shape; dicts whose keys are not all strings come back with their int / float / bool keys;
 tuples come back as lists; NaN and inf survive (Python's JSON writes ``NaN`` / ``Infinity``).
+
+While a run computes a part it holds ``<part>.s<seed>.lock`` beside the sidecar (``Store.lock``): a second
+run of the same chapter, on the same store, takes its other parts first and waits for that one, instead of
+computing it twice. A lock whose process is gone (same host) or that is older than ``LOCK_MAX_AGE_S`` (another
+host) is stale and taken over.
 """
 from __future__ import annotations
 
@@ -23,19 +28,23 @@ import hashlib
 import io
 import json
 import os
+import platform
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Store", "StoredPart", "encode", "decode", "differences", "settings_hash", "canonical", "git_commit",
+__all__ = ["Store", "StoredPart", "PartLock", "LOCK_MAX_AGE_S", "encode", "decode", "differences", "settings_hash", "canonical", "git_commit",
            "repo_root_or_none", "committed_store", "default_store", "now", "dumps"]
 
 _INLINE = 64  # arrays of at most this many elements stay inline in the JSON
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
+#: A lock from another host older than this is taken to be stale (seconds).
+LOCK_MAX_AGE_S = 12 * 3600
 
 
 # --------------------------------------------------------------------------- encoding
@@ -205,6 +214,29 @@ class StoredPart:
     path: Path | None = None
 
 
+@dataclass
+class PartLock:
+    """A held part lock (``Store.lock``); ``release`` removes its file."""
+
+    path: Path
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _lock_holder_alive(holder: dict) -> bool:
+    """Whether the run that wrote a lock may still be computing its part."""
+    if holder.get("host") != platform.node():
+        return time.time() - float(holder.get("since", 0)) < LOCK_MAX_AGE_S
+    try:
+        os.kill(int(holder.get("pid", -1)), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 class Store:
     """Part results under ``root``: ``<root>/<profile>/<chapter>/parts/<part>.s<seed>.{json,npz}``.
 
@@ -291,6 +323,30 @@ class Store:
         tmp.write_text(dumps(doc) + "\n")
         tmp.replace(path)
         return path
+
+    def lock(self, chapter: str, profile: str, part: str, seed: int) -> PartLock | str:
+        """Take the lock of a part about to be computed: a ``PartLock`` (release it when the part is saved), or,
+        when a live run holds it, a line naming that run (``"pid 123 on host since 04:01:02"``). A stale lock
+        (module docstring) is taken over."""
+        path = self.path(chapter, profile, part, seed).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    holder = json.loads(path.read_text() or "{}")
+                except (OSError, json.JSONDecodeError):  # being written this instant, or garbage: judged by age
+                    holder = {"host": "?", "since": path.stat().st_mtime if path.exists() else 0}
+                if _lock_holder_alive(holder):
+                    since = _dt.datetime.fromtimestamp(float(holder.get("since", 0)), _dt.timezone.utc)
+                    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {since:%H:%M:%S} UTC"
+                path.unlink(missing_ok=True)  # stale: take it over
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump({"pid": os.getpid(), "host": platform.node(), "since": time.time()}, f)
+            return PartLock(path)
+        return f"a lock at {path} that keeps coming back"
 
     def parts(self, chapter: str, profile: str) -> list[Path]:
         """The sidecars stored for a chapter and profile."""

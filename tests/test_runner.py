@@ -194,3 +194,58 @@ def test_two_runs_share_the_work(toy, tmp_path):
     run = runner.compute(toy, "quick", store=tmp_path / "mine", progress=lines.append)
     assert CALLS == ["alpha", "beta"] and any("gamma: stored meanwhile by another run" in x for x in lines)
     assert run.parts[2].stored is not None
+
+
+def _hold(store_root, toy, part, pid):
+    """Write the lock another run would hold on a part (``Store.lock``'s format)."""
+    import platform
+    import time
+    lock = Store(store_root).path(toy.STEM, "quick", part, 0).with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"pid": pid, "host": platform.node(), "since": time.time()}))
+    return lock
+
+
+def test_a_part_another_live_run_computes_is_waited_for_not_computed_twice(toy, tmp_path, monkeypatch):
+    import os
+    monkeypatch.setattr(runner, "LOCK_POLL_S", 0.01)
+    other = runner.compute(toy, "quick", names=["beta"], store=tmp_path / "elsewhere", progress=None)
+    twin = other.parts[0].store.path(toy.STEM, "quick", "beta", 0)
+    lock = _hold(tmp_path / "mine", toy, "beta", os.getpid())  # a live process holds beta
+    orig = toy.PARTS
+
+    def parts(s):  # the other run finishes beta (saves it, releases the lock) while this run computes gamma
+        out = orig(s)
+        g = out[2]
+
+        def gamma(s_, seed, dev):
+            for src in (twin, twin.with_suffix(".npz")):
+                (lock.parent / src.name).write_bytes(src.read_bytes())
+            lock.unlink()
+            return g.compute(s_, seed, dev)
+        return [*out[:2], replace(g, compute=gamma)]
+
+    toy.PARTS = parts
+    CALLS.clear()
+    lines = []
+    run = runner.compute(toy, "quick", store=tmp_path / "mine", progress=lines.append)
+    assert CALLS == ["alpha", "gamma"], "beta was computed although another run held it"
+    assert any("beta: being computed by another run (pid" in x and "the other parts first" in x for x in lines)
+    assert any("beta: stored meanwhile by another run" in x for x in lines)
+    assert all(p.stored is not None for p in run.parts)
+    assert not list((tmp_path / "mine").rglob("*.lock"))
+
+
+def test_a_stale_lock_is_taken_over_and_locks_are_released(toy, tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid names no live process now
+    _hold(tmp_path, toy, "beta", dead.pid)
+    run = runner.compute(toy, "quick", store=tmp_path, progress=None)
+    assert run.computed == ["alpha", "beta", "gamma"] and CALLS == ["alpha", "beta", "gamma"]
+    assert not list(tmp_path.rglob("*.lock"))
+    lock = Store(tmp_path).lock(toy.STEM, "quick", "alpha", 0)
+    assert Store(tmp_path).lock(toy.STEM, "quick", "alpha", 0).startswith("pid ")  # held by this process
+    lock.release()
+    assert not isinstance(Store(tmp_path).lock(toy.STEM, "quick", "alpha", 0), str)
