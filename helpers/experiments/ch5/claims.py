@@ -1,0 +1,115 @@
+"""Chapter 5's claims: whether the four papers' measures agree on one zoo. Written, with their rules, before the
+first computed result (the commit that adds this file precedes every stored part of the chapter).
+
+No paper states these claims: each is a prediction one paper's reading makes about another paper's measure, so
+``paper`` names the statement it comes from. The unit of every correlation is one trained network (configuration
+x seed): the question is whether the lenses rank the *networks* alike. Comparisons of means are ``noise.Effect`` s
+over the seeds (Welch between configurations trained separately, paired within one network), beyond 2 SE.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ...claims import Claim, ClaimTable
+from ...noise import Correlation, Effect
+from ..ch1.measures import pick_nu
+from .parts import frame, members
+
+__all__ = ["CLAIMS", "values", "table", "networks", "RHO_MIN", "RHO_FLOOR", "ACC_GAP", "FINAL_INV", "MIDDLE_EQV", "SI_TARGET"]
+
+RHO_MIN, RHO_FLOOR = 0.8, 0.5   # S5.1: "rank alike" = Spearman rho >= 0.8 with its 95 % interval above 0.5
+ACC_GAP = 2.0                   # S5.2: "accuracy does not separate" = mean accuracies within 2 points
+SI_TARGET = 0.95                # S5.2: IR's nu picked by chapter 1's rule (smallest nu with mean SI >= 0.95)
+FINAL_INV, MIDDLE_EQV = 0.9, 0.8  # S5.3: invariant at the output, far from equivariant in the middle
+
+CLAIMS = {c.id: c for c in [
+    Claim("S5.1", "LieGG's variance along the rotation generator and LI rank the zoo's networks alike: "
+          "Spearman ρ over every network, [interval excludes 0 (sign +), ρ ≥ 0.8, lower bound > 0.5]",
+          "ch1 Table 1 (LI) vs ch4 Sec. 4.2 (variance)", paper="both measure output change under rotation",
+          relation="holds",
+          reason="ρ ≥ 0.8 with its Fisher-z interval above 0.5 is 'alike'; the unit is the network, so seeds count"),
+    Claim("S5.2", "SI separates WT and IR (ν by ch1's SI ≥ 0.95 rule) from DA-R4 where accuracy does not: "
+          "[SI(WT) > SI(DA), SI(IR) > SI(DA), |acc(WT) − acc(DA)| ≤ 2, |acc(IR) − acc(DA)| ≤ 2]",
+          "ch1 Table 1, Sec. 4.2", paper="SI 1.0 / 0.95 vs 0.17 at similar accuracy", relation="holds",
+          reason="SI effects beyond 2 SE (Welch) over seeds; 2 points is the accuracy gap ch1 calls similar"),
+    Claim("S5.3", "DA models, invariant at the output, are far from equivariant in the middle layers (invariance "
+          "learned late), DA-R4 and DA-SO2: [Final inv. ≥ 0.9, Final inv. > Middle equiv. (paired), "
+          "Middle equiv. ≤ 0.8] each", "ch3 Sec. 5 (DA)", paper="augmentation gives invariance late",
+          relation="holds", reason="thresholds fixed before the run; the effect beyond 2 SE over seeds"),
+    Claim("S5.4", "The invariance a marginal likelihood prefers (ch2's learned η) ranks the zoo's regimes like LI",
+          "ch2 Sec. 5", paper="η learned from data", relation="holds",
+          reason="not measured: ch2's model is not wired into this zoo (see Deviations)"),
+    Claim("S5.5", "Along IR's ν every lens moves toward invariance: Spearman over networks of ν with LI (−), "
+          "SI (+), LieGG rotation variance (−), Middle-layer invariance (+)", "ch1 Fig. 5, eq. 4",
+          paper="ν trades accuracy for invariance", relation="holds",
+          reason="each correlation's 95 % interval excludes 0 on its side"),
+    Claim("V5.1", "WT is exactly R4-invariant through every chapter's code: max of LI, DI, 1 − SI and 1 − the "
+          "per-layer invariance of its pooled layers", "DESIGN.md", paper=0.0, relation="<=", target=1e-5,
+          kind="verification", reason="weight-tying is invariant by construction; 1e-5 allows float32 round-off"),
+]}
+
+
+def networks(df):
+    """The zoo's distinct networks: IR at nu = 0 is DA-R4 itself (same seeds, batches and augmentations, and eq. 4's
+    term times 0), so its rows are dropped rather than counted twice."""
+    return df[~((df.kind == "IR") & (df.nu == 0))]
+
+
+def _s1(df) -> list:
+    df = networks(df)
+    c = Correlation(df["liegg_rotation"], df["LI"], sign=1)
+    return [c, c.rho >= RHO_MIN, c.interval[0] > RHO_FLOOR]
+
+
+def _s2(zoo: dict, base: str) -> list | None:
+    da, wt = zoo.get(f"DA-R4 · {base}"), zoo.get(f"WT · {base}")
+    ir = {r["nu"]: r for r in zoo.values() if r["kind"] == "IR" and r["nu"] > 0}
+    if da is None or wt is None or not ir:
+        return None
+    chosen = ir[pick_nu(ir, SI_TARGET)]
+    gap = lambda r: abs(np.mean(r["acc"]) - np.mean(da["acc"])) <= ACC_GAP  # noqa: E731
+    return [Effect(wt["SI"], da["SI"], paired=False), Effect(chosen["SI"], da["SI"], paired=False), gap(wt),
+            gap(chosen)]
+
+
+def _s3(zoo: dict, base: str) -> list | None:
+    checks = []
+    for kind in ("DA-R4", "DA-SO2"):
+        r = zoo.get(f"{kind} · {base}")
+        if r is None:
+            return None
+        final, middle = np.asarray(r["inv_parts"])[:, 3], np.asarray(r["eqv_parts"])[:, 1]  # (M,) each
+        checks += [final.mean() >= FINAL_INV, Effect(final, middle), middle.mean() <= MIDDLE_EQV]
+    return checks
+
+
+def _s5(df) -> list | None:
+    ir = df[df.kind == "IR"]
+    if ir.nu.nunique() < 2:
+        return None
+    return [Correlation(ir.nu, ir.LI, sign=-1), Correlation(ir.nu, ir.SI, sign=1),
+            Correlation(ir.nu, ir.liegg_rotation, sign=-1), Correlation(ir.nu, ir.inv_Middle, sign=1)]
+
+
+def _v1(zoo: dict) -> float | None:
+    wt = [r for r in zoo.values() if r["kind"] == "WT"]
+    if not wt:
+        return None
+    return max(max(np.max(r["LI"]), np.max(r["DI"]), 1 - np.min(r["SI"]), 1 - np.min(r["invariance"]))
+               for r in wt)
+
+
+def values(ev: Mapping) -> dict:
+    """``{claim id: measured value}`` from the chapter's parts: lists of sub-checks for the ``holds`` claims,
+    a number for V5.1, None where a claim was not measured."""
+    zoo, df = members(ev), frame(ev)
+    base = next((lab.split(" · ")[1] for lab, r in zoo.items() if r["kind"] == "plain"), "")
+    return {"S5.1": _s1(df), "S5.2": _s2(zoo, base), "S5.3": _s3(zoo, base), "S5.4": None, "S5.5": _s5(df),
+            "V5.1": _v1(zoo)}
+
+
+def table(ev: Mapping) -> ClaimTable:
+    """The chapter's *claims vs measurements* table."""
+    return ClaimTable.of(CLAIMS, values(ev))

@@ -1,0 +1,137 @@
+"""The four papers' lenses on one trained network. Nothing is re-implemented: each lens calls the chapter code
+that defines it.
+
+- **Output (ch1)**: accuracy, LI, DI and SI over R4 (eqs. 1-3 of Moskalev et al. 2023) through chapter 1's
+  ``measures.evaluate``.
+- **Layers (ch3)**: the invariance (eq. 4) and equivariance (eq. 7) of Bruintjes et al. 2023 per hidden layer, for
+  the three quarter turns (chapter 3's ``rotation`` transforms), with ``metrics.capture`` and
+  ``metrics.in_equivariance``. An MLP's layers are vectors, on which a rotation acts as the identity: a unit's
+  "map" is its response over the evaluation images (the Pool / Final convention of ``metrics.similarity``), so
+  invariance asks whether unit c responds to ``g x`` as to ``x``, equivariance whether *some* unit c' does.
+- **Generators (ch4)**: LieGG's image polarization matrix (eq. 3 of Moskalev et al. 2022) of the L2-normalised
+  logits, with background 0 (rotation-MNIST's), read by chapter 4's ``spectrum_and_bias``: the symmetry variance
+  ``sigma_min^2 / N`` and the bias of the generator it retrieves; and the variance *along the rotation generator*
+  ``||E vec(J)||^2 / N`` (eq. 4's variance at ``h = J``, the unit rotation generator).
+- **Marginal likelihood (ch2)**: not measured on this zoo (see the page's deviations).
+"""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ...groups import ROT4
+from ...metrics import capture, in_equivariance, polarization_matrix_image
+from ...models import MLP, GroupPooledMLP
+from ..ch1.measures import evaluate
+from ..ch3.equivariance import rotation
+from ..ch4.measures import spectrum_and_bias
+from .settings import Settings
+
+__all__ = ["LENSES", "DEPTH", "ROTATION_GENERATOR", "layers_of", "output_lens", "layer_lens", "depth_means",
+           "liegg_lens", "measure"]
+
+#: Every number a network gets, with its direction: +1 where larger means more invariant, -1 where smaller does,
+#: 0 for accuracy (no direction), and its label on the page.
+LENSES = {"acc": (0, "accuracy (%)"), "LI": (-1, "LI (ch1)"), "DI": (-1, "DI (ch1)"), "SI": (1, "SI (ch1)"),
+          "inv_Early": (1, "Early inv. (ch3)"), "inv_Middle": (1, "Middle inv. (ch3)"),
+          "inv_Late": (1, "Late inv. (ch3)"), "inv_Final": (1, "Final inv. (ch3)"),
+          "eqv_Middle": (1, "Middle equiv. (ch3)"),
+          "liegg_rotation": (-1, "LieGG rot. variance (ch4)"), "liegg_variance": (-1, "LieGG variance (ch4)"),
+          "liegg_bias": (-1, "LieGG bias (ch4)")}
+#: Depth parts of an MLP: its hidden layers split in thirds, and the logits (an MLP has no pooling layer).
+DEPTH = ("Early", "Middle", "Late", "Final")
+#: The unit rotation generator J / sqrt(2) in LieGG's (row, col) coordinates, flattened like a row of E: (4,).
+ROTATION_GENERATOR = torch.tensor([0.0, -1.0, 1.0, 0.0], dtype=torch.float64) / math.sqrt(2)
+
+
+def layers_of(model: nn.Module) -> dict[str, nn.Module]:
+    """The modules whose outputs are a network's layers, in depth order: each hidden layer after its activation,
+    then the logits. For WT the first is the group-pooled layer (the output of ``rest``'s Flatten).
+
+    Raises:
+        ValueError: a model that is neither ``MLP`` nor ``GroupPooledMLP``.
+    """
+    if isinstance(model, GroupPooledMLP):
+        mods, first = list(model.rest), {"h1 (pooled)": model.rest[0]}
+    elif isinstance(model, MLP):
+        mods, first = list(model), {}
+    else:
+        raise ValueError(f"layers_of needs an MLP or a GroupPooledMLP, got {type(model).__name__}")
+    acts = [m for m, nxt in zip(mods, mods[1:]) if isinstance(nxt, nn.Linear) and not isinstance(m, nn.Flatten)]
+    names = {**first, **{f"h{i + 1 + len(first)}": m for i, m in enumerate(acts)}}
+    return {**names, "logits": mods[-1]}
+
+
+def output_lens(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings) -> dict:
+    """Chapter 1's Table 1 columns over R4 for each member: ``{"acc", "LI", "DI", "SI"}``, each ``[M]``."""
+    return evaluate(models, SimpleNamespace(test=test, group=ROT4), s)
+
+
+def layer_lens(model: nn.Module, x: Tensor) -> dict:
+    """Invariance and equivariance (eqs. 4, 7 of ch3) of every layer of ``layers_of(model)``, averaged over the
+    three quarter turns.
+
+    Args:
+        x: ``(B, 28, 28)`` evaluation images on the model's device (B >= 2).
+    Returns:
+        ``{"layers": names (L,), "invariance": (L,), "equivariance": (L,)}``.
+    """
+    layers = layers_of(model)
+    base = capture(model, layers, x)  # {name: (B, C)}
+    inv, eqv = np.zeros((3, len(layers))), np.zeros((3, len(layers)))
+    for i, k in enumerate((1, 2, 3)):
+        moved = capture(model, layers, rotation(k)(x, x.shape[-1]))  # f(T_g X), {name: (B, C)}
+        for j, name in enumerate(layers):
+            inv[i, j], eqv[i, j] = in_equivariance(moved[name], base[name])  # T_g is the identity on vectors
+    return {"layers": list(layers), "invariance": inv.mean(0), "equivariance": eqv.mean(0)}
+
+
+def depth_means(values: np.ndarray) -> np.ndarray:
+    """Means over the depth parts ``DEPTH``: ``(L,)`` per-layer values (hidden layers, then logits) -> ``(4,)``."""
+    hidden = np.array_split(np.asarray(values[:-1], dtype=float), 3)  # Early / Middle / Late
+    if any(len(h) == 0 for h in hidden):
+        raise ValueError(f"depth parts need >= 3 hidden layers, got {len(values) - 1}")
+    return np.array([h.mean() for h in hidden] + [float(values[-1])])
+
+
+def liegg_lens(model: nn.Module, x: Tensor) -> dict:
+    """LieGG on images (eq. 3 of ch4) of the L2-normalised logits, background 0.
+
+    Args:
+        x: ``(N, 28, 28)`` smoothed images on the model's device.
+    Returns:
+        ``{"variance": sigma_min^2 / N, "bias": bias of the retrieved generator, "rotation": ||E vec(J)||^2 / N,
+        "generator": (2, 2)}``.
+    """
+    E = polarization_matrix_image(model, x, normalize=True, background=0.0).double()  # (N, 4)
+    sb = spectrum_and_bias(E)
+    rot = float((E @ ROTATION_GENERATOR.to(E.device)).pow(2).mean())  # eq. 4's variance at h = J
+    return {"variance": sb["variance"], "bias": float(sb["bias"][0]), "rotation": rot, "generator": sb["generator"]}
+
+
+def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings) -> dict:
+    """Every lens on each of M trained members of one configuration (``test``: ``(x (B, 28, 28), y (B,))``).
+
+    Returns:
+        ``{"acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias", "liegg_rotation": [M],
+        "layers": names (L,), "invariance", "equivariance": (M, L), "inv_parts", "eqv_parts": (M, 4),
+        "generator": (M, 2, 2)}``.
+    """
+    dev = next(models[0].parameters()).device
+    x = test[0][: s.n_eval].to(dev)  # (B, 28, 28)
+    out = output_lens(models, test, s)
+    lay = [layer_lens(m, x) for m in models]
+    lie = [liegg_lens(m, x) for m in models]
+    out |= {"liegg_variance": [r["variance"] for r in lie], "liegg_bias": [r["bias"] for r in lie],
+            "liegg_rotation": [r["rotation"] for r in lie],
+            "generator": torch.stack([r["generator"] for r in lie]),  # (M, 2, 2)
+            "layers": lay[0]["layers"],
+            "invariance": np.stack([r["invariance"] for r in lay]),  # (M, L)
+            "equivariance": np.stack([r["equivariance"] for r in lay])}  # (M, L)
+    out["inv_parts"] = np.stack([depth_means(v) for v in out["invariance"]])  # (M, 4)
+    out["eqv_parts"] = np.stack([depth_means(v) for v in out["equivariance"]])  # (M, 4)
+    return out

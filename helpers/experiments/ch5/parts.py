@@ -1,0 +1,95 @@
+"""Chapter 5's compute as parts: each trains one family of the zoo (every configuration's seeds as one ensemble)
+and measures every member with every lens (``lenses.measure``). Parts return numbers and arrays, never models.
+
+- ``regimes``: plain, DA-R4, DA-SO2 and WT at the base size;
+- ``nu``: IR at every nu of the profile (nu = 0 included), base size, one ensemble;
+- ``sizes``: plain and DA-R4 at each further width / depth.
+"""
+from __future__ import annotations
+
+import time
+from typing import Mapping
+
+import pandas as pd
+import torch
+
+from ...parts import Needs, Part
+from ..ch4.data import rotation_mnist
+from .lenses import DEPTH, measure
+from .settings import Settings
+from .zoo import Config, train, train_ir
+
+__all__ = ["all_parts", "run_regimes", "run_nu", "run_sizes", "zoo_data", "members", "frame"]
+
+_DATA = ("n_train", "n_val", "n_test", "blur", "seeds", "fit", "activation", "n_eval", "n_si", "ig_steps")
+
+
+def zoo_data(s: Settings, seed: int) -> dict:
+    """Rotation-MNIST of chapter 4 (uniform angles, blur ``s.blur``, background 0), split by ``seed``."""
+    return rotation_mnist(s.n_train, s.n_val, s.n_test, s.blur, seed)
+
+
+def _record(cfg: Config, models, d: dict, s: Settings, wall: float) -> dict:
+    return {"kind": cfg.kind, "hidden": list(cfg.hidden), "nu": cfg.nu, "train_s": wall,
+            **measure(models, d["test"], s)}
+
+
+def _run(configs: list[Config], s: Settings, seed: int, device) -> dict:
+    d = zoo_data(s, seed)
+    out = {}
+    for cfg in configs:
+        t0 = time.perf_counter()
+        models = train(cfg, d, s, device)
+        out[cfg.label] = _record(cfg, models, d, s, time.perf_counter() - t0)
+    return {"members": out}
+
+
+def run_regimes(s: Settings, seed: int, device: torch.device) -> dict:
+    """Part ``regimes``: ``{"members": {label: record}}`` for plain, DA-R4, DA-SO2 and WT at ``s.hidden``."""
+    return _run([Config(k, s.hidden) for k in ("plain", "DA-R4", "DA-SO2", "WT")], s, seed, device)
+
+
+def run_nu(s: Settings, seed: int, device: torch.device) -> dict:
+    """Part ``nu``: ``{"members": {label: record}}`` for IR at every nu of ``s.nus`` (one ensemble)."""
+    d = zoo_data(s, seed)
+    t0 = time.perf_counter()
+    sweep = train_ir(s.hidden, s.nus, d, s, device)
+    wall = (time.perf_counter() - t0) / len(sweep)
+    return {"members": {Config("IR", s.hidden, nu).label: _record(Config("IR", s.hidden, nu), ms, d, s, wall)
+                        for nu, ms in sweep.items()}}
+
+
+def run_sizes(s: Settings, seed: int, device: torch.device) -> dict:
+    """Part ``sizes``: ``{"members": {label: record}}`` for plain and DA-R4 at every hidden size of ``s.sizes``."""
+    return _run([Config(k, h) for h in s.sizes for k in ("plain", "DA-R4")], s, seed, device)
+
+
+def all_parts(s: Settings) -> list[Part]:
+    """The chapter's parts in profile settings ``s``."""
+    return [Part("regimes", run_regimes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden",),
+                 description="plain, DA-R4, DA-SO2 and WT MLPs, every lens"),
+            Part("nu", run_nu, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden", "nus"),
+                 description="IR (ch1's eq. 4) at every nu, one ensemble, every lens"),
+            Part("sizes", run_sizes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("sizes",),
+                 description="plain and DA-R4 at further widths and depths, every lens")]
+
+
+def members(ev: Mapping) -> dict[str, dict]:
+    """``{label: record}`` over every part of a page's evidence (the zoo's configurations)."""
+    return {k: r for name in ("regimes", "nu", "sizes") if name in ev for k, r in ev[name]["members"].items()}
+
+
+def frame(ev: Mapping):
+    """One row per trained network (configuration x seed), one column per lens (``lenses.LENSES``) plus
+    ``config``, ``kind``, ``nu``, ``seed`` and ``params``-free size ``hidden``: a ``pandas.DataFrame``."""
+    rows = []
+    for lab, r in members(ev).items():
+        for m in range(len(r["acc"])):
+            row = {"config": lab, "kind": r["kind"], "nu": r["nu"], "hidden": "×".join(map(str, r["hidden"])),
+                   "member": m}
+            row |= {k: float(r[k][m]) for k in ("acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias",
+                                                "liegg_rotation")}
+            row |= {f"inv_{p}": float(r["inv_parts"][m][i]) for i, p in enumerate(DEPTH)}
+            row |= {f"eqv_{p}": float(r["eqv_parts"][m][i]) for i, p in enumerate(DEPTH)}
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,68 @@
+"""Chapter 5's profiles: one task (rotation-MNIST), one model zoo, four papers' measures."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...training import FitConfig
+
+__all__ = ["Settings", "SETTINGS", "KINDS", "N_CLASSES", "SIZE"]
+
+#: The zoo's training regimes: ``plain`` (nothing), ``DA-R4`` / ``DA-SO2`` (augmentation by a random quarter turn /
+#: a random angle), ``WT`` (weight-tying over R4, ``helpers.models.GroupPooledMLP``), ``IR`` (ch1's invariance
+#: regulariser, eq. 4 of Moskalev et al. 2023, on top of DA-R4, one member per nu).
+KINDS = ("plain", "DA-R4", "DA-SO2", "WT", "IR")
+N_CLASSES = 10
+SIZE = 28
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One profile of the chapter.
+
+    Attributes:
+        n_train, n_val, n_test: rotation-MNIST split sizes (``ch4.data.rotation_mnist``: every image at its own
+            uniform angle, blurred with sigma ``blur``).
+        seeds: ensemble members per configuration (>= 3: every comparison of means needs them).
+        hidden: the base MLP's hidden widths (>= 3 layers, so that Early / Middle / Late each get one).
+        sizes: further widths / depths, each trained plain and with DA-R4.
+        nus: the IR weights (eq. 4 of ch1), 0 included: IR at nu = 0 is DA-R4 with an extra forward pass.
+        fit: optimiser settings (every member alike).
+        activation: the MLPs' nonlinearity (Swish: LieGG's first-order condition wants a smooth network).
+        n_eval: test images for LI, DI, the per-layer correlations and LieGG; n_si, ig_steps: SI (captum).
+    """
+
+    n_train: int
+    n_val: int
+    n_test: int
+    seeds: tuple[int, ...]
+    hidden: tuple[int, ...]
+    sizes: tuple[tuple[int, ...], ...]
+    nus: tuple[float, ...]
+    fit: FitConfig
+    blur: float = 1.5
+    activation: str = "swish"
+    n_eval: int = 500
+    n_si: int = 48
+    ig_steps: int = 16
+
+    def __post_init__(self):
+        if len(self.seeds) < 3:
+            raise ValueError(f"chapter 5 compares means over seeds and needs >= 3 seeds, got {self.seeds}")
+        for h in (self.hidden, *self.sizes):
+            if len(h) < 3:
+                raise ValueError(f"every MLP needs >= 3 hidden layers (Early, Middle, Late), got {h}")
+
+
+SETTINGS = {
+    "quick": Settings(3000, 500, 1000, (0, 1, 2), (96, 96, 96), ((48, 48, 48), (96,) * 5),
+                      (0.0, 1.0, 10.0), FitConfig(epochs=8, batch_size=128, lr=2e-3),
+                      n_eval=400, n_si=32, ig_steps=12),
+    "standard": Settings(10_000, 2000, 5000, (0, 1, 2, 3, 4), (128, 128, 128), ((64, 64, 64), (256, 256, 256),
+                                                                                 (128,) * 6),
+                         (0.0, 0.3, 1.0, 3.0, 10.0, 30.0), FitConfig(epochs=30, batch_size=256, lr=1e-3),
+                         n_eval=1000, n_si=100, ig_steps=24),
+    "paper": Settings(10_000, 2000, 10_000, (0, 1, 2, 3, 4), (128, 128, 128), ((64, 64, 64), (256, 256, 256),
+                                                                              (128,) * 6),
+                      (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0), FitConfig(epochs=100, batch_size=256, lr=1e-3),
+                      n_eval=2000, n_si=300, ig_steps=32),
+}
