@@ -196,11 +196,23 @@ def sweep_frame(ev: Mapping):
     return pd.DataFrame(rows).sort_values(["params", "depth", "seed"]).reset_index(drop=True)
 
 
+def _within(df, key: str) -> np.ndarray:
+    """``df[key]`` ranked within each depth, centred: what is left of it once the depth is known."""
+    r = df.groupby("depth")[key].rank()
+    return (r - r.groupby(df["depth"]).transform("mean")).to_numpy(float)
+
+
 def sweep_correlations(df) -> dict[str, float]:
     """Spearman and Pearson correlations of variance and bias with test accuracy, and Spearman's rho of the
-    parameter count with the variance, over all rows of the sweep (Sec. 5.3)."""
+    parameter count with the variance, over all rows of the sweep (Sec. 5.3); and the Pearson correlation of
+    the within-depth ranks (``*_within_depth``), which leaves out what depth alone explains (accuracy falls
+    with depth at a fixed budget)."""
     acc, var, bias, npar = (df[k].to_numpy(float) for k in ("test_acc", "variance", "bias", "n_params"))
     return {"spearman_var_acc": float(stats.spearmanr(var, acc).statistic),
+            "spearman_var_acc_within_depth": float(stats.pearsonr(_within(df, "variance"),
+                                                                  _within(df, "test_acc")).statistic),
+            "spearman_bias_acc_within_depth": float(stats.pearsonr(_within(df, "bias"),
+                                                                   _within(df, "test_acc")).statistic),
             "spearman_bias_acc": float(stats.spearmanr(bias, acc).statistic),
             "pearson_var_acc": float(stats.pearsonr(var, acc).statistic),
             "pearson_bias_acc": float(stats.pearsonr(bias, acc).statistic),
