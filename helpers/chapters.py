@@ -50,6 +50,7 @@ CHAPTERS = (
     Chapter("3", "book/03_learned_equivariance_depth.ipynb", "Learned equivariance across depth",
             "helpers.experiments.ch3"),
     Chapter("4", "book/04_liegg.ipynb", "LieGG: learned Lie group generators", "helpers.experiments.ch4"),
+    Chapter("5", "book/05_four_lenses.ipynb", "One model zoo, four lenses", "helpers.experiments.ch5"),
 )
 
 

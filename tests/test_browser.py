@@ -16,8 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = {"00_template": 1, "01_genuine_invariance": 6, "02_invariant_weights": 6,
-            "03_learned_equivariance_depth": 5, "04_liegg": 5}       # page: figures it must show at least
-CONTROLS = {"01_genuine_invariance": {"ν", "β"}, "02_invariant_weights": {"η_rot", "generator"}}
+            "03_learned_equivariance_depth": 5, "04_liegg": 5,
+            "05_four_lenses": 4}                                     # page: figures it must show at least
+CONTROLS = {"01_genuine_invariance": {"ν", "β"}, "02_invariant_weights": {"η_rot", "generator"},
+            "05_four_lenses": {"ν"}}
 
 
 def _need(tool: str) -> str:

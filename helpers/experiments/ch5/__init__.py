@@ -8,10 +8,10 @@ and tables), ``claims`` (S5.1-S5.5, V5.1).
 """
 from __future__ import annotations
 
-from . import claims, lenses, parts, settings, zoo  # noqa: F401
+from . import claims, lenses, parts, settings, views, zoo  # noqa: F401
 from .parts import all_parts as PARTS  # noqa: N812
 from .settings import KINDS, SETTINGS, Settings
 
 STEM = "05_four_lenses"
 
-__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "KINDS", "claims", "lenses", "parts", "settings", "zoo"]
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "KINDS", "claims", "lenses", "parts", "settings", "views", "zoo"]

@@ -1,0 +1,198 @@
+"""Chapter 5's figures and tables, drawn from the stored parts (``parts.frame``: one row per trained network)."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ... import plots
+from ...noise import Correlation
+from .claims import networks
+from .lenses import DEPTH, LENSES
+from .parts import frame, members
+
+__all__ = ["KIND_COLORS", "SCATTER_LENSES", "summary", "ranks", "headline", "correlations", "scatter_matrix",
+           "nu_lenses", "draw_nu", "nu_values", "agreement", "findings"]
+
+#: One colour per regime (chapter 1's WT / DA / IR colours where they exist).
+KIND_COLORS = {"plain": "#666666", "DA-R4": plots.METHOD_COLORS["DA"], "DA-SO2": "#e6ab02",
+               "WT": plots.METHOD_COLORS["WT"], "IR": plots.METHOD_COLORS["IR"]}
+#: The lenses of the scatter matrix: one or two per chapter, and accuracy.
+SCATTER_LENSES = ("acc", "LI", "SI", "inv_Middle", "liegg_rotation", "liegg_bias")
+_LOG = {"LI", "DI", "liegg_rotation", "liegg_variance"}
+
+
+def summary(ev: Mapping) -> pd.DataFrame:
+    """Mean over seeds of every lens, one row per configuration (IR at nu = 0, DA-R4 itself, left out)."""
+    df = networks(frame(ev))
+    cols = list(LENSES)
+    return df.groupby("config", sort=False)[cols].mean()
+
+
+def ranks(table: pd.DataFrame) -> pd.DataFrame:
+    """Each lens's rank of the configurations by invariance (1 = most invariant by that lens; accuracy: 1 = most
+    accurate), ties averaged."""
+    out = {}
+    for k in table.columns:
+        sign = LENSES[k][0] or 1
+        out[k] = (-sign * table[k]).rank(method="average")
+    return pd.DataFrame(out, index=table.index)
+
+
+def _short(v: float) -> str:
+    """A cell's number in at most five characters: ``0.93``, ``87.2``, ``6e-15``."""
+    return f"{v:.0e}".replace("e-0", "e-") if 0 < abs(v) < 0.01 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+def headline(ev: Mapping) -> plt.Figure:
+    """The page's first figure: configurations x lenses, coloured by rank (dark = most invariant by that lens),
+    each cell printing the measured mean."""
+    table = summary(ev)
+    r = ranks(table)
+    fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(table) + 2.2))
+    annot = table.apply(lambda col: col.map(_short))
+    sns.heatmap(r, annot=annot.values, fmt="", cmap="viridis_r", cbar_kws={"label": "rank (1 = most invariant)"},
+                annot_kws={"fontsize": 8}, linewidths=0.5, ax=ax)
+    ax.set_xticklabels([LENSES[k][1] for k in table.columns], rotation=40, ha="right")
+    ax.set(xlabel="", ylabel="", title="One zoo, four lenses: does every measure rank the networks alike?")
+    fig.tight_layout()
+    return fig
+
+
+def correlations(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> pd.DataFrame:
+    """Spearman rho between every two lenses over the zoo's networks, with its 95 % interval (Fisher's z), as
+    ``"rho [lo, hi]"`` strings; signs as measured (not oriented)."""
+    df = networks(frame(ev))
+    out = pd.DataFrame(index=[LENSES[k][1] for k in lenses], columns=[LENSES[k][1] for k in lenses], dtype=object)
+    for a in lenses:
+        for b in lenses:
+            c = Correlation(df[a], df[b])
+            lo, hi = c.interval
+            out.loc[LENSES[a][1], LENSES[b][1]] = f"{c.rho:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+    return out
+
+
+def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> plt.Figure:
+    """Every pair of lenses over the zoo's networks: scatter below the diagonal (one colour per regime; LI and
+    LieGG's variance on log axes), Spearman rho and its 95 % interval above it."""
+    df = networks(frame(ev))
+    n = len(lenses)
+    fig, axes = plt.subplots(n, n, figsize=(9.5, 9.5))
+    for i, a in enumerate(lenses):
+        for j, b in enumerate(lenses):
+            ax = axes[i, j]
+            if i > j:
+                for kind, g in df.groupby("kind"):
+                    ax.scatter(g[b], g[a], s=10, color=KIND_COLORS[kind], label=kind, alpha=0.8)
+                ax.set_xscale("log" if b in _LOG else "linear")
+                ax.set_yscale("log" if a in _LOG else "linear")
+            elif i < j:
+                c = Correlation(df[a], df[b])
+                lo, hi = c.interval
+                ax.text(0.5, 0.5, f"ρ = {c.rho:+.2f}\n[{lo:+.2f}, {hi:+.2f}]", ha="center", va="center",
+                        fontsize=10, transform=ax.transAxes, color="C3" if lo > 0 or hi < 0 else "0.4")
+                ax.set_facecolor(plt.cm.RdBu_r(0.5 + c.rho / 2, alpha=0.35))
+                ax.grid(False)
+            else:
+                ax.text(0.5, 0.5, LENSES[a][1].replace(" (", "\n("), ha="center", va="center", fontsize=10,
+                        transform=ax.transAxes)
+                ax.grid(False)
+            if i <= j:
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                ax.tick_params(labelsize=9, labelbottom=i == n - 1, labelleft=j == 0)
+                if j:
+                    ax.set_yticklabels([], minor=True)
+    handles, labels = axes[1, 0].get_legend_handles_labels()
+    fig.suptitle("Every pair of lenses over the zoo's networks (Spearman ρ, 95 % interval)", y=0.995)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.965), ncol=len(labels), fontsize=10,
+               markerscale=2)
+    return fig
+
+
+def nu_values(ev: Mapping) -> list[float]:
+    """The nu of the IR sweep, ascending."""
+    return sorted(r["nu"] for r in members(ev).values() if r["kind"] == "IR")
+
+
+def _ir(ev: Mapping) -> pd.DataFrame:
+    df = frame(ev)
+    return df[df.kind == "IR"]
+
+
+def nu_lenses(ev: Mapping, lenses: Sequence[str] = ("acc", "LI", "SI", "inv_Middle", "eqv_Middle", "liegg_rotation",
+                                                   "liegg_bias")) -> plt.Figure:
+    """Every lens against IR's nu (mean ± std over seeds; nu = 0 drawn at the left end of a symlog axis)."""
+    ir = _ir(ev)
+    ncol = (len(lenses) + 1) // 2
+    fig, axes = plt.subplots(2, ncol, figsize=(9, 5.4), squeeze=False)
+    g = ir.groupby("nu")
+    for ax in axes.flat[len(lenses):]:
+        ax.set_visible(False)
+    for ax, k in zip(axes.flat, lenses):
+        m, sd = g[k].mean(), g[k].std()
+        ax.errorbar(m.index, m.values, sd.values, marker="o", color=KIND_COLORS["IR"], capsize=2)
+        ax.set_xscale("symlog", linthresh=min([v for v in m.index if v > 0], default=1.0))
+        ax.set_yscale("log" if k in _LOG else "linear")
+        ax.set(xlabel="ν", title=LENSES[k][1])
+        ax.tick_params(labelsize=9)
+    fig.suptitle("IR's ν moves every lens (mean ± std over seeds)", y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def draw_nu(ax, ev: Mapping, nu: float) -> None:
+    """The ν control: per-depth invariance (solid) and equivariance (dashed) of IR at ``nu`` (mean over seeds),
+    DA-R4 (ν = 0) in grey, and the output and LieGG lenses at ``nu`` in the legend."""
+    ir = _ir(ev)
+    x = np.arange(len(DEPTH))
+    for v, color, lw in ((0.0, "0.6", 1.2), (nu, KIND_COLORS["IR"], 2.2)):
+        row = ir[ir.nu == v].mean(numeric_only=True)
+        tag = "ν = 0 (DA-R4)" if v == 0 else f"ν = {v:g}"
+        ax.plot(x, [row[f"inv_{p}"] for p in DEPTH], "o-", color=color, lw=lw, label=f"{tag}: invariance")
+        ax.plot(x, [row[f"eqv_{p}"] for p in DEPTH], "s--", color=color, lw=lw * 0.7, label=f"{tag}: equivariance")
+    row = ir[ir.nu == nu].mean(numeric_only=True)
+    ax.text(0.02, 0.04, f"acc {row['acc']:.1f} %   LI {row['LI']:.2g}   SI {row['SI']:.2f}\n"
+            f"LieGG rot. var. {row['liegg_rotation']:.2g}   bias {row['liegg_bias']:.2f}",
+            transform=ax.transAxes, fontsize=8, va="bottom")
+    ax.set_xticks(x, DEPTH)
+    lo = float(ir[[f"inv_{p}" for p in DEPTH]].min().min())
+    ax.set_ylim(min(lo, 0.9) - 0.12, 1.01)
+    ax.set_ylabel("correlation (ch3)")
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def agreement(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES[1:]) -> pd.DataFrame:
+    """Every pair of invariance lenses, oriented (rho > 0: the two agree on which network is more invariant),
+    over the zoo's networks, strongest agreement first: ``lens a, lens b, rho, lo, hi``."""
+    df = networks(frame(ev))
+    rows = []
+    for i, a in enumerate(lenses):
+        for b in lenses[i + 1:]:
+            c = Correlation(LENSES[a][0] * df[a], LENSES[b][0] * df[b])
+            rows.append({"lens a": LENSES[a][1], "lens b": LENSES[b][1], "ρ (oriented)": c.rho,
+                         "95 % lo": c.interval[0], "95 % hi": c.interval[1]})
+    return pd.DataFrame(rows).sort_values("ρ (oriented)", ascending=False).reset_index(drop=True)
+
+
+def findings(ev: Mapping) -> str:
+    """The run's headline numbers in sentences (every number computed here from the stored parts)."""
+    df = networks(frame(ev))
+    agr = agreement(ev)
+    top, low = agr.iloc[0], agr.iloc[-1]
+    c = Correlation(df["liegg_rotation"], df["LI"])
+    by = df.groupby("kind")[["acc", "LI", "SI", "liegg_rotation"]].mean()
+    lines = [f"{len(df)} networks ({df.config.nunique()} configurations × {df.member.nunique()} seeds).",
+             f"LieGG rotation variance vs LI: Spearman ρ = {c.rho:+.2f}, 95 % interval "
+             f"[{c.interval[0]:+.2f}, {c.interval[1]:+.2f}].",
+             f"Strongest agreement: {top['lens a']} and {top['lens b']} (ρ = {top['ρ (oriented)']:+.2f}); "
+             f"weakest: {low['lens a']} and {low['lens b']} (ρ = {low['ρ (oriented)']:+.2f}).",
+             "Means by regime (all sizes): " + "; ".join(
+                 f"{k}: acc {r.acc:.1f} %, LI {r.LI:.2g}, SI {r.SI:.2f}, LieGG rot. var. {r.liegg_rotation:.2g}"
+                 for k, r in by.iterrows()) + "."]
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""Chapter 5: each lens, through the chapter's code path, gives its known answer on an exactly invariant model
+(WT over R4: LI = DI = 0, SI = 1, every layer's invariance 1; an exactly rotation-invariant functional: LieGG
+retrieves the rotation generator with zero bias and no variance along it), and a non-invariant model fails each;
+the zoo's parts and claims end to end on a tiny profile; errors name the bad value."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torchvision.transforms.v2.functional import gaussian_blur
+
+from helpers import chapters, data
+from helpers.claims import VERDICTS
+from helpers.experiments import ch5
+from helpers.metrics import image_coordinates
+from helpers.training import FitConfig
+
+TINY = replace(ch5.SETTINGS["quick"], n_train=300, n_val=100, n_test=120, hidden=(24, 24, 24), sizes=((16, 16, 16),),
+               nus=(0.0, 10.0), fit=FitConfig(epochs=1, batch_size=100, lr=2e-3), n_eval=64, n_si=6, ig_steps=4)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """Blurred MNIST test digits ``(64, 28, 28)`` in [0, 1], labels, and the raw digits in [0, 1] (background 0)."""
+    x, y = data.load("mnist", train=False)
+    raw = data.to_unit(x[:64])  # (64, 28, 28)
+    return gaussian_blur(raw.unsqueeze(1), [9, 9], [1.5, 1.5]).squeeze(1), y[:64], raw
+
+
+@pytest.fixture
+def models(need_data):
+    need_data("mnist")
+    torch.manual_seed(0)
+    return {k: ch5.zoo.make_model(k, (32, 32, 32)) for k in ("WT", "plain")}
+
+
+def test_output_lens_wt_exact_plain_fails(models, digits):
+    wt, plain = (ch5.lenses.output_lens([models[k]], digits[:2], TINY) for k in ("WT", "plain"))
+    assert wt["LI"][0] < 1e-10 and wt["DI"][0] < 1e-10 and wt["SI"][0] > 1 - 1e-5
+    assert plain["LI"][0] > 1e-6 and plain["DI"][0] > 1e-9 and plain["SI"][0] < 0.99   # untrained: small logits
+
+
+def test_layer_lens_wt_invariant_at_every_layer_plain_fails(models, digits):
+    wt = ch5.lenses.layer_lens(models["WT"], digits[0])
+    assert wt["layers"] == ["h1 (pooled)", "h2", "h3", "logits"]
+    assert np.all(wt["invariance"] > 1 - 1e-6) and np.all(wt["equivariance"] >= wt["invariance"] - 1e-9)
+    plain = ch5.lenses.layer_lens(models["plain"], digits[0])
+    assert plain["layers"] == ["h1", "h2", "h3", "logits"]
+    assert plain["invariance"][-1] < 0.999     # the pooled output (Final) of a plain MLP moves under rotation
+    assert np.all(plain["equivariance"] >= plain["invariance"] - 1e-9)
+    parts = ch5.lenses.depth_means(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 9.0]))
+    assert parts.tolist() == [1.5, 3.5, 5.0, 9.0]    # thirds of the 5 hidden layers, then the logits
+
+
+class Radial(nn.Module):
+    """Three exactly rotation-invariant (in the continuum) logits of an image, radially weighted sums as in
+    tests/test_liegg.py (three, so that L2-normalising them leaves no second symmetry), or, with ``off_centre``,
+    the same weighting off-centre and anisotropic (not invariant). ``(B, H, W) -> (B, 3)``."""
+
+    def __init__(self, off_centre: bool = False):
+        super().__init__()
+        xy = image_coordinates(28, 28, torch.float64)
+        r2 = (xy[..., 0] - 0.3) ** 2 + 4 * xy[..., 1] ** 2 if off_centre else xy.pow(2).sum(-1)  # (28, 28)
+        self.register_buffer("w1", torch.exp(-3 * r2))
+        self.register_buffer("w2", torch.exp(-8 * r2))
+        self.anchor = nn.Parameter(torch.zeros((), dtype=torch.float64))   # the lenses read a parameter's device
+
+    def forward(self, x):
+        s = lambda w, v: (w * v).sum((-2, -1))  # noqa: E731  (B,)
+        return torch.stack([torch.tanh(s(self.w1, x**2) / 50), s(self.w1, x) / 100, s(self.w2, x) / 30 - 1],
+                           1) + self.anchor  # (B, 3)
+
+
+def test_liegg_lens_rotation_invariant_model_and_a_failing_one(digits, need_data):
+    need_data("mnist")
+    x = gaussian_blur(digits[2].double().unsqueeze(1), [9, 9], [1.5, 1.5]).squeeze(1)  # (64, 28, 28) float64
+    inv = ch5.lenses.liegg_lens(Radial(), x)
+    rot = ch5.lenses.ROTATION_GENERATOR.reshape(2, 2)
+    assert inv["bias"] < 0.03 and abs(float((inv["generator"] * rot).sum())) > 0.99
+    off = ch5.lenses.liegg_lens(Radial(off_centre=True), x)
+    assert off["bias"] > 0.3
+    assert inv["rotation"] < 1e-3 * off["rotation"]       # no variance along J for the invariant model
+    assert inv["rotation"] >= inv["variance"] - 1e-15     # sigma_min^2 / N is the minimum over unit generators
+
+
+def test_parts_and_claims_end_to_end(need_data):
+    need_data("mnist")
+    torch.set_num_threads(1)
+    ev = {"regimes": ch5.parts.run_regimes(TINY, 0, torch.device("cpu")),
+          "nu": ch5.parts.run_nu(TINY, 0, torch.device("cpu"))}
+    df = ch5.parts.frame(ev)
+    assert len(df) == 6 * len(TINY.seeds) and set(df.kind) == {"plain", "DA-R4", "DA-SO2", "WT", "IR"}
+    da, ir0 = ev["regimes"]["members"]["DA-R4 · 24×3"], ev["nu"]["members"]["IR ν=0 · 24×3"]
+    assert np.allclose(da["acc"], ir0["acc"]) and np.allclose(da["LI"], ir0["LI"], rtol=1e-4)  # nu = 0 is DA-R4
+    assert len(ch5.claims.networks(df)) == 5 * len(TINY.seeds)
+    table = ch5.claims.table(ev)
+    verdicts = {r.claim.id: r.verdict for r in table.results}
+    assert set(verdicts) == set(ch5.claims.CLAIMS) and all(v in VERDICTS for v in verdicts.values())
+    assert verdicts["V5.1"] == "reproduced" and verdicts["S5.4"] == "not run"
+    assert ch5.views.summary(ev).shape == (5, len(ch5.lenses.LENSES))
+
+
+def test_chapter_registered_and_errors_name_the_bad_value():
+    assert chapters.get_chapter("5").stem == ch5.STEM == "05_four_lenses"
+    assert [p.name for p in ch5.PARTS(ch5.SETTINGS["quick"])] == ["regimes", "nu", "sizes"]
+    with pytest.raises(ValueError, match="unknown model kind 'CNN'"):
+        ch5.zoo.make_model("CNN", (8, 8, 8))
+    with pytest.raises(ValueError, match="unknown model kind 'XX'"):
+        ch5.zoo.Config("XX", (8, 8, 8))
+    with pytest.raises(ValueError, match="nu is given for IR and only for IR"):
+        ch5.zoo.Config("IR", (8, 8, 8))
+    with pytest.raises(ValueError, match="needs >= 3 seeds"):
+        replace(TINY, seeds=(0, 1))
+    with pytest.raises(ValueError, match=">= 3 hidden layers"):
+        replace(TINY, hidden=(8, 8))
+    with pytest.raises(ValueError, match="MLP or a GroupPooledMLP, got Linear"):
+        ch5.lenses.layers_of(nn.Linear(2, 2))
