@@ -109,8 +109,8 @@ def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> plt.F
                     ax.set_yticklabels([], minor=True)
     handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.suptitle("Every pair of lenses over the zoo's networks (Spearman ρ, 95 % interval)", y=0.995)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.965), ncol=len(labels), fontsize=10,
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.96), ncol=len(labels), fontsize=10,
                markerscale=2)
     return fig
 
@@ -148,23 +148,21 @@ def nu_lenses(ev: Mapping, lenses: Sequence[str] = ("acc", "LI", "SI", "inv_Midd
 
 def draw_nu(ax, ev: Mapping, nu: float) -> None:
     """The ν control: per-depth invariance (solid) and equivariance (dashed) of IR at ``nu`` (mean over seeds),
-    DA-R4 (ν = 0) in grey, and the output and LieGG lenses at ``nu`` in the legend."""
+    DA-R4 (ν = 0) in grey, and the output and LieGG lenses at ``nu`` under the axis."""
     ir = _ir(ev)
     x = np.arange(len(DEPTH))
-    for v, color, lw in ((0.0, "0.6", 1.2), (nu, KIND_COLORS["IR"], 2.2)):
+    for v, color, lw, tag in ((0.0, "0.6", 1.2, "DA-R4 (ν = 0)"), (nu, KIND_COLORS["IR"], 2.2, f"ν = {nu:g}")):
         row = ir[ir.nu == v].mean(numeric_only=True)
-        tag = "ν = 0 (DA-R4)" if v == 0 else f"ν = {v:g}"
         ax.plot(x, [row[f"inv_{p}"] for p in DEPTH], "o-", color=color, lw=lw, label=f"{tag}: invariance")
         ax.plot(x, [row[f"eqv_{p}"] for p in DEPTH], "s--", color=color, lw=lw * 0.7, label=f"{tag}: equivariance")
     row = ir[ir.nu == nu].mean(numeric_only=True)
-    ax.text(0.02, 0.04, f"acc {row['acc']:.1f} %   LI {row['LI']:.2g}   SI {row['SI']:.2f}\n"
-            f"LieGG rot. var. {row['liegg_rotation']:.2g}   bias {row['liegg_bias']:.2f}",
-            transform=ax.transAxes, fontsize=8, va="bottom")
     ax.set_xticks(x, DEPTH)
+    ax.set_xlabel(f"acc {row['acc']:.1f} %, LI {row['LI']:.2g}, SI {row['SI']:.2f}, "
+                  f"LieGG rot. var. {row['liegg_rotation']:.2g}", fontsize=9)
     lo = float(ir[[f"inv_{p}" for p in DEPTH]].min().min())
-    ax.set_ylim(min(lo, 0.9) - 0.12, 1.01)
+    ax.set_ylim(lo - 0.6 * (1 - lo), 1 + 0.05 * (1 - lo))
     ax.set_ylabel("correlation (ch3)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right")
 
 
 def agreement(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES[1:]) -> pd.DataFrame:
