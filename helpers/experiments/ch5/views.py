@@ -15,7 +15,7 @@ from .lenses import DEPTH, LENSES
 from .parts import frame, members
 
 __all__ = ["KIND_COLORS", "SCATTER_LENSES", "summary", "ranks", "headline", "correlations", "scatter_matrix",
-           "nu_lenses", "draw_nu", "nu_values", "agreement", "findings"]
+           "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets"]
 
 #: One colour per regime (chapter 1's WT / DA / IR colours where they exist).
 KIND_COLORS = {"plain": "#666666", "DA-R4": plots.METHOD_COLORS["DA"], "DA-SO2": "#e6ab02",
@@ -194,3 +194,17 @@ def findings(ev: Mapping) -> str:
                  f"{k}: acc {r.acc:.1f} %, LI {r.LI:.2g}, SI {r.SI:.2f}, LieGG rot. var. {r.liegg_rotation:.2g}"
                  for k, r in by.iterrows()) + "."]
     return "\n".join(lines)
+
+
+def subsets(ev: Mapping, a: str = "liegg_rotation", b: str = "LI") -> pd.DataFrame:
+    """Where S5.1's agreement comes from (exploratory, not judged): Spearman rho of lenses ``a`` and ``b``, and of
+    ``a`` and accuracy, over the zoo's networks, over all of them and with WT, IR or both left out."""
+    df = networks(frame(ev))
+    rows = []
+    for name, keep in (("all networks", df.kind.notna()), ("without WT", df.kind != "WT"),
+                       ("without IR", df.kind != "IR"), ("without WT and IR", ~df.kind.isin(["WT", "IR"]))):
+        c, d = Correlation(df[keep][a], df[keep][b]), Correlation(df[keep][a], df[keep]["acc"])
+        rows.append({"networks": name, "n": c.n, f"ρ with {b}": c.rho, "95 % lo": c.interval[0],
+                     "95 % hi": c.interval[1], "ρ with accuracy": d.rho, "95 % lo ": d.interval[0],
+                     "95 % hi ": d.interval[1]})
+    return pd.DataFrame(rows).set_index("networks")
