@@ -49,6 +49,10 @@ def test_layer_lens_wt_invariant_at_every_layer_plain_fails(models, digits):
     assert plain["layers"] == ["h1", "h2", "h3", "logits"]
     assert plain["invariance"][-1] < 0.999     # the pooled output (Final) of a plain MLP moves under rotation
     assert np.all(plain["equivariance"] >= plain["invariance"] - 1e-9)
+    for m in models.values():   # LieGG layer by layer reads the same layers as chapter 3's lens
+        feats = ch5.lenses.hidden_features(m)
+        assert len(feats) == len(ch5.lenses.layers_of(m)) - 1
+        assert [tuple(f(digits[0][:2]).shape) for f in feats] == [(2, 32)] * 3
     parts = ch5.lenses.depth_means(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 9.0]))
     assert parts.tolist() == [1.5, 3.5, 5.0, 9.0]    # thirds of the 5 hidden layers, then the logits
 
@@ -99,6 +103,8 @@ def test_parts_and_claims_end_to_end(need_data):
     assert set(verdicts) == set(ch5.claims.CLAIMS) and all(v in VERDICTS for v in verdicts.values())
     assert verdicts["V5.1"] == "reproduced" and verdicts["S5.4"] == "not run"
     assert ch5.views.summary(ev).shape == (5, len(ch5.lenses.LENSES))
+    lie = ev["regimes"]["members"]["WT · 24×3"]["liegg_layers"]
+    assert lie.shape == (len(TINY.seeds), 4) and np.all(lie > 0)      # WT is not invariant to infinitesimal rotations
 
 
 def test_chapter_registered_and_errors_name_the_bad_value():

@@ -12,6 +12,8 @@ that defines it.
   logits, with background 0 (rotation-MNIST's), read by chapter 4's ``spectrum_and_bias``: the symmetry variance
   ``sigma_min^2 / N`` and the bias of the generator it retrieves; and the variance *along the rotation generator*
   ``||E vec(J)||^2 / N`` (eq. 4's variance at ``h = J``, the unit rotation generator).
+  Layer by layer as chapter 4 measures it (Sec. 5.4 of Moskalev et al. 2022): the same read-out of the L2-normalised
+  activations after each hidden layer (``hidden_features``).
 - **Marginal likelihood (ch2)**: not measured on this zoo (see the page's deviations).
 """
 from __future__ import annotations
@@ -29,10 +31,11 @@ from ...models import MLP, GroupPooledMLP
 from ..ch1.measures import evaluate
 from ..ch3.equivariance import rotation
 from ..ch4.measures import spectrum_and_bias
+from ..ch4.models import sub_network
 from .settings import Settings
 
 __all__ = ["LENSES", "DEPTH", "ROTATION_GENERATOR", "layers_of", "output_lens", "layer_lens", "depth_means",
-           "liegg_lens", "measure"]
+           "liegg_lens", "hidden_features", "liegg_layers", "measure"]
 
 #: Every number a network gets, with its direction: +1 where larger means more invariant, -1 where smaller does,
 #: 0 for accuracy (no direction), and its label on the page.
@@ -40,7 +43,7 @@ LENSES = {"acc": (0, "accuracy (%)"), "LI": (-1, "LI (ch1)"), "DI": (-1, "DI (ch
           "inv_Early": (1, "Early inv. (ch3)"), "inv_Middle": (1, "Middle inv. (ch3)"),
           "inv_Late": (1, "Late inv. (ch3)"), "inv_Final": (1, "Final inv. (ch3)"),
           "eqv_Middle": (1, "Middle equiv. (ch3)"),
-          "liegg_rotation": (-1, "LieGG rot. variance (ch4)"), "liegg_variance": (-1, "LieGG variance (ch4)"),
+          "liegg_rotation": (-1, "LieGG rot. variance (ch4)"), "lie_Middle": (-1, "Middle LieGG rot. var. (ch4)"), "liegg_variance": (-1, "LieGG variance (ch4)"),
           "liegg_bias": (-1, "LieGG bias (ch4)")}
 #: Depth parts of an MLP: its hidden layers split in thirds, and the logits (an MLP has no pooling layer).
 DEPTH = ("Early", "Middle", "Late", "Final")
@@ -113,13 +116,43 @@ def liegg_lens(model: nn.Module, x: Tensor) -> dict:
     return {"variance": sb["variance"], "bias": float(sb["bias"][0]), "rotation": rot, "generator": sb["generator"]}
 
 
+def hidden_features(model: nn.Module) -> list:
+    """Callables ``(B, 28, 28) -> (B, C)``, the activations after each hidden layer in depth order (the layers of
+    ``layers_of`` but the logits): chapter 4's ``sub_network`` of an MLP; for WT the pooled layer, then
+    ``sub_network`` of the rest on it.
+
+    Raises:
+        ValueError: a model that is neither ``MLP`` nor ``GroupPooledMLP``.
+    """
+    if isinstance(model, GroupPooledMLP):
+        n = sum(isinstance(m, nn.Linear) for m in model.rest)
+        rest = [lambda x, sub=sub_network(model.rest, k): sub(model.pooled(x)) for k in range(1, n)]
+        return [model.pooled, *rest]
+    if isinstance(model, MLP):
+        n = sum(isinstance(m, nn.Linear) for m in model)
+        return [sub_network(model, k) for k in range(1, n)]
+    raise ValueError(f"hidden_features needs an MLP or a GroupPooledMLP, got {type(model).__name__}")
+
+
+def liegg_layers(model: nn.Module, x: Tensor) -> np.ndarray:
+    """LieGG's variance along the rotation generator (eq. 4 at ``h = J``) of every layer of ``layers_of(model)``:
+    the L2-normalised activations after each hidden layer, then the logits (``liegg_lens``).
+
+    Args:
+        x: ``(N, 28, 28)`` smoothed images on the model's device.
+    Returns:
+        ``(L,)``.
+    """
+    return np.array([liegg_lens(fn, x)["rotation"] for fn in hidden_features(model)] + [liegg_lens(model, x)["rotation"]])
+
+
 def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings) -> dict:
     """Every lens on each of M trained members of one configuration (``test``: ``(x (B, 28, 28), y (B,))``).
 
     Returns:
         ``{"acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias", "liegg_rotation": [M],
-        "layers": names (L,), "invariance", "equivariance": (M, L), "inv_parts", "eqv_parts": (M, 4),
-        "generator": (M, 2, 2)}``.
+        "layers": names (L,), "invariance", "equivariance", "liegg_layers": (M, L),
+        "inv_parts", "eqv_parts", "lie_parts": (M, 4), "generator": (M, 2, 2)}``.
     """
     dev = next(models[0].parameters()).device
     x = test[0][: s.n_eval].to(dev)  # (B, 28, 28)
@@ -131,7 +164,8 @@ def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings) -
             "generator": torch.stack([r["generator"] for r in lie]),  # (M, 2, 2)
             "layers": lay[0]["layers"],
             "invariance": np.stack([r["invariance"] for r in lay]),  # (M, L)
-            "equivariance": np.stack([r["equivariance"] for r in lay])}  # (M, L)
-    out["inv_parts"] = np.stack([depth_means(v) for v in out["invariance"]])  # (M, 4)
-    out["eqv_parts"] = np.stack([depth_means(v) for v in out["equivariance"]])  # (M, 4)
+            "equivariance": np.stack([r["equivariance"] for r in lay]),  # (M, L)
+            "liegg_layers": np.stack([liegg_layers(m, x) for m in models])}  # (M, L)
+    for key, parts in (("invariance", "inv_parts"), ("equivariance", "eqv_parts"), ("liegg_layers", "lie_parts")):
+        out[parts] = np.stack([depth_means(v) for v in out[key]])  # (M, 4)
     return out

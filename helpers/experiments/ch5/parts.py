@@ -21,6 +21,8 @@ from .zoo import Config, train, train_ir
 
 __all__ = ["all_parts", "run_regimes", "run_nu", "run_sizes", "zoo_data", "members", "frame"]
 
+#: Version 2 adds LieGG layer by layer (``lenses.liegg_layers``); version 1 measured it on the logits only.
+_VERSION = 2
 _DATA = ("n_train", "n_val", "n_test", "blur", "seeds", "fit", "activation", "n_eval", "n_si", "ig_steps")
 
 
@@ -66,11 +68,11 @@ def run_sizes(s: Settings, seed: int, device: torch.device) -> dict:
 
 def all_parts(s: Settings) -> list[Part]:
     """The chapter's parts in profile settings ``s``."""
-    return [Part("regimes", run_regimes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden",),
+    return [Part("regimes", run_regimes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden",), version=_VERSION,
                  description="plain, DA-R4, DA-SO2 and WT MLPs, every lens"),
-            Part("nu", run_nu, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden", "nus"),
+            Part("nu", run_nu, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden", "nus"), version=_VERSION,
                  description="IR (ch1's eq. 4) at every nu, one ensemble, every lens"),
-            Part("sizes", run_sizes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("sizes",),
+            Part("sizes", run_sizes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("sizes",), version=_VERSION,
                  description="plain and DA-R4 at further widths and depths, every lens")]
 
 
@@ -81,7 +83,8 @@ def members(ev: Mapping) -> dict[str, dict]:
 
 def frame(ev: Mapping):
     """One row per trained network (configuration x seed), one column per lens (``lenses.LENSES``) plus
-    ``config``, ``kind``, ``nu``, ``seed`` and ``params``-free size ``hidden``: a ``pandas.DataFrame``."""
+    ``config``, ``kind``, ``nu``, ``member`` (seed index) and ``hidden``; per-depth columns ``inv_``, ``eqv_`` and
+    ``lie_`` + Early / Middle / Late / Final: a ``pandas.DataFrame``."""
     rows = []
     for lab, r in members(ev).items():
         for m in range(len(r["acc"])):
@@ -91,5 +94,6 @@ def frame(ev: Mapping):
                                                 "liegg_rotation")}
             row |= {f"inv_{p}": float(r["inv_parts"][m][i]) for i, p in enumerate(DEPTH)}
             row |= {f"eqv_{p}": float(r["eqv_parts"][m][i]) for i, p in enumerate(DEPTH)}
+            row |= {f"lie_{p}": float(r["lie_parts"][m][i]) for i, p in enumerate(DEPTH)}
             rows.append(row)
     return pd.DataFrame(rows)

@@ -15,14 +15,14 @@ from .lenses import DEPTH, LENSES
 from .parts import frame, members
 
 __all__ = ["KIND_COLORS", "SCATTER_LENSES", "summary", "ranks", "headline", "correlations", "scatter_matrix",
-           "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets"]
+           "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets", "layer_lenses"]
 
 #: One colour per regime (chapter 1's WT / DA / IR colours where they exist).
 KIND_COLORS = {"plain": "#666666", "DA-R4": plots.METHOD_COLORS["DA"], "DA-SO2": "#e6ab02",
                "WT": plots.METHOD_COLORS["WT"], "IR": plots.METHOD_COLORS["IR"]}
 #: The lenses of the scatter matrix: one or two per chapter, and accuracy.
-SCATTER_LENSES = ("acc", "LI", "SI", "inv_Middle", "liegg_rotation", "liegg_bias")
-_LOG = {"LI", "DI", "liegg_rotation", "liegg_variance"}
+SCATTER_LENSES = ("acc", "LI", "SI", "inv_Middle", "liegg_rotation", "lie_Middle", "liegg_bias")
+_LOG = {"LI", "DI", "liegg_rotation", "liegg_variance", "lie_Middle"}
 
 
 def summary(ev: Mapping) -> pd.DataFrame:
@@ -112,6 +112,31 @@ def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> plt.F
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.96), ncol=len(labels), fontsize=10,
                markerscale=2)
+    return fig
+
+
+def layer_lenses(ev: Mapping) -> plt.Figure:
+    """Where along depth invariance appears, by chapter 3's lens (per-depth invariance, left) and chapter 4's
+    (LieGG's variance along the rotation generator of each depth's activations, right), for the regimes at the
+    base size (IR at its largest ν); mean ± std over seeds."""
+    df = frame(ev)
+    base = df[df.kind == "plain"].hidden.iloc[0]
+    df = df[df.hidden == base]
+    df = df[(df.kind != "IR") | (df.nu == df.nu.max())]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    x = np.arange(len(DEPTH))
+    for kind, g in df.groupby("kind", sort=False):
+        tag = kind if kind != "IR" else f"IR ν={g.nu.iloc[0]:g}"
+        for ax, pre in zip(axes, ("inv", "lie")):
+            cols = [f"{pre}_{p}" for p in DEPTH]
+            ax.errorbar(x, g[cols].mean().values, g[cols].std().values, marker="o", capsize=2,
+                        color=KIND_COLORS[kind], label=tag)
+    axes[0].set(ylabel="invariance (ch3, correlation)", title="ch3: per-layer invariance")
+    axes[1].set(ylabel="LieGG rot. variance (ch4)", yscale="log", title="ch4: per-layer LieGG along J")
+    for ax in axes:
+        ax.set_xticks(x, DEPTH)
+    axes[0].legend(fontsize=9)
+    fig.tight_layout()
     return fig
 
 
