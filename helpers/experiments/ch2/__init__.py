@@ -6,7 +6,8 @@
   (App. A) and ``InvariantNet``, M shallow nets with learnable weight-space invariance (eqs. 3, 6, 9);
 - ``train``: ``fit_sweep`` / ``evaluate``, a sweep of M members trained as one model;
 - ``parts``: the compute, one part per experiment and dataset (``toy``, ``t1-<net>-<dataset>``,
-  ``t2-<dataset>``, ``t3-<dataset>``), and ``collect``, their results in the tables' layout;
+  ``t2-<dataset>``, ``t3-<dataset>``, ``ab-<arm>-<dataset>``), and ``collect``, their results in the tables' layout;
+- ``ablation``: what the parameterisation costs, the paper's settings and one departure at a time (the ``ab`` parts);
 - ``banks``, ``views``: filter banks, tables and figures from stored results;
 - ``claims``: the claims, their sub-checks and values; ``records``: the earlier whole-run records;
 - ``eta_sweep``: the fixed-eta study of ``scripts/ch2_eta_sweep.py``.

@@ -78,7 +78,8 @@ def arm_settings(ab: Ablation, arm: str, alpha: float = 1.0, blur_sigma: float =
 
 
 def max_eta_move_deg(cfg: TrainConfig, n_train: int) -> float:
-    """Degrees eta_rot can move at most under Adam with ``cfg`` (|step| <= lr, cosine mean 1/2): ``lr_eta * steps / 2``."""
+    """Degrees eta_rot can move at most under Adam with ``cfg`` (|step| <= lr, cosine mean 1/2):
+    ``lr_eta * steps / 2``."""
     steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
     return math.degrees(cfg.lr_eta * steps / 2)
 

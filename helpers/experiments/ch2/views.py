@@ -275,14 +275,14 @@ def plot_ablation(ab: Mapping[str, Mapping[str, dict]]) -> plt.Figure:
     variants = [v for v in ("full", "regular") if any(v in per for per in ab.values())]
     fig, axes = plt.subplots(1, len(variants), figsize=(5.4 * len(variants), 4.0), sharey=True, squeeze=False)
     for ax, v in zip(axes[0], variants):
-        for arm, per in ab.items():
+        for k, (arm, per) in enumerate(ab.items()):
             if v not in per:
                 continue
             r = per[v]
             i = next(k for k, n in enumerate(r["names"]) if n.startswith("learned"))
             steps, eta = np.asarray(r["steps"]), np.asarray(r["eta_deg"], dtype=float)[:, :, i]  # (L,), (S, L)
             frac = steps / steps[-1]  # the budget arm trains longer: fraction of its own budget
-            line, = ax.plot(frac, eta.mean(0), label=arm)
+            line, = ax.plot(frac, eta.mean(0), label=arm, color=plt.cm.tab10(k % 10), ls="-" if k < 5 else "--")
             ax.fill_between(frac, eta.min(0), eta.max(0), color=line.get_color(), alpha=0.15)
         ax.set(xlabel="fraction of the arm's training", ylabel="learned |η_rot| (degrees)",
                title=f"{v} MNIST (true range {ROTATION_DATASETS[v]:g}°)")
