@@ -415,3 +415,22 @@ def test_c211_reads_learned_eta_over_seeds():
     assert c.CLAIMS["C2.11"].judge(c.c211_checks(flat)).verdict != "reproduced"
     assert c.c211_checks({"lr": {"full": run([90, 100, 110])}}) is None and c.c211_checks(None) is None
     assert c.c211_value(good)["full"].mean == pytest.approx(100.0)
+
+
+def test_a_lighter_profile_shows_the_full_ablation_where_it_is_stored(tmp_path, monkeypatch):
+    """quick runs a smaller ablation (CI's budget); its page shows the full study's stored parts instead, with their
+    own provenance, and computes nothing for it. Without them (or in the full study's own profile) nothing changes."""
+    from helpers.evidence import Evidence
+    assert ch2.SETTINGS["quick"].ablation != ch2.SETTINGS[ch2.parts.FULL_STUDY].ablation
+    parts = runner.chapter_parts(ch2, ch2.SETTINGS["quick"])
+    if any(f.stored is None for f in runner.find_stored(ch2, "quick", 0, parts, runner.stores())):
+        pytest.skip("the quick parts are not all committed")
+    ev = ch2.parts.with_full_ablation(runner.evidence(ch2, "quick", progress=None))
+    ab = [n for n in ev if n.startswith("ab-")]
+    assert len(ab) == 16 and all(ev.meta[n]["profile"] == "standard" for n in ab) and "full study" in ev.note
+    assert ev.meta["toy"]["profile"] == "quick"
+    bare = Evidence(ev.chapter, "standard", 0, "standard", "", dict(ev.results), dict(ev.meta), dict(ev.where))
+    assert ch2.parts.with_full_ablation(bare).note == ""
+    monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")  # a store without the full study: nothing is borrowed
+    empty = Evidence(ev.chapter, "quick", 0, "quick", "", {}, {}, {})
+    assert ch2.parts.with_full_ablation(empty, store=tmp_path).results == {}

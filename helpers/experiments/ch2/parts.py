@@ -32,8 +32,8 @@ from .invariant_weights import InvariantNet, invariance_mask, linspace_eps
 from .settings import Settings, TrainConfig
 from .train import evaluate, fit_sweep
 
-__all__ = ["FIG3_SNAPSHOTS", "feature_scale", "run_toy", "run_rotation_sweep", "run_invariance_type", "all_parts",
-           "combine_datasets", "collect"]
+__all__ = ["FIG3_SNAPSHOTS", "FULL_STUDY", "feature_scale", "run_toy", "run_rotation_sweep", "run_invariance_type",
+           "all_parts", "combine_datasets", "collect", "with_full_ablation"]
 
 #: Snapshots over training of the rotation member on fully rotated MNIST (``t2-full``; Fig. 3 draws them).
 FIG3_SNAPSHOTS = 6
@@ -267,3 +267,36 @@ def collect(results: Mapping[str, dict]) -> dict:
             per[kind][rest] = r
     return {"toy": results.get("toy"), "t1": t1, "ablation": ab or None,
             **{k: combine_datasets(v) if v else None for k, v in per.items()}}
+
+
+#: The profile whose ablation is the full study (``quick``'s is a smaller one, to keep CI within its budget).
+FULL_STUDY = "standard"
+
+
+def with_full_ablation(ev, store=None):
+    """``ev`` (a page's ``Evidence``) with its ablation parts replaced by the full study's, where a lighter
+    profile runs a smaller ablation and every part of the full one (``FULL_STUDY``'s) is stored; else ``ev``
+    unchanged. Nothing is computed. The borrowed parts keep their own provenance (profile, device, time) in
+    ``ev.meta``, and ``ev.note`` says so.
+    """
+    from ... import runner  # the page's loader; parts.py is imported by it, not the other way round
+    from .settings import SETTINGS
+
+    full = SETTINGS[FULL_STUDY].ablation
+    if ev.profile == FULL_STUDY or full is None or SETTINGS.get(ev.profile) is None \
+            or SETTINGS[ev.profile].ablation == full:
+        return ev
+    module = runner.chapter_module("2")
+    parts = [p for p in runner.chapter_parts(module, SETTINGS[FULL_STUDY]) if p.name.startswith("ab-")]
+    found = runner.find_stored(module, FULL_STUDY, ev.seed, parts, runner.stores(store))
+    if not found or any(f.stored is None for f in found):
+        return ev
+    for name in [n for n in ev.results if n.startswith("ab-")]:
+        for d in (ev.results, ev.meta, ev.where):
+            d.pop(name, None)
+    for f in found:
+        ev.results[f.part.name], ev.meta[f.part.name] = f.stored.result, f.stored.meta
+        ev.where[f.part.name] = "committed" if f.store.protected else "local"
+    ev.note = (ev.note + "; " if ev.note else "") + (f"the ablation's {len(found)} parts are the full study, "
+                                                     f"stored under the {FULL_STUDY} profile")
+    return ev

@@ -104,7 +104,11 @@ SETTINGS = {
         # CIFAR pixels are dense and positive: a first-layer step of 1e-2 (or 1e-3) moves every
         # pre-activation coherently and leaves the net at chance within few steps; 3e-4 does not
         cifar=TrainConfig(epochs=4, samples=4, eval_samples=4, log_every=4, **(_FAST | {"lr_w1": 3e-4})),
-        toy_hidden=256, toy_steps=100),
+        toy_hidden=256, toy_steps=100,
+        # the ablation within quick's budget (DESIGN: a chapter <= 4 min on CI's CPU): half the units, S = 4 and
+        # 2 seeds, the same 240 steps (eta's reach depends on steps); standard keeps the full study
+        ablation=Ablation(n_train=2000, n_test=500, hidden=128, seeds=2,
+                          train=TrainConfig(epochs=15, samples=4, eval_samples=4, log_every=8))),
     "standard": Settings(
         n_train=20000, n_test=10000, hidden=512, table1_nets=("rff", "relu"),
         train=TrainConfig(epochs=10, samples=16, eval_samples=32, log_every=20, **_FAST),
