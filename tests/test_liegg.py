@@ -7,7 +7,7 @@ from torchvision.transforms.v2.functional import gaussian_blur
 
 from helpers import data
 from helpers.groups import so_basis
-from helpers.metrics import (apply_generator, image_coordinates, image_gradient, lie_generators, polarization_matrix,
+from helpers.metrics import (apply_generator, image_coordinates, image_gradient, lie_generators, variance_along, polarization_matrix,
                              polarization_matrix_image, polarization_spectrum, symmetry_bias,
                              symmetry_variance)
 from helpers.models import MLP
@@ -86,6 +86,20 @@ def test_radial_functional_recovers_rotation(digits):
     assert abs(float((h * rot).sum())) > 0.99
     sigma, _ = polarization_spectrum(E)
     assert sigma[0] < 0.05 * sigma[1]
+
+
+def test_variance_along_a_generator(digits):
+    """Eq. 4 at a fixed h: its minimum over unit h is the symmetry variance (at the smallest singular vector); the
+    radial functional barely changes along the rotation generator, much more along a scaling."""
+    E = polarization_matrix_image(radial_functional, digits)  # (200, 4)
+    h0 = lie_generators(E, 1)[0]
+    assert abs(variance_along(E, 3 * h0) - symmetry_variance(E)) < 1e-12 * max(1.0, symmetry_variance(E))
+    J, S = torch.tensor([[0.0, -1.0], [1.0, 0.0]]), torch.eye(2)
+    assert variance_along(E, J) < 0.01 * variance_along(E, S)
+    with pytest.raises(ValueError, match="nonzero"):
+        variance_along(E, torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="d\\*d"):
+        variance_along(E, torch.eye(3))
 
 
 def test_non_radial_functional_fails_rotation(digits):

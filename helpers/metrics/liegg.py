@@ -49,6 +49,7 @@ __all__ = [
     "image_gradient",
     "polarization_spectrum",
     "symmetry_variance",
+    "variance_along",
     "lie_generators",
     "symmetry_bias",
     "apply_generator",
@@ -208,6 +209,27 @@ def symmetry_variance(E: Tensor) -> float:
     """
     sigma, _ = polarization_spectrum(E)
     return float(sigma[0] ** 2 / len(E))
+
+
+def variance_along(E: Tensor, h: Tensor) -> float:
+    """Eq. 4's variance at a given generator: ``||E vec(h)||^2 / N`` for ``h`` scaled to unit Frobenius norm.
+
+    ``symmetry_variance`` is its minimum over all unit ``h`` (attained at ``lie_generators(E, 1)``); at a fixed
+    ``h`` (the rotation generator, say) it says how much ``F`` changes along that one transformation.
+
+    Args:
+        E: ``(N, d*d)`` polarization matrix.
+        h: ``(d, d)``, read row-major like the columns of ``E``.
+    Raises:
+        ValueError: ``h`` whose size does not match ``E``'s columns, or ``h = 0``.
+    """
+    if E.ndim != 2 or h.numel() != E.shape[1]:
+        raise ValueError(f"variance_along needs E (N, d*d) and h (d, d) with d*d = E's columns; got "
+                         f"{tuple(E.shape)} and {tuple(h.shape)}")
+    v = h.reshape(-1).to(E)  # (d*d,)
+    if not float(v.norm()) > 0:
+        raise ValueError("variance_along needs a nonzero generator h")
+    return float((E @ (v / v.norm())).pow(2).sum() / len(E))
 
 
 def lie_generators(E: Tensor, k: int = 1) -> Tensor:

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from ...groups import ROT4
-from ...metrics import capture, in_equivariance, polarization_matrix_image
+from ...metrics import capture, in_equivariance, polarization_matrix_image, variance_along
 from ...models import MLP, GroupPooledMLP
 from ..ch1.measures import evaluate
 from ..ch3.equivariance import rotation
@@ -112,7 +112,7 @@ def liegg_lens(model: nn.Module, x: Tensor) -> dict:
     """
     E = polarization_matrix_image(model, x, normalize=True, background=0.0).double()  # (N, 4)
     sb = spectrum_and_bias(E)
-    rot = float((E @ ROTATION_GENERATOR.to(E.device)).pow(2).mean())  # eq. 4's variance at h = J
+    rot = variance_along(E, ROTATION_GENERATOR.view(2, 2))  # eq. 4's variance at h = J
     return {"variance": sb["variance"], "bias": float(sb["bias"][0]), "rotation": rot, "generator": sb["generator"]}
 
 
