@@ -66,6 +66,8 @@ class Claim:
         reason: one line on why the tolerance is what it is (the paper's spread, a scale argument, or "the paper
             gives no spread; we use X").
         partly: what "partly" means for this claim (default: from the relation).
+        not_run: why the claim is not measured, where that holds in every profile (its *why* when ``ours`` is
+            None; default "not measured in this profile").
     """
 
     id: str
@@ -78,6 +80,7 @@ class Claim:
     kind: str = "reproduction"
     reason: str = ""
     partly: str = ""
+    not_run: str = ""
 
     def __post_init__(self):
         if self.relation not in _RELATIONS:
@@ -138,7 +141,7 @@ def _nonfinite(ours: Any) -> bool:
 
 def _verdict(c: Claim, ours: Any) -> tuple[str, str]:
     if ours is None:
-        return "not run", "not measured in this profile"
+        return "not run", c.not_run or "not measured in this profile"
     if isinstance(ours, Undecided):
         return "inconclusive", ours.reason
     if _nonfinite(ours):

@@ -129,3 +129,12 @@ def test_an_old_record_with_one_number_is_inconclusive_under_a_seed_rule():
     legacy = rejudge(_c("holds"), {"id": "C9.1", "ours": 1.0, "verdict": "reproduced"})    # a fraction, no checks
     assert legacy.verdict == "inconclusive" and "fraction" in legacy.why
     assert value_from_record({"ours": "nan"}) != value_from_record({"ours": "nan"})     # NaN comes back as NaN
+
+
+def test_a_claim_says_why_it_is_not_run():
+    from helpers.claims import Claim
+    plain = Claim("X.1", "x", "y", paper=1.0, tolerance=0.1)
+    said = Claim("X.2", "x", "y", paper=1.0, tolerance=0.1, not_run="the data cannot be had offline")
+    assert (plain.judge(None).verdict, plain.judge(None).why) == ("not run", "not measured in this profile")
+    assert (said.judge(None).verdict, said.judge(None).why) == ("not run", "the data cannot be had offline")
+    assert said.judge(1.05).verdict == "reproduced"

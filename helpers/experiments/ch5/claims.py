@@ -40,7 +40,9 @@ CLAIMS = {c.id: c for c in [
           relation="holds", reason="thresholds fixed before the run; the effect beyond 2 SE over seeds"),
     Claim("S5.4", "The invariance a marginal likelihood prefers (ch2's learned η) ranks the zoo's regimes like LI",
           "ch2 Sec. 5", paper="η learned from data", relation="holds",
-          reason="not measured: ch2's model is not wired into this zoo (see Deviations)"),
+          reason="not measured: ch2's model is not wired into this zoo (see Deviations)",
+          not_run="no zoo member learns η: chapter 2's model (about 2 s a step on this CPU) is not part of the zoo "
+                  "yet (Deviations)"),
     Claim("S5.5", "Along IR's ν every lens moves toward invariance: Spearman over networks of ν with LI (−), "
           "SI (+), LieGG rotation variance (−), Middle-layer invariance (+)", "ch1 Fig. 5, eq. 4",
           paper="ν trades accuracy for invariance", relation="holds",
