@@ -341,11 +341,12 @@ class ClaimTable:
         return {v: sum(r.verdict == v for r in rs) for v in VERDICTS}
 
     def score(self) -> str:
-        """The chapter's score: reproductions only, e.g. ``"5 of 9 reproduced, 2 partly"``."""
+        """The chapter's score: reproductions only, e.g. ``"5 of 9 reproduced, 2 partly, 2 not reproduced"`` (the
+        failures named as plainly as the rest)."""
         c = self.counts()
         n = sum(c.values())
         return f"{c['reproduced']} of {n} reproduced, {c['partly']} partly" + \
-            "".join(f", {c[v]} {v}" for v in ("inconclusive", "diverged", "not run") if c[v])
+            "".join(f", {c[v]} {v}" for v in ("not reproduced", "inconclusive", "diverged", "not run") if c[v])
 
     def summary(self):
         """The verdicts at a glance, for the top of a page: an IPython ``Markdown`` line."""
@@ -353,7 +354,7 @@ class ClaimTable:
 
         ver = self.counts("verification")
         n_ver = sum(ver.values())
-        text = f"**Verdicts** (the paper's claims, judged under *Paper vs ours*): {self.score()}"
+        text = f"**Verdicts** (the claims, each judged by its rule in the table near the end): {self.score()}"
         if n_ver:
             text += f"; {ver['reproduced']} of {n_ver} verifications hold"
         return Markdown(text + ".")

@@ -138,3 +138,11 @@ def test_a_claim_says_why_it_is_not_run():
     assert (plain.judge(None).verdict, plain.judge(None).why) == ("not run", "not measured in this profile")
     assert (said.judge(None).verdict, said.judge(None).why) == ("not run", "the data cannot be had offline")
     assert said.judge(1.05).verdict == "reproduced"
+
+
+def test_the_score_names_the_failures():
+    from helpers.claims import Claim, ClaimTable
+    claims = {c.id: c for c in [Claim("X.1", "x", "y", paper=1.0, tolerance=0.1),
+                                Claim("X.2", "x", "y", paper=1.0, tolerance=0.1)]}
+    t = ClaimTable.of(claims, {"X.1": 1.0, "X.2": 5.0})
+    assert t.score() == "1 of 2 reproduced, 0 partly, 1 not reproduced"
