@@ -13,7 +13,7 @@ from ...training import build_models, fit_ensemble
 from .data import Transforming, random_action
 from .settings import MODELS, N_CLASSES, SIZE, Settings
 
-__all__ = ["make_model", "invariance_loss", "train", "train_sweep"]
+__all__ = ["make_model", "invariance_loss", "train", "train_sweep", "fit_ir_sweep"]
 
 
 def make_model(kind: str, group: CyclicGroup, hidden: tuple[int, ...]) -> nn.Module:
@@ -76,14 +76,27 @@ def train_sweep(ds: Transforming, s: Settings, nus, penalty: str = "l2",
     Returns:
         ``{nu: [len(s.seeds) models]}`` on ``device``.
     """
+    return fit_ir_sweep(lambda: make_model("IR", ds.group, s.hidden), ds.train, ds.val, s.fit, s.seeds, ds.group,
+                        nus, penalty, device, desc=f"IR-{penalty} {ds.group.name}")
+
+
+def fit_ir_sweep(make, train_data, val_data, fit_cfg, seeds, group: CyclicGroup, nus, penalty: str = "l2",
+                 device: torch.device | str = "cpu", desc: str = "IR") -> dict[float, list[nn.Module]]:
+    """The IR sweep on any model and data (chapter 1's, or chapter 5's zoo): ``make()`` builds one model, trained
+    with eq. 4's loss on DA batches of ``group``, one member per (nu, seed) in one ``fit_ensemble``.
+
+    Returns:
+        ``{nu: [len(seeds) models]}`` on ``device``.
+    Raises:
+        ValueError: no nu, or a negative one.
+    """
     nus = [float(nu) for nu in nus]
     if not nus or min(nus) < 0:
-        raise ValueError(f"train_sweep needs one or more nu >= 0, got {nus}")
-    seeds = list(s.seeds) * len(nus)
-    models = [m.to(device) for m in build_models(lambda: make_model("IR", ds.group, s.hidden), seeds)]
-    nu_m = torch.tensor([nu for nu in nus for _ in s.seeds])  # (len(nus) * len(seeds),)
-    fit_ensemble(models, ds.train, ds.val, s.fit, seeds=seeds, loss_fn=invariance_loss(ds.group, None, penalty),
-                 augment=random_action(ds.group), member_args=nu_m,
-                 desc=f"IR-{penalty} {ds.group.name} nu={','.join(f'{nu:g}' for nu in nus)}")
-    k = len(s.seeds)
+        raise ValueError(f"an IR sweep needs one or more nu >= 0, got {nus}")
+    members = list(seeds) * len(nus)
+    models = [m.to(device) for m in build_models(make, members)]
+    nu_m = torch.tensor([nu for nu in nus for _ in seeds])  # (len(nus) * len(seeds),)
+    fit_ensemble(models, train_data, val_data, fit_cfg, seeds=members, loss_fn=invariance_loss(group, None, penalty),
+                 augment=random_action(group), member_args=nu_m, desc=f"{desc} nu={','.join(f'{nu:g}' for nu in nus)}")
+    k = len(seeds)
     return {nu: models[i * k:(i + 1) * k] for i, nu in enumerate(nus)}

@@ -16,7 +16,7 @@ from ...groups import ROT4
 from ...models import MLP, GroupPooledMLP
 from ...training import build_models, fit_ensemble
 from ..ch1.data import random_action
-from ..ch1.models import invariance_loss
+from ..ch1.models import fit_ir_sweep
 from ..ch4.data import rotation_augment
 from .settings import KINDS, N_CLASSES, SIZE, Settings
 
@@ -80,19 +80,11 @@ def train(cfg: Config, d: dict, s: Settings, device: torch.device | str = "cpu")
 
 
 def train_ir(hidden, nus, d: dict, s: Settings, device: torch.device | str = "cpu") -> dict[float, list[nn.Module]]:
-    """IR MLPs for every nu and seed as one ensemble of ``len(nus) * len(s.seeds)`` members (chapter 1's
-    ``train_sweep`` on this chapter's data and MLP): eq. 4's loss on DA-R4 batches, nu passed per member.
+    """IR MLPs for every nu and seed as one ensemble of ``len(nus) * len(s.seeds)`` members: chapter 1's sweep
+    (``fit_ir_sweep``: eq. 4's loss on DA-R4 batches, nu passed per member) on this chapter's data and MLP.
 
     Returns:
         ``{nu: [len(s.seeds) models]}``.
     """
-    nus = [float(nu) for nu in nus]
-    if not nus or min(nus) < 0:
-        raise ValueError(f"train_ir needs one or more nu >= 0, got {nus}")
-    seeds = list(s.seeds) * len(nus)
-    models = [m.to(device) for m in build_models(lambda: make_model("IR", hidden, s.activation), seeds)]
-    nu_m = torch.tensor([nu for nu in nus for _ in s.seeds])  # (len(nus) * len(seeds),)
-    fit_ensemble(models, d["train"], d["val"], s.fit, seeds=seeds, loss_fn=invariance_loss(ROT4, None, "l2"),
-                 augment=random_action(ROT4), member_args=nu_m, desc=f"IR nu={','.join(f'{nu:g}' for nu in nus)}")
-    k = len(s.seeds)
-    return {nu: models[i * k:(i + 1) * k] for i, nu in enumerate(nus)}
+    return fit_ir_sweep(lambda: make_model("IR", hidden, s.activation), d["train"], d["val"], s.fit, s.seeds, ROT4,
+                        nus, "l2", device, desc="IR")
