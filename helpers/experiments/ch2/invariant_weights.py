@@ -26,6 +26,7 @@ Warp convention: ``helpers.transforms.affine_warp`` (``out(p) = w(T p)`` in norm
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -335,6 +336,25 @@ class InvariantNet(nn.Module):
         logf = self(x, samples, generator)  # (M, B, K)
         nll = -logf.gather(-1, y.expand(logf.shape[0], -1).unsqueeze(-1)).squeeze(-1).mean(-1)  # (M,)
         return nll + self.kl() / n_data  # (M,)
+
+    def member(self, m: int) -> "InvariantNet":
+        """A one-member ``InvariantNet`` holding member ``m``'s eta, first layer and posterior (a copy): its
+        outputs are ``self``'s ``[m]`` for the same noise.
+
+        Raises:
+            ValueError: ``m`` outside ``0 .. M - 1``.
+        """
+        if not 0 <= m < self.members:
+            raise ValueError(f"member must be in 0..{self.members - 1}, got {m}")
+        one = copy.deepcopy(self)
+        pick = lambda t: t[m:m + 1].detach().clone()  # noqa: E731
+        one.eta = nn.Parameter(pick(self.eta))  # (1, 6)
+        one.learn, one.bayes = pick(self.learn), pick(self.bayes)  # (1, 6), (1,)
+        if self.kind == "relu":
+            one.W1, one.b1 = nn.Parameter(pick(self.W1)), nn.Parameter(pick(self.b1))  # (1, D, P), (1, D)
+        q = one.posterior
+        q.mu, q.log_diag, q.off = (nn.Parameter(pick(getattr(self.posterior, n))) for n in ("mu", "log_diag", "off"))
+        return one
 
     def describe_eta(self) -> list[dict[str, float]]:
         """The current eta of each member as ``{generator name: value}``."""

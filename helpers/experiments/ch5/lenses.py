@@ -14,7 +14,12 @@ that defines it.
   ``||E vec(J)||^2 / N`` (eq. 4's variance at ``h = J``, the unit rotation generator).
   Layer by layer as chapter 4 measures it (Sec. 5.4 of Moskalev et al. 2022): the same read-out of the L2-normalised
   activations after each hidden layer (``hidden_features``).
-- **Marginal likelihood (ch2)**: not measured on this zoo (see the page's deviations).
+- **Marginal likelihood (ch2)**: the rotation eq. 9 prefers for the trained network, ``metrics.preferred_rotation``
+  (the network averaged over a grid of rotations in ``[-eta, eta]``, eq. 6, its weights a point estimate so the
+  KL term is 0) on its own training images; for ML-η members also the eta they learned.
+
+ML-η members (chapter 2's one-hidden-layer net, averaged over rotations inside) have no Early / Middle / Late
+layers: their per-layer lenses are NaN.
 """
 from __future__ import annotations
 
@@ -26,16 +31,17 @@ import torch
 from torch import Tensor, nn
 
 from ...groups import ROT4
-from ...metrics import capture, in_equivariance, polarization_matrix_image, variance_along
+from ...metrics import capture, in_equivariance, polarization_matrix_image, preferred_rotation, variance_along
 from ...models import MLP, GroupPooledMLP
 from ..ch1.measures import evaluate
 from ..ch3.equivariance import rotation
 from ..ch4.measures import spectrum_and_bias
 from ..ch4.models import sub_network
 from .settings import Settings
+from .zoo import EtaNet
 
 __all__ = ["LENSES", "DEPTH", "ROTATION_GENERATOR", "layers_of", "output_lens", "layer_lens", "depth_means",
-           "liegg_lens", "hidden_features", "liegg_layers", "measure"]
+           "liegg_lens", "hidden_features", "liegg_layers", "marginal_lens", "measure"]
 
 #: Every number a network gets, with its direction: +1 where larger means more invariant, -1 where smaller does,
 #: 0 for accuracy (no direction), and its label on the page.
@@ -44,7 +50,7 @@ LENSES = {"acc": (0, "accuracy (%)"), "LI": (-1, "LI (ch1)"), "DI": (-1, "DI (ch
           "inv_Late": (1, "Late inv. (ch3)"), "inv_Final": (1, "Final inv. (ch3)"),
           "eqv_Middle": (1, "Middle equiv. (ch3)"),
           "liegg_rotation": (-1, "LieGG rot. variance (ch4)"), "lie_Middle": (-1, "Middle LieGG rot. var. (ch4)"), "liegg_variance": (-1, "LieGG variance (ch4)"),
-          "liegg_bias": (-1, "LieGG bias (ch4)")}
+          "liegg_bias": (-1, "LieGG bias (ch4)"), "eta_star": (1, "ML-preferred η° (ch2)")}
 #: Depth parts of an MLP: its hidden layers split in thirds, and the logits (an MLP has no pooling layer).
 DEPTH = ("Early", "Middle", "Late", "Final")
 #: The unit rotation generator J / sqrt(2) in LieGG's (row, col) coordinates, flattened like a row of E: (4,).
@@ -146,19 +152,48 @@ def liegg_layers(model: nn.Module, x: Tensor) -> np.ndarray:
     return np.array([liegg_lens(fn, x)["rotation"] for fn in hidden_features(model)] + [liegg_lens(model, x)["rotation"]])
 
 
-def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings) -> dict:
-    """Every lens on each of M trained members of one configuration (``test``: ``(x (B, 28, 28), y (B,))``).
+def marginal_lens(model: nn.Module, train: tuple[Tensor, Tensor], s: Settings) -> dict:
+    """Chapter 2's lens: the rotation eq. 9 prefers for the fixed network on its first ``s.n_eval`` training
+    images (``metrics.preferred_rotation`` over ``s.probe_degrees``, ``s.probe_points`` rotations each).
 
     Returns:
-        ``{"acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias", "liegg_rotation": [M],
-        "layers": names (L,), "invariance", "equivariance", "liegg_layers": (M, L),
-        "inv_parts", "eqv_parts", "lie_parts": (M, 4), "generator": (M, 2, 2)}``.
+        ``{"eta_star": degrees, "log_lik": (K,) per probe eta, "gain": L(eta*) - L(0)}``.
+    """
+    dev = next(model.parameters()).device
+    x, y = train[0][: s.n_eval].to(dev), train[1][: s.n_eval].to(dev)  # (N, 28, 28), (N,)
+    r = preferred_rotation(model, x, y, [math.radians(d) for d in s.probe_degrees], s.probe_points)
+    return {"eta_star": math.degrees(r["eta"]), "log_lik": r["log_lik"], "gain": r["gain"]}
+
+
+def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings,
+            train: tuple[Tensor, Tensor] | None = None) -> dict:
+    """Every lens on each of M trained members of one configuration (``test``, ``train``: ``(x (B, 28, 28),
+    y (B,))``; without ``train`` the marginal-likelihood lens is skipped).
+
+    Returns:
+        ``{"acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias", "liegg_rotation", "eta_star", "eta_gain",
+        "eta_learned" (None but for ML-η): [M], "probe_log_lik": (M, K), "layers": names (L,), "invariance",
+        "equivariance", "liegg_layers": (M, L), "inv_parts", "eqv_parts", "lie_parts": (M, 4),
+        "generator": (M, 2, 2)}``; NaN per-layer values (L = 1) for ML-η members.
     """
     dev = next(models[0].parameters()).device
     x = test[0][: s.n_eval].to(dev)  # (B, 28, 28)
     out = output_lens(models, test, s)
-    lay = [layer_lens(m, x) for m in models]
+    if train is not None:
+        ml = [marginal_lens(m, train, s) for m in models]
+        out |= {"eta_star": [r["eta_star"] for r in ml], "eta_gain": [r["gain"] for r in ml],
+                "probe_log_lik": np.array([r["log_lik"] for r in ml])}  # (M, K)
+    out["eta_learned"] = [m.eta_degrees if isinstance(m, EtaNet) else None for m in models]
     lie = [liegg_lens(m, x) for m in models]
+    if isinstance(models[0], EtaNet):  # one hidden layer inside an average over rotations: no depth parts
+        nan = np.full((len(models), 1), np.nan)
+        return out | {"liegg_variance": [r["variance"] for r in lie], "liegg_bias": [r["bias"] for r in lie],
+                      "liegg_rotation": [r["rotation"] for r in lie],
+                      "generator": torch.stack([r["generator"] for r in lie]), "layers": ["logits"],
+                      "invariance": nan, "equivariance": nan, "liegg_layers": nan,
+                      **{k: np.full((len(models), len(DEPTH)), np.nan) for k in ("inv_parts", "eqv_parts",
+                                                                                    "lie_parts")}}
+    lay = [layer_lens(m, x) for m in models]
     out |= {"liegg_variance": [r["variance"] for r in lie], "liegg_bias": [r["bias"] for r in lie],
             "liegg_rotation": [r["rotation"] for r in lie],
             "generator": torch.stack([r["generator"] for r in lie]),  # (M, 2, 2)

@@ -3,7 +3,8 @@ and measures every member with every lens (``lenses.measure``). Parts return num
 
 - ``regimes``: plain, DA-R4, DA-SO2 and WT at the base size;
 - ``nu``: IR at every nu of the profile (nu = 0 included), base size, one ensemble;
-- ``sizes``: plain and DA-R4 at each further width / depth.
+- ``sizes``: plain and DA-R4 at each further width / depth;
+- ``eta``: ML-η, chapter 2's net with its rotation eta learned by the ELBO (one sweep, one member per seed).
 """
 from __future__ import annotations
 
@@ -19,11 +20,16 @@ from .lenses import DEPTH, measure
 from .settings import Settings
 from .zoo import Config, train, train_ir
 
-__all__ = ["all_parts", "run_regimes", "run_nu", "run_sizes", "zoo_data", "members", "frame"]
+__all__ = ["all_parts", "run_regimes", "run_nu", "run_sizes", "run_eta", "zoo_data", "members", "frame", "PARTS"]
+
+#: The chapter's parts, in the order the page reads them.
+PARTS = ("regimes", "nu", "sizes", "eta")
 
 #: Version 2 adds LieGG layer by layer (``lenses.liegg_layers``); version 1 measured it on the logits only.
-_VERSION = 2
-_DATA = ("n_train", "n_val", "n_test", "blur", "seeds", "fit", "activation", "n_eval", "n_si", "ig_steps")
+#: Version 3 adds the marginal-likelihood probe (``lenses.marginal_lens``) to every member.
+_VERSION = 3
+_DATA = ("n_train", "n_val", "n_test", "blur", "seeds", "fit", "activation", "n_eval", "n_si", "ig_steps",
+         "probe_degrees", "probe_points")
 
 
 def zoo_data(s: Settings, seed: int) -> dict:
@@ -33,7 +39,7 @@ def zoo_data(s: Settings, seed: int) -> dict:
 
 def _record(cfg: Config, models, d: dict, s: Settings, wall: float) -> dict:
     return {"kind": cfg.kind, "hidden": list(cfg.hidden), "nu": cfg.nu, "train_s": wall,
-            **measure(models, d["test"], s)}
+            **measure(models, d["test"], s, d["train"])}
 
 
 def _run(configs: list[Config], s: Settings, seed: int, device) -> dict:
@@ -66,6 +72,11 @@ def run_sizes(s: Settings, seed: int, device: torch.device) -> dict:
     return _run([Config(k, h) for h in s.sizes for k in ("plain", "DA-R4")], s, seed, device)
 
 
+def run_eta(s: Settings, seed: int, device: torch.device) -> dict:
+    """Part ``eta``: ``{"members": {label: record}}`` for ML-η (``zoo.train_eta``)."""
+    return _run([Config("ML-η", (s.eta_hidden,))], s, seed, device)
+
+
 def all_parts(s: Settings) -> list[Part]:
     """The chapter's parts in profile settings ``s``."""
     return [Part("regimes", run_regimes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden",), version=_VERSION,
@@ -73,18 +84,22 @@ def all_parts(s: Settings) -> list[Part]:
             Part("nu", run_nu, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden", "nus"), version=_VERSION,
                  description="IR (ch1's eq. 4) at every nu, one ensemble, every lens"),
             Part("sizes", run_sizes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("sizes",), version=_VERSION,
-                 description="plain and DA-R4 at further widths and depths, every lens")]
+                 description="plain and DA-R4 at further widths and depths, every lens"),
+            Part("eta", run_eta, Needs(gpu=True, memory_gb=2.0),
+                 uses=_DATA + ("eta_hidden", "eta_fit", "eta_init_degrees", "eta_points"), version=_VERSION,
+                 description="ML-η: chapter 2's net, rotation eta learned by the ELBO, every lens")]
 
 
 def members(ev: Mapping) -> dict[str, dict]:
     """``{label: record}`` over every part of a page's evidence (the zoo's configurations)."""
-    return {k: r for name in ("regimes", "nu", "sizes") if name in ev for k, r in ev[name]["members"].items()}
+    return {k: r for name in PARTS if name in ev for k, r in ev[name]["members"].items()}
 
 
 def frame(ev: Mapping):
     """One row per trained network (configuration x seed), one column per lens (``lenses.LENSES``) plus
     ``config``, ``kind``, ``nu``, ``member`` (seed index) and ``hidden``; per-depth columns ``inv_``, ``eqv_`` and
-    ``lie_`` + Early / Middle / Late / Final: a ``pandas.DataFrame``."""
+    ``lie_`` + Early / Middle / Late / Final (NaN for ML-η), ``eta_star`` (the probe's eta, degrees; NaN in
+    records before the probe) and ``eta_learned`` (ML-η's own eta, NaN otherwise): a ``pandas.DataFrame``."""
     rows = []
     for lab, r in members(ev).items():
         for m in range(len(r["acc"])):
@@ -92,6 +107,9 @@ def frame(ev: Mapping):
                    "member": m}
             row |= {k: float(r[k][m]) for k in ("acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias",
                                                 "liegg_rotation")}
+            row["eta_star"] = float(r["eta_star"][m]) if "eta_star" in r else float("nan")
+            learned = r.get("eta_learned", [None] * len(r["acc"]))[m]
+            row["eta_learned"] = float("nan") if learned is None else float(learned)
             row |= {f"inv_{p}": float(r["inv_parts"][m][i]) for i, p in enumerate(DEPTH)}
             row |= {f"eqv_{p}": float(r["eqv_parts"][m][i]) for i, p in enumerate(DEPTH)}
             row |= {f"lie_{p}": float(r["lie_parts"][m][i]) for i, p in enumerate(DEPTH)}

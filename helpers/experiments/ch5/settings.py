@@ -1,16 +1,18 @@
 """Chapter 5's profiles: one task (rotation-MNIST), one model zoo, four papers' measures."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...training import FitConfig
+from ..ch2.settings import TrainConfig
 
 __all__ = ["Settings", "SETTINGS", "KINDS", "N_CLASSES", "SIZE"]
 
 #: The zoo's training regimes: ``plain`` (nothing), ``DA-R4`` / ``DA-SO2`` (augmentation by a random quarter turn /
 #: a random angle), ``WT`` (weight-tying over R4, ``helpers.models.GroupPooledMLP``), ``IR`` (ch1's invariance
-#: regulariser, eq. 4 of Moskalev et al. 2023, on top of DA-R4, one member per nu).
-KINDS = ("plain", "DA-R4", "DA-SO2", "WT", "IR")
+#: regulariser, eq. 4 of Moskalev et al. 2023, on top of DA-R4, one member per nu), ``ML-η`` (chapter 2's ReLU net
+#: whose rotation eta is learned by the ELBO, eq. 9 of van der Ouderaa & van der Wilk 2022).
+KINDS = ("plain", "DA-R4", "DA-SO2", "WT", "IR", "ML-η")
 N_CLASSES = 10
 SIZE = 28
 
@@ -29,6 +31,12 @@ class Settings:
         fit: optimiser settings (every member alike).
         activation: the MLPs' nonlinearity (Swish: LieGG's first-order condition wants a smooth network).
         n_eval: test images for LI, DI, the per-layer correlations and LieGG; n_si, ig_steps: SI (captum).
+        eta_hidden, eta_fit, eta_init_degrees, eta_points: the ML-η member: chapter 2's ReLU net of ``eta_hidden``
+            units, rotation eta learned from ``eta_init_degrees`` (one member per seed, one sweep), trained with
+            ``eta_fit`` (chapter 2's ``TrainConfig``); measured with the deterministic grid of ``eta_points``
+            rotations in [-eta, eta] (Sec. 3.4) and the posterior mean of W2.
+        probe_degrees, probe_points: the marginal-likelihood probe (``metrics.preferred_rotation``): the grid of
+            eta (degrees) and the S rotations of each; it reads the first ``n_eval`` training images.
     """
 
     n_train: int
@@ -44,6 +52,13 @@ class Settings:
     n_eval: int = 500
     n_si: int = 48
     ig_steps: int = 16
+    eta_hidden: int = 256
+    eta_fit: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=128, lr=1e-2, lr_eta=1e-2,
+                                                                     samples=8, log_every=10))
+    eta_init_degrees: float = 5.0
+    eta_points: int = 16
+    probe_degrees: tuple[float, ...] = tuple(range(0, 181, 10))
+    probe_points: int = 16
 
     def __post_init__(self):
         if len(self.seeds) < 3:
@@ -60,9 +75,13 @@ SETTINGS = {
     "standard": Settings(10_000, 2000, 5000, (0, 1, 2, 3, 4), (128, 128, 128), ((64, 64, 64), (256, 256, 256),
                                                                                  (128,) * 6),
                          (0.0, 0.3, 1.0, 3.0, 10.0), FitConfig(epochs=20, batch_size=256, lr=2e-3),
-                         n_eval=1000, n_si=100, ig_steps=24),
+                         n_eval=1000, n_si=100, ig_steps=24, eta_hidden=512,
+                         eta_fit=TrainConfig(epochs=10, batch_size=128, lr=1e-2, lr_eta=1e-2, samples=8,
+                                             log_every=20)),
     "paper": Settings(10_000, 2000, 10_000, (0, 1, 2, 3, 4), (128, 128, 128), ((64, 64, 64), (256, 256, 256),
                                                                               (128,) * 6),
                       (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0), FitConfig(epochs=100, batch_size=256, lr=1e-3),
-                      n_eval=2000, n_si=300, ig_steps=32),
+                      n_eval=2000, n_si=300, ig_steps=32, eta_hidden=1024,
+                      eta_fit=TrainConfig(epochs=100, batch_size=128, samples=32, log_every=100),
+                      probe_degrees=tuple(range(0, 181, 5)), probe_points=32),
 }

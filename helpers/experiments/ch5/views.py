@@ -14,15 +14,23 @@ from .claims import networks
 from .lenses import DEPTH, LENSES
 from .parts import frame, members
 
-__all__ = ["KIND_COLORS", "SCATTER_LENSES", "summary", "ranks", "headline", "correlations", "scatter_matrix",
+__all__ = ["pair", "KIND_COLORS", "SCATTER_LENSES", "summary", "ranks", "headline", "correlations", "scatter_matrix",
            "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets", "layer_lenses"]
 
 #: One colour per regime (chapter 1's WT / DA / IR colours where they exist).
 KIND_COLORS = {"plain": "#666666", "DA-R4": plots.METHOD_COLORS["DA"], "DA-SO2": "#e6ab02",
-               "WT": plots.METHOD_COLORS["WT"], "IR": plots.METHOD_COLORS["IR"]}
+               "WT": plots.METHOD_COLORS["WT"], "IR": plots.METHOD_COLORS["IR"], "ML-η": "#7570b3"}
 #: The lenses of the scatter matrix: one or two per chapter, and accuracy.
-SCATTER_LENSES = ("acc", "LI", "SI", "inv_Middle", "liegg_rotation", "lie_Middle", "liegg_bias")
+SCATTER_LENSES = ("acc", "LI", "SI", "inv_Middle", "liegg_rotation", "lie_Middle", "liegg_bias", "eta_star")
 _LOG = {"LI", "DI", "liegg_rotation", "liegg_variance", "lie_Middle"}
+
+
+def pair(df: pd.DataFrame, a: str, b: str, oriented: bool = False) -> Correlation:
+    """Spearman rho of lenses ``a`` and ``b`` over the networks that have both (ML-η has no per-layer lenses);
+    ``oriented`` multiplies each by its direction in ``LENSES`` (rho > 0: they agree on which is more invariant)."""
+    d = df[[a, b]].dropna()
+    sa, sb = (LENSES[a][0] or 1, LENSES[b][0] or 1) if oriented else (1, 1)
+    return Correlation(sa * d[a], sb * d[b])
 
 
 def summary(ev: Mapping) -> pd.DataFrame:
@@ -69,7 +77,7 @@ def correlations(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> pd.Data
     out = pd.DataFrame(index=[LENSES[k][1] for k in lenses], columns=[LENSES[k][1] for k in lenses], dtype=object)
     for a in lenses:
         for b in lenses:
-            c = Correlation(df[a], df[b])
+            c = pair(df, a, b)
             lo, hi = c.interval
             out.loc[LENSES[a][1], LENSES[b][1]] = f"{c.rho:+.2f} [{lo:+.2f}, {hi:+.2f}]"
     return out
@@ -90,7 +98,7 @@ def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> plt.F
                 ax.set_xscale("log" if b in _LOG else "linear")
                 ax.set_yscale("log" if a in _LOG else "linear")
             elif i < j:
-                c = Correlation(df[a], df[b])
+                c = pair(df, a, b)
                 lo, hi = c.interval
                 ax.text(0.5, 0.5, f"ρ = {c.rho:+.2f}\n[{lo:+.2f}, {hi:+.2f}]", ha="center", va="center",
                         fontsize=10, transform=ax.transAxes, color="C3" if lo > 0 or hi < 0 else "0.4")
@@ -122,7 +130,7 @@ def layer_lenses(ev: Mapping) -> plt.Figure:
     df = frame(ev)
     base = df[df.kind == "plain"].hidden.iloc[0]
     df = df[df.hidden == base]
-    df = df[(df.kind != "IR") | (df.nu == df.nu.max())]
+    df = df[((df.kind != "IR") | (df.nu == df.nu.max())) & (df.kind != "ML-η")]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     x = np.arange(len(DEPTH))
     for kind, g in df.groupby("kind", sort=False):
@@ -197,7 +205,7 @@ def agreement(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES[1:]) -> pd.Dat
     rows = []
     for i, a in enumerate(lenses):
         for b in lenses[i + 1:]:
-            c = Correlation(LENSES[a][0] * df[a], LENSES[b][0] * df[b])
+            c = pair(df, a, b, oriented=True)
             rows.append({"lens a": LENSES[a][1], "lens b": LENSES[b][1], "ρ (oriented)": c.rho,
                          "95 % lo": c.interval[0], "95 % hi": c.interval[1]})
     return pd.DataFrame(rows).sort_values("ρ (oriented)", ascending=False).reset_index(drop=True)
@@ -228,7 +236,7 @@ def subsets(ev: Mapping, a: str = "liegg_rotation", b: str = "LI") -> pd.DataFra
     rows = []
     for name, keep in (("all networks", df.kind.notna()), ("without WT", df.kind != "WT"),
                        ("without IR", df.kind != "IR"), ("without WT and IR", ~df.kind.isin(["WT", "IR"]))):
-        c, d = Correlation(df[keep][a], df[keep][b]), Correlation(df[keep][a], df[keep]["acc"])
+        c, d = pair(df[keep], a, b), pair(df[keep], a, "acc")
         rows.append({"networks": name, "n": c.n, f"ρ with {b}": c.rho, "95 % lo": c.interval[0],
                      "95 % hi": c.interval[1], "ρ with accuracy": d.rho, "95 % lo ": d.interval[0],
                      "95 % hi ": d.interval[1]})

@@ -4,23 +4,28 @@ vectorised ensemble (``helpers.training.fit_ensemble``).
 The training pieces are the chapters' own: DA-R4 is chapter 1's ``random_action(ROT4)``, DA-SO2 chapter 4's
 ``rotation_augment``, WT is ``helpers.models.GroupPooledMLP`` over R4 (chapter 1's WT), IR chapter 1's
 ``invariance_loss`` (eq. 4 of Moskalev et al. 2023) on DA-R4 batches, its nu sweep one ensemble with nu per member.
+ML-η is chapter 2's ``InvariantNet`` (ReLU, rotation eta learned by the ELBO, ``ch2.train.fit_sweep``), one member
+per seed, each wrapped as a plain ``(B, 28, 28) -> (B, 10)`` network (``EtaNet``) for the lenses.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ...groups import ROT4
 from ...models import MLP, GroupPooledMLP
 from ...training import build_models, fit_ensemble
 from ..ch1.data import random_action
 from ..ch1.models import fit_ir_sweep
+from ..ch2.invariant_weights import InvariantNet, invariance_mask, linspace_eps
+from ..ch2.train import fit_sweep
 from ..ch4.data import rotation_augment
 from .settings import KINDS, N_CLASSES, SIZE, Settings
 
-__all__ = ["Config", "make_model", "label", "train", "train_ir"]
+__all__ = ["Config", "make_model", "label", "train", "train_ir", "EtaNet", "train_eta"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class Config:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}; valid: {list(KINDS)}")
+        if self.kind == "ML-η" and len(self.hidden) != 1:
+            raise ValueError(f"ML-η is chapter 2's one-hidden-layer net: hidden must be (units,), got {self.hidden}")
         if (self.kind == "IR") != (self.nu is not None):
             raise ValueError(f"nu is given for IR and only for IR; got kind {self.kind!r} with nu={self.nu}")
 
@@ -54,10 +61,12 @@ def make_model(kind: str, hidden, activation: str = "swish") -> nn.Module:
     plain MLP. Shapes: ``(B, 28, 28) -> (B, 10)``.
 
     Raises:
-        ValueError: an unknown kind.
+        ValueError: an unknown kind, or ML-η (trained as one sweep by ``train_eta``).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
+    if kind == "ML-η":
+        raise ValueError("ML-η members are chapter 2's InvariantNet, built and trained as one sweep by train_eta")
     if kind == "WT":
         return GroupPooledMLP(ROT4, SIZE * SIZE, list(hidden), N_CLASSES, activation)
     return MLP(SIZE * SIZE, list(hidden), N_CLASSES, activation)
@@ -74,6 +83,8 @@ def train(cfg: Config, d: dict, s: Settings, device: torch.device | str = "cpu")
     """
     if cfg.kind == "IR":
         return train_ir(cfg.hidden, (cfg.nu,), d, s, device)[cfg.nu]
+    if cfg.kind == "ML-η":
+        return train_eta(d, s, device)
     models = [m.to(device) for m in build_models(lambda: make_model(cfg.kind, cfg.hidden, s.activation), s.seeds)]
     fit_ensemble(models, d["train"], d["val"], s.fit, seeds=s.seeds, augment=_AUGMENT[cfg.kind], desc=cfg.label)
     return models
@@ -88,3 +99,51 @@ def train_ir(hidden, nus, d: dict, s: Settings, device: torch.device | str = "cp
     """
     return fit_ir_sweep(lambda: make_model("IR", hidden, s.activation), d["train"], d["val"], s.fit, s.seeds, ROT4,
                         nus, "l2", device, desc="IR")
+
+
+class EtaNet(nn.Module):
+    """One member of chapter 2's ``InvariantNet`` as a plain network ``(B, 28, 28) -> (B, 10)`` log-probabilities:
+    eq. 6 with the deterministic grid of ``points`` rotations in ``[-eta, eta]`` (Sec. 3.4, endpoints included)
+    and the posterior mean of W2, so that the lenses see a deterministic, differentiable function.
+
+    Args:
+        net: a one-member ``InvariantNet`` on images ``(1, 28, 28)`` (``InvariantNet.member``).
+        points: S, the grid's rotations.
+    """
+
+    def __init__(self, net: InvariantNet, points: int = 16):
+        super().__init__()
+        if net.members != 1 or net.image_shape != (1, SIZE, SIZE):
+            raise ValueError(f"EtaNet wraps one member on (1, {SIZE}, {SIZE}) images, got {net.members} members "
+                             f"on {net.image_shape}")
+        self.net = net
+        self.register_buffer("eps", linspace_eps(points, (2,)))  # (S, 6)
+
+    @property
+    def eta_degrees(self) -> float:
+        """The member's (learned) rotation eta in degrees."""
+        return math.degrees(float(self.net.eta[0, 2]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, 28, 28) -> (B, 10)``: ``log f_hat(x)`` of eq. 6."""
+        return self.net(x.unsqueeze(1), eps=self.eps, sample_weights=False, common=True)[0]  # (B, 10)
+
+
+def train_eta(d: dict, s: Settings, device: torch.device | str = "cpu") -> list[EtaNet]:
+    """``len(s.seeds)`` ML-η members: chapter 2's ReLU ``InvariantNet`` of ``s.eta_hidden`` units with rotation
+    eta learned from ``s.eta_init_degrees`` by the ELBO (eq. 9), as one sweep (``ch2.train.fit_sweep``: the members
+    share the mini-batches and differ in their first-layer initialisation), features scaled by sqrt(2 / D) as in
+    chapter 2's quick and standard profiles, L = I, alpha = 1.
+
+    Args:
+        d: ``{"train", ...}`` of ``ch4.data.rotation_mnist``, images ``(B, 28, 28)``.
+    Returns:
+        One ``EtaNet`` per seed (``s.eta_points`` rotations), on ``device``.
+    """
+    M, mask = len(s.seeds), invariance_mask("rotation")  # (6,)
+    net = InvariantNet("relu", (1, SIZE, SIZE), s.eta_hidden, N_CLASSES,
+                       torch.full((M, 1), math.radians(s.eta_init_degrees)) * mask, mask.expand(M, 6),
+                       torch.ones(M), seed=s.seeds[0], feature_scale=math.sqrt(2.0 / s.eta_hidden)).to(device)
+    x, y = d["train"]
+    fit_sweep(net, (x.unsqueeze(1), y), s.eta_fit, seed=s.seeds[0])
+    return [EtaNet(net.member(m), s.eta_points).eval() for m in range(M)]
