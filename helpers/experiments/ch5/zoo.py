@@ -122,7 +122,7 @@ class EtaNet(nn.Module):
     @property
     def eta_degrees(self) -> float:
         """The member's (learned) rotation eta in degrees."""
-        return math.degrees(float(self.net.eta[0, 2]))
+        return math.degrees(float(self.net.eta.detach()[0, 2]))
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, 28, 28) -> (B, 10)``: ``log f_hat(x)`` of eq. 6."""
