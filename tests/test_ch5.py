@@ -14,10 +14,14 @@ from helpers import chapters, data
 from helpers.claims import VERDICTS
 from helpers.experiments import ch5
 from helpers.metrics import image_coordinates
+from helpers.experiments.ch2.settings import TrainConfig
 from helpers.training import FitConfig
 
 TINY = replace(ch5.SETTINGS["quick"], n_train=300, n_val=100, n_test=120, hidden=(24, 24, 24), sizes=((16, 16, 16),),
-               nus=(0.0, 10.0), fit=FitConfig(epochs=1, batch_size=100, lr=2e-3), n_eval=64, n_si=6, ig_steps=4)
+               nus=(0.0, 10.0), fit=FitConfig(epochs=1, batch_size=100, lr=2e-3), n_eval=64, n_si=6, ig_steps=4,
+               eta_hidden=32, eta_fit=TrainConfig(epochs=2, batch_size=100, lr=1e-2, lr_eta=1e-2, samples=4,
+                                                  log_every=2),
+               eta_points=6, probe_degrees=(0.0, 45.0, 90.0, 180.0), probe_points=6)
 
 
 @pytest.fixture(scope="module")
@@ -92,24 +96,34 @@ def test_parts_and_claims_end_to_end(need_data):
     need_data("mnist")
     torch.set_num_threads(1)
     ev = {"regimes": ch5.parts.run_regimes(TINY, 0, torch.device("cpu")),
-          "nu": ch5.parts.run_nu(TINY, 0, torch.device("cpu"))}
+          "nu": ch5.parts.run_nu(TINY, 0, torch.device("cpu")), "eta": ch5.parts.run_eta(TINY, 0, torch.device("cpu"))}
     df = ch5.parts.frame(ev)
-    assert len(df) == 6 * len(TINY.seeds) and set(df.kind) == {"plain", "DA-R4", "DA-SO2", "WT", "IR"}
+    assert len(df) == 7 * len(TINY.seeds) and set(df.kind) == {"plain", "DA-R4", "DA-SO2", "WT", "IR", "ML-η"}
+    assert set(df.eta_star) <= set(TINY.probe_degrees) and df.eta_star.notna().all()
+    ml = df[df.kind == "ML-η"]
+    assert ml.eta_learned.notna().all() and ml.eta_learned.nunique() == len(TINY.seeds)  # one eta per member
+    assert ml.inv_Middle.isna().all() and df[df.kind != "ML-η"].eta_learned.isna().all()
     da, ir0 = ev["regimes"]["members"]["DA-R4 · 24×3"], ev["nu"]["members"]["IR ν=0 · 24×3"]
     assert np.allclose(da["acc"], ir0["acc"]) and np.allclose(da["LI"], ir0["LI"], rtol=1e-4)  # nu = 0 is DA-R4
-    assert len(ch5.claims.networks(df)) == 5 * len(TINY.seeds)
+    assert len(ch5.claims.networks(df)) == 6 * len(TINY.seeds)
     table = ch5.claims.table(ev)
     verdicts = {r.claim.id: r.verdict for r in table.results}
     assert set(verdicts) == set(ch5.claims.CLAIMS) and all(v in VERDICTS for v in verdicts.values())
-    assert verdicts["V5.1"] == "reproduced" and verdicts["S5.4"] == "not run"
-    assert ch5.views.summary(ev).shape == (5, len(ch5.lenses.LENSES))
+    assert verdicts["V5.1"] == "reproduced" and verdicts["S5.4"] != "not run"
+    assert ch5.views.summary(ev).shape == (6, len(ch5.lenses.LENSES))
+    ch5.views.scatter_matrix(ev)  # the per-layer lenses' NaN (ML-η) are left out pair by pair
+    assert ch5.views.agreement(ev)["ρ (oriented)"].notna().all()
     lie = ev["regimes"]["members"]["WT · 24×3"]["liegg_layers"]
     assert lie.shape == (len(TINY.seeds), 4) and np.all(lie > 0)      # WT is not invariant to infinitesimal rotations
 
 
 def test_chapter_registered_and_errors_name_the_bad_value():
     assert chapters.get_chapter("5").stem == ch5.STEM == "05_four_lenses"
-    assert [p.name for p in ch5.PARTS(ch5.SETTINGS["quick"])] == ["regimes", "nu", "sizes"]
+    assert [p.name for p in ch5.PARTS(ch5.SETTINGS["quick"])] == ["regimes", "nu", "sizes", "eta"]
+    with pytest.raises(ValueError, match="built and trained as one sweep by train_eta"):
+        ch5.zoo.make_model("ML-η", (8,))
+    with pytest.raises(ValueError, match=r"hidden must be \(units,\), got \(8, 8\)"):
+        ch5.zoo.Config("ML-η", (8, 8))
     with pytest.raises(ValueError, match="unknown model kind 'CNN'"):
         ch5.zoo.make_model("CNN", (8, 8, 8))
     with pytest.raises(ValueError, match="unknown model kind 'XX'"):
@@ -122,3 +136,22 @@ def test_chapter_registered_and_errors_name_the_bad_value():
         replace(TINY, hidden=(8, 8))
     with pytest.raises(ValueError, match="MLP or a GroupPooledMLP, got Linear"):
         ch5.lenses.layers_of(nn.Linear(2, 2))
+
+
+def test_eta_member_is_one_member_of_chapter_2s_sweep_and_deterministic():
+    from helpers.experiments.ch2.invariant_weights import InvariantNet, invariance_mask, linspace_eps
+    mask = invariance_mask("rotation")
+    net = InvariantNet("relu", (1, 28, 28), 16, 10, torch.tensor([[0.3], [0.9]]) * mask, mask.expand(2, 6),
+                       torch.ones(2), seed=0)
+    with torch.no_grad():
+        net.posterior.mu.normal_()
+    x = torch.rand(5, 28, 28)
+    full = net(x.unsqueeze(1), eps=linspace_eps(6, (2,)), sample_weights=False, common=True)  # (2, 5, 10)
+    for m in range(2):
+        one = ch5.zoo.EtaNet(net.member(m), points=6)
+        assert torch.allclose(one(x), full[m]) and torch.equal(one(x), one(x))
+        assert one.eta_degrees == pytest.approx(np.degrees([0.3, 0.9][m]), rel=1e-6)
+    with pytest.raises(ValueError, match="member must be in 0..1, got 2"):
+        net.member(2)
+    with pytest.raises(ValueError, match="EtaNet wraps one member"):
+        ch5.zoo.EtaNet(net)
