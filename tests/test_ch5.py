@@ -119,7 +119,7 @@ def test_parts_and_claims_end_to_end(need_data):
 
 def test_chapter_registered_and_errors_name_the_bad_value():
     assert chapters.get_chapter("5").stem == ch5.STEM == "05_four_lenses"
-    assert [p.name for p in ch5.PARTS(ch5.SETTINGS["quick"])] == ["regimes", "nu", "sizes", "eta"]
+    assert [p.name for p in ch5.PARTS(ch5.SETTINGS["quick"])] == ["regimes", "nu", "sizes", "eta", "cnn"]
     with pytest.raises(ValueError, match="built and trained as one sweep by train_eta"):
         ch5.zoo.make_model("ML-η", (8,))
     with pytest.raises(ValueError, match=r"hidden must be \(units,\), got \(8, 8\)"):
@@ -134,7 +134,7 @@ def test_chapter_registered_and_errors_name_the_bad_value():
         replace(TINY, seeds=(0, 1))
     with pytest.raises(ValueError, match=">= 3 hidden layers"):
         replace(TINY, hidden=(8, 8))
-    with pytest.raises(ValueError, match="MLP or a GroupPooledMLP, got Linear"):
+    with pytest.raises(ValueError, match="a GroupPooledMLP or a SmallCNN, got Linear"):
         ch5.lenses.layers_of(nn.Linear(2, 2))
 
 
@@ -155,3 +155,40 @@ def test_eta_member_is_one_member_of_chapter_2s_sweep_and_deterministic():
         net.member(2)
     with pytest.raises(ValueError, match="EtaNet wraps one member"):
         ch5.zoo.EtaNet(net)
+
+
+def test_cnn_family_wt_exact_at_every_layer_and_plain_fails(digits, need_data):
+    """The CNN family through the chapter's code path: WT (kernels tied over R4) gives LI = DI = 0, SI = 1 and
+    chapter 3's invariance 1 at every block (maps against turned maps) and at the logits; a plain CNN fails."""
+    need_data("mnist")
+    torch.manual_seed(0)
+    wt, plain = (ch5.zoo.make_model(k, (4, 8, 8), arch="cnn") for k in ("WT", "plain"))
+    out = {k: ch5.lenses.output_lens([m], digits[:2], TINY) for k, m in (("WT", wt), ("plain", plain))}
+    assert out["WT"]["LI"][0] < 1e-10 and out["WT"]["DI"][0] < 1e-10 and out["WT"]["SI"][0] > 1 - 1e-5
+    assert out["plain"]["LI"][0] > 1e-8 and out["plain"]["SI"][0] < 0.99
+    lay = ch5.lenses.layer_lens(wt, digits[0])
+    assert lay["layers"] == ["block1", "block2", "block3", "logits"] and np.all(lay["invariance"] > 1 - 1e-5)
+    lay = ch5.lenses.layer_lens(plain, digits[0])
+    assert np.all(lay["invariance"][:3] < 0.99)
+    assert [tuple(f(digits[0][:2]).shape) for f in ch5.lenses.hidden_features(plain)] == [(2, 784), (2, 392),
+                                                                                            (2, 392)]
+    with pytest.raises(ValueError, match="unknown architecture 'rnn'"):
+        ch5.zoo.Config("plain", (4, 8, 8), arch="rnn")
+    with pytest.raises(ValueError, match="no CNN of it"):
+        ch5.zoo.Config("ML-η", (8,), arch="cnn")
+    assert ch5.zoo.Config("IR", (4, 8, 8), 1.0, "cnn").label == "IR ν=1 · CNN 4-8-8"
+
+
+def test_r4_symmetric_convolution_is_exactly_equivariant_and_a_free_one_is_not():
+    from helpers.models import R4SymmetricConv2d, SmallCNN
+    torch.manual_seed(0)
+    x = torch.rand(3, 2, 12, 12, dtype=torch.float64)
+    conv = R4SymmetricConv2d(2, 5).double()
+    for k in (1, 2, 3):
+        assert torch.allclose(conv(torch.rot90(x, k, (-2, -1))), torch.rot90(conv(x), k, (-2, -1)), atol=1e-12)
+    free = torch.nn.Conv2d(2, 5, 3, padding=1).double()
+    assert (free(torch.rot90(x, 1, (-2, -1))) - torch.rot90(free(x), 1, (-2, -1))).abs().max() > 1e-2
+    with pytest.raises(ValueError, match="odd kernel size, got 4"):
+        R4SymmetricConv2d(1, 1, 4)
+    with pytest.raises(ValueError, match="three widths >= 1, got \\(8, 8\\)"):
+        SmallCNN((8, 8))

@@ -26,7 +26,7 @@ FINAL_INV, MIDDLE_EQV = 0.9, 0.8  # S5.3: invariant at the output, far from equi
 
 CLAIMS = {c.id: c for c in [
     Claim("S5.1", "LieGG's variance along the rotation generator and LI rank the zoo's networks alike: "
-          "Spearman ρ over every network, [interval excludes 0 (sign +), ρ ≥ 0.8, lower bound > 0.5]",
+          "Spearman ρ over every network of the MLP zoo (ML-η included; the CNN family is S5.6), [interval excludes 0 (sign +), ρ ≥ 0.8, lower bound > 0.5]",
           "ch1 Table 1 (LI) vs ch4 Sec. 4.2 (variance)", paper="both measure output change under rotation",
           relation="holds",
           reason="ρ ≥ 0.8 with its Fisher-z interval above 0.5 is 'alike'; the unit is the network, so seeds count"),
@@ -50,27 +50,44 @@ CLAIMS = {c.id: c for c in [
           "SI (+), LieGG rotation variance (−), Middle-layer invariance (+)", "ch1 Fig. 5, eq. 4",
           paper="ν trades accuracy for invariance", relation="holds",
           reason="each correlation's 95 % interval excludes 0 on its side"),
+    Claim("S5.6", "The CNN family tells S5.1's story: LieGG's variance along the rotation generator and LI rank its "
+          "networks alike: Spearman ρ over every CNN, [interval excludes 0 (sign +), ρ ≥ 0.8, lower bound > 0.5]",
+          "ch1 Table 1 (LI) vs ch4 Sec. 4.2 (variance)", paper="both measure output change under rotation",
+          relation="holds", reason="S5.1's rule on the CNNs (written before the CNN family's first result)"),
+    Claim("S5.7", "In CNNs too, SI separates WT (kernels tied over R4) and IR (ν by ch1's SI ≥ 0.95 rule) from DA-R4 "
+          "where accuracy does not: [SI(WT) > SI(DA), SI(IR) > SI(DA), |acc(WT) − acc(DA)| ≤ 2, "
+          "|acc(IR) − acc(DA)| ≤ 2]", "ch1 Table 1, Sec. 4.2", paper="SI 1.0 / 0.95 vs 0.17 at similar accuracy",
+          relation="holds", reason="S5.2's rule on the CNNs (written before the CNN family's first result)"),
+    Claim("S5.8", "DA CNNs, invariant at the output, are far from equivariant in their middle block (S5.3 on CNNs; "
+          "chapter 3 measures maps against turned maps): DA-R4 and DA-SO2: [Final inv. ≥ 0.9, Final inv. > Middle "
+          "equiv. (paired), Middle equiv. ≤ 0.8] each", "ch3 Sec. 5 (DA)", paper="augmentation gives invariance late",
+          relation="holds", reason="S5.3's rule on the CNNs (written before the CNN family's first result)"),
     Claim("V5.1", "WT is exactly R4-invariant through every chapter's code: max of LI, DI, 1 − SI and 1 − the "
-          "per-layer invariance of its pooled layers", "DESIGN.md", paper=0.0, relation="<=", target=1e-5,
+          "per-layer invariance of its pooled layers (for the CNN: of every layer)", "DESIGN.md", paper=0.0, relation="<=", target=1e-5,
           kind="verification", reason="weight-tying is invariant by construction; 1e-5 allows float32 round-off"),
 ]}
 
 
-def networks(df):
-    """The zoo's distinct networks: IR at nu = 0 is DA-R4 itself (same seeds, batches and augmentations, and eq. 4's
-    term times 0), so its rows are dropped rather than counted twice."""
-    return df[~((df.kind == "IR") & (df.nu == 0))]
+def networks(df, arch: str | None = "mlp"):
+    """The zoo's distinct networks of one family (``arch``: ``"mlp"``, the MLP zoo with ML-η, or ``"cnn"``; None:
+    both): IR at nu = 0 is DA-R4 itself (same seeds, batches and augmentations, and eq. 4's term times 0), so its
+    rows are dropped rather than counted twice."""
+    fam = df["arch"] if "arch" in df else "mlp"
+    keep = ~((df.kind == "IR") & (df.nu == 0)) & ((fam == arch) if arch else True)
+    return df[keep]
 
 
-def _s1(df) -> list:
-    df = networks(df)
+def _s1(df, arch: str = "mlp") -> list | None:
+    df = networks(df, arch)
+    if len(df) < 4:
+        return None
     c = Correlation(df["liegg_rotation"], df["LI"], sign=1)
     return [c, c.rho >= RHO_MIN, c.interval[0] > RHO_FLOOR]
 
 
 def _s2(zoo: dict, base: str) -> list | None:
     da, wt = zoo.get(f"DA-R4 · {base}"), zoo.get(f"WT · {base}")
-    ir = {r["nu"]: r for r in zoo.values() if r["kind"] == "IR" and r["nu"] > 0}
+    ir = {r["nu"]: r for lab, r in zoo.items() if r["kind"] == "IR" and r["nu"] > 0 and lab.endswith(f" · {base}")}
     if da is None or wt is None or not ir:
         return None
     chosen = ir[pick_nu(ir, SI_TARGET)]
@@ -93,7 +110,7 @@ def _s3(zoo: dict, base: str) -> list | None:
 def _s4(df, zoo: dict, base: str) -> list | None:
     if "eta_star" not in df or df.eta_star.isna().all():
         return None
-    d = networks(df).dropna(subset=["eta_star"])
+    d = networks(df, "mlp").dropna(subset=["eta_star"])
     star = {k: zoo.get(f"{k} · {base}", {}).get("eta_star") for k in ("plain", "DA-R4", "DA-SO2")}
     if any(v is None for v in star.values()):
         return None
@@ -102,7 +119,7 @@ def _s4(df, zoo: dict, base: str) -> list | None:
 
 
 def _s5(df) -> list | None:
-    ir = df[df.kind == "IR"]
+    ir = df[(df.kind == "IR") & ((df["arch"] == "mlp") if "arch" in df else True)]  # the MLP sweep, nu = 0 included
     if ir.nu.nunique() < 2:
         return None
     return [Correlation(ir.nu, ir.LI, sign=-1), Correlation(ir.nu, ir.SI, sign=1),
@@ -121,9 +138,11 @@ def values(ev: Mapping) -> dict:
     """``{claim id: measured value}`` from the chapter's parts: lists of sub-checks for the ``holds`` claims,
     a number for V5.1, None where a claim was not measured."""
     zoo, df = members(ev), frame(ev)
-    base = next((lab.split(" · ")[1] for lab, r in zoo.items() if r["kind"] == "plain"), "")
+    base = next((lab.split(" · ")[1] for lab, r in zoo.items() if r["kind"] == "plain" and r.get("arch", "mlp") == "mlp"), "")
+    cnn = next((lab.split(" · ")[1] for lab, r in zoo.items() if r["kind"] == "plain" and r.get("arch") == "cnn"), None)
     return {"S5.1": _s1(df), "S5.2": _s2(zoo, base), "S5.3": _s3(zoo, base), "S5.4": _s4(df, zoo, base), "S5.5": _s5(df),
-            "V5.1": _v1(zoo)}
+            "S5.6": _s1(df, "cnn") if cnn else None, "S5.7": _s2(zoo, cnn) if cnn else None,
+            "S5.8": _s3(zoo, cnn) if cnn else None, "V5.1": _v1(zoo)}
 
 
 def table(ev: Mapping) -> ClaimTable:

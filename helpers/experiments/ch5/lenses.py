@@ -31,8 +31,9 @@ import torch
 from torch import Tensor, nn
 
 from ...groups import ROT4
-from ...metrics import capture, in_equivariance, polarization_matrix_image, preferred_rotation, variance_along
-from ...models import MLP, GroupPooledMLP
+from ...metrics import (capture, in_equivariance, layer_in_equivariance, polarization_matrix_image,
+                        preferred_rotation, variance_along)
+from ...models import MLP, GroupPooledMLP, SmallCNN
 from ..ch1.measures import evaluate
 from ..ch3.equivariance import rotation
 from ..ch4.measures import spectrum_and_bias
@@ -59,17 +60,20 @@ ROTATION_GENERATOR = torch.tensor([0.0, -1.0, 1.0, 0.0], dtype=torch.float64) / 
 
 def layers_of(model: nn.Module) -> dict[str, nn.Module]:
     """The modules whose outputs are a network's layers, in depth order: each hidden layer after its activation,
-    then the logits. For WT the first is the group-pooled layer (the output of ``rest``'s Flatten).
+    then the logits. For WT the first is the group-pooled layer (the output of ``rest``'s Flatten); for a
+    ``SmallCNN`` its three blocks' maps, then the logits.
 
     Raises:
-        ValueError: a model that is neither ``MLP`` nor ``GroupPooledMLP``.
+        ValueError: a model that is neither ``MLP``, ``GroupPooledMLP`` nor ``SmallCNN``.
     """
+    if isinstance(model, SmallCNN):
+        return {f"block{i + 1}": b for i, b in enumerate(model.blocks)} | {"logits": model.head}
     if isinstance(model, GroupPooledMLP):
         mods, first = list(model.rest), {"h1 (pooled)": model.rest[0]}
     elif isinstance(model, MLP):
         mods, first = list(model), {}
     else:
-        raise ValueError(f"layers_of needs an MLP or a GroupPooledMLP, got {type(model).__name__}")
+        raise ValueError(f"layers_of needs an MLP, a GroupPooledMLP or a SmallCNN, got {type(model).__name__}")
     acts = [m for m, nxt in zip(mods, mods[1:]) if isinstance(nxt, nn.Linear) and not isinstance(m, nn.Flatten)]
     names = {**first, **{f"h{i + 1 + len(first)}": m for i, m in enumerate(acts)}}
     return {**names, "logits": mods[-1]}
@@ -82,7 +86,8 @@ def output_lens(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Setting
 
 def layer_lens(model: nn.Module, x: Tensor) -> dict:
     """Invariance and equivariance (eqs. 4, 7 of ch3) of every layer of ``layers_of(model)``, averaged over the
-    three quarter turns.
+    three quarter turns. A CNN's maps are compared with the turned maps ``T_g f(X)`` (chapter 3's
+    ``layer_in_equivariance``); an MLP's vectors with ``f(X)`` (a rotation acts on them as the identity).
 
     Args:
         x: ``(B, 28, 28)`` evaluation images on the model's device (B >= 2).
@@ -90,6 +95,11 @@ def layer_lens(model: nn.Module, x: Tensor) -> dict:
         ``{"layers": names (L,), "invariance": (L,), "equivariance": (L,)}``.
     """
     layers = layers_of(model)
+    if isinstance(model, SmallCNN):
+        r = layer_in_equivariance(model, model.layers(), x.unsqueeze(1), [rotation(k) for k in (1, 2, 3)])
+        keep = [i for i, name in enumerate(r["layers"]) if name != "pool"]  # the blocks and the logits
+        return {"layers": list(layers), "invariance": np.asarray(r["invariance"])[keep],
+                "equivariance": np.asarray(r["equivariance"])[keep]}
     base = capture(model, layers, x)  # {name: (B, C)}
     inv, eqv = np.zeros((3, len(layers))), np.zeros((3, len(layers)))
     for i, k in enumerate((1, 2, 3)):
@@ -125,11 +135,13 @@ def liegg_lens(model: nn.Module, x: Tensor) -> dict:
 def hidden_features(model: nn.Module) -> list:
     """Callables ``(B, 28, 28) -> (B, C)``, the activations after each hidden layer in depth order (the layers of
     ``layers_of`` but the logits): chapter 4's ``sub_network`` of an MLP; for WT the pooled layer, then
-    ``sub_network`` of the rest on it.
+    ``sub_network`` of the rest on it; for a ``SmallCNN`` each block's maps, flattened.
 
     Raises:
-        ValueError: a model that is neither ``MLP`` nor ``GroupPooledMLP``.
+        ValueError: a model that is neither ``MLP``, ``GroupPooledMLP`` nor ``SmallCNN``.
     """
+    if isinstance(model, SmallCNN):
+        return [lambda x, k=k: model.blocks[:k](x.unsqueeze(1)).flatten(1) for k in (1, 2, 3)]
     if isinstance(model, GroupPooledMLP):
         n = sum(isinstance(m, nn.Linear) for m in model.rest)
         rest = [lambda x, sub=sub_network(model.rest, k): sub(model.pooled(x)) for k in range(1, n)]
@@ -137,7 +149,7 @@ def hidden_features(model: nn.Module) -> list:
     if isinstance(model, MLP):
         n = sum(isinstance(m, nn.Linear) for m in model)
         return [sub_network(model, k) for k in range(1, n)]
-    raise ValueError(f"hidden_features needs an MLP or a GroupPooledMLP, got {type(model).__name__}")
+    raise ValueError(f"hidden_features needs an MLP, a GroupPooledMLP or a SmallCNN, got {type(model).__name__}")
 
 
 def liegg_layers(model: nn.Module, x: Tensor) -> np.ndarray:

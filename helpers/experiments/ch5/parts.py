@@ -4,11 +4,13 @@ and measures every member with every lens (``lenses.measure``). Parts return num
 - ``regimes``: plain, DA-R4, DA-SO2 and WT at the base size;
 - ``nu``: IR at every nu of the profile (nu = 0 included), base size, one ensemble;
 - ``sizes``: plain and DA-R4 at each further width / depth;
-- ``eta``: ML-η, chapter 2's net with its rotation eta learned by the ELBO (one sweep, one member per seed).
+- ``eta``: ML-η, chapter 2's net with its rotation eta learned by the ELBO (one sweep, one member per seed);
+- ``cnn``: the CNN family (``SmallCNN``): plain, DA-R4, DA-SO2, WT and IR at every nu of ``cnn_nus``.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Mapping
 
 import pandas as pd
@@ -23,7 +25,7 @@ from .zoo import Config, train, train_ir
 __all__ = ["all_parts", "run_regimes", "run_nu", "run_sizes", "run_eta", "zoo_data", "members", "frame", "PARTS"]
 
 #: The chapter's parts, in the order the page reads them.
-PARTS = ("regimes", "nu", "sizes", "eta")
+PARTS = ("regimes", "nu", "sizes", "eta", "cnn")
 
 #: Version 2 adds LieGG layer by layer (``lenses.liegg_layers``); version 1 measured it on the logits only.
 #: Version 3 adds the marginal-likelihood probe (``lenses.marginal_lens``) to every member.
@@ -38,7 +40,7 @@ def zoo_data(s: Settings, seed: int) -> dict:
 
 
 def _record(cfg: Config, models, d: dict, s: Settings, wall: float) -> dict:
-    return {"kind": cfg.kind, "hidden": list(cfg.hidden), "nu": cfg.nu, "train_s": wall,
+    return {"kind": cfg.kind, "hidden": list(cfg.hidden), "nu": cfg.nu, "arch": cfg.arch, "train_s": wall,
             **measure(models, d["test"], s, d["train"])}
 
 
@@ -77,6 +79,23 @@ def run_eta(s: Settings, seed: int, device: torch.device) -> dict:
     return _run([Config("ML-η", (s.eta_hidden,))], s, seed, device)
 
 
+def run_cnn(s: Settings, seed: int, device: torch.device) -> dict:
+    """Part ``cnn``: ``{"members": {label: record}}`` for the CNN family: plain, DA-R4, DA-SO2 and WT
+    ``SmallCNN`` s (channels ``s.cnn``), then IR at every nu of ``s.cnn_nus`` (one ensemble), trained with
+    ``s.cnn_fit``."""
+    c = replace(s, fit=s.cnn_fit)
+    out = _run([Config(k, s.cnn, arch="cnn") for k in ("plain", "DA-R4", "DA-SO2", "WT")], c, seed, device)
+    if s.cnn_nus:
+        d = zoo_data(s, seed)
+        t0 = time.perf_counter()
+        sweep = train_ir(s.cnn, s.cnn_nus, d, c, device, "cnn")
+        wall = (time.perf_counter() - t0) / len(sweep)
+        for nu, ms in sweep.items():
+            cfg = Config("IR", s.cnn, nu, "cnn")
+            out["members"][cfg.label] = _record(cfg, ms, d, c, wall)
+    return out
+
+
 def all_parts(s: Settings) -> list[Part]:
     """The chapter's parts in profile settings ``s``."""
     return [Part("regimes", run_regimes, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("hidden",), version=_VERSION,
@@ -87,7 +106,9 @@ def all_parts(s: Settings) -> list[Part]:
                  description="plain and DA-R4 at further widths and depths, every lens"),
             Part("eta", run_eta, Needs(gpu=True, memory_gb=2.0),
                  uses=_DATA + ("eta_hidden", "eta_fit", "eta_init_degrees", "eta_points"), version=_VERSION,
-                 description="ML-η: chapter 2's net, rotation eta learned by the ELBO, every lens")]
+                 description="ML-η: chapter 2's net, rotation eta learned by the ELBO, every lens"),
+            Part("cnn", run_cnn, Needs(gpu=True, memory_gb=2.0), uses=_DATA + ("cnn", "cnn_nus", "cnn_fit"),
+                 version=_VERSION, description="the CNN family: plain, DA-R4, DA-SO2, WT (tied kernels), IR")]
 
 
 def members(ev: Mapping) -> dict[str, dict]:
@@ -97,14 +118,14 @@ def members(ev: Mapping) -> dict[str, dict]:
 
 def frame(ev: Mapping):
     """One row per trained network (configuration x seed), one column per lens (``lenses.LENSES``) plus
-    ``config``, ``kind``, ``nu``, ``member`` (seed index) and ``hidden``; per-depth columns ``inv_``, ``eqv_`` and
+    ``config``, ``kind``, ``nu``, ``arch`` (``mlp`` / ``cnn``), ``member`` (seed index) and ``hidden``; per-depth columns ``inv_``, ``eqv_`` and
     ``lie_`` + Early / Middle / Late / Final (NaN for ML-η), ``eta_star`` (the probe's eta, degrees; NaN in
     records before the probe) and ``eta_learned`` (ML-η's own eta, NaN otherwise): a ``pandas.DataFrame``."""
     rows = []
     for lab, r in members(ev).items():
         for m in range(len(r["acc"])):
             row = {"config": lab, "kind": r["kind"], "nu": r["nu"], "hidden": "×".join(map(str, r["hidden"])),
-                   "member": m}
+                   "arch": r.get("arch", "mlp"), "member": m}
             row |= {k: float(r[k][m]) for k in ("acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias",
                                                 "liegg_rotation")}
             row["eta_star"] = float(r["eta_star"][m]) if "eta_star" in r else float("nan")

@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 from ...training import FitConfig
 from ..ch2.settings import TrainConfig
 
-__all__ = ["Settings", "SETTINGS", "KINDS", "N_CLASSES", "SIZE"]
+__all__ = ["Settings", "SETTINGS", "KINDS", "ARCHS", "N_CLASSES", "SIZE"]
 
 #: The zoo's training regimes: ``plain`` (nothing), ``DA-R4`` / ``DA-SO2`` (augmentation by a random quarter turn /
 #: a random angle), ``WT`` (weight-tying over R4, ``helpers.models.GroupPooledMLP``), ``IR`` (ch1's invariance
 #: regulariser, eq. 4 of Moskalev et al. 2023, on top of DA-R4, one member per nu), ``ML-η`` (chapter 2's ReLU net
 #: whose rotation eta is learned by the ELBO, eq. 9 of van der Ouderaa & van der Wilk 2022).
 KINDS = ("plain", "DA-R4", "DA-SO2", "WT", "IR", "ML-η")
+#: The zoo's two families: MLPs (``helpers.models.MLP`` / ``GroupPooledMLP``, and ML-η) and small CNNs
+#: (``helpers.models.SmallCNN``; WT with kernels tied over the quarter turns).
+ARCHS = ("mlp", "cnn")
 N_CLASSES = 10
 SIZE = 28
 
@@ -35,6 +38,8 @@ class Settings:
             units, rotation eta learned from ``eta_init_degrees`` (one member per seed, one sweep), trained with
             ``eta_fit`` (chapter 2's ``TrainConfig``); measured with the deterministic grid of ``eta_points``
             rotations in [-eta, eta] (Sec. 3.4) and the posterior mean of W2.
+        cnn, cnn_nus, cnn_fit: the CNN family: ``SmallCNN`` with these three blocks' channels, trained plain, DA-R4,
+            DA-SO2, WT (kernels tied over R4) and IR at each of ``cnn_nus`` (> 0: nu = 0 is DA-R4), with ``cnn_fit``.
         probe_degrees, probe_points: the marginal-likelihood probe (``metrics.preferred_rotation``): the grid of
             eta (degrees) and the S rotations of each; it reads the first ``n_eval`` training images.
     """
@@ -57,6 +62,9 @@ class Settings:
                                                                      samples=8, log_every=10))
     eta_init_degrees: float = 5.0
     eta_points: int = 16
+    cnn: tuple[int, ...] = (8, 16, 32)
+    cnn_nus: tuple[float, ...] = (1.0, 10.0)
+    cnn_fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=6, batch_size=128, lr=3e-3))
     probe_degrees: tuple[float, ...] = tuple(range(0, 181, 10))
     probe_points: int = 16
 
@@ -66,6 +74,9 @@ class Settings:
         for h in (self.hidden, *self.sizes):
             if len(h) < 3:
                 raise ValueError(f"every MLP needs >= 3 hidden layers (Early, Middle, Late), got {h}")
+        if len(self.cnn) != 3 or min(self.cnn_nus, default=1.0) <= 0:
+            raise ValueError(f"the CNN family has three blocks and IR at nu > 0 (nu = 0 is DA-R4); got cnn={self.cnn}, "
+                             f"cnn_nus={self.cnn_nus}")
 
 
 SETTINGS = {
@@ -77,11 +88,13 @@ SETTINGS = {
                          (0.0, 0.3, 1.0, 3.0, 10.0), FitConfig(epochs=20, batch_size=256, lr=2e-3),
                          n_eval=1000, n_si=100, ig_steps=24, eta_hidden=512,
                          eta_fit=TrainConfig(epochs=10, batch_size=128, lr=1e-2, lr_eta=1e-2, samples=8,
-                                             log_every=20)),
+                                             log_every=20),
+                         cnn_fit=FitConfig(epochs=12, batch_size=128, lr=3e-3)),
     "paper": Settings(10_000, 2000, 10_000, (0, 1, 2, 3, 4), (128, 128, 128), ((64, 64, 64), (256, 256, 256),
                                                                               (128,) * 6),
                       (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0), FitConfig(epochs=100, batch_size=256, lr=1e-3),
                       n_eval=2000, n_si=300, ig_steps=32, eta_hidden=1024,
                       eta_fit=TrainConfig(epochs=100, batch_size=128, samples=32, log_every=100),
-                      probe_degrees=tuple(range(0, 181, 5)), probe_points=32),
+                      probe_degrees=tuple(range(0, 181, 5)), probe_points=32, cnn=(16, 32, 64),
+                      cnn_nus=(0.3, 1.0, 3.0, 10.0), cnn_fit=FitConfig(epochs=50, batch_size=128, lr=1e-3)),
 }

@@ -16,29 +16,35 @@ import torch
 from torch import Tensor, nn
 
 from ...groups import ROT4
-from ...models import MLP, GroupPooledMLP
+from ...models import MLP, GroupPooledMLP, SmallCNN
 from ...training import build_models, fit_ensemble
 from ..ch1.data import random_action
 from ..ch1.models import fit_ir_sweep
 from ..ch2.invariant_weights import InvariantNet, invariance_mask, linspace_eps
 from ..ch2.train import fit_sweep
 from ..ch4.data import rotation_augment
-from .settings import KINDS, N_CLASSES, SIZE, Settings
+from .settings import ARCHS, KINDS, N_CLASSES, SIZE, Settings
 
 __all__ = ["Config", "make_model", "label", "train", "train_ir", "EtaNet", "train_eta"]
 
 
 @dataclass(frozen=True)
 class Config:
-    """One zoo configuration: a regime (``KINDS``), the hidden widths, and nu for IR (None otherwise)."""
+    """One zoo configuration: a regime (``KINDS``), the hidden widths (a CNN's: its three blocks' channels), nu for
+    IR (None otherwise) and the architecture (``ARCHS``)."""
 
     kind: str
     hidden: tuple[int, ...]
     nu: float | None = None
+    arch: str = "mlp"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}; valid: {list(KINDS)}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown architecture {self.arch!r}; valid: {list(ARCHS)}")
+        if self.arch == "cnn" and self.kind == "ML-η":
+            raise ValueError("ML-η is chapter 2's one-hidden-layer net; there is no CNN of it")
         if self.kind == "ML-η" and len(self.hidden) != 1:
             raise ValueError(f"ML-η is chapter 2's one-hidden-layer net: hidden must be (units,), got {self.hidden}")
         if (self.kind == "IR") != (self.nu is not None):
@@ -46,27 +52,34 @@ class Config:
 
     @property
     def label(self) -> str:
-        return label(self.kind, self.hidden, self.nu)
+        return label(self.kind, self.hidden, self.nu, self.arch)
 
 
-def label(kind: str, hidden, nu: float | None = None) -> str:
-    """A configuration's name on the page, e.g. ``"IR ν=10 · 96×3"`` or ``"DA-R4 · 48×3"``."""
+def label(kind: str, hidden, nu: float | None = None, arch: str = "mlp") -> str:
+    """A configuration's name on the page, e.g. ``"IR ν=10 · 96×3"``, ``"DA-R4 · 48×3"`` or
+    ``"WT · CNN 8-16-32"``."""
     h = tuple(hidden)
     size = f"{h[0]}×{len(h)}" if len(set(h)) == 1 else "-".join(map(str, h))
+    size = f"CNN {'-'.join(map(str, h))}" if arch == "cnn" else size
     return f"{kind}{f' ν={nu:g}' if nu is not None else ''} · {size}"
 
 
-def make_model(kind: str, hidden, activation: str = "swish") -> nn.Module:
-    """WT: ``GroupPooledMLP`` over R4 (first layer tied over the quarter turns and averaged); every other kind a
-    plain MLP. Shapes: ``(B, 28, 28) -> (B, 10)``.
+def make_model(kind: str, hidden, activation: str = "swish", arch: str = "mlp") -> nn.Module:
+    """MLPs: WT is ``GroupPooledMLP`` over R4 (first layer tied over the quarter turns and averaged), every other
+    kind a plain ``MLP``. CNNs (``arch="cnn"``, ``hidden`` the three blocks' channels): ``SmallCNN``, for WT with
+    every kernel tied over the quarter turns (``R4SymmetricConv2d``). Shapes: ``(B, 28, 28) -> (B, 10)``.
 
     Raises:
-        ValueError: an unknown kind, or ML-η (trained as one sweep by ``train_eta``).
+        ValueError: an unknown kind or architecture, or ML-η (trained as one sweep by ``train_eta``).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; valid: {list(ARCHS)}")
     if kind == "ML-η":
         raise ValueError("ML-η members are chapter 2's InvariantNet, built and trained as one sweep by train_eta")
+    if arch == "cnn":
+        return SmallCNN(tuple(hidden), N_CLASSES, activation, symmetric=kind == "WT")
     if kind == "WT":
         return GroupPooledMLP(ROT4, SIZE * SIZE, list(hidden), N_CLASSES, activation)
     return MLP(SIZE * SIZE, list(hidden), N_CLASSES, activation)
@@ -76,29 +89,31 @@ _AUGMENT = {"plain": None, "WT": None, "DA-R4": random_action(ROT4), "DA-SO2": r
 
 
 def train(cfg: Config, d: dict, s: Settings, device: torch.device | str = "cpu") -> list[nn.Module]:
-    """``len(s.seeds)`` models of one non-IR configuration, as one ensemble (best validation epoch).
+    """``len(s.seeds)`` models of one configuration, as one ensemble (best validation epoch).
 
     Args:
         d: ``{"train", "val", "test"}`` of ``ch4.data.rotation_mnist``, images ``(B, 28, 28)``.
     """
     if cfg.kind == "IR":
-        return train_ir(cfg.hidden, (cfg.nu,), d, s, device)[cfg.nu]
+        return train_ir(cfg.hidden, (cfg.nu,), d, s, device, cfg.arch)[cfg.nu]
     if cfg.kind == "ML-η":
         return train_eta(d, s, device)
-    models = [m.to(device) for m in build_models(lambda: make_model(cfg.kind, cfg.hidden, s.activation), s.seeds)]
+    models = [m.to(device) for m in build_models(lambda: make_model(cfg.kind, cfg.hidden, s.activation, cfg.arch),
+                                                 s.seeds)]
     fit_ensemble(models, d["train"], d["val"], s.fit, seeds=s.seeds, augment=_AUGMENT[cfg.kind], desc=cfg.label)
     return models
 
 
-def train_ir(hidden, nus, d: dict, s: Settings, device: torch.device | str = "cpu") -> dict[float, list[nn.Module]]:
+def train_ir(hidden, nus, d: dict, s: Settings, device: torch.device | str = "cpu",
+             arch: str = "mlp") -> dict[float, list[nn.Module]]:
     """IR MLPs for every nu and seed as one ensemble of ``len(nus) * len(s.seeds)`` members: chapter 1's sweep
     (``fit_ir_sweep``: eq. 4's loss on DA-R4 batches, nu passed per member) on this chapter's data and MLP.
 
     Returns:
         ``{nu: [len(s.seeds) models]}``.
     """
-    return fit_ir_sweep(lambda: make_model("IR", hidden, s.activation), d["train"], d["val"], s.fit, s.seeds, ROT4,
-                        nus, "l2", device, desc="IR")
+    return fit_ir_sweep(lambda: make_model("IR", hidden, s.activation, arch), d["train"], d["val"], s.fit, s.seeds,
+                        ROT4, nus, "l2", device, desc=f"IR ({arch.upper()})")
 
 
 class EtaNet(nn.Module):
