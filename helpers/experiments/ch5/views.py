@@ -15,7 +15,7 @@ from .lenses import DEPTH, LENSES
 from .parts import frame, members
 
 __all__ = ["pair", "KIND_COLORS", "SCATTER_LENSES", "summary", "ranks", "headline", "correlations", "scatter_matrix",
-           "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets", "layer_lenses"]
+           "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets", "layer_lenses", "probe_curves"]
 
 #: One colour per regime (chapter 1's WT / DA / IR colours where they exist).
 KIND_COLORS = {"plain": "#666666", "DA-R4": plots.METHOD_COLORS["DA"], "DA-SO2": "#e6ab02",
@@ -34,8 +34,9 @@ def pair(df: pd.DataFrame, a: str, b: str, oriented: bool = False) -> Correlatio
 
 
 def summary(ev: Mapping) -> pd.DataFrame:
-    """Mean over seeds of every lens, one row per configuration (IR at nu = 0, DA-R4 itself, left out)."""
-    df = networks(frame(ev))
+    """Mean over seeds of every lens, one row per configuration of both families (IR at nu = 0, DA-R4 itself, left
+    out)."""
+    df = networks(frame(ev), None)
     cols = list(LENSES)
     return df.groupby("config", sort=False)[cols].mean()
 
@@ -70,7 +71,7 @@ def headline(ev: Mapping) -> plt.Figure:
     return fig
 
 
-def correlations(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> pd.DataFrame:
+def correlations(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES, arch: str = "mlp") -> pd.DataFrame:
     """Spearman rho between every two lenses over the zoo's networks, with its 95 % interval (Fisher's z), as
     ``"rho [lo, hi]"`` strings; signs as measured (not oriented)."""
     df = networks(frame(ev))
@@ -83,10 +84,12 @@ def correlations(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> pd.Data
     return out
 
 
-def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> plt.Figure:
+def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES, arch: str = "mlp") -> plt.Figure:
     """Every pair of lenses over the zoo's networks: scatter below the diagonal (one colour per regime; LI and
-    LieGG's variance on log axes), Spearman rho and its 95 % interval above it."""
-    df = networks(frame(ev))
+    LieGG's variance on log axes), Spearman rho and its 95 % interval above it; over one family's networks
+    (``arch``)."""
+    df = networks(frame(ev), arch)
+    lenses = [k for k in lenses if df[k].notna().any()]
     n = len(lenses)
     fig, axes = plt.subplots(n, n, figsize=(9.5, 9.5))
     for i, a in enumerate(lenses):
@@ -116,18 +119,19 @@ def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES) -> plt.F
                 if j:
                     ax.set_yticklabels([], minor=True)
     handles, labels = axes[1, 0].get_legend_handles_labels()
-    fig.suptitle("Every pair of lenses over the zoo's networks (Spearman ρ, 95 % interval)", y=0.995)
+    fig.suptitle(f"Every pair of lenses over the zoo's {arch.upper()} networks (Spearman ρ, 95 % interval)", y=0.995)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.96), ncol=len(labels), fontsize=10,
                markerscale=2)
     return fig
 
 
-def layer_lenses(ev: Mapping) -> plt.Figure:
+def layer_lenses(ev: Mapping, arch: str = "mlp") -> plt.Figure:
     """Where along depth invariance appears, by chapter 3's lens (per-depth invariance, left) and chapter 4's
-    (LieGG's variance along the rotation generator of each depth's activations, right), for the regimes at the
-    base size (IR at its largest ν); mean ± std over seeds."""
+    (LieGG's variance along the rotation generator of each depth's activations, right), for one family's regimes
+    at its base size (IR at its largest ν); mean ± std over seeds."""
     df = frame(ev)
+    df = df[df.arch == arch]
     base = df[df.kind == "plain"].hidden.iloc[0]
     df = df[df.hidden == base]
     df = df[((df.kind != "IR") | (df.nu == df.nu.max())) & (df.kind != "ML-η")]
@@ -139,8 +143,8 @@ def layer_lenses(ev: Mapping) -> plt.Figure:
             cols = [f"{pre}_{p}" for p in DEPTH]
             ax.errorbar(x, g[cols].mean().values, g[cols].std().values, marker="o", capsize=2,
                         color=KIND_COLORS[kind], label=tag)
-    axes[0].set(ylabel="invariance (ch3, correlation)", title="ch3: per-layer invariance")
-    axes[1].set(ylabel="LieGG rot. variance (ch4)", yscale="log", title="ch4: per-layer LieGG along J")
+    axes[0].set(ylabel="invariance (ch3, correlation)", title=f"ch3: per-layer invariance ({arch.upper()})")
+    axes[1].set(ylabel="LieGG rot. variance (ch4)", yscale="log", title=f"ch4: per-layer LieGG along J ({arch.upper()})")
     for ax in axes:
         ax.set_xticks(x, DEPTH)
     axes[0].legend(fontsize=9)
@@ -198,16 +202,17 @@ def draw_nu(ax, ev: Mapping, nu: float) -> None:
     ax.legend(fontsize=8, loc="lower right")
 
 
-def agreement(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES[1:]) -> pd.DataFrame:
+def agreement(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES[1:], arch: str = "mlp") -> pd.DataFrame:
     """Every pair of invariance lenses, oriented (rho > 0: the two agree on which network is more invariant),
-    over the zoo's networks, strongest agreement first: ``lens a, lens b, rho, lo, hi``."""
-    df = networks(frame(ev))
+    over one family's networks (``arch``), strongest agreement first: ``lens a, lens b, rho, lo, hi, n``."""
+    df = networks(frame(ev), arch)
+    lenses = [k for k in lenses if df[k].notna().any()]
     rows = []
     for i, a in enumerate(lenses):
         for b in lenses[i + 1:]:
             c = pair(df, a, b, oriented=True)
             rows.append({"lens a": LENSES[a][1], "lens b": LENSES[b][1], "ρ (oriented)": c.rho,
-                         "95 % lo": c.interval[0], "95 % hi": c.interval[1]})
+                         "95 % lo": c.interval[0], "95 % hi": c.interval[1], "n": c.n})
     return pd.DataFrame(rows).sort_values("ρ (oriented)", ascending=False).reset_index(drop=True)
 
 
@@ -226,6 +231,22 @@ def findings(ev: Mapping) -> str:
              "Means by regime (all sizes): " + "; ".join(
                  f"{k}: acc {r.acc:.1f} %, LI {r.LI:.2g}, SI {r.SI:.2f}, LieGG rot. var. {r.liegg_rotation:.2g}"
                  for k, r in by.iterrows()) + "."]
+    if df.eta_star.notna().any():
+        base = df[df.kind == "plain"].hidden.iloc[0]
+        star = df[(df.hidden == base) | (df.kind == "ML-η")].groupby("config", sort=False).eta_star.agg(["mean", "std"])
+        lines.append("Preferred η* (ch2's lens, degrees, mean ± std over seeds): " + "; ".join(
+            f"{k.split(' · ')[0]} {r['mean']:.0f} ± {r['std']:.0f}" for k, r in star.iterrows()) + ".")
+    ml = df[df.kind == "ML-η"]
+    if len(ml):
+        lines.append(f"ML-η learned η = {ml.eta_learned.mean():.1f} ± {ml.eta_learned.std():.1f}° at "
+                     f"{ml.acc.mean():.1f} % accuracy.")
+    cnn = networks(frame(ev), "cnn")
+    if len(cnn) >= 4:
+        c = Correlation(cnn["liegg_rotation"], cnn["LI"])
+        lines.append(f"CNN family: {len(cnn)} networks; LieGG rotation variance vs LI ρ = {c.rho:+.2f} "
+                     f"[{c.interval[0]:+.2f}, {c.interval[1]:+.2f}]; accuracy " + ", ".join(
+                         f"{k.split(' · ')[0]} {v:.1f} %" for k, v in cnn.groupby("config", sort=False).acc.mean().items())
+                     + ".")
     return "\n".join(lines)
 
 
@@ -241,3 +262,37 @@ def subsets(ev: Mapping, a: str = "liegg_rotation", b: str = "LI") -> pd.DataFra
                      "95 % hi": c.interval[1], "ρ with accuracy": d.rho, "95 % lo ": d.interval[0],
                      "95 % hi ": d.interval[1]})
     return pd.DataFrame(rows).set_index("networks")
+
+
+def probe_curves(ev: Mapping, degrees: Sequence[float]) -> plt.Figure:
+    """Chapter 2's lens: the training log-likelihood of each network averaged over rotations in [-eta, eta],
+    relative to eta = 0 (``lenses.marginal_lens``), mean over seeds, for the regimes at the base size of each family
+    (IR at its largest nu) and ML-η; the marker is the preferred eta* (mean over seeds). ``degrees``: the probe's
+    grid (the profile's ``probe_degrees``)."""
+    df = frame(ev)
+    zoo = members(ev)
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=False, squeeze=False)
+    for ax, arch in zip(axes[0], ("mlp", "cnn")):
+        fam = df[df.arch == arch]
+        if fam.empty:
+            ax.set_visible(False)
+            continue
+        base = fam[fam.kind == "plain"].hidden.iloc[0]
+        rows = fam[((fam.hidden == base) | (fam.kind == "ML-η")) & ((fam.kind != "IR") | (fam.nu == fam.nu.max()))]
+        for lab in rows.config.unique():
+            r = zoo[lab]
+            if "probe_log_lik" not in r:
+                continue
+            ll = np.asarray(r["probe_log_lik"])  # (M, K)
+            gain = (ll - ll[:, :1]).mean(0)  # (K,)
+            color = KIND_COLORS[r["kind"]]
+            ax.plot(degrees, gain, "-", color=color, label=lab.split(" · ")[0])
+            star = float(np.mean(r["eta_star"]))
+            ax.plot([star], [np.interp(star, degrees, gain)], "o", color=color)
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.set(xlabel="η (degrees): averaged over rotations in [−η, η]", ylabel="log-lik. − log-lik. at η = 0",
+               title=f"{arch.upper()} (nats per training image)")
+        ax.legend(fontsize=8)
+    fig.suptitle("Chapter 2's lens: how much rotation a marginal likelihood prefers for each network", y=1.02)
+    fig.tight_layout()
+    return fig
