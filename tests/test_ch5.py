@@ -192,3 +192,14 @@ def test_r4_symmetric_convolution_is_exactly_equivariant_and_a_free_one_is_not()
         R4SymmetricConv2d(1, 1, 4)
     with pytest.raises(ValueError, match="three widths >= 1, got \\(8, 8\\)"):
         SmallCNN((8, 8))
+
+
+def test_marginal_lens_flat_for_wt_on_quarter_turns_and_not_for_plain(models, digits):
+    """Chapter 2's lens through the chapter's code path, on a grid of exact quarter turns (eta in {0, 90, 180}
+    degrees, S = 3 points: -eta, 0, eta): WT's training log-likelihood is the same for every eta; a plain MLP's
+    is not."""
+    quarter = replace(TINY, probe_degrees=(0.0, 90.0, 180.0), probe_points=3)
+    x = digits[0]
+    out = {k: ch5.lenses.marginal_lens(m, (x, m(x).argmax(1)), quarter) for k, m in models.items()}
+    assert np.ptp(out["WT"]["log_lik"]) < 1e-6 and out["WT"]["eta_star"] == 0.0 and out["WT"]["gain"] == 0.0
+    assert np.ptp(out["plain"]["log_lik"]) > 1e-4
