@@ -84,8 +84,8 @@ class Settings:
 SETTINGS = {
     "quick": Settings(3000, 500, 1000, (0, 1, 2), (96, 96, 96), ((48, 48, 48), (96,) * 5),
                       (0.0, 1.0, 10.0), FitConfig(epochs=8, batch_size=128, lr=2e-3),
-                      n_eval=400, n_si=32, ig_steps=12, cnn_nus=(10.0,),
-                      cnn_fit=FitConfig(epochs=6, batch_size=64, lr=1e-2),
+                      n_eval=400, n_si=32, ig_steps=12, cnn_nus=(10.0,), eta_points=8,
+                      cnn_fit=FitConfig(epochs=4, batch_size=64, lr=1e-2),
                       probe_degrees=tuple(range(0, 181, 20)), probe_points=8),
     "standard": Settings(10_000, 2000, 5000, (0, 1, 2, 3, 4), (128, 128, 128), ((64, 64, 64), (256, 256, 256),
                                                                                  (128,) * 6),
