@@ -203,3 +203,16 @@ def test_marginal_lens_flat_for_wt_on_quarter_turns_and_not_for_plain(models, di
     out = {k: ch5.lenses.marginal_lens(m, (x, m(x).argmax(1)), quarter) for k, m in models.items()}
     assert np.ptp(out["WT"]["log_lik"]) < 1e-6 and out["WT"]["eta_star"] == 0.0 and out["WT"]["gain"] == 0.0
     assert np.ptp(out["plain"]["log_lik"]) > 1e-4
+
+
+def test_cnn_part_end_to_end_and_its_claims_judged(need_data):
+    need_data("mnist")
+    torch.set_num_threads(1)
+    tiny = replace(TINY, cnn=(4, 8, 8), cnn_nus=(1.0,), cnn_fit=FitConfig(epochs=1, batch_size=100, lr=3e-3))
+    ev = {"cnn": ch5.parts.run_cnn(tiny, 0, torch.device("cpu"))}
+    assert list(ev["cnn"]["members"]) == [f"{k} · CNN 4-8-8" for k in ("plain", "DA-R4", "DA-SO2", "WT", "IR ν=1")]
+    df = ch5.parts.frame(ev)
+    assert set(df.arch) == {"cnn"} and ch5.claims.networks(df).empty and len(ch5.claims.networks(df, "cnn")) == 15
+    verdicts = {r.claim.id: r.verdict for r in ch5.claims.table(ev).results}
+    assert verdicts["V5.1"] == "reproduced" and all(verdicts[k] != "not run" for k in ("S5.6", "S5.7", "S5.8"))
+    assert verdicts["S5.1"] == "not run"       # the MLP zoo's claims do not read the CNNs

@@ -8,6 +8,7 @@ over the seeds (Welch between configurations trained separately, paired within o
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping
 
 import numpy as np
@@ -26,7 +27,8 @@ FINAL_INV, MIDDLE_EQV = 0.9, 0.8  # S5.3: invariant at the output, far from equi
 
 CLAIMS = {c.id: c for c in [
     Claim("S5.1", "LieGG's variance along the rotation generator and LI rank the zoo's networks alike: "
-          "Spearman ρ over every network of the MLP zoo (ML-η included; the CNN family is S5.6), [interval excludes 0 (sign +), ρ ≥ 0.8, lower bound > 0.5]",
+          "Spearman ρ over every network of the MLP zoo (ML-η included; the CNN family is S5.6), [interval excludes "
+          "0 (sign +), ρ ≥ 0.8, lower bound > 0.5]",
           "ch1 Table 1 (LI) vs ch4 Sec. 4.2 (variance)", paper="both measure output change under rotation",
           relation="holds",
           reason="ρ ≥ 0.8 with its Fisher-z interval above 0.5 is 'alike'; the unit is the network, so seeds count"),
@@ -40,7 +42,8 @@ CLAIMS = {c.id: c for c in [
           relation="holds", reason="thresholds fixed before the run; the effect beyond 2 SE over seeds"),
     Claim("S5.4", "The rotation a marginal likelihood prefers for each network (ch2's eq. 9 with the trained "
           "network averaged over [−η, η], weights fixed: η* on its training images) ranks the zoo like LI and is "
-          "largest where training augmented with every angle: [Spearman ρ(η*, LI) over every network (sign −), "
+          "largest where training augmented with every angle: [Spearman ρ(η*, LI) over every network of the MLP "
+          "zoo (sign −), "
           "η*(DA-SO2) > η*(plain), η*(DA-SO2) > η*(DA-R4)]", "ch2 Sec. 3, eqs. 6 and 9",
           paper="the ELBO prefers the invariance the data support", relation="holds",
           reason="ρ's 95 % interval excludes 0 on its side; the η* differences beyond 2 SE (Welch) over seeds, at "
@@ -50,22 +53,30 @@ CLAIMS = {c.id: c for c in [
           "SI (+), LieGG rotation variance (−), Middle-layer invariance (+)", "ch1 Fig. 5, eq. 4",
           paper="ν trades accuracy for invariance", relation="holds",
           reason="each correlation's 95 % interval excludes 0 on its side"),
-    Claim("S5.6", "The CNN family tells S5.1's story: LieGG's variance along the rotation generator and LI rank its "
-          "networks alike: Spearman ρ over every CNN, [interval excludes 0 (sign +), ρ ≥ 0.8, lower bound > 0.5]",
-          "ch1 Table 1 (LI) vs ch4 Sec. 4.2 (variance)", paper="both measure output change under rotation",
-          relation="holds", reason="S5.1's rule on the CNNs (written before the CNN family's first result)"),
-    Claim("S5.7", "In CNNs too, SI separates WT (kernels tied over R4) and IR (ν by ch1's SI ≥ 0.95 rule) from DA-R4 "
-          "where accuracy does not: [SI(WT) > SI(DA), SI(IR) > SI(DA), |acc(WT) − acc(DA)| ≤ 2, "
-          "|acc(IR) − acc(DA)| ≤ 2]", "ch1 Table 1, Sec. 4.2", paper="SI 1.0 / 0.95 vs 0.17 at similar accuracy",
-          relation="holds", reason="S5.2's rule on the CNNs (written before the CNN family's first result)"),
-    Claim("S5.8", "DA CNNs, invariant at the output, are far from equivariant in their middle block (S5.3 on CNNs; "
-          "chapter 3 measures maps against turned maps): DA-R4 and DA-SO2: [Final inv. ≥ 0.9, Final inv. > Middle "
-          "equiv. (paired), Middle equiv. ≤ 0.8] each", "ch3 Sec. 5 (DA)", paper="augmentation gives invariance late",
-          relation="holds", reason="S5.3's rule on the CNNs (written before the CNN family's first result)"),
     Claim("V5.1", "WT is exactly R4-invariant through every chapter's code: max of LI, DI, 1 − SI and 1 − the "
-          "per-layer invariance of its pooled layers (for the CNN: of every layer)", "DESIGN.md", paper=0.0, relation="<=", target=1e-5,
-          kind="verification", reason="weight-tying is invariant by construction; 1e-5 allows float32 round-off"),
+          "per-layer invariance of its pooled layers (for the CNN: of every layer)", "DESIGN.md", paper=0.0,
+          relation="<=", target=1e-5, kind="verification", reason="weight-tying is invariant by construction; 1e-5 allows float32 round-off"),
 ]}
+
+
+def _on_cnns(c: Claim, cid: str, statement: str) -> Claim:
+    """``c``'s rule, source and paper statement applied to the CNN family, as claim ``cid``."""
+    return replace(c, id=cid, statement=statement,
+                   reason=f"{c.id}'s rule on the CNNs (written before the CNN family's first result)")
+
+
+CLAIMS |= {c.id: c for c in [
+    _on_cnns(CLAIMS["S5.1"], "S5.6", "The CNN family tells S5.1's story: LieGG's variance along the rotation "
+             "generator and LI rank its networks alike: Spearman ρ over every CNN, [interval excludes 0 (sign +), "
+             "ρ ≥ 0.8, lower bound > 0.5]"),
+    _on_cnns(CLAIMS["S5.2"], "S5.7", "In CNNs too, SI separates WT (kernels tied over R4) and IR (ν by ch1's SI ≥ "
+             "0.95 rule) from DA-R4 where accuracy does not: [SI(WT) > SI(DA), SI(IR) > SI(DA), |acc(WT) − acc(DA)| "
+             "≤ 2, |acc(IR) − acc(DA)| ≤ 2]"),
+    _on_cnns(CLAIMS["S5.3"], "S5.8", "DA CNNs, invariant at the output, are far from equivariant in their middle "
+             "block (S5.3 on CNNs; chapter 3 measures maps against turned maps): DA-R4 and DA-SO2: [Final inv. ≥ 0.9, "
+             "Final inv. > Middle equiv. (paired), Middle equiv. ≤ 0.8] each"),
+]}
+CLAIMS = {k: CLAIMS[k] for k in sorted(CLAIMS, key=lambda k: (k[0] == "V", k))}  # S5.1 .. S5.8, then V5.1
 
 
 def networks(df, arch: str | None = "mlp"):

@@ -197,19 +197,16 @@ def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings,
                 "probe_log_lik": np.array([r["log_lik"] for r in ml])}  # (M, K)
     out["eta_learned"] = [m.eta_degrees if isinstance(m, EtaNet) else None for m in models]
     lie = [liegg_lens(m, x) for m in models]
+    out |= {"liegg_variance": [r["variance"] for r in lie], "liegg_bias": [r["bias"] for r in lie],
+            "liegg_rotation": [r["rotation"] for r in lie],
+            "generator": torch.stack([r["generator"] for r in lie])}  # (M, 2, 2)
     if isinstance(models[0], EtaNet):  # one hidden layer inside an average over rotations: no depth parts
         nan = np.full((len(models), 1), np.nan)
-        return out | {"liegg_variance": [r["variance"] for r in lie], "liegg_bias": [r["bias"] for r in lie],
-                      "liegg_rotation": [r["rotation"] for r in lie],
-                      "generator": torch.stack([r["generator"] for r in lie]), "layers": ["logits"],
-                      "invariance": nan, "equivariance": nan, "liegg_layers": nan,
+        return out | {"layers": ["logits"], "invariance": nan, "equivariance": nan, "liegg_layers": nan,
                       **{k: np.full((len(models), len(DEPTH)), np.nan) for k in ("inv_parts", "eqv_parts",
                                                                                     "lie_parts")}}
     lay = [layer_lens(m, x) for m in models]
-    out |= {"liegg_variance": [r["variance"] for r in lie], "liegg_bias": [r["bias"] for r in lie],
-            "liegg_rotation": [r["rotation"] for r in lie],
-            "generator": torch.stack([r["generator"] for r in lie]),  # (M, 2, 2)
-            "layers": lay[0]["layers"],
+    out |= {"layers": lay[0]["layers"],
             "invariance": np.stack([r["invariance"] for r in lay]),  # (M, L)
             "equivariance": np.stack([r["equivariance"] for r in lay]),  # (M, L)
             "liegg_layers": np.stack([liegg_layers(m, x) for m in models])}  # (M, L)

@@ -44,56 +44,54 @@ def _record(cfg: Config, models, d: dict, s: Settings, wall: float) -> dict:
             **measure(models, d["test"], s, d["train"])}
 
 
-def _run(configs: list[Config], s: Settings, seed: int, device) -> dict:
-    d = zoo_data(s, seed)
+def _configs(configs: list[Config], d: dict, s: Settings, device) -> dict:
+    """``{label: record}`` of each configuration trained on ``d`` (one ensemble each)."""
     out = {}
     for cfg in configs:
         t0 = time.perf_counter()
         models = train(cfg, d, s, device)
         out[cfg.label] = _record(cfg, models, d, s, time.perf_counter() - t0)
-    return {"members": out}
+    return out
+
+
+def _ir(hidden, nus, d: dict, s: Settings, device, arch: str = "mlp") -> dict:
+    """``{label: record}`` of IR at every nu of ``nus``, trained as one ensemble (the wall time split evenly)."""
+    t0 = time.perf_counter()
+    sweep = train_ir(hidden, nus, d, s, device, arch)
+    wall = (time.perf_counter() - t0) / len(sweep)
+    cfgs = {nu: Config("IR", tuple(hidden), nu, arch) for nu in sweep}
+    return {cfgs[nu].label: _record(cfgs[nu], ms, d, s, wall) for nu, ms in sweep.items()}
 
 
 def run_regimes(s: Settings, seed: int, device: torch.device) -> dict:
     """Part ``regimes``: ``{"members": {label: record}}`` for plain, DA-R4, DA-SO2 and WT at ``s.hidden``."""
-    return _run([Config(k, s.hidden) for k in ("plain", "DA-R4", "DA-SO2", "WT")], s, seed, device)
+    return {"members": _configs([Config(k, s.hidden) for k in ("plain", "DA-R4", "DA-SO2", "WT")],
+                                zoo_data(s, seed), s, device)}
 
 
 def run_nu(s: Settings, seed: int, device: torch.device) -> dict:
     """Part ``nu``: ``{"members": {label: record}}`` for IR at every nu of ``s.nus`` (one ensemble)."""
-    d = zoo_data(s, seed)
-    t0 = time.perf_counter()
-    sweep = train_ir(s.hidden, s.nus, d, s, device)
-    wall = (time.perf_counter() - t0) / len(sweep)
-    return {"members": {Config("IR", s.hidden, nu).label: _record(Config("IR", s.hidden, nu), ms, d, s, wall)
-                        for nu, ms in sweep.items()}}
+    return {"members": _ir(s.hidden, s.nus, zoo_data(s, seed), s, device)}
 
 
 def run_sizes(s: Settings, seed: int, device: torch.device) -> dict:
     """Part ``sizes``: ``{"members": {label: record}}`` for plain and DA-R4 at every hidden size of ``s.sizes``."""
-    return _run([Config(k, h) for h in s.sizes for k in ("plain", "DA-R4")], s, seed, device)
+    return {"members": _configs([Config(k, h) for h in s.sizes for k in ("plain", "DA-R4")], zoo_data(s, seed), s,
+                                device)}
 
 
 def run_eta(s: Settings, seed: int, device: torch.device) -> dict:
     """Part ``eta``: ``{"members": {label: record}}`` for ML-η (``zoo.train_eta``)."""
-    return _run([Config("ML-η", (s.eta_hidden,))], s, seed, device)
+    return {"members": _configs([Config("ML-η", (s.eta_hidden,))], zoo_data(s, seed), s, device)}
 
 
 def run_cnn(s: Settings, seed: int, device: torch.device) -> dict:
     """Part ``cnn``: ``{"members": {label: record}}`` for the CNN family: plain, DA-R4, DA-SO2 and WT
     ``SmallCNN`` s (channels ``s.cnn``), then IR at every nu of ``s.cnn_nus`` (one ensemble), trained with
     ``s.cnn_fit``."""
-    c = replace(s, fit=s.cnn_fit)
-    out = _run([Config(k, s.cnn, arch="cnn") for k in ("plain", "DA-R4", "DA-SO2", "WT")], c, seed, device)
-    if s.cnn_nus:
-        d = zoo_data(s, seed)
-        t0 = time.perf_counter()
-        sweep = train_ir(s.cnn, s.cnn_nus, d, c, device, "cnn")
-        wall = (time.perf_counter() - t0) / len(sweep)
-        for nu, ms in sweep.items():
-            cfg = Config("IR", s.cnn, nu, "cnn")
-            out["members"][cfg.label] = _record(cfg, ms, d, c, wall)
-    return out
+    c, d = replace(s, fit=s.cnn_fit), zoo_data(s, seed)
+    out = _configs([Config(k, s.cnn, arch="cnn") for k in ("plain", "DA-R4", "DA-SO2", "WT")], d, c, device)
+    return {"members": out | (_ir(s.cnn, s.cnn_nus, d, c, device, "cnn") if s.cnn_nus else {})}
 
 
 def all_parts(s: Settings) -> list[Part]:

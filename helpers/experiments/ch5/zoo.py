@@ -59,8 +59,10 @@ def label(kind: str, hidden, nu: float | None = None, arch: str = "mlp") -> str:
     """A configuration's name on the page, e.g. ``"IR ν=10 · 96×3"``, ``"DA-R4 · 48×3"`` or
     ``"WT · CNN 8-16-32"``."""
     h = tuple(hidden)
-    size = f"{h[0]}×{len(h)}" if len(set(h)) == 1 else "-".join(map(str, h))
-    size = f"CNN {'-'.join(map(str, h))}" if arch == "cnn" else size
+    if arch == "cnn":
+        size = f"CNN {'-'.join(map(str, h))}"
+    else:
+        size = f"{h[0]}×{len(h)}" if len(set(h)) == 1 else "-".join(map(str, h))
     return f"{kind}{f' ν={nu:g}' if nu is not None else ''} · {size}"
 
 
@@ -106,8 +108,9 @@ def train(cfg: Config, d: dict, s: Settings, device: torch.device | str = "cpu")
 
 def train_ir(hidden, nus, d: dict, s: Settings, device: torch.device | str = "cpu",
              arch: str = "mlp") -> dict[float, list[nn.Module]]:
-    """IR MLPs for every nu and seed as one ensemble of ``len(nus) * len(s.seeds)`` members: chapter 1's sweep
-    (``fit_ir_sweep``: eq. 4's loss on DA-R4 batches, nu passed per member) on this chapter's data and MLP.
+    """IR networks (``arch``'s) for every nu and seed as one ensemble of ``len(nus) * len(s.seeds)`` members:
+    chapter 1's sweep (``fit_ir_sweep``: eq. 4's loss on DA-R4 batches, nu passed per member) on this chapter's
+    data and models.
 
     Returns:
         ``{nu: [len(s.seeds) models]}``.
