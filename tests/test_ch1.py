@@ -142,6 +142,37 @@ def test_parts_of_a_tiny_profile_give_every_claim(mnist_r4, tmp_path):
     assert ch1.claims.table(ev).counts("verification")["reproduced"] == 2  # C1.1 and C1.7 hold by construction
 
 
+def test_split_layout_measures_what_the_whole_sweep_measures(mnist_r4, tmp_path):
+    """The paper profile's layout (one part per nu, ``split_sweeps``) gives the claims and views the same
+    ``groups_of`` / ``sensitivity_of`` as one part per sweep: the same models, the same nu picked, the same numbers."""
+    from helpers import runner
+
+    tiny = replace(TINY, groups=("rot4",), nus=(1.0, 30.0), nus_other={"kl": (1.0, 100.0)})
+    split = replace(tiny, split_sweeps=True)
+    names = [p.name for p in ch1.PARTS(split)]
+    assert names == ["group-rot4", "ir-rot4-l2-1", "ir-rot4-l2-30", "ir-rot4-kl-1", "ir-rot4-kl-100", "proposition"]
+    whole = runner.evidence(ch1, "quick", 0, tmp_path / "whole", progress=None, settings=tiny)
+    parts = runner.evidence(ch1, "quick", 0, tmp_path / "split", progress=None, settings=split)
+    a, b = ch1.groups_of(whole)["rot4"], ch1.groups_of(parts)["rot4"]
+    assert set(a) == set(b) and a["nu"] == b["nu"] and list(a["sweep"]) == list(b["sweep"]) == [1.0, 30.0]
+    close = lambda u, v: np.testing.assert_allclose(np.asarray(u, float), np.asarray(v, float),  # noqa: E731
+                                                    rtol=1e-3, atol=1e-4)
+    for kind in ch1.MODELS:
+        assert a["n_params"][kind] == b["n_params"][kind]
+        for metric, v in a["table"][kind].items():
+            close(v, b["table"][kind][metric])
+        close(a["drift"][kind]["DI"], b["drift"][kind]["DI"])
+        close(a["tsne"]["spread"][kind], b["tsne"]["spread"][kind])
+    for nu in (1.0, 30.0):
+        close(a["saliency"]["IR"][nu], b["saliency"]["IR"][nu])
+    close(a["drift"]["examples"]["IR"]["DI"], b["drift"]["examples"]["IR"]["DI"])
+    sa, sb = ch1.sensitivity_of(whole)["rot4"], ch1.sensitivity_of(parts)["rot4"]
+    assert list(sa) == list(sb) == ["l2", "kl"] and sa["kl"]["nu"] == sb["kl"]["nu"]
+    close(sa["kl"]["sweep"][100.0]["sigma_max"], sb["kl"]["sweep"][100.0]["sigma_max"])
+    verdicts = lambda ev: [(r.claim.id, r.verdict) for r in ch1.claims.table(ev).results]  # noqa: E731
+    assert verdicts(whole) == verdicts(parts)
+
+
 def test_train_sweep_members_equal_single_nu_runs(mnist_r4):
     """One ensemble over (nu, seed) gives each member the model of its own single-nu run."""
     swept = ch1.train_sweep(mnist_r4, TINY, (0.5, 4.0), "kl")
@@ -169,10 +200,12 @@ def test_record_frame_of_committed_standard_run():
         assert frame.loc[(g, "WT", "", 0.0), "LI"] < 1e-6
 
 
-@pytest.mark.parametrize("name", ["group-rot4", "sensitivity-rot4-kl", "proposition"])
-def test_each_part_reads_only_the_settings_it_declares(name, mnist_r4):
+@pytest.mark.parametrize("name,split", [("group-rot4", False), ("sensitivity-rot4-kl", False), ("proposition", False),
+                                        ("group-rot4", True), ("ir-rot4-l2-1", True), ("ir-rot4-kl-1", True)])
+def test_each_part_reads_only_the_settings_it_declares(name, split, mnist_r4):
     """A part's stored result stays valid when a setting outside its ``uses`` changes: so it must not read one."""
     from helpers.parts import OnlyUses
 
-    part = next(p for p in ch1.PARTS(TINY) if p.name == name)
-    part.compute(OnlyUses(TINY, part.uses), 0, torch.device("cpu"))
+    s = replace(TINY, split_sweeps=split)
+    part = next(p for p in ch1.PARTS(s) if p.name == name)
+    part.compute(OnlyUses(s, part.uses), 0, torch.device("cpu"))

@@ -1,5 +1,9 @@
 """Chapter 1's compute as parts: ``group-<g>`` (Table 1, the nu sweep, Figs. 2-4 for one group), ``sensitivity-<g>-<penalty>``
-(Fig. 5's other regularisers) and ``proposition`` (Prop. 3.1). Each returns numbers and small arrays."""
+(Fig. 5's other regularisers) and ``proposition`` (Prop. 3.1). Each returns numbers and small arrays.
+
+Where ``Settings.split_sweeps`` (the paper profile), every nu of a sweep is a part of its own,
+``ir-<g>-<penalty>-<nu>``, and ``group-<g>`` holds WT and DA only; ``groups_of`` and ``sensitivity_of`` put either
+layout back together as the same ``{group: ...}`` and ``{group: {penalty: ...}}`` that the claims and views read."""
 from __future__ import annotations
 
 import math
@@ -21,13 +25,16 @@ from .measures import evaluate, linear_flow, orbit_neighbours, orbit_saliency, o
 from .models import train, train_sweep
 from .settings import N_CLASSES, SIZE, Settings
 
-__all__ = ["all_parts", "run_group", "run_drift", "run_saliency", "run_tsne", "run_sensitivity", "run_proposition",
-           "groups_of", "sensitivity_of"]
+__all__ = ["all_parts", "run_group", "run_fixed", "run_nu", "nu_part_name", "run_drift", "run_saliency", "run_tsne",
+           "run_sensitivity", "run_proposition", "groups_of", "sensitivity_of"]
 
 #: The settings fields each kind of part reads (its settings hash covers only these).
 _COMMON = ("n_train", "n_test", "n_val", "seeds", "hidden", "fit", "si_target", "n_eval", "n_si", "ig_steps")
 _USES_GROUP = _COMMON + ("nus", "betas", "n_tsne")
 _USES_SENSITIVITY = _COMMON + ("nus_other",)
+#: Those of the split layout: a nu part's nu is in its name, so a change of the grid leaves the other nus valid.
+_MEASURE = ("n_train", "n_test", "n_val", "seeds", "hidden", "fit", "n_eval", "n_si", "ig_steps")
+_USES_FIXED = _MEASURE + ("betas", "n_tsne")
 
 
 def run_group(group_name: str, s: Settings, seed: int, device: torch.device) -> dict:
@@ -52,19 +59,61 @@ def run_group(group_name: str, s: Settings, seed: int, device: torch.device) -> 
             "tsne": run_tsne(models, ds, s, seed)}
 
 
+def run_fixed(group_name: str, s: Settings, seed: int, device: torch.device) -> dict:
+    """Part ``group-<g>`` of the split layout (``s.split_sweeps``): ``run_group`` without the IR sweep, whose nus are
+    the ``ir-<g>-l2-<nu>`` parts (``run_nu``); ``groups_of`` puts them together.
+
+    Returns:
+        ``run_group``'s dictionary without ``"nu"`` and ``"sweep"``, and without IR in ``"n_params"``, ``"table"``,
+        ``"drift"`` and ``"tsne"`` (``"saliency"["IR"]`` is ``{}``).
+    """
+    ds = transforming("mnist", group_name, s, seed)
+    models = {k: train(k, ds, s, device=device) for k in ("WT", "DA")}
+    return {"group": ds.group.name, "n_params": {k: count_parameters(v[0]) for k, v in models.items()},
+            "table": {k: evaluate(models[k], ds, s, sensitivity=k == "DA") for k in models},
+            "orbit_example": ds.group.orbit(ds.test[0][:1])[:, 0],  # (G, 36, 36)
+            "saliency": run_saliency(models, {}, ds, s), "drift": run_drift(models, ds, s, seed),
+            "tsne": run_tsne(models, ds, s, seed)}
+
+
+def nu_part_name(group_name: str, penalty: str, nu: float) -> str:
+    """The name of one nu's part in the split layout, e.g. ``ir-rot4-l2-0.3``."""
+    return f"ir-{group_name}-{penalty}-{float(nu):g}"
+
+
+def run_nu(group_name: str, penalty: str, nu: float, s: Settings, seed: int, device: torch.device) -> dict:
+    """Part ``ir-<g>-<penalty>-<nu>`` (``s.split_sweeps``): the IR models of one nu, trained with eq. 4's ``penalty``
+    on every seed, as they are trained inside the whole sweep (``train_sweep``), and measured. The L2 parts (the
+    sweep that picks Table 1's IR) also keep what Figs. 2-4 draw from IR, since any of them may be the one picked.
+
+    Returns:
+        ``{"group", "penalty", "nu", "n_params": int, "metrics": evaluate(..., sensitivity=True)}``, and for L2
+        ``"saliency"`` ``(3, G, H, W)`` (member 0), ``"drift"`` (``run_drift`` of IR) and ``"tsne"`` (IR's spread
+        and neighbours).
+    """
+    ds = transforming("mnist", group_name, s, seed)
+    models = train_sweep(ds, s, [nu], penalty, device)[float(nu)]
+    out = {"group": ds.group.name, "penalty": penalty, "nu": float(nu), "n_params": count_parameters(models[0]),
+           "metrics": evaluate(models, ds, s, sensitivity=True)}
+    if penalty == "l2":
+        out |= {"saliency": run_saliency({}, {float(nu): models}, ds, s)["IR"][float(nu)],
+                "drift": run_drift({"IR": models}, ds, s, seed), "tsne": run_tsne({"IR": models}, ds, s, seed)}
+    return out
+
+
 def run_saliency(models: dict[str, list[nn.Module]], sweep_models: dict[float, list[nn.Module]], ds: Transforming,
                  s: Settings, n: int = 3) -> dict:
-    """Fig. 3 and the nu control: realigned orbit saliency of ``n`` test samples for member 0 of WT, DA and every
-    IR model of the nu sweep (target: the true class).
+    """Fig. 3 and the nu control: realigned orbit saliency of ``n`` test samples for member 0 of WT and DA (those of
+    ``models`` that are not IR) and of every IR model of the nu sweep (target: the true class).
 
     Returns:
         ``{"images": (n, H, W) untransformed inputs (standardised), "WT"/"DA": (n, G, H, W),
         "IR": {nu: (n, G, H, W)}}``, float32.
     """
-    dev = next(models["DA"][0].parameters()).device
+    dev = next(next(iter([*models.values(), *sweep_models.values()]))[0].parameters()).device
     x, y = ds.test[0][:n].to(dev), ds.test[1][:n].to(dev)
     out: dict = {"images": x.cpu()}
-    for kind in ("WT", "DA"):
+    for kind in [k for k in models if k != "IR"]:
         out[kind] = orbit_saliency(models[kind][0], x, y, ds.group, s.ig_steps).cpu()
     out["IR"] = {nu: orbit_saliency(ms[0], x, y, ds.group, s.ig_steps).cpu() for nu, ms in sweep_models.items()}
     return out
@@ -108,7 +157,8 @@ def run_tsne(models: dict[str, list[nn.Module]], ds: Transforming, s: Settings, 
 
     Returns:
         ``{"embedding": (G*B, 2), "labels": (G*B,), "g": (G*B,), "n": B, "spread": {kind: float},
-        "neighbours": {kind: orbit_neighbours(...)}}``.
+        "neighbours": {kind: orbit_neighbours(...)}}``; without a DA model in ``models`` (a nu part of the split
+        layout) only ``"spread"`` and ``"neighbours"``.
     """
     from sklearn.manifold import TSNE
     x, y = (t[: s.n_tsne] for t in ds.test)
@@ -119,10 +169,12 @@ def run_tsne(models: dict[str, list[nn.Module]], ds: Transforming, s: Settings, 
         with torch.no_grad():
             orbit = ds.group.orbit(x.to(dev)).reshape(G * B, SIZE, SIZE)  # (G*B, H, W)
             feats[kind] = ms[0].features(orbit).view(G, B, -1).cpu()  # (G, B, D), member 0
+    out = {"spread": {k: orbit_spread(f, y) for k, f in feats.items()},
+           "neighbours": {k: orbit_neighbours(f, y) for k, f in feats.items()}}
+    if "DA" not in feats:
+        return out
     emb = TSNE(2, perplexity=30, init="pca", random_state=seed).fit_transform(feats["DA"].reshape(G * B, -1).numpy())
-    return {"embedding": emb, "labels": y.repeat(G).numpy(), "g": np.repeat(np.arange(G), B), "n": B,
-            "spread": {k: orbit_spread(f, y) for k, f in feats.items()},
-            "neighbours": {k: orbit_neighbours(f, y) for k, f in feats.items()}}
+    return {"embedding": emb, "labels": y.repeat(G).numpy(), "g": np.repeat(np.arange(G), B), "n": B, **out}
 
 
 def run_sensitivity(group_name: str, penalty: str, s: Settings, seed: int, device: torch.device) -> dict:
@@ -180,12 +232,22 @@ def run_proposition(group_name: str = "rot4", n: int = 64, size: int = 12, n_ste
 
 def all_parts(s: Settings) -> list[Part]:
     """The chapter's parts in profile settings ``s``: one ``group-<g>`` per group, one ``sensitivity-<g>-<penalty>``
-    per group and regulariser of ``s.nus_other``, and ``proposition``."""
-    parts = [Part(f"group-{g}", partial(run_group, g), Needs(gpu=True, memory_gb=3.0), uses=_USES_GROUP,
-                  description=f"{g}: WT, DA and the IR nu sweep; Table 1, Figs. 2-4") for g in s.groups]
-    parts += [Part(f"sensitivity-{g}-{p}", partial(run_sensitivity, g, p), Needs(gpu=True, memory_gb=2.0),
-                   uses=_USES_SENSITIVITY, description=f"{g}: IR with the {p} regulariser; Fig. 5")
-              for g in s.groups for p in s.nus_other]
+    per group and regulariser of ``s.nus_other``, and ``proposition``; with ``s.split_sweeps``, ``group-<g>`` (WT and
+    DA) and one ``ir-<g>-<penalty>-<nu>`` per group, regulariser and nu instead of the sweeps."""
+    if s.split_sweeps:
+        parts = [Part(f"group-{g}", partial(run_fixed, g), Needs(gpu=True, memory_gb=3.0), uses=_USES_FIXED,
+                      description=f"{g}: WT and DA; Table 1, Figs. 2-4") for g in s.groups]
+        parts += [Part(nu_part_name(g, p, nu), partial(run_nu, g, p, float(nu)), Needs(gpu=True, memory_gb=2.0),
+                       uses=_USES_FIXED if p == "l2" else _MEASURE,
+                       description=f"{g}: IR with the {p} regulariser at nu = {nu:g}; "
+                                   + ("Table 1, Figs. 2-4" if p == "l2" else "Fig. 5"))
+                  for g in s.groups for p, nus in {"l2": s.nus, **s.nus_other}.items() for nu in nus]
+    else:
+        parts = [Part(f"group-{g}", partial(run_group, g), Needs(gpu=True, memory_gb=3.0), uses=_USES_GROUP,
+                      description=f"{g}: WT, DA and the IR nu sweep; Table 1, Figs. 2-4") for g in s.groups]
+        parts += [Part(f"sensitivity-{g}-{p}", partial(run_sensitivity, g, p), Needs(gpu=True, memory_gb=2.0),
+                       uses=_USES_SENSITIVITY, description=f"{g}: IR with the {p} regulariser; Fig. 5")
+                  for g in s.groups for p in s.nus_other]
     parts.append(Part("proposition", _proposition, Needs(memory_gb=1.0), uses=(),
                       description="Prop. 3.1: a linear model trained on LI alone"))
     return parts
@@ -195,17 +257,57 @@ def _proposition(s: Settings, seed: int, device: torch.device) -> dict:
     return run_proposition("rot4", seed=seed)
 
 
+def _nu_parts(ev, group_name: str, penalty: str) -> dict[float, dict]:
+    """``{nu: result}`` of the split layout's parts ``ir-<group_name>-<penalty>-<nu>`` in ``ev``."""
+    prefix = f"ir-{group_name}-"
+    return {float(r["nu"]): r for name, r in ev.items() if name.startswith(prefix) and r["penalty"] == penalty}
+
+
+def _si_target(ev) -> float:
+    """The SI rule's target: the page's settings where ``ev`` is a page's ``Evidence``, else the default 0.95."""
+    return getattr(getattr(ev, "settings", None), "si_target", Settings.si_target)
+
+
+def _with_sweep(fixed: dict, ir: dict[float, dict], target: float) -> dict:
+    """A split ``group-<g>`` result and its L2 nu parts as one ``run_group`` result: the sweep, the nu the SI rule
+    picks, and that nu's models as Table 1's IR (its drift, t-SNE spread and neighbours). ``fixed`` is not changed."""
+    sweep = {nu: ir[nu]["metrics"] for nu in sorted(ir)}
+    nu = pick_nu(sweep, target)
+    r, pick = dict(fixed), ir[nu]
+    drift = fixed["drift"] | {"IR": pick["drift"]["IR"]}
+    drift["examples"] = fixed["drift"]["examples"] | {"IR": pick["drift"]["examples"]["IR"]}
+    tsne = dict(fixed["tsne"])
+    for k in ("spread", "neighbours"):
+        tsne[k] = fixed["tsne"][k] | {"IR": pick["tsne"][k]["IR"]}
+    r |= {"nu": nu, "n_params": fixed["n_params"] | {"IR": pick["n_params"]}, "table": fixed["table"] | {"IR": sweep[nu]},
+          "sweep": sweep, "saliency": fixed["saliency"] | {"IR": {k: ir[k]["saliency"] for k in sorted(ir)}},
+          "drift": drift, "tsne": tsne}
+    return r
+
+
 def groups_of(ev) -> dict[str, dict]:
-    """``{group: result of part group-<group>}`` from a page's evidence (any mapping of part results)."""
-    return {name.removeprefix("group-"): r for name, r in ev.items() if name.startswith("group-")}
+    """``{group: result of part group-<group>}`` from a page's evidence (any mapping of part results); in the split
+    layout, each ``group-<g>`` joined with its ``ir-<g>-l2-<nu>`` parts into the same layout (``_with_sweep``)."""
+    out = {}
+    for name, r in ev.items():
+        if name.startswith("group-"):
+            g = name.removeprefix("group-")
+            ir = _nu_parts(ev, g, "l2") if "sweep" not in r else {}
+            out[g] = _with_sweep(r, ir, _si_target(ev)) if ir else r
+    return out
 
 
 def sensitivity_of(ev) -> dict[str, dict[str, dict]]:
     """``{group: {penalty: {"nu", "sweep"}}}`` for Fig. 5: the L2 sweep from ``group-<g>``, the others from
-    ``sensitivity-<g>-<penalty>``."""
-    out = {g: {"l2": {"nu": r["nu"], "sweep": r["sweep"]}} for g, r in groups_of(ev).items()}
+    ``sensitivity-<g>-<penalty>`` (or, in the split layout, from the ``ir-<g>-<penalty>-<nu>`` parts)."""
+    out = {g: {"l2": {"nu": r["nu"], "sweep": r["sweep"]}} for g, r in groups_of(ev).items() if "sweep" in r}
     for name, r in ev.items():
         if name.startswith("sensitivity-"):
             g = name.removeprefix("sensitivity-").split("-", 1)[0]
             out[g][r["penalty"]] = {"nu": r["nu"], "sweep": r["sweep"]}
+    for g in out:
+        penalties = dict.fromkeys(r["penalty"] for name, r in ev.items() if name.startswith(f"ir-{g}-"))
+        for penalty in [p for p in penalties if p != "l2"]:
+            sweep = {nu: r["metrics"] for nu, r in sorted(_nu_parts(ev, g, penalty).items())}
+            out[g][penalty] = {"nu": pick_nu(sweep, _si_target(ev)), "sweep": sweep}
     return out

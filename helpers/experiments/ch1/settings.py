@@ -31,6 +31,10 @@ class Settings:
         ig_steps: integrated-gradient steps.
         betas: drift degrees of Fig. 4.
         n_tsne: test samples in the t-SNE (each with its whole orbit).
+        split_sweeps: one part per nu (``ir-<g>-<penalty>-<nu>``) and one for WT and DA (``group-<g>``), instead of
+            one part per sweep: parts of about 20 min on this project's CPU at the paper's budget, which a run can
+            resume between sessions and Ray can spread over GPUs (``parts.all_parts``). A member trains exactly as
+            in the whole sweep (``models.train_sweep``), so both layouts measure the same models.
     """
 
     n_train: int
@@ -48,6 +52,7 @@ class Settings:
     ig_steps: int = 32
     betas: tuple[float, ...] = tuple(np.round(np.linspace(0, 1, 11), 2))
     n_tsne: int = 300
+    split_sweeps: bool = False
 
 
 SETTINGS = {
@@ -67,5 +72,5 @@ SETTINGS = {
                       nus=(0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0),
                       nus_other={"kl": (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0),
                                  "l2_normalized": (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)},
-                      n_eval=50_000, n_si=2000, ig_steps=50),
+                      n_eval=50_000, n_si=2000, ig_steps=50, split_sweeps=True),
 }

@@ -12,7 +12,9 @@ import time
 import numpy as np
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
+from ...training.config import progress_enabled
 from .invariant_weights import InvariantNet
 from .settings import TrainConfig
 
@@ -24,7 +26,7 @@ def _cosine(step: int, total: int) -> float:
 
 
 def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfig, seed: int = 0,
-              snapshots: int = 0) -> dict:
+              snapshots: int = 0, desc: str = "ELBO") -> dict:
     """Maximise the ELBO of eq. (9) for all members at once (Adam, cosine-annealed to 0).
 
     Every member sees the same mini-batches; eta and the Cholesky factors have their own learning
@@ -36,9 +38,11 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
         cfg: optimisation settings.
         seed: seeds the batch order and the noise of T and W2.
         snapshots: also keep this many ``(eta, W1[:, :4])`` snapshots over training (Fig. 3).
+        desc: the label of the progress bar (one tick per epoch; ``helpers.training.config.progress_enabled``).
 
     Returns:
-        ``{"steps": (L,), "eta": (L, M, 6), "loss": (L, M), "snapshots": [...], "wall_time_s"}``.
+        ``{"steps": (L,), "eta": (L, M, 6), "loss": (L, M) (the mean minus ELBO of the steps since the previous
+        entry), "snapshots": [...], "wall_time_s"}``.
     """
     t0 = time.perf_counter()
     device = model.eta.device
@@ -54,10 +58,11 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: _cosine(t, total))
     snap_at = set(np.linspace(0, total, snapshots).round().astype(int).tolist()) if snapshots else set()
     hist = {"steps": [0], "eta": [model.eta.detach().cpu().clone()], "loss": [], "snapshots": []}
-    step, running = 0, torch.zeros(model.members, device=device)
+    step, since, running = 0, 0, torch.zeros(model.members, device=device)
     ratio = torch.full((6,), (cfg.lr_eta_other or cfg.lr_eta) / cfg.lr_eta if cfg.lr_eta else 1.0, device=device)
     ratio[2] = 1.0  # per-generator learning rates: Adam's step on eta is rescaled element-wise
-    for _ in range(cfg.epochs):
+    bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress_enabled(), leave=False)
+    for _ in bar:
         for idx in torch.split(torch.randperm(N, generator=gen).to(device), cfg.batch_size):
             if step in snap_at:
                 hist["snapshots"].append(_snapshot(model, step))
@@ -69,13 +74,16 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
             with torch.no_grad():
                 model.eta.copy_(eta_before + (model.eta - eta_before) * ratio)
             sched.step()
-            step += 1
+            step, since = step + 1, since + 1
             running += loss.detach()
             if step % cfg.log_every == 0 or step == total:
                 hist["steps"].append(step)
                 hist["eta"].append(model.eta.detach().cpu().clone())
-                hist["loss"].append((running / cfg.log_every).cpu())
+                hist["loss"].append((running / since).cpu())  # the mean over the steps since the last entry
                 running.zero_()
+                since = 0
+        if hist["loss"]:
+            bar.set_postfix(neg_elbo=f"{float(hist['loss'][-1].mean()):.3f}")
     if total in snap_at:
         hist["snapshots"].append(_snapshot(model, step))
     hist["eta"] = torch.stack(hist["eta"])  # (L, M, 6)
