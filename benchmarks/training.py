@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from helpers import data
+from helpers.augment import group_action
 from helpers.experiments import ch1
 from helpers.groups import ROT4
 from helpers.models import MLP
@@ -41,10 +42,10 @@ def transforming_mnist_train(n: int = 10_000, seed: int = 0) -> tuple[torch.Tens
     return xs, y[idx]
 
 
-#: The chapter's own augmentation (``ch1.random_action``): a random ROT4 element per sample of ``(B, H, W)``,
+#: The chapter's own augmentation (``helpers.augment.group_action``): a random ROT4 element per sample of ``(B, H, W)``,
 #: drawn from the run's generator and applied by indexing the batch's orbit (one host-to-device copy, no
 #: boolean masks: masks cost a device synchronisation each, which the first H100 profile showed).
-rot4_batch = ch1.random_action(ROT4)
+rot4_batch = group_action(ROT4)
 
 
 class _RotatedDataset(Dataset):

@@ -9,7 +9,7 @@ compute: ``group-<g>``, ``sensitivity-<g>-<penalty>``, ``proposition``), ``views
 from __future__ import annotations
 
 from . import claims, data, measures, models, parts, settings, views  # noqa: F401
-from .data import Transforming, drifted, random_action, transforming
+from .data import Transforming, drifted, transforming
 from .measures import evaluate, linear_flow, orbit_neighbours, orbit_saliency, orbit_spread, pick_nu
 from .models import invariance_loss, make_model, train, train_sweep
 from .parts import all_parts as PARTS  # noqa: N812
@@ -19,7 +19,7 @@ from .settings import MODELS, N_CLASSES, SETTINGS, SIZE, Settings
 STEM = "01_genuine_invariance"
 
 __all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "MODELS", "N_CLASSES", "SIZE", "Transforming", "transforming",
-           "drifted", "random_action", "make_model", "invariance_loss", "train", "train_sweep", "evaluate", "pick_nu",
+           "drifted", "make_model", "invariance_loss", "train", "train_sweep", "evaluate", "pick_nu",
            "orbit_saliency", "orbit_spread", "orbit_neighbours", "linear_flow", "run_group", "run_drift",
            "run_sensitivity", "run_proposition", "groups_of", "sensitivity_of", "claims", "data", "measures",
            "models", "parts", "settings", "views"]

@@ -1,5 +1,5 @@
-"""Chapter 1's data: Transforming-MNIST and -FMNIST (Sec. 4.1), the drifted test sets (Sec. 4.3) and DA's
-random group actions."""
+"""Chapter 1's data: Transforming-MNIST and -FMNIST (Sec. 4.1) and the drifted test sets (Sec. 4.3). DA's random
+group actions are ``helpers.augment.group_action``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,10 +8,11 @@ import torch
 from torch import Tensor
 
 from ... import data
+from ...augment import act_each
 from ...groups import CyclicGroup, get_group
 from .settings import N_CLASSES, SIZE, Settings
 
-__all__ = ["Transforming", "act_each", "transforming", "drifted", "random_action"]
+__all__ = ["Transforming", "transforming", "drifted"]
 
 
 @dataclass
@@ -38,12 +39,6 @@ class Transforming:
     def standardize(self, x: Tensor) -> Tensor:
         """``(x - mean) / std`` with the training statistics."""
         return (x - self.mean) / self.std
-
-
-def act_each(x: Tensor, g: Tensor, group: CyclicGroup) -> Tensor:
-    """Apply element ``g[b]`` to ``x[b]``: ``(B, H, W), (B,) -> (B, H, W)``, via the orbit (no loop over B)."""
-    orbit = group.orbit(x)  # (G, B, H, W)
-    return orbit[g.to(x.device), torch.arange(len(x), device=x.device)]  # (B, H, W)
 
 
 def transforming(name: str, group: CyclicGroup | str, s: Settings, seed: int = 0) -> Transforming:
@@ -91,15 +86,3 @@ def drifted(mnist: Transforming, fmnist: Transforming, beta: float) -> tuple[Ten
     n = min(len(mnist.raw_test), len(fmnist.raw_test))
     mix = (1 - beta) * mnist.raw_test[:n] + beta * fmnist.raw_test[:n]  # (B, 36, 36)
     return mnist.standardize(act_each(mix, mnist.g_test[:n], mnist.group)), mnist.test[1][:n]
-
-
-def random_action(group: CyclicGroup):
-    """Data augmentation (DA): ``augment(x, generator)`` applies a random group element per sample.
-
-    Returns:
-        A function ``(B, H, W), torch.Generator -> (B, H, W)`` for ``fit_ensemble``.
-    """
-    def augment(x: Tensor, gen: torch.Generator) -> Tensor:
-        g = torch.randint(group.order, (len(x),), generator=gen)  # (B,)
-        return act_each(x, g, group)
-    return augment

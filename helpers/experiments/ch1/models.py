@@ -6,11 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...augment import group_action
 from ...groups import CyclicGroup
 from ...metrics import invariance_penalty
 from ...models import MLP, GroupPooledMLP
 from ...training import build_models, fit_ensemble
-from .data import Transforming, random_action
+from .data import Transforming
 from .settings import MODELS, N_CLASSES, SIZE, Settings
 
 __all__ = ["make_model", "invariance_loss", "train", "train_sweep", "fit_ir_sweep"]
@@ -60,7 +61,7 @@ def train(kind: str, ds: Transforming, s: Settings, nu: float = 0.0, penalty: st
     if kind == "IR":
         return train_sweep(ds, s, (nu,), penalty, device)[nu]
     models = [m.to(device) for m in build_models(lambda: make_model(kind, ds.group, s.hidden), s.seeds)]
-    fit_ensemble(models, ds.train, ds.val, s.fit, seeds=s.seeds, augment=random_action(ds.group),
+    fit_ensemble(models, ds.train, ds.val, s.fit, seeds=s.seeds, augment=group_action(ds.group),
                  desc=f"{kind} {ds.group.name}")
     return models
 
@@ -97,6 +98,6 @@ def fit_ir_sweep(make, train_data, val_data, fit_cfg, seeds, group: CyclicGroup,
     models = [m.to(device) for m in build_models(make, members)]
     nu_m = torch.tensor([nu for nu in nus for _ in seeds])  # (len(nus) * len(seeds),)
     fit_ensemble(models, train_data, val_data, fit_cfg, seeds=members, loss_fn=invariance_loss(group, None, penalty),
-                 augment=random_action(group), member_args=nu_m, desc=f"{desc} nu={','.join(f'{nu:g}' for nu in nus)}")
+                 augment=group_action(group), member_args=nu_m, desc=f"{desc} nu={','.join(f'{nu:g}' for nu in nus)}")
     k = len(seeds)
     return {nu: models[i * k:(i + 1) * k] for i, nu in enumerate(nus)}

@@ -14,7 +14,7 @@ from ... import data, transforms
 from ...transforms import rotate
 from .settings import Settings
 
-__all__ = ["o5_target", "o5_dataset", "rotation_mnist", "rotation_cifar10", "rotation_augment"]
+__all__ = ["o5_target", "o5_dataset", "rotation_mnist", "rotation_cifar10"]
 
 
 def o5_target(x: Tensor) -> Tensor:
@@ -62,7 +62,7 @@ def rotation_mnist(n_train: int, n_val: int, n_test: int, blur: float = 1.5, see
 def rotation_cifar10(s: Settings, seed: int = 0, root=None) -> dict[str, tuple[Tensor, Tensor]]:
     """CIFAR-10 (colour, [0, 1], blurred by ``s.blur``) split into train/val, plus the test set.
 
-    Training rotations come as augmentation (``rotation_augment``); validation and test images are rotated
+    Training rotations come as augmentation (``helpers.augment.random_rotation``); validation and test images are rotated
     once, at random.
 
     Returns:
@@ -80,8 +80,3 @@ def rotation_cifar10(s: Settings, seed: int = 0, root=None) -> dict[str, tuple[T
     xt = rotate(xt, torch.rand(len(xt), generator=gen) * 2 * math.pi)  # rotated test set
     xv = rotate(x[iva], torch.rand(len(iva), generator=gen) * 2 * math.pi)
     return {"train": (x[itr], y[itr]), "val": (xv, y[iva]), "test": (xt, yt)}
-
-
-def rotation_augment(x: Tensor, gen: torch.Generator) -> Tensor:
-    """Random rotation of each image of a batch (A.3.3); ``(B, C, H, W)``."""
-    return rotate(x, (torch.rand(len(x), generator=gen) * 2 * math.pi).to(x.device))

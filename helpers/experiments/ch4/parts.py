@@ -24,10 +24,11 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import Tensor, nn
 
+from ...augment import random_rotation
 from ...metrics import polarization_matrix
 from ...parts import Needs, Part
 from ...training import FitConfig, build_models, fit_ensemble, predict, test_accuracy
-from .data import o5_dataset, rotation_augment, rotation_cifar10, rotation_mnist
+from .data import o5_dataset, rotation_cifar10, rotation_mnist
 from .measures import layerwise as measure_layers
 from .measures import sample_complexity, spectrum_and_bias, summarise
 from .models import O5Invariant, hidden_for_params, swish_mlp
@@ -228,7 +229,7 @@ def cifar(s: Settings, seed: int, device: torch.device) -> dict:
     torch.manual_seed(seeds[0])
     models = build_models(lambda: swish_mlp(3 * 32 * 32, s.cifar_hidden), seeds)
     models, acc, wall = _fit(models, d, FitConfig(epochs=s.cifar_epochs, batch_size=256, lr=1e-3), seeds, device,
-                             "rot-CIFAR-10", augment=rotation_augment)
+                             "rot-CIFAR-10", augment=random_rotation)
     return summarise(models, acc, d["train"][0][:5000], device, background=None) | {
         "n_train": len(d["train"][0]), "wall_time_s": wall}
 

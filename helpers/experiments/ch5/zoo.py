@@ -1,8 +1,8 @@
 """Chapter 5's model zoo: MLPs on rotation-MNIST trained by each paper's means, every configuration's seeds as one
 vectorised ensemble (``helpers.training.fit_ensemble``).
 
-The training pieces are the chapters' own: DA-R4 is chapter 1's ``random_action(ROT4)``, DA-SO2 chapter 4's
-``rotation_augment``, WT is ``helpers.models.GroupPooledMLP`` over R4 (chapter 1's WT), IR chapter 1's
+The training pieces are the chapters' own: DA-R4 is chapter 1's augmentation (``helpers.augment.group_action(ROT4)``),
+DA-SO2 chapter 4's (``helpers.augment.random_rotation``), WT is ``helpers.models.GroupPooledMLP`` over R4 (chapter 1's WT), IR chapter 1's
 ``invariance_loss`` (eq. 4 of Moskalev et al. 2023) on DA-R4 batches, its nu sweep one ensemble with nu per member.
 ML-η is chapter 2's ``InvariantNet`` (ReLU, rotation eta learned by the ELBO, ``ch2.train.fit_sweep``), one member
 per seed, each wrapped as a plain ``(B, 28, 28) -> (B, 10)`` network (``EtaNet``) for the lenses.
@@ -15,14 +15,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ...augment import group_action, random_rotation
 from ...groups import ROT4
 from ...models import MLP, GroupPooledMLP, SmallCNN
 from ...training import build_models, fit_ensemble
-from ..ch1.data import random_action
 from ..ch1.models import fit_ir_sweep
 from ..ch2.invariant_weights import InvariantNet, invariance_mask, linspace_eps
 from ..ch2.train import fit_sweep
-from ..ch4.data import rotation_augment
 from .settings import ARCHS, KINDS, N_CLASSES, SIZE, Settings
 
 __all__ = ["Config", "make_model", "label", "train", "train_ir", "EtaNet", "train_eta"]
@@ -87,7 +86,7 @@ def make_model(kind: str, hidden, activation: str = "swish", arch: str = "mlp") 
     return MLP(SIZE * SIZE, list(hidden), N_CLASSES, activation)
 
 
-_AUGMENT = {"plain": None, "WT": None, "DA-R4": random_action(ROT4), "DA-SO2": rotation_augment}
+_AUGMENT = {"plain": None, "WT": None, "DA-R4": group_action(ROT4), "DA-SO2": random_rotation}
 
 
 def train(cfg: Config, d: dict, s: Settings, device: torch.device | str = "cpu") -> list[nn.Module]:
