@@ -13,6 +13,7 @@ runs (torch, numpy and Python are seeded with ``seed`` first) and returns the re
 """
 from __future__ import annotations
 
+import os
 import platform
 import random
 import time
@@ -22,6 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .checkpoint import Checkpoints, scope
 from .store import canonical, git_commit, now, settings_hash
 
 __all__ = ["Needs", "Part", "run_part", "check_parts", "determinism", "OnlyUses"]
@@ -125,13 +127,17 @@ def _device_name(device: torch.device) -> str:
 
 
 def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, device: torch.device | str,
-             threads: int | None = None) -> tuple[Any, dict]:
+             threads: int | None = None, checkpoints: str | os.PathLike | None = None) -> tuple[Any, dict]:
     """Compute one part and describe the run.
 
     Torch, numpy and Python's ``random`` are seeded with ``seed`` first, so a part gives the same numbers
     whatever ran before it (in one process or as a Ray task); ``threads`` sets torch's thread count for it and
     caps the BLAS / OpenMP pools of numpy, scipy and scikit-learn alike (``threadpoolctl``), so that a part
     computed with the same ``threads`` gives the same numbers here and in a Ray task.
+
+    ``checkpoints``: the part's checkpoint folder (``helpers.checkpoint``), where its long loops save their state
+    and from which they resume; None: no checkpoints. A resumed part's ``wall_time_s`` adds the earlier runs' time
+    up to their last save, and ``meta["resumed"]`` says so.
 
     Returns:
         ``(result, meta)``: the part's result and ``meta`` (settings hash and settings, device, versions, git
@@ -147,14 +153,19 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
+    digest = part.digest(chapter, settings, seed)
+    ckpt = Checkpoints(checkpoints, digest)
     t0 = time.perf_counter()
-    with threadpool_limits(limits=int(threads) if threads is not None else None):
+    with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt):
         result = part.compute(settings, seed, device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - t0
-    meta = {"settings_hash": part.digest(chapter, settings, seed), "settings": part.settings_of(settings),
+    meta = {"settings_hash": digest, "settings": part.settings_of(settings),
             "version": part.version, "description": part.description, "device": _device_name(device),
             "host": platform.node(), "versions": versions(), "git_commit": git_commit(), "date": now(),
-            "wall_time_s": round(wall, 3), **determinism()}
+            "wall_time_s": round(wall + (ckpt.earlier_s if ckpt.resumed else 0.0), 3), **determinism()}
+    if ckpt.resumed:
+        meta["resumed"] = {"checkpoints": ckpt.resumed, "earlier_runs_s": round(ckpt.earlier_s, 3),
+                           "this_run_s": round(wall, 3)}
     return result, meta

@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from . import checkpoint
 from .evidence import Evidence, fmt_seconds
 from .parts import Part, check_parts, run_part
 from .profiles import PROFILES, resolve
@@ -285,21 +286,27 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
                 continue
             done += 1
             _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: computing on {device} ...")
-            result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads)
+            ckpt = checkpoint.folder_of(store.path(module.STEM, profile, st.part.name, seed))
+            result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads,
+                                    checkpoints=ckpt)
             _save(module, profile, seed, st, store, result, meta, force)
+            checkpoint.discard(ckpt)
         finally:
             lock.release()
-        _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
+        resumed = (f", resumed from a checkpoint after {fmt_seconds(meta['resumed']['earlier_runs_s'])} of earlier runs"
+                   if "resumed" in meta else "")
+        _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])}{resumed} "
                        f"(all so far {fmt_seconds(time.perf_counter() - t_all)})")
 
 
 def _ray_task(module_name: str, profile: str, settings: Any, part_name: str, seed: int, use_gpu: bool,
-              threads: int) -> tuple[Any, dict]:
-    """What a Ray worker runs: rebuild the part from its chapter and compute it (numbers and arrays come back)."""
+              threads: int, checkpoints: str | None = None) -> tuple[Any, dict]:
+    """What a Ray worker runs: rebuild the part from its chapter and compute it (numbers and arrays come back);
+    ``checkpoints`` is the part's checkpoint folder on the worker's file system (``helpers.checkpoint``)."""
     module = importlib.import_module(module_name)
     part = next(p for p in module.PARTS(settings) if p.name == part_name)
     device = torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
-    return run_part(module.STEM, profile, part, settings, seed, device, threads)
+    return run_part(module.STEM, profile, part, settings, seed, device, threads, checkpoints=checkpoints)
 
 
 def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store: Store, cluster: str, force: bool,
@@ -326,7 +333,8 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
             gpu = bool(n.gpu and gpus)
             ref = task.options(num_cpus=n.cpus, num_gpus=1 if gpu else 0, memory=int(n.memory_gb * 2**30),
                                name=f"{module.STEM}:{st.part.name}").remote(
-                module.__name__, profile, settings, st.part.name, seed, gpu, n.cpus)
+                module.__name__, profile, settings, st.part.name, seed, gpu, n.cpus,
+                str(checkpoint.folder_of(store.path(module.STEM, profile, st.part.name, seed).resolve())))
             refs[ref] = st
         _say(progress, f"[helpers]   {len(refs)} Ray tasks submitted ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
                        f"{gpus:g} GPUs in the cluster)")
@@ -336,6 +344,7 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
             st = refs.pop(done[0])
             result, meta = ray.get(done[0])
             _save(module, profile, seed, st, store, result, meta, force)
+            checkpoint.discard(checkpoint.folder_of(store.path(module.STEM, profile, st.part.name, seed)))
             done_n += 1
             _say(progress, f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
                            f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")

@@ -249,3 +249,41 @@ def test_a_stale_lock_is_taken_over_and_locks_are_released(toy, tmp_path):
     assert Store(tmp_path).lock(toy.STEM, "quick", "alpha", 0).startswith("pid ")  # held by this process
     lock.release()
     assert not isinstance(Store(tmp_path).lock(toy.STEM, "quick", "alpha", 0), str)
+
+
+def test_a_part_killed_midway_resumes_from_its_checkpoint_and_says_so(tmp_path, monkeypatch):
+    """A part whose loop saves checkpoints (helpers.checkpoint) continues after a kill from its last save; the
+    stored meta adds the earlier run's time and names the resume; the checkpoint folder goes once it is stored."""
+    from helpers import checkpoint
+
+    monkeypatch.setenv("HELPERS_CHECKPOINT_S", "0")
+    done_steps: list[int] = []
+
+    def long_part(s: Toy, seed: int, device: torch.device) -> dict:
+        ck = checkpoint.active()
+        state = ck.load("loop") or {"i": 0, "total": 0}
+        for i in range(state["i"], 6):
+            if i == 4 and "long" in KILL:
+                KILL.discard("long")
+                raise KeyboardInterrupt("killed at step 4")
+            done_steps.append(i)
+            state = {"i": i + 1, "total": state["total"] + i}
+            ck.save("loop", state)
+        return {"total": state["total"]}
+
+    m = _toy_chapter()
+    m.PARTS = lambda s: [Part("long", long_part)]
+    KILL.clear()
+    KILL.add("long")
+    with pytest.raises(KeyboardInterrupt):
+        runner.compute(m, "quick", store=tmp_path, progress=None)
+    folder = tmp_path / "quick" / "09_toy" / "parts" / "long.s0.ckpt"
+    assert (folder / "loop.pt").exists() and done_steps == [0, 1, 2, 3]
+    lines: list[str] = []
+    runner.compute(m, "quick", store=tmp_path, progress=lines.append)
+    assert done_steps == [0, 1, 2, 3, 4, 5], "the second run did steps 4 and 5 only"
+    stored = Store(tmp_path).load("09_toy", "quick", "long", 0, m.PARTS(None)[0].digest("09_toy", m.SETTINGS["quick"], 0))
+    assert stored.result["total"] == 0 + 1 + 2 + 3 + 4 + 5
+    assert stored.meta["resumed"]["checkpoints"] == ["loop"] and stored.meta["resumed"]["earlier_runs_s"] >= 0
+    assert any("resumed from a checkpoint" in line for line in lines)
+    assert not folder.exists(), "a stored part's checkpoints are removed"

@@ -115,7 +115,7 @@ def run_rotation_sweep(s: Settings, net: str, variant: str, device: torch.device
     model = InvariantNet(net, (1, 28, 28), s.hidden, 10, eta, learn, bayes, sigma=s.sigma, alpha=s.alpha,
                          blur_sigma=s.blur_sigma, seed=seed, feature_scale=feature_scale(s, s.hidden),
                          init_std=s.init_std).to(device)
-    hist = fit_sweep(model, ds["train"], s.train, seed, desc=f"Table 1 {net} {variant}")
+    hist = fit_sweep(model, ds["train"], s.train, seed, desc=f"Table 1 {net} {variant}", checkpoint_key="sweep")
     ev = evaluate(model, ds["train"], ds["test"], s.train.eval_samples, seed)
     eta_deg = torch.rad2deg(hist["eta"][..., 2].abs())  # (L, M): the sign of eta_rot is irrelevant
     return {"names": names, **ev, "eta_deg_final": eta_deg[-1], "steps": hist["steps"], "eta_deg": eta_deg,
@@ -156,7 +156,8 @@ def run_invariance_type(s: Settings, name: str, variant: str, device: torch.devi
     model = InvariantNet("relu", shape, hidden, 10, s.table2_eta_init * learn, learn, torch.ones(len(inv)),
                          alpha=s.alpha, blur_sigma=s.blur_sigma, seed=seed,
                          feature_scale=feature_scale(s, hidden), init_std=s.init_std).to(device)
-    snaps = fit_sweep(model, ds["train"], cfg, seed, snapshots, desc=f"{name} {variant} s{seed}")["snapshots"]
+    snaps = fit_sweep(model, ds["train"], cfg, seed, snapshots, desc=f"{name} {variant} s{seed}",
+                      checkpoint_key=f"sweep-s{seed}")["snapshots"]
     ev = evaluate(model, ds["train"], ds["test"], cfg.eval_samples, seed)
     out = {"invariances": inv, "dataset": variant, **ev, "eta": model.eta.detach().cpu(),  # (I, 6)
            "wall_time_s": time.perf_counter() - t0, "n_train": ds["n_train"]}

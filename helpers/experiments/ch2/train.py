@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ... import checkpoint
 from ...training.config import progress_enabled
 from .invariant_weights import InvariantNet
 from .settings import TrainConfig
@@ -26,7 +27,7 @@ def _cosine(step: int, total: int) -> float:
 
 
 def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfig, seed: int = 0,
-              snapshots: int = 0, desc: str = "ELBO") -> dict:
+              snapshots: int = 0, desc: str = "ELBO", checkpoint_key: str | None = None) -> dict:
     """Maximise the ELBO of eq. (9) for all members at once (Adam, cosine-annealed to 0).
 
     Every member sees the same mini-batches; eta and the Cholesky factors have their own learning
@@ -39,10 +40,14 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
         seed: seeds the batch order and the noise of T and W2.
         snapshots: also keep this many ``(eta, W1[:, :4])`` snapshots over training (Fig. 3).
         desc: the label of the progress bar (one tick per epoch; ``helpers.training.config.progress_enabled``).
+        checkpoint_key: inside a part (``helpers.checkpoint.active``), save the whole training state under this key
+            at epoch ends (at most every ``every_s`` seconds) and when done, and resume from it: a run killed
+            midway continues from its last save to the numbers of an uninterrupted run, and a finished sweep is
+            not trained again (a part's later sweeps can resume after it). None: no checkpoints.
 
     Returns:
         ``{"steps": (L,), "eta": (L, M, 6), "loss": (L, M) (the mean minus ELBO of the steps since the previous
-        entry), "snapshots": [...], "wall_time_s"}``.
+        entry), "snapshots": [...], "wall_time_s"}`` (the time of every run of this sweep, where it resumed).
     """
     t0 = time.perf_counter()
     device = model.eta.device
@@ -61,8 +66,25 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
     step, since, running = 0, 0, torch.zeros(model.members, device=device)
     ratio = torch.full((6,), (cfg.lr_eta_other or cfg.lr_eta) / cfg.lr_eta if cfg.lr_eta else 1.0, device=device)
     ratio[2] = 1.0  # per-generator learning rates: Adam's step on eta is rescaled element-wise
-    bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress_enabled(), leave=False)
-    for _ in bar:
+    ckpt, epoch0, earlier_s = checkpoint.active(), 0, 0.0
+    state = ckpt.load(checkpoint_key) if checkpoint_key else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        hist, epoch0, earlier_s = state["hist"], state["epoch"], state["wall_s"]
+        step, since, running = state["step"], state["since"], state["running"].to(device)
+
+    def snapshot_state(epoch: int) -> dict:
+        return {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                "gen": gen.get_state(), "torch_rng": torch.get_rng_state(), "hist": hist, "epoch": epoch,
+                "wall_s": earlier_s + time.perf_counter() - t0, "step": step, "since": since, "running": running}
+
+    bar = tqdm(range(epoch0, cfg.epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
+               total=cfg.epochs)
+    for epoch in bar:
         for idx in torch.split(torch.randperm(N, generator=gen).to(device), cfg.batch_size):
             if step in snap_at:
                 hist["snapshots"].append(_snapshot(model, step))
@@ -84,12 +106,15 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
                 since = 0
         if hist["loss"]:
             bar.set_postfix(neg_elbo=f"{float(hist['loss'][-1].mean()):.3f}")
+        if checkpoint_key:
+            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == cfg.epochs)
+    out = dict(hist)
     if total in snap_at:
-        hist["snapshots"].append(_snapshot(model, step))
-    hist["eta"] = torch.stack(hist["eta"])  # (L, M, 6)
-    hist["loss"] = torch.stack(hist["loss"]) if hist["loss"] else torch.zeros(0, model.members)
-    hist["wall_time_s"] = time.perf_counter() - t0
-    return hist
+        out["snapshots"] = hist["snapshots"] + [_snapshot(model, step)]
+    out["eta"] = torch.stack(hist["eta"])  # (L, M, 6)
+    out["loss"] = torch.stack(hist["loss"]) if hist["loss"] else torch.zeros(0, model.members)
+    out["wall_time_s"] = earlier_s + time.perf_counter() - t0
+    return out
 
 
 def _snapshot(model: InvariantNet, step: int) -> dict:

@@ -1,0 +1,90 @@
+"""Checkpoints inside a part (helpers.checkpoint): a sweep killed midway resumes to the numbers of an uninterrupted
+run, a finished one is not trained again, and checkpoints of other settings are never resumed."""
+import json
+
+import pytest
+import torch
+
+from helpers import checkpoint
+from helpers.experiments.ch2.invariant_weights import InvariantNet
+from helpers.experiments.ch2.settings import TrainConfig
+from helpers.experiments.ch2.train import fit_sweep
+
+CFG = TrainConfig(epochs=4, batch_size=16, samples=3, log_every=5, lr=1e-2, lr_eta=1e-2)
+
+
+def _data():
+    gen = torch.Generator().manual_seed(1)
+    return torch.rand(48, 1, 8, 8, generator=gen), torch.randint(0, 3, (48,), generator=gen)
+
+
+def _model():
+    eta = torch.zeros(2, 6)
+    eta[:, 2] = torch.tensor([0.1, 1.0])
+    learn = torch.zeros(2, 6)
+    learn[:, 2] = 1.0
+    return InvariantNet("relu", (1, 8, 8), 12, 3, eta, learn, torch.ones(2), seed=0, feature_scale=0.5)
+
+
+def _killed_after(model, calls: int):
+    """Make ``model.neg_elbo`` raise on its ``calls + 1``-th call: a run killed in the middle of an epoch."""
+    real, n = model.neg_elbo, {"calls": 0}
+
+    def neg_elbo(*args, **kwargs):
+        n["calls"] += 1
+        if n["calls"] > calls:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)
+    model.neg_elbo = neg_elbo
+
+
+def test_a_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
+    straight = _model()
+    h0 = fit_sweep(straight, _data(), CFG, seed=3, snapshots=3)
+    ck = checkpoint.Checkpoints(tmp_path / "p.s0.ckpt", "sha256:x", every_s=0)
+    first = _model()
+    _killed_after(first, 3 * 2 + 1)  # 3 steps an epoch: killed in epoch 3, after the save at the end of epoch 2
+    with checkpoint.scope(ck), pytest.raises(RuntimeError, match="killed"):
+        fit_sweep(first, _data(), CFG, seed=3, snapshots=3, checkpoint_key="sweep")
+    assert torch.load(tmp_path / "p.s0.ckpt" / "sweep.pt", weights_only=False)["epoch"] == 2
+    again = _model()
+    ck2 = checkpoint.Checkpoints(tmp_path / "p.s0.ckpt", "sha256:x", every_s=0)
+    with checkpoint.scope(ck2):
+        h1 = fit_sweep(again, _data(), CFG, seed=3, snapshots=3, checkpoint_key="sweep")
+    assert ck2.resumed == ["sweep"]
+    for (name, a), b in zip(straight.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert torch.equal(h0["eta"], h1["eta"]) and torch.equal(h0["loss"], h1["loss"]) and h0["steps"] == h1["steps"]
+    assert [s["step"] for s in h0["snapshots"]] == [s["step"] for s in h1["snapshots"]]
+    assert all(torch.equal(a["W1"], b["W1"]) for a, b in zip(h0["snapshots"], h1["snapshots"]))
+    # finished: a third run trains nothing and gives the same model
+    done = _model()
+    _killed_after(done, 0)
+    with checkpoint.scope(checkpoint.Checkpoints(tmp_path / "p.s0.ckpt", "sha256:x", every_s=0)):
+        h2 = fit_sweep(done, _data(), CFG, seed=3, snapshots=3, checkpoint_key="sweep")
+    assert torch.equal(done.eta, straight.eta) and torch.equal(h2["eta"], h0["eta"])
+
+
+def test_without_a_part_nothing_is_saved_and_keys_are_checked(tmp_path):
+    assert not checkpoint.active().enabled and checkpoint.active().load("k") is None
+    assert not checkpoint.active().save("k", {"a": 1}, force=True)
+    ck = checkpoint.Checkpoints(tmp_path / "c", "sha256:a", every_s=3600)
+    assert not ck.save("k", {"a": 1})  # within every_s of the first look: not yet
+    assert ck.save("k", {"a": 1}, force=True) and ck.load("k") == {"a": 1}
+    with pytest.raises(ValueError, match="checkpoint key 'K/1'"):
+        ck.save("K/1", {}, force=True)
+
+
+def test_checkpoints_of_other_settings_are_never_resumed(tmp_path):
+    ck = checkpoint.Checkpoints(tmp_path / "c", "sha256:a", every_s=0)
+    ck.save("k", {"a": 1})
+    assert json.loads((tmp_path / "c" / "state.json").read_text())["settings_hash"] == "sha256:a"
+    assert checkpoint.Checkpoints(tmp_path / "c", "sha256:a").load("k") == {"a": 1}
+    assert checkpoint.Checkpoints(tmp_path / "c", "sha256:b").load("k") is None  # emptied, not resumed
+    assert not (tmp_path / "c").exists()
+
+
+def test_bad_checkpoint_interval_is_named(monkeypatch):
+    monkeypatch.setenv("HELPERS_CHECKPOINT_S", "soon")
+    with pytest.raises(ValueError, match="HELPERS_CHECKPOINT_S must be a number of seconds, got 'soon'"):
+        checkpoint.Checkpoints(None)
