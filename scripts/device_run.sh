@@ -10,6 +10,9 @@
 # parts.tar.gz, to unpack here from the repository root (tar -xzf parts.tar.gz); then
 #   python -m helpers run --chapter N --profile standard --store results --force
 # renders the page from the stored parts (no compute) and writes results/<profile>/<stem>/results.json.
+# A part longer than one call (chapter 2's sweeps) saves checkpoints every HELPERS_CHECKPOINT_S seconds (60 here)
+# into results/**/<part>.s<seed>.ckpt/, git-ignored: they stay on a warm machine between calls, so the next call
+# resumes that part (helpers.checkpoint); they do not come back in $OUT and are lost when the machine is released.
 set -uo pipefail
 profile="${1:?usage: $0 PROFILE [tests] [bench] CHAPTER... [-- RUN OPTIONS]}"; shift
 OUT="${OUT:-$PWD/_build/device}"; mkdir -p "$OUT"
@@ -18,6 +21,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
   || { echo "wheel install failed" >&2; exit 3; }
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PATH="/tmp/site/bin:$PATH"
 export HELPERS_DATA="$PWD/.data" HELPERS_PROGRESS=0 PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+export HELPERS_CHECKPOINT_S="${HELPERS_CHECKPOINT_S:-60}"
 chapters=(); bench=0; tests=0; extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,6 +43,7 @@ touch "$OUT/.start"
   if [ $bench = 1 ]; then
     python3 -m benchmarks --out "$OUT" ${BENCH_ARGS:-} || rc=$?
     python3 -m benchmarks.profile_step --out "$OUT" > "$OUT/log-profile.txt" 2>&1 || rc=$?
+    python3 -m benchmarks.ch2_step --profile "$profile" --out "$OUT" > "$OUT/log-ch2-step.txt" 2>&1 || rc=$?
     echo "benchmarks: done after $(( $(date +%s) - t0 )) s"
   fi
   if [ ${#chapters[@]} -gt 0 ]; then
@@ -46,7 +51,7 @@ touch "$OUT/.start"
       "${extra[@]}" || rc=$?
     python3 -m helpers parts --chapter "${chapters[@]}" --profile "$profile" --store results
   fi
-  find results -newer "$OUT/.start" -type f | tar -czf "$OUT/parts.tar.gz" -T -
+  find results -newer "$OUT/.start" -type f -not -path '*.ckpt/*' | tar -czf "$OUT/parts.tar.gz" -T -
   echo "new files under results/: $(tar -tzf "$OUT/parts.tar.gz" | wc -l)"
   echo "exit $rc after $(( $(date +%s) - t0 )) s"; exit $rc
 } 2>&1 | tee "$OUT/log.txt"
