@@ -7,11 +7,16 @@ CIFAR-10), builds the ``InvariantNet`` its part trains (the same members, sizes 
 of ``fit_sweep``'s update (eq. 9's minus ELBO on one mini-batch of real images, backward, Adam) under
 ``torch.profiler``: ms per step, the operators by self time (device time on CUDA), and the training time of one
 sweep at the profile's epochs and training-set size (ms per step x steps; evaluation not included). Writes the
-same as JSON to ``DIR/ch2-step-<device>.json``.
+same as JSON to ``DIR/ch2-step-<profile>-<device>.json``.
+
+``--compare`` also times, in the same run, the way the paper states it (Sec. 3.2): every weight image warped by
+every sampled transformation (``InvariantNet.first_layer``, ``transform_weights``) and then multiplied with the
+inputs, against ours, the adjoint warp of the inputs (``warp_inputs``; the same numbers, tested).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import time
@@ -29,7 +34,25 @@ from helpers.training import default_device
 
 from .timing import sync
 
-__all__ = ["sweeps", "time_steps", "main"]
+__all__ = ["sweeps", "time_steps", "weight_space_features", "main"]
+
+
+def weight_space_features(net: InvariantNet, x: torch.Tensor, matrices: torch.Tensor | None) -> torch.Tensor:
+    """``InvariantNet.features`` the way Sec. 3.2 states it: the warped weights ``(M, S, D, P)``, then a product
+    with the inputs; ``(M, S, B, D)``."""
+    W = net.first_layer(matrices)  # (M, S, D, P)
+    pre = torch.matmul(W, x.flatten(1).T).transpose(-1, -2) + net.b1.unsqueeze(1).unsqueeze(1)  # (M, S, B, D)
+    return net.feature_scale * (torch.cos(pre) if net.kind == "rff" else torch.relu(pre))
+
+
+@contextlib.contextmanager
+def _weight_space():
+    ours = InvariantNet.features
+    InvariantNet.features = weight_space_features
+    try:
+        yield
+    finally:
+        InvariantNet.features = ours
 
 
 def sweeps(s: Settings) -> dict[str, tuple[InvariantNet, TrainConfig, int, int, str]]:
@@ -99,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--profile", default="standard", choices=sorted(SETTINGS))
     p.add_argument("--steps", type=int, default=3, help="profiled steps per sweep (after one warm-up step)")
     p.add_argument("--out", default=None, help="folder for the JSON (default: _build/benchmarks)")
+    p.add_argument("--compare", action="store_true", help="also time the weight-space warp of Sec. 3.2")
     a = p.parse_args(argv)
     if a.steps < 1:
         raise SystemExit(f"error: --steps must be >= 1, got {a.steps}")
@@ -109,6 +133,11 @@ def main(argv: list[str] | None = None) -> dict:
         model = model.to(device)
         x, y = _batch(dataset, cfg.batch_size, device)
         r = time_steps(model, cfg, x, y, n, a.steps, device)
+        if a.compare:
+            with _weight_space():
+                usual = time_steps(model, cfg, x, y, n, a.steps, device)
+            r["weight_space"] = {"ms_per_step": usual["ms_per_step"], "top": usual["top"]}
+            r["speedup"] = usual["ms_per_step"] / r["ms_per_step"]
         steps = cfg.epochs * math.ceil(n / cfg.batch_size)
         r |= {"batch": cfg.batch_size, "samples": cfg.samples, "steps_per_sweep": steps, "sweeps": count,
               "train_s_per_sweep": r["ms_per_step"] * steps / 1e3}
@@ -118,6 +147,9 @@ def main(argv: list[str] | None = None) -> dict:
               f"of training per sweep, {count} sweeps in the profile")
         for e in r["top"][:8]:
             print(f"  {e['op'][:50]:50s} {e['ms_per_step']:9.2f} ms/step  {100 * e['share']:5.1f} %")
+        if a.compare:
+            print(f"  the weight-space warp of Sec. 3.2: {r['weight_space']['ms_per_step']:.1f} ms per step "
+                  f"(ours {r['speedup']:.2f}x faster)")
         del model
     total = sum(r["train_s_per_sweep"] * r["sweeps"] for r in out["sweeps"].values())
     out["train_s_total"] = total

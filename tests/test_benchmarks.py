@@ -44,8 +44,10 @@ def test_ch2_step_times_every_kind_of_sweep_a_profile_trains(need_data, tmp_path
     assert [kinds[k][0].members for k in list(kinds)[:3]] == [12, 10, 10]  # as the parts train them (ML on full)
     assert sum(k[3] for k in kinds.values()) == 6 + 2 * 4 * 3 and kinds["Table 2"][0].members == 5  # T1; T2, T3 x seeds
     assert kinds["Table 3"][0].image_shape == (3, 32, 32) and kinds["Table 2"][3] == 4 * 3  # datasets x seeds
-    out = ch2_step.main(["--device", "cpu", "--profile", "quick", "--steps", "1", "--out", str(tmp_path)])
+    out = ch2_step.main(["--device", "cpu", "--profile", "quick", "--steps", "1", "--out", str(tmp_path),
+                         "--compare"])
     r = out["sweeps"]["Table 1, rff, full"]
+    assert r["weight_space"]["ms_per_step"] > 0 and r["speedup"] > 0
     assert r["ms_per_step"] > 0 and r["steps_per_sweep"] == 15 * 16 and r["top"][0]["share"] > 0
     assert (tmp_path / "ch2-step-quick-cpu.json").exists() and out["train_s_total"] > 0
     with pytest.raises(SystemExit, match="--steps must be >= 1, got 0"):

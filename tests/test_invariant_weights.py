@@ -122,6 +122,50 @@ def test_transforming_weights_equals_transforming_inputs():
     torch.testing.assert_close(feats_w, feats_x, atol=1e-4, rtol=1e-4)
 
 
+def test_the_adjoint_warp_is_the_adjoint_and_its_gradients_are_right():
+    """<A_T w, x> = <w, A_T^T x> for random affine T (interpolation included), and gradcheck in float64."""
+    from helpers.experiments.ch2.invariant_weights import adjoint_warp
+
+    torch.manual_seed(0)
+    theta = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]) + 0.3 * torch.randn(4, 2, 3)  # (N, 2, 3)
+    grid = torch.nn.functional.affine_grid(theta, [4, 1, 10, 10], align_corners=False)  # (N, H, W, 2)
+    w, x = torch.randn(4, 3, 10, 10, dtype=torch.float64), torch.randn(4, 3, 10, 10, dtype=torch.float64)
+    lhs = (torch.nn.functional.grid_sample(w, grid.double(), align_corners=False) * x).sum((1, 2, 3))  # (N,)
+    rhs = (w * adjoint_warp(x, grid.double())).sum((1, 2, 3))
+    torch.testing.assert_close(lhs, rhs, atol=1e-10, rtol=1e-10)
+    assert not torch.allclose(adjoint_warp(x, grid.double()), torch.nn.functional.grid_sample(x, grid.double()),
+                              atol=1e-3), "the adjoint is not the warp itself"
+    th = theta[:2].double().requires_grad_(True)
+    xx = torch.randn(2, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda a, t: adjoint_warp(a, torch.nn.functional.affine_grid(t, [2, 1, 6, 6], align_corners=False)), (xx, th))
+    with pytest.raises(ValueError, match=r"got \(4, 3, 10, 10\) and \(4, 10, 9, 2\)"):
+        adjoint_warp(x, grid[:, :, :9])
+
+
+@pytest.mark.parametrize("kind", ["rff", "relu"])
+def test_features_on_warped_inputs_equal_features_of_warped_weights(kind):
+    """Training's path (``warp_inputs``, the adjoint on the B inputs) gives the weight-space warp's features of
+    Sec. 3.2 (``first_layer``: every weight image warped) for random affine T, and the same gradients in eta
+    and W1."""
+    torch.manual_seed(1)
+    net = _net(kind, eta_rot=0.7, learn=1.0)
+    net.eta.data[0, :] = torch.tensor([0.1, -0.1, 0.7, 0.2, -0.1, 0.1])
+    x = torch.rand(5, 1, 12, 12)
+    T = transformation_matrices(net.effective_eta(), uniform_eps(1, 3, torch.Generator().manual_seed(2)))
+    ours = net.features(x, T)  # (M, S, B, D)
+    W = net.first_layer(T)  # (M, S, D, P): the weights warped
+    ref = net.feature_scale * (torch.cos if kind == "rff" else torch.relu)(
+        torch.matmul(W, x.flatten(1).T).transpose(-1, -2) + net.b1.unsqueeze(1).unsqueeze(1))
+    torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+    params = [net.eta] + ([net.W1] if kind == "relu" else [])
+    g_ours = torch.autograd.grad(ours.pow(2).sum(), params, retain_graph=True)
+    g_ref = torch.autograd.grad(ref.pow(2).sum(), params)
+    for a, b in zip(g_ours, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    assert g_ours[0].abs().sum() > 0
+
+
 @pytest.mark.parametrize("kind", ["rff", "relu"])
 def test_orbit_averaged_model_is_invariant_and_plain_model_is_not(kind):
     """eta_rot = pi with the periodic 4-point grid averages over C4: invariant to rot90 (known answer);
