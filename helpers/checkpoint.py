@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -113,13 +114,19 @@ class Checkpoints:
         now = time.monotonic()
         if not force and now - self._last.setdefault(key, now) < self.every_s:
             return False
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".pt.tmp")
-        torch.save(state() if callable(state) else state, tmp)
-        tmp.replace(path)
-        tag = self._tag()
-        tag.with_suffix(".tmp").write_text(json.dumps({"settings_hash": self.digest, "wall_s": self.wall_s()}) + "\n")
-        tag.with_suffix(".tmp").replace(tag)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".pt.tmp")
+            torch.save(state() if callable(state) else state, tmp)
+            tmp.replace(path)
+            tag = self._tag()
+            tag.with_suffix(".tmp").write_text(json.dumps({"settings_hash": self.digest, "wall_s": self.wall_s()})
+                                               + "\n")
+            tag.with_suffix(".tmp").replace(tag)
+        except OSError as err:  # a full disk or a folder a remote worker cannot write: go on without checkpoints
+            warnings.warn(f"checkpoints off for this part: cannot write {self.folder} ({err})", RuntimeWarning)
+            self.folder = None
+            return False
         self._last[key] = now
         return True
 

@@ -88,3 +88,12 @@ def test_bad_checkpoint_interval_is_named(monkeypatch):
     monkeypatch.setenv("HELPERS_CHECKPOINT_S", "soon")
     with pytest.raises(ValueError, match="HELPERS_CHECKPOINT_S must be a number of seconds, got 'soon'"):
         checkpoint.Checkpoints(None)
+
+
+def test_a_folder_that_cannot_be_written_turns_checkpoints_off_without_failing_the_part(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    ck = checkpoint.Checkpoints(blocker / "p.ckpt", "sha256:a", every_s=0)
+    with pytest.warns(RuntimeWarning, match="checkpoints off for this part: cannot write"):
+        assert not ck.save("k", {"a": 1})
+    assert not ck.enabled and ck.load("k") is None and not ck.save("k", {"a": 1}, force=True)
