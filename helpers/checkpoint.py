@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-__all__ = ["Checkpoints", "active", "scope", "folder_of", "discard"]
+__all__ = ["Checkpoints", "active", "scope", "folder_of", "discard", "saved_s"]
 
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
@@ -162,3 +162,14 @@ def folder_of(sidecar: str | os.PathLike) -> Path:
 def discard(folder: str | os.PathLike) -> None:
     """Remove a part's checkpoint folder (once the part is stored, its checkpoints are of no further use)."""
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def saved_s(folder: str | os.PathLike, digest: str) -> float | None:
+    """The compute time a part's checkpoints hold (earlier runs up to their last save) when ``folder`` has
+    checkpoints of settings hash ``digest``; else None."""
+    tag = Path(folder) / "state.json"
+    try:
+        held = json.loads(tag.read_text())
+    except (OSError, ValueError):
+        return None
+    return float(held.get("wall_s", 0.0)) if held.get("settings_hash") == digest else None

@@ -137,6 +137,11 @@ def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequen
         if status.stored is None:
             stale = [why for st in where for path, why in st.stale.items() if path.name.startswith(f"{p.name}.s")]
             status.note = f"stored with other settings ({stale[0]})" if stale else "not stored"
+            saved = [t for st in where
+                     if (t := checkpoint.saved_s(checkpoint.folder_of(st.path(module.STEM, profile, p.name, seed)),
+                                                 digest)) is not None]
+            if saved:
+                status.note += f"; its checkpoints hold {fmt_seconds(max(saved))} of compute, a run resumes from them"
         out.append(status)
     return out
 

@@ -279,6 +279,8 @@ def test_a_part_killed_midway_resumes_from_its_checkpoint_and_says_so(tmp_path, 
         runner.compute(m, "quick", store=tmp_path, progress=None)
     folder = tmp_path / "quick" / "09_toy" / "parts" / "long.s0.ckpt"
     assert (folder / "loop.pt").exists() and done_steps == [0, 1, 2, 3]
+    (st,) = runner.find_stored(m, "quick", 0, m.PARTS(None), [Store(tmp_path)])
+    assert st.stored is None and "its checkpoints hold" in st.note and "a run resumes from them" in st.note
     lines: list[str] = []
     runner.compute(m, "quick", store=tmp_path, progress=lines.append)
     assert done_steps == [0, 1, 2, 3, 4, 5], "the second run did steps 4 and 5 only"
