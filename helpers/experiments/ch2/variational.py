@@ -84,6 +84,8 @@ class ClassGaussian(nn.Module):
         self.log_diag = nn.Parameter(torch.full((members, classes, dim), math.log(init_std)))  # (M, K, D)
         rows, cols = torch.tril_indices(dim, dim, -1)  # (P,), P = D (D - 1) / 2
         self.register_buffer("_flat", rows * dim + cols, persistent=False)  # (P,) positions in a flat D x D
+        self.register_buffer("_rows", rows, persistent=False)  # (P,)
+        self.register_buffer("_cols", cols, persistent=False)  # (P,)
         self.off = nn.Parameter(torch.zeros(members, classes, len(rows)))  # (M, K, P) strictly lower, packed
 
     def lower(self) -> Tensor:
@@ -109,7 +111,9 @@ class ClassGaussian(nn.Module):
 
     def sample(self, noise_scale: Tensor | float = 1.0, generator: torch.Generator | None = None,
                common: bool = False) -> Tensor:
-        """One reparameterised sample ``W2 = mu + s * L eps`` per member.
+        """One reparameterised sample ``W2 = mu + s * L eps`` per member, from the packed factor: ``(L eps)_i =
+        exp(log_diag_i) eps_i + sum_{j < i} off_ij eps_j`` as one product and one ``index_add`` over the ``D (D - 1)
+        / 2`` entries (the dense ``L``, its zeros and its gradient are never built).
 
         Args:
             noise_scale: ``(M,)`` or a float; 0 gives the mean (a point estimate).
@@ -121,8 +125,8 @@ class ClassGaussian(nn.Module):
         """
         M, K, D = self.mu.shape
         eps = torch.randn(1 if common else M, K, D, generator=generator).to(self.mu.device)  # (M or 1, K, D)
-        eps = eps.expand(M, K, D)  # (M, K, D)
-        noise = (self.lower() @ eps.unsqueeze(-1)).squeeze(-1) + self.log_diag.exp() * eps  # (M, K, D)
+        below = self.off * eps[..., self._cols]  # (M, K, P): off_ij eps_j
+        noise = self.mu.new_zeros(M, K, D).index_add(-1, self._rows, below) + self.log_diag.exp() * eps  # (M, K, D)
         s = torch.as_tensor(noise_scale, dtype=self.mu.dtype, device=self.mu.device)
         s = s.reshape(-1, 1, 1) if s.ndim == 1 else s  # (M, 1, 1) or ()
         return self.mu + s * noise  # (M, K, D)
