@@ -5,7 +5,8 @@ A part's computation is all or nothing for the store (``helpers.store``): a run 
 three-hour part (the end of a session, a GPU call's ten-minute limit) kept nothing. While ``run_part`` computes a
 part it opens that part's checkpoint folder,
 
-    <store>/<profile>/<chapter>/parts/<part>.s<seed>.ckpt/      (git-ignored; removed once the part is stored)
+    <store>/<profile>/<chapter>/parts/<part>.s<seed>.ckpt/      (``Store.checkpoints``; git-ignored; removed once
+                                                                 the part is stored)
 
 tagged with the part's settings hash: a folder left by other settings is emptied first, never resumed. A loop
 inside the part asks for ``active()`` and calls
@@ -35,7 +36,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-__all__ = ["Checkpoints", "active", "scope", "folder_of", "discard", "saved_s"]
+__all__ = ["Checkpoints", "active", "scope", "discard", "saved_s"]
 
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
@@ -152,11 +153,6 @@ def scope(checkpoints: Checkpoints) -> Iterator[Checkpoints]:
         yield checkpoints
     finally:
         _ACTIVE.reset(token)
-
-
-def folder_of(sidecar: str | os.PathLike) -> Path:
-    """The checkpoint folder of the part whose stored JSON sidecar is ``sidecar`` (``<part>.s<seed>.ckpt``)."""
-    return Path(sidecar).with_suffix(".ckpt")
 
 
 def discard(folder: str | os.PathLike) -> None:

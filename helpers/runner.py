@@ -138,8 +138,7 @@ def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequen
             stale = [why for st in where for path, why in st.stale.items() if path.name.startswith(f"{p.name}.s")]
             status.note = f"stored with other settings ({stale[0]})" if stale else "not stored"
             saved = [t for st in where
-                     if (t := checkpoint.saved_s(checkpoint.folder_of(st.path(module.STEM, profile, p.name, seed)),
-                                                 digest)) is not None]
+                     if (t := checkpoint.saved_s(st.checkpoints(module.STEM, profile, p.name, seed), digest)) is not None]
             if saved:
                 status.note += f"; its checkpoints hold {fmt_seconds(max(saved))} of compute, a run resumes from them"
         out.append(status)
@@ -291,7 +290,7 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
                 continue
             done += 1
             _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: computing on {device} ...")
-            ckpt = checkpoint.folder_of(store.path(module.STEM, profile, st.part.name, seed))
+            ckpt = store.checkpoints(module.STEM, profile, st.part.name, seed)
             result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads,
                                     checkpoints=ckpt)
             _save(module, profile, seed, st, store, result, meta, force)
@@ -339,7 +338,7 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
             ref = task.options(num_cpus=n.cpus, num_gpus=1 if gpu else 0, memory=int(n.memory_gb * 2**30),
                                name=f"{module.STEM}:{st.part.name}").remote(
                 module.__name__, profile, settings, st.part.name, seed, gpu, n.cpus,
-                str(checkpoint.folder_of(store.path(module.STEM, profile, st.part.name, seed).resolve())))
+                str(store.checkpoints(module.STEM, profile, st.part.name, seed)))
             refs[ref] = st
         _say(progress, f"[helpers]   {len(refs)} Ray tasks submitted ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
                        f"{gpus:g} GPUs in the cluster)")
@@ -349,7 +348,7 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
             st = refs.pop(done[0])
             result, meta = ray.get(done[0])
             _save(module, profile, seed, st, store, result, meta, force)
-            checkpoint.discard(checkpoint.folder_of(store.path(module.STEM, profile, st.part.name, seed)))
+            checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name, seed))
             done_n += 1
             _say(progress, f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
                            f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")

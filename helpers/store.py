@@ -262,6 +262,11 @@ class Store:
             raise ValueError(f"part name {part!r}: use lower-case letters, digits and . _ + - only")
         return self.folder(chapter, profile) / f"{part}.s{int(seed)}.json"
 
+    def checkpoints(self, chapter: str, profile: str, part: str, seed: int) -> Path:
+        """The folder of a part's checkpoints while it is computed (``helpers.checkpoint``), beside its sidecar:
+        ``<part>.s<seed>.ckpt/``, absolute (a Ray worker gets the same path)."""
+        return self.path(chapter, profile, part, seed).with_suffix(".ckpt").resolve()
+
     def load(self, chapter: str, profile: str, part: str, seed: int, digest: str) -> StoredPart | None:
         """The stored part if there is one with settings hash ``digest``; None otherwise (a file with another
         hash is noted in ``self.stale``).

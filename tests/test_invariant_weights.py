@@ -1,13 +1,14 @@
-"""Known answers for chapter 2's modules, helpers.experiments.ch2.invariant_weights and .variational."""
+"""Known answers for chapter 2's modules, helpers.experiments.ch2.invariant_weights, .warps and .variational."""
 import math
 
 import pytest
 import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from helpers.experiments.ch2.invariant_weights import (InvariantNet, blur_weights, invariance_mask, linspace_eps,
-                                                       transform_weights, transformation_matrices, uniform_eps)
+from helpers.experiments.ch2.invariant_weights import (InvariantNet, invariance_mask, linspace_eps,
+                                                       transformation_matrices, uniform_eps)
 from helpers.experiments.ch2.variational import ClassGaussian, gaussian_kl
+from helpers.experiments.ch2.warps import adjoint_warp, blur_weights, transform_weights
 from helpers.transforms import affine_warp
 
 QUARTER = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # R(pi/2)
@@ -124,8 +125,6 @@ def test_transforming_weights_equals_transforming_inputs():
 
 def test_the_adjoint_warp_is_the_adjoint_and_its_gradients_are_right():
     """<A_T w, x> = <w, A_T^T x> for random affine T (interpolation included), and gradcheck in float64."""
-    from helpers.experiments.ch2.invariant_weights import adjoint_warp
-
     torch.manual_seed(0)
     theta = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]) + 0.3 * torch.randn(4, 2, 3)  # (N, 2, 3)
     grid = torch.nn.functional.affine_grid(theta, [4, 1, 10, 10], align_corners=False)  # (N, H, W, 2)

@@ -39,7 +39,8 @@ _USES_FIXED = _MEASURE + ("betas", "n_tsne")
 
 def run_group(group_name: str, s: Settings, seed: int, device: torch.device) -> dict:
     """Part ``group-<g>``: Table 1 for one group, the L2 nu sweep that picks IR's nu, and what Figs. 2-4 and the
-    nu and beta controls draw from the WT, DA and chosen-IR models.
+    nu and beta controls draw from the WT, DA and chosen-IR models: ``_fixed_kinds`` and the sweep, trained as one
+    ensemble, joined as ``groups_of`` joins the split layout's parts (``_with_sweep``).
 
     Returns:
         ``{"group": name, "nu": chosen nu, "n_params": {kind: int}, "table": {kind: evaluate(...)},
@@ -47,16 +48,12 @@ def run_group(group_name: str, s: Settings, seed: int, device: torch.device) -> 
         "drift": run_drift(...), "tsne": run_tsne(...)}``.
     """
     ds = transforming("mnist", group_name, s, seed)
-    models = {k: train(k, ds, s, device=device) for k in ("WT", "DA")}
-    table = {k: evaluate(models[k], ds, s, sensitivity=k == "DA") for k in models}
-    ir_models = train_sweep(ds, s, s.nus, "l2", device)
-    sweep = {nu: evaluate(ms, ds, s, sensitivity=True) for nu, ms in ir_models.items()}
-    nu = pick_nu(sweep, s.si_target)
-    models["IR"], table["IR"] = ir_models[nu], sweep[nu]
-    return {"group": ds.group.name, "nu": nu, "n_params": {k: count_parameters(v[0]) for k, v in models.items()},
-            "table": table, "sweep": sweep, "orbit_example": ds.group.orbit(ds.test[0][:1])[:, 0],  # (G, 36, 36)
-            "saliency": run_saliency(models, ir_models, ds, s), "drift": run_drift(models, ds, s, seed),
-            "tsne": run_tsne(models, ds, s, seed)}
+    fixed = _fixed_kinds(ds, s, seed, device)
+    swept = train_sweep(ds, s, s.nus, "l2", device)
+    ir = {nu: _ir_result(ds, "l2", nu, ms, s, seed, figures=False) for nu, ms in swept.items()}
+    nu = pick_nu({k: r["metrics"] for k, r in ir.items()}, s.si_target)
+    ir[nu] |= _ir_figures(ds, swept[nu], s, seed)  # only the picked models' drift and t-SNE are drawn
+    return _with_sweep(fixed, ir, s.si_target)
 
 
 def run_fixed(group_name: str, s: Settings, seed: int, device: torch.device) -> dict:
@@ -67,7 +64,11 @@ def run_fixed(group_name: str, s: Settings, seed: int, device: torch.device) -> 
         ``run_group``'s dictionary without ``"nu"`` and ``"sweep"``, and without IR in ``"n_params"``, ``"table"``,
         ``"drift"`` and ``"tsne"`` (``"saliency"["IR"]`` is ``{}``).
     """
-    ds = transforming("mnist", group_name, s, seed)
+    return _fixed_kinds(transforming("mnist", group_name, s, seed), s, seed, device)
+
+
+def _fixed_kinds(ds: Transforming, s: Settings, seed: int, device: torch.device) -> dict:
+    """WT and DA trained and measured, with what the figures draw from them (``run_fixed``'s result)."""
     models = {k: train(k, ds, s, device=device) for k in ("WT", "DA")}
     return {"group": ds.group.name, "n_params": {k: count_parameters(v[0]) for k, v in models.items()},
             "table": {k: evaluate(models[k], ds, s, sensitivity=k == "DA") for k in models},
@@ -93,12 +94,23 @@ def run_nu(group_name: str, penalty: str, nu: float, s: Settings, seed: int, dev
     """
     ds = transforming("mnist", group_name, s, seed)
     models = train_sweep(ds, s, [nu], penalty, device)[float(nu)]
+    return _ir_result(ds, penalty, nu, models, s, seed, figures=penalty == "l2")
+
+
+def _ir_result(ds: Transforming, penalty: str, nu: float, models: list[nn.Module], s: Settings, seed: int,
+               figures: bool) -> dict:
+    """One nu's IR models measured (``run_nu``'s result); the L2 sweep's also with their saliency (the nu control),
+    and with ``figures`` their drift and t-SNE spread too (``_ir_figures``)."""
     out = {"group": ds.group.name, "penalty": penalty, "nu": float(nu), "n_params": count_parameters(models[0]),
            "metrics": evaluate(models, ds, s, sensitivity=True)}
     if penalty == "l2":
-        out |= {"saliency": run_saliency({}, {float(nu): models}, ds, s)["IR"][float(nu)],
-                "drift": run_drift({"IR": models}, ds, s, seed), "tsne": run_tsne({"IR": models}, ds, s, seed)}
-    return out
+        out["saliency"] = run_saliency({}, {float(nu): models}, ds, s)["IR"][float(nu)]
+    return out | (_ir_figures(ds, models, s, seed) if figures else {})
+
+
+def _ir_figures(ds: Transforming, models: list[nn.Module], s: Settings, seed: int) -> dict:
+    """What Figs. 2 and 4 draw from IR models: ``{"drift": run_drift(...), "tsne": run_tsne(...)}`` of IR alone."""
+    return {"drift": run_drift({"IR": models}, ds, s, seed), "tsne": run_tsne({"IR": models}, ds, s, seed)}
 
 
 def run_saliency(models: dict[str, list[nn.Module]], sweep_models: dict[float, list[nn.Module]], ds: Transforming,
@@ -110,7 +122,8 @@ def run_saliency(models: dict[str, list[nn.Module]], sweep_models: dict[float, l
         ``{"images": (n, H, W) untransformed inputs (standardised), "WT"/"DA": (n, G, H, W),
         "IR": {nu: (n, G, H, W)}}``, float32.
     """
-    dev = next(next(iter([*models.values(), *sweep_models.values()]))[0].parameters()).device
+    members = [*models.values(), *sweep_models.values()][0]  # any model tells the device
+    dev = next(members[0].parameters()).device
     x, y = ds.test[0][:n].to(dev), ds.test[1][:n].to(dev)
     out: dict = {"images": x.cpu()}
     for kind in [k for k in models if k != "IR"]:
@@ -269,20 +282,19 @@ def _si_target(ev) -> float:
 
 
 def _with_sweep(fixed: dict, ir: dict[float, dict], target: float) -> dict:
-    """A split ``group-<g>`` result and its L2 nu parts as one ``run_group`` result: the sweep, the nu the SI rule
-    picks, and that nu's models as Table 1's IR (its drift, t-SNE spread and neighbours). ``fixed`` is not changed."""
+    """WT and DA (``_fixed_kinds``) and the L2 nus' IR results (``_ir_result``) as one ``run_group`` result, in its
+    key order: the sweep, the nu the SI rule picks, and that nu's models as Table 1's IR (its drift, t-SNE spread
+    and neighbours). ``fixed`` and ``ir`` are not changed."""
     sweep = {nu: ir[nu]["metrics"] for nu in sorted(ir)}
     nu = pick_nu(sweep, target)
-    r, pick = dict(fixed), ir[nu]
-    drift = fixed["drift"] | {"IR": pick["drift"]["IR"]}
-    drift["examples"] = fixed["drift"]["examples"] | {"IR": pick["drift"]["examples"]["IR"]}
-    tsne = dict(fixed["tsne"])
-    for k in ("spread", "neighbours"):
-        tsne[k] = fixed["tsne"][k] | {"IR": pick["tsne"][k]["IR"]}
-    r |= {"nu": nu, "n_params": fixed["n_params"] | {"IR": pick["n_params"]}, "table": fixed["table"] | {"IR": sweep[nu]},
-          "sweep": sweep, "saliency": fixed["saliency"] | {"IR": {k: ir[k]["saliency"] for k in sorted(ir)}},
-          "drift": drift, "tsne": tsne}
-    return r
+    pick, d = ir[nu], fixed["drift"]
+    drift = {k: v for k, v in d.items() if k != "examples"} | {
+        "IR": pick["drift"]["IR"], "examples": d["examples"] | {"IR": pick["drift"]["examples"]["IR"]}}
+    tsne = fixed["tsne"] | {k: fixed["tsne"][k] | {"IR": pick["tsne"][k]["IR"]} for k in ("spread", "neighbours")}
+    return {"group": fixed["group"], "nu": nu, "n_params": fixed["n_params"] | {"IR": pick["n_params"]},
+            "table": fixed["table"] | {"IR": sweep[nu]}, "sweep": sweep, "orbit_example": fixed["orbit_example"],
+            "saliency": fixed["saliency"] | {"IR": {k: ir[k]["saliency"] for k in sorted(ir)}}, "drift": drift,
+            "tsne": tsne}
 
 
 def groups_of(ev) -> dict[str, dict]:

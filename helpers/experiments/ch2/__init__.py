@@ -2,8 +2,9 @@
 
 - ``settings``: the profiles (``TrainConfig``, ``Settings``, ``SETTINGS``);
 - ``data``: the transformed datasets of Appendix D and Fig. 1's toy problem;
-- ``variational``, ``invariant_weights``: the chapter's modules, the Gaussian posterior over the output weights
-  (App. A) and ``InvariantNet``, M shallow nets with learnable weight-space invariance (eqs. 3, 6, 9);
+- ``variational``, ``warps``, ``invariant_weights``: the chapter's modules, the Gaussian posterior over the output
+  weights (App. A), the first layer's warps and their adjoint (Sec. 3.2), and ``InvariantNet``, M shallow nets with
+  learnable weight-space invariance (eqs. 3, 6, 9);
 - ``train``: ``fit_sweep`` / ``evaluate``, a sweep of M members trained as one model;
 - ``parts``: the compute, one part per experiment and dataset (``toy``, ``t1-<net>-<dataset>``,
   ``t2-<dataset>``, ``t3-<dataset>``, ``ab-<arm>-<dataset>``), and ``collect``, their results in the tables' layout;
@@ -15,9 +16,9 @@
 from __future__ import annotations
 
 from . import ablation, banks, claims, data, eta_sweep, invariant_weights, parts, records, settings, train  # noqa: F401
-from . import variational, views  # noqa: F401
+from . import variational, views, warps  # noqa: F401
 from .parts import all_parts as PARTS  # noqa: N812
 from .settings import SETTINGS, STEM, Settings, TrainConfig
 
 __all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "TrainConfig", "ablation", "banks", "claims", "data", "eta_sweep",
-           "invariant_weights", "parts", "records", "settings", "train", "variational", "views"]
+           "invariant_weights", "parts", "records", "settings", "train", "variational", "views", "warps"]

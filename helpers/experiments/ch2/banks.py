@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .invariant_weights import transform_weights, transformation_matrices
+from .invariant_weights import transformation_matrices
+from .warps import transform_weights
 
 __all__ = ["filter_bank", "bank_image", "bank_over_training"]
 

@@ -7,13 +7,8 @@ transformations drawn from a learnable distribution ``p_eta(T)`` (eq. 1), estima
 
 The transformations act on the *weights*: each row of ``W1`` is an image, and
 ``(W1 o T) o x = W1 o (T o x)`` (Sec. 3.2), so the warp of the weights replaces the warp of the
-input. The warp ``A_T`` (bilinear resampling, ``transform_weights``) is linear, so
-
-    <A_T w, x> = <w, A_T^T x>                                                         (adjoint)
-
-and training computes the same pre-activations with the adjoint warp of the *inputs* (``warp_inputs``): B images
-are resampled instead of D weight images, and the gradient into learned weights is a matrix product instead of a
-scatter through every warp (1.6-3.0x a step on a CPU at the standard profile's sizes, ``benchmarks.ch2_step``). A sample is drawn with the Lie-group reparameterisation of the affine group (eq. 3 / eq. 10):
+input. Training computes the same pre-activations with the adjoint warp of the *inputs*
+(``warps.warp_inputs``: ``<A_T w, x> = <w, A_T^T x>``). A sample is drawn with the Lie-group reparameterisation of the affine group (eq. 3 / eq. 10):
 
     T = exp( sum_i eps_i eta_i G_i ),   eps ~ U[-1, 1]^6                               (eq. 3)
 
@@ -41,8 +36,8 @@ from torch import Tensor, nn
 from torch.func import vmap
 
 from ...groups import AFFINE_NAMES, affine_matrices
-from ...transforms import blur
 from .variational import ClassGaussian
+from .warps import transform_weights, warp_inputs
 
 __all__ = [
     "INVARIANCES",
@@ -50,10 +45,6 @@ __all__ = [
     "uniform_eps",
     "linspace_eps",
     "transformation_matrices",
-    "blur_weights",
-    "transform_weights",
-    "adjoint_warp",
-    "warp_inputs",
     "InvariantNet",
 ]
 
@@ -132,126 +123,6 @@ def transformation_matrices(eta: Tensor, eps: Tensor) -> Tensor:
     if eps.ndim != 3 or eps.shape[0] != eta.shape[0] or eps.shape[-1] != 6:
         raise ValueError(f"eps must be (S, 6) or (M={eta.shape[0]}, S, 6), got shape {tuple(eps.shape)}")
     return vmap(affine_matrices)(eps.to(eta), eta)  # (M, S, 3, 3)
-
-
-def blur_weights(weights: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur of weight images to band-limit them before resampling (Sec. 4: sigma 0.1).
-
-    Args:
-        weights: ``(..., C, H, W)``.
-        sigma: standard deviation in pixels; 0 returns the input. The blur is ``helpers.transforms.blur``
-            (``2 * ceil(3 sigma) + 1`` taps). For the paper's sigma 0.1 the outer taps weigh
-            ``e^-50 ~ 2e-22`` of the centre: the blur is the identity to float precision, so when
-            the nearest tap's relative weight ``exp(-1 / (2 sigma^2))`` is below ``1e-3 * eps`` of
-            the dtype the convolution is skipped (same numbers, half the cost of a training step;
-            a test checks it against the explicit blur).
-
-    Returns:
-        The same shape.
-    """
-    if sigma < 0:
-        raise ValueError(f"blur sigma must be >= 0, got {sigma}")
-    if sigma == 0 or math.exp(-0.5 / sigma**2) < 1e-3 * torch.finfo(weights.dtype).eps:
-        return weights
-    shape = weights.shape
-    return blur(weights.reshape(-1, *shape[-3:]), sigma).reshape(shape)  # (N, C, H, W) -> (..., C, H, W)
-
-
-def transform_weights(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1) -> Tensor:
-    """Warp every first-layer weight row, viewed as an image, by every sampled transformation.
-
-    ``out[m, s, d] = blur(weights[m, d]) o T[m, s]`` (bilinear ``grid_sample``, zeros outside,
-    the ``helpers.transforms.affine_warp`` convention), the weight-space form of transforming the
-    input (Sec. 3.2).
-
-    Args:
-        weights: ``(M, D, C, H, W)``, or ``(1, D, C, H, W)`` shared by the members.
-        matrices: ``(M, S, 3, 3)``.
-        blur_sigma: Gaussian blur in pixels applied before the warp.
-
-    Returns:
-        ``(M, S, D, C, H, W)``.
-    """
-    if weights.ndim != 5:
-        raise ValueError(f"weights must be (M, D, C, H, W), got shape {tuple(weights.shape)}")
-    if matrices.ndim != 4 or matrices.shape[-2:] != (3, 3):
-        raise ValueError(f"matrices must be (M, S, 3, 3), got shape {tuple(matrices.shape)}")
-    M, S = matrices.shape[:2]
-    if weights.shape[0] not in (1, M):
-        raise ValueError(f"weights have {weights.shape[0]} members, matrices {M}")
-    Mw, D, C, H, W = weights.shape
-    # One grid_sample call without copying the weights per sample: the S sampling grids of a member
-    # are stacked along the height axis, so member m's D*C weight channels are read once.
-    grid = F.affine_grid(matrices.reshape(M * S, 3, 3)[:, :2].to(weights), [M * S, 1, H, W],
-                         align_corners=False)  # (M*S, H, W, 2)
-    grid = grid.reshape(Mw, (M // Mw) * S * H, W, 2)  # (M', M/M' * S * H, W, 2)
-    w = blur_weights(weights, blur_sigma).reshape(Mw, D * C, H, W)  # (M', D*C, H, W)
-    out = F.grid_sample(w, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (M', D*C, S'*H, W)
-    out = out.reshape(Mw, D, C, (M // Mw) * S, H, W).permute(0, 3, 1, 2, 4, 5)  # (M', S', D, C, H, W) view
-    return out.reshape(M, S, D, C, H, W)  # (M, S, D, C, H, W), a strided view for C = 1
-
-
-class _AdjointWarp(torch.autograd.Function):
-    """``A^T x`` for the bilinear warp ``A`` of ``grid`` (``F.grid_sample``, zeros outside, ``align_corners=False``):
-    the input gradient of ``grid_sample`` taken as a function of its output-side values, with gradients into both
-    ``x`` (``A g``) and ``grid`` (that of ``<A g, x>``)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, grid: Tensor) -> Tensor:
-        ctx.save_for_backward(x, grid)
-        out, _ = torch.ops.aten.grid_sampler_2d_backward(x, x, grid, 0, 0, False, [True, False])
-        return out
-
-    @staticmethod
-    def backward(ctx, g: Tensor):
-        x, grid = ctx.saved_tensors
-        gx = gg = None
-        if ctx.needs_input_grad[0]:
-            gx = F.grid_sample(g, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        if ctx.needs_input_grad[1]:  # d<A(grid)^T x, g>/dgrid = d<A(grid) g, x>/dgrid
-            _, gg = torch.ops.aten.grid_sampler_2d_backward(x, g.contiguous(), grid, 0, 0, False, [False, True])
-        return gx, gg
-
-
-def adjoint_warp(x: Tensor, grid: Tensor) -> Tensor:
-    """The adjoint of the bilinear warp: ``<F.grid_sample(w, grid), x> = <w, adjoint_warp(x, grid)>`` for every
-    ``w`` (zeros outside the image, ``align_corners=False``), differentiable in ``x`` and ``grid``.
-
-    Args:
-        x: ``(N, C, H, W)``, on the sampling grid's positions.
-        grid: ``(N, H, W, 2)``, as for ``F.grid_sample`` (here the output has the input's size).
-
-    Returns:
-        ``(N, C, H, W)``.
-    """
-    if x.ndim != 4 or grid.ndim != 4 or grid.shape[:3] != (x.shape[0], *x.shape[2:]) or grid.shape[-1] != 2:
-        raise ValueError(f"x must be (N, C, H, W) and grid (N, H, W, 2) of the same N, H, W; got "
-                         f"{tuple(x.shape)} and {tuple(grid.shape)}")
-    return _AdjointWarp.apply(x.contiguous(), grid)
-
-
-def warp_inputs(x: Tensor, matrices: Tensor, blur_sigma: float = 0.1) -> Tensor:
-    """The inputs moved through the adjoint of ``transform_weights``: for every weight image ``w``,
-    ``<transform_weights(w, T)[m, s], x[b]> = <w, warp_inputs(x, T)[m, s, b]>`` (the blur is symmetric).
-
-    Args:
-        x: ``(B, C, H, W)``.
-        matrices: ``(M, S, 3, 3)``.
-        blur_sigma: the Gaussian blur of ``transform_weights``, in pixels.
-
-    Returns:
-        ``(M, S, B, C, H, W)``.
-    """
-    if x.ndim != 4:
-        raise ValueError(f"x must be (B, C, H, W), got shape {tuple(x.shape)}")
-    if matrices.ndim != 4 or matrices.shape[-2:] != (3, 3):
-        raise ValueError(f"matrices must be (M, S, 3, 3), got shape {tuple(matrices.shape)}")
-    M, S = matrices.shape[:2]
-    B, C, H, W = x.shape
-    grid = F.affine_grid(matrices.reshape(M * S, 3, 3)[:, :2].to(x), [M * S, 1, H, W], align_corners=False)
-    xs = x.reshape(1, B * C, H, W).expand(M * S, B * C, H, W)  # (M*S, B*C, H, W): every image under every grid
-    out = adjoint_warp(xs, grid).reshape(M, S, B, C, H, W)  # (M, S, B, C, H, W)
-    return blur_weights(out, blur_sigma)
 
 
 class InvariantNet(nn.Module):
