@@ -36,6 +36,7 @@ class Evidence(Mapping):
     meta: dict = field(default_factory=dict)
     where: dict = field(default_factory=dict)
     settings: Any = None  # the settings the parts ran with (the profile's, or an override)
+    missing: list = field(default_factory=list)  # parts of the profile not stored (``runner.stored_so_far``)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.results:
@@ -72,6 +73,12 @@ class Evidence(Mapping):
         when = first if first == last else f"{first} to {last}"
         devices = "; ".join(f"{d} ({n} part{'s' if n > 1 else ''})" for d, n in self.devices.items())
         commits = sorted({m.get("git_commit", "") for m in self.meta.values()} - {""})
+        if self.missing:
+            shown = ", ".join(f"`{n}`" for n in self.missing[:8]) + (", ..." if len(self.missing) > 8 else "")
+            return (f"**Stored so far:** the **{self.profile}** profile, {len(self)} of {len(self) + len(self.missing)} "
+                    f"parts, computed on {devices}, {when}, {fmt_seconds(self.compute_s)} of compute. Not yet "
+                    f"computed: {shown}. What these parts decide is shown below; the claims are judged once every "
+                    "part is stored.")
         text = (f"**Evidence on this page:** the **{self.profile}** profile, {len(self)} stored parts computed on "
                 f"{devices}, {when}, {fmt_seconds(self.compute_s)} of compute"
                 + (f", code at commit {', '.join(f'`{c}`' for c in commits)}" if commits else "") + ".")
@@ -104,6 +111,10 @@ class Evidence(Mapping):
 
         from .records import _jsonable, output_dir_for, versions
         from .store import now
+
+        if self.missing:
+            raise ValueError(f"{self.chapter} ({self.profile}): {len(self.missing)} parts are not stored "
+                             f"({', '.join(self.missing)}); a record needs every part")
 
         out = output_dir_for(self.chapter, self.profile, output_dir)
         out.mkdir(parents=True, exist_ok=True)

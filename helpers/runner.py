@@ -35,7 +35,7 @@ from .profiles import PROFILES, resolve
 from .store import Store, StoredPart, committed_store, default_store
 
 __all__ = ["PROFILE_CHOICES", "chapter_module", "chapter_parts", "stores", "find_stored", "resolve_profile",
-           "compute", "evidence", "Evidence", "PartStatus", "Run"]
+           "compute", "evidence", "stored_so_far", "Evidence", "PartStatus", "Run"]
 
 PROFILE_CHOICES = (*PROFILES, "auto", "best")
 _BEST_ORDER = ("paper", "standard", "quick")
@@ -383,6 +383,33 @@ def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 
         ev.results[st.part.name] = st.stored.result
         ev.meta[st.part.name] = st.stored.meta
         ev.where[st.part.name] = "committed" if st.store is not None and st.store.protected else "local"
+    return ev
+
+
+def stored_so_far(module: str | types.ModuleType, profile: str, seed: int = 0,
+                  store: str | os.PathLike | Store | None = None, committed: bool | None = None) -> Evidence:
+    """The parts of ``profile`` that are stored, computing nothing: what a page shows of a profile still in
+    progress (a long CPU queue, GPU calls to come) beside the complete profile it renders.
+
+    Returns:
+        An ``Evidence`` of the stored parts only (possibly none); ``ev.missing`` names the others, its headline
+        says "k of n parts", and it refuses to write a ``results.json``.
+    Raises:
+        ValueError: an unknown profile, or one the chapter has no settings for (``best`` and ``auto`` are not
+            profiles of parts).
+    """
+    module = chapter_module(module)
+    if profile not in module.SETTINGS:
+        raise ValueError(f"chapter {module.STEM} has no settings for profile {profile!r}; defined: "
+                         f"{sorted(module.SETTINGS)}")
+    status = find_stored(module, profile, seed, chapter_parts(module, module.SETTINGS[profile]), stores(store, committed))
+    ev = Evidence(module.STEM, profile, seed, profile, "", settings=module.SETTINGS[profile],
+                  missing=[st.part.name for st in status if st.stored is None])
+    for st in status:
+        if st.stored is not None:
+            ev.results[st.part.name] = st.stored.result
+            ev.meta[st.part.name] = st.stored.meta
+            ev.where[st.part.name] = "committed" if st.store.protected else "local"
     return ev
 
 

@@ -209,3 +209,26 @@ def test_each_part_reads_only_the_settings_it_declares(name, split, mnist_r4):
     s = replace(TINY, split_sweeps=split)
     part = next(p for p in ch1.PARTS(s) if p.name == name)
     part.compute(OnlyUses(s, part.uses), 0, torch.device("cpu"))
+
+
+def test_pending_nus_says_which_missing_nus_could_still_change_the_pick():
+    """The SI rule picks the smallest nu with SI >= 0.95: a missing nu below the stored pick could take its place,
+    one above cannot; with no stored nu at the target, every missing nu could."""
+    from helpers.evidence import Evidence
+
+    settings = replace(TINY, nus=(0.3, 1.0, 3.0, 10.0), nus_other={"kl": (1.0, 10.0)}, split_sweeps=True)
+
+    def ev(l2: dict, kl: dict | None = None, whole: dict | None = None) -> Evidence:
+        results = {f"ir-rot4-{pen}-{nu:g}": {"nu": nu, "penalty": pen, "metrics": {"SI": [si]}}
+                   for pen, per in (("l2", l2), ("kl", kl or {})) for nu, si in per.items()}
+        if whole is not None:
+            results["group-rot4"] = {"sweep": {nu: {"SI": [si]} for nu, si in whole.items()}}
+        return Evidence("01_genuine_invariance", "paper", 0, "paper", "", results=results, settings=settings)
+
+    assert ch1.parts.pending_nus(ev({1.0: 0.9, 10.0: 0.96}), "rot4") == [0.3, 3.0]
+    assert ch1.parts.pending_nus(ev({0.3: 0.5, 1.0: 0.9, 3.0: 0.96}), "rot4") == []  # nu = 10 comes after the pick
+    assert ch1.parts.pending_nus(ev({0.3: 0.5, 10.0: 0.9}), "rot4") == [1.0, 3.0]  # none reaches 0.95
+    assert ch1.parts.pending_nus(ev({}), "rot4") == [0.3, 1.0, 3.0, 10.0]
+    assert ch1.parts.pending_nus(ev({1.0: 0.99}, {10.0: 0.99}), "rot4", "kl") == [1.0]
+    assert ch1.parts.pending_nus(ev({}, whole={0.3: 0.5, 1.0: 0.9, 3.0: 0.9, 10.0: 0.99}), "rot4") == []
+    assert ch1.parts.pending_nus(ev({1.0: 0.99}), "trans3") == [0.3, 1.0, 3.0, 10.0]

@@ -36,3 +36,23 @@ def test_committed_page_records_name_their_profile():
         rec = json.loads(path.read_text())
         assert rec["profile"] == path.parent.parent.name, f"{path} records profile {rec['profile']!r}"
         assert rec["chapter"] == path.parent.name
+
+
+@pytest.mark.parametrize("key,profile", [("1", "paper"), ("2", "standard")])
+def test_a_profile_in_progress_renders_from_its_committed_parts(key, profile, monkeypatch):
+    """The pages' "so far" sections: the committed parts of a profile still being computed load without computing
+    anything, and the chapter's view of them draws (tables beside the paper's, figures)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    monkeypatch.setattr(plt, "show", lambda *a, **kw: plt.close("all"))
+    module = runner.chapter_module(key)
+    ev = runner.stored_so_far(module, profile, store=Store(ROOT / "results", protected=True), committed=False)
+    if not len(ev):
+        pytest.skip(f"no part of {module.STEM}'s {profile} profile is committed")
+    assert set(ev) | set(ev.missing) == {p.name for p in module.PARTS(module.SETTINGS[profile])}
+    (module.views.show_so_far if key == "1" else module.records.show_so_far)(ev)
+    assert shown[0] is ev and len(shown) >= 2

@@ -289,3 +289,23 @@ def test_a_part_killed_midway_resumes_from_its_checkpoint_and_says_so(tmp_path, 
     assert stored.meta["resumed"]["checkpoints"] == ["loop"] and stored.meta["resumed"]["earlier_runs_s"] >= 0
     assert any("resumed from a checkpoint" in line for line in lines)
     assert not folder.exists(), "a stored part's checkpoints are removed"
+
+
+def test_stored_so_far_shows_the_stored_parts_computes_nothing_and_records_nothing(toy, tmp_path):
+    runner.compute(toy, "standard", names=["beta"], store=tmp_path, progress=None, device="cpu")
+    CALLS.clear()
+    ev = runner.stored_so_far(toy, "standard", store=tmp_path, committed=False)
+    assert CALLS == [], "nothing is computed"
+    assert list(ev) == ["beta"] and ev["beta"]["value"] == 1020 and ev.missing == ["alpha", "gamma"]
+    assert "1 of 3 parts" in ev.headline() and "`alpha`, `gamma`" in ev.headline()
+    with pytest.raises(ValueError, match="2 parts are not stored .*alpha, gamma.*a record needs every part"):
+        ev.record(None, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    empty = runner.stored_so_far(toy, "quick", store=tmp_path, committed=False)
+    assert len(empty) == 0 and empty.missing == ["alpha", "beta", "gamma"]
+    with pytest.raises(ValueError, match="no settings for profile 'paper'"):
+        runner.stored_so_far(toy, "paper", store=tmp_path)
+    # once every part is stored it is the profile's whole evidence
+    runner.compute(toy, "standard", store=tmp_path, progress=None, device="cpu")
+    full = runner.stored_so_far(toy, "standard", store=tmp_path, committed=False)
+    assert full.missing == [] and "**standard** profile, 3 stored parts" in full.headline()

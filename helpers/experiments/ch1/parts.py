@@ -309,6 +309,26 @@ def groups_of(ev) -> dict[str, dict]:
     return out
 
 
+def pending_nus(ev, group_name: str, penalty: str = "l2") -> list[float]:
+    """The nus of ``ev.settings.nus`` (L2) or ``ev.settings.nus_other[penalty]`` not stored in ``ev`` that could
+    still change the SI rule's pick (``pick_nu``): those below the nu picked among the stored ones, or every
+    missing nu where no stored nu reaches the target. Empty: the pick is final (e.g. a page's complete evidence,
+    or ``runner.stored_so_far`` of a profile in progress)."""
+    grid = ev.settings.nus if penalty == "l2" else ev.settings.nus_other.get(penalty, ())
+    stored = {nu: r["metrics"] for nu, r in _nu_parts(ev, group_name, penalty).items()}
+    for name, r in ev.items():  # the whole-sweep layouts (quick, standard)
+        if name == f"group-{group_name}" and penalty == "l2" and "sweep" in r:
+            stored |= {float(nu): m for nu, m in r["sweep"].items()}
+        if name == f"sensitivity-{group_name}-{penalty}":
+            stored |= {float(nu): m for nu, m in r["sweep"].items()}
+    missing = [float(nu) for nu in grid if float(nu) not in stored]
+    if not stored:
+        return missing
+    target = _si_target(ev)
+    nu = pick_nu(stored, target)
+    return missing if np.mean(stored[nu]["SI"]) < target else [m for m in missing if m < nu]
+
+
 def sensitivity_of(ev) -> dict[str, dict[str, dict]]:
     """``{group: {penalty: {"nu", "sweep"}}}`` for Fig. 5: the L2 sweep from ``group-<g>``, the others from
     ``sensitivity-<g>-<penalty>`` (or, in the split layout, from the ``ir-<g>-<penalty>-<nu>`` parts)."""

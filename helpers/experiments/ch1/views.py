@@ -6,8 +6,20 @@ import numpy as np
 from ... import plots
 from .settings import MODELS
 
-__all__ = ["headline", "table1", "plot_nu_sweep", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
-           "plot_proposition", "draw_nu", "draw_beta", "models_frame", "record_frame"]
+__all__ = ["headline", "PAPER_TABLE1", "table1", "table1_vs_paper", "plot_nu_sweep", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
+           "plot_proposition", "draw_nu", "draw_beta", "models_frame", "record_frame", "show_so_far"]
+
+
+#: The paper's Table 1, typed in as printed: acc (%), LI, DI, SI, mean ± spread over its 4 seeds.
+PAPER_TABLE1 = {
+    "rot4": {"WT": ("94.6 ± 0.1", "0.00 ± 0.0", "0.0 ± 0.0", "1.00 ± 0.00"),
+             "DA": ("94.0 ± 0.5", "98.6 ± 5.4", "0.3 ± 0.1", "0.17 ± 0.04"),
+             "IR": ("87.9 ± 0.8", "0.02 ± 0.0", "0.0 ± 0.0", "0.95 ± 0.03")},
+    "trans3": {"WT": ("96.6 ± 0.1", "0.0 ± 0.0", "0.0 ± 0.0", "1.00 ± 0.0"),
+               "DA": ("96.2 ± 0.2", "50.8 ± 6.8", "0.1 ± 0.0", "0.57 ± 0.08"),
+               "IR": ("93.1 ± 0.1", "0.01 ± 0.0", "0.0 ± 0.0", "0.95 ± 0.07")},
+}
+_TABLE1_COLUMNS = (("acc", "{:.1f}"), ("LI", "{:.2f}"), ("DI", "{:.3f}"), ("SI", "{:.2f}"))
 
 
 def table1(results: dict[str, dict]):
@@ -22,10 +34,31 @@ def table1(results: dict[str, dict]):
         for kind in MODELS:
             m = r["table"][kind]
             row = {"group": r["group"], "model": kind + (f" (ν={r['nu']:g})" if kind == "IR" else "")}
-            for key, fmt in (("acc", "{:.1f}"), ("LI", "{:.2f}"), ("DI", "{:.3f}"), ("SI", "{:.2f}")):
+            for key, fmt in _TABLE1_COLUMNS:
                 row[key] = f"{fmt.format(np.mean(m[key]))} ± {fmt.format(np.std(m[key]))}"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["group", "model"])
+
+
+def table1_vs_paper(results: dict[str, dict]):
+    """Table 1 beside the paper's (``PAPER_TABLE1``): accuracy (%), LI, DI, SI as mean ± std over seeds.
+
+    Args:
+        results: ``{group: result of part group-<group>}`` (``parts.groups_of(ev)``).
+    Returns:
+        A DataFrame indexed by (group, model), columns (measure, ``paper`` / ``ours``).
+    """
+    import pandas as pd
+    rows = {}
+    for g, r in results.items():
+        for kind in MODELS:
+            m, paper = r["table"][kind], PAPER_TABLE1[g][kind]
+            row = {}
+            for (key, fmt), printed in zip(_TABLE1_COLUMNS, paper):
+                row[(key, "paper")] = printed
+                row[(key, "ours")] = f"{fmt.format(np.mean(m[key]))} ± {fmt.format(np.std(m[key]))}"
+            rows[(r["group"], kind + (f" (ν={float(r['nu']):g})" if kind == "IR" else ""))] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["group", "model"])
 
 
 def plot_nu_sweep(axes, r: dict, target: float) -> None:
@@ -203,3 +236,32 @@ def headline(ev):
     fig.suptitle("Accuracy against genuine invariance (Table 1)")
     fig.tight_layout()
     return fig
+
+
+def show_so_far(ev) -> None:
+    """Display what the stored parts of a profile in progress (``runner.stored_so_far``) show: their provenance,
+    Table 1 beside the paper's for each group whose ``group-<g>`` part is stored (IR at the nu the SI rule picks
+    among the stored nus, said to be final or provisional: ``parts.pending_nus``), the nu sweeps, and every model."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .parts import groups_of, pending_nus, sensitivity_of
+
+    display(ev)
+    groups = groups_of(ev)
+    if not groups:
+        print("no group-<g> part (WT and DA) is stored yet, so Table 1 has no row")
+        return
+    display(table1_vs_paper(groups))
+    for g, r in groups.items():
+        pending = pending_nus(ev, g)
+        print(f"{r['group']}: the SI rule picks ν = {float(r['nu']):g} among the stored ν; "
+              + ("final: no ν still to come can change it" if not pending
+                 else f"provisional until ν = {', '.join(f'{n:g}' for n in pending)} are stored"))
+    fig, axes = plt.subplots(len(groups), 3, figsize=(13, 3.3 * len(groups)), squeeze=False)
+    for row, r in zip(axes, groups.values()):
+        plot_nu_sweep(row, r, ev.settings.si_target)
+    fig.suptitle(f"the {ev.profile} profile so far: the ν sweeps")
+    fig.tight_layout()
+    plt.show()
+    display(models_frame({g: r["table"] for g, r in groups.items()}, sensitivity_of(ev)))

@@ -26,7 +26,7 @@ from .views import (PAPER_TABLE2, PAPER_TABLE3, eta_frame, plot_eta_figures, tab
                     table2_vs_paper)
 
 __all__ = ["record_values", "from_record", "show_record", "h100_record", "show_h100", "show_cpu_reduced", "eta_sweep_frame",
-           "show_eta_sweep"]
+           "show_eta_sweep", "show_so_far"]
 
 _ARRAYS = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final", "eta_deg", "eta")
 _T2_INIT = ("cpu_reduced_t2_init.json", "cpu_reduced_t2_init_lr.json")  # Table 2 started off eta = 0
@@ -67,6 +67,18 @@ def show_record(got: dict, label: str, etas: Sequence[str] = ("affine",)) -> Non
         for inv in etas:
             print(f"learned η of the {inv} model per dataset")
             _display(eta_frame(t, inv))
+
+
+def show_so_far(ev) -> None:
+    """Display the stored training parts of a profile in progress (``runner.stored_so_far``): their provenance,
+    then Tables 1-3 as far as their datasets are stored, beside the paper's (``show_record``). The ablation's
+    parts are left out (the page shows them in its own section)."""
+    from .parts import collect
+
+    _display(ev)
+    training = {n: r for n, r in ev.items() if not n.startswith("ab-")}
+    if training:
+        show_record(collect(training), f"the {ev.profile} profile so far")
 
 
 def h100_record() -> dict | None:
