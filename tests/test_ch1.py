@@ -232,3 +232,23 @@ def test_pending_nus_says_which_missing_nus_could_still_change_the_pick():
     assert ch1.parts.pending_nus(ev({1.0: 0.99}, {10.0: 0.99}), "rot4", "kl") == [1.0]
     assert ch1.parts.pending_nus(ev({}, whole={0.3: 0.5, 1.0: 0.9, 3.0: 0.9, 10.0: 0.99}), "rot4") == []
     assert ch1.parts.pending_nus(ev({1.0: 0.99}), "trans3") == [0.3, 1.0, 3.0, 10.0]
+
+
+def test_a_part_resumes_its_trained_models_from_their_checkpoints(mnist_r4, tmp_path):
+    """Inside a part, every ensemble of the chapter saves under its own key; a second run of the part resumes the
+    finished training (same weights) instead of training again."""
+    from helpers import checkpoint
+
+    def run():
+        ck = checkpoint.Checkpoints(tmp_path / "part.s0.ckpt", "sha256:t", every_s=0)
+        with checkpoint.scope(ck):
+            wt = ch1.train("WT", mnist_r4, TINY)
+            ir = ch1.train_sweep(mnist_r4, TINY, [1.0, 30.0], "kl")
+        return ck, wt, ir
+
+    ck, wt, ir = run()
+    assert sorted(p.name for p in (tmp_path / "part.s0.ckpt").glob("*.pt")) == ["ir-kl-rot4-1-30.pt", "wt-rot4.pt"]
+    ck2, wt2, ir2 = run()
+    assert ck.resumed == [] and ck2.resumed == ["wt-rot4", "ir-kl-rot4-1-30"]
+    for a, b in zip(wt + ir[30.0], wt2 + ir2[30.0]):
+        assert all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), b.state_dict().values()))

@@ -97,3 +97,53 @@ def test_a_folder_that_cannot_be_written_turns_checkpoints_off_without_failing_t
     with pytest.warns(RuntimeWarning, match="checkpoints off for this part: cannot write"):
         assert not ck.save("k", {"a": 1})
     assert not ck.enabled and ck.load("k") is None and not ck.save("k", {"a": 1}, force=True)
+
+
+def test_a_killed_ensemble_resumes_to_the_uninterrupted_numbers(tmp_path):
+    """``fit_ensemble`` (chapter 1's sweeps, every ensemble of seeds): killed in its third epoch, resumed from the
+    save at the end of the second, it ends with the weights, history and selection of an uninterrupted run; with
+    cosine schedule, per-member augmentation draws and per-member loss arguments all restored. Finished, it trains
+    nothing again."""
+    import torch.nn.functional as F
+
+    from helpers.augment import group_action
+    from helpers.groups import ROT4
+    from helpers.models import MLP
+    from helpers.training import FitConfig, build_models, fit_ensemble
+
+    gen = torch.Generator().manual_seed(2)
+    x, y = torch.rand(60, 6, 6, generator=gen), torch.randint(0, 3, (60,), generator=gen)
+    cfg = FitConfig(epochs=4, batch_size=16, lr=1e-2, schedule="cosine")
+    calls = {"n": 0, "kill_after": None}
+
+    def loss(forward, xb, yb, nu):
+        calls["n"] += 1
+        if calls["kill_after"] is not None and calls["n"] > calls["kill_after"]:
+            raise RuntimeError("killed")
+        z = forward(xb)
+        return F.cross_entropy(z, yb) + nu * z.pow(2).mean()
+
+    def run(key=None, kill_after=None):
+        calls.update(n=0, kill_after=kill_after)
+        models = build_models(lambda: MLP(36, [8], 3), (0, 1, 2))
+        res = fit_ensemble(models, (x, y), (x[:20], y[:20]), cfg, seeds=(0, 1, 2), loss_fn=loss,
+                           augment=group_action(ROT4), member_args=torch.tensor([0.0, 0.1, 1.0]),
+                           checkpoint_key=key)
+        return models, res
+
+    straight, r0 = run()
+    folder = tmp_path / "p.s0.ckpt"
+    with checkpoint.scope(checkpoint.Checkpoints(folder, "sha256:x", every_s=0)), pytest.raises(RuntimeError):
+        run("ir-l2", kill_after=4 * 2 + 1)  # 4 steps an epoch: killed in epoch 3
+    assert torch.load(folder / "ir-l2.pt", weights_only=False)["epoch"] == 2
+    ck = checkpoint.Checkpoints(folder, "sha256:x", every_s=0)
+    with checkpoint.scope(ck):
+        again, r1 = run("ir-l2")
+    assert ck.resumed == ["ir-l2"] and calls["n"] == 2 * 4, "only the last two epochs were trained"
+    for a, b in zip(straight, again):
+        for (name, u), v in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(u, v), name
+    assert r0.history == r1.history and r0.best_epoch == r1.best_epoch and r0.best_score == r1.best_score
+    with checkpoint.scope(checkpoint.Checkpoints(folder, "sha256:x", every_s=0)):
+        done, _ = run("ir-l2", kill_after=0)
+    assert all(torch.equal(u, v) for a, b in zip(straight, done) for u, v in zip(a.parameters(), b.parameters()))

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
+from .. import checkpoint
 from .basics import _batches, _check_data, _default_loss, _default_score, _optimizer
 from .config import Augment, EnsembleResult, FitConfig, LossFn, ScoreFn, progress_enabled
 from .stepper import _graphs_wanted, _Stepper
@@ -41,6 +42,7 @@ def fit_ensemble(
     graphs: bool | None = None,
     device: torch.device | str | None = None,
     desc: str = "fit_ensemble",
+    checkpoint_key: str | None = None,
 ) -> EnsembleResult:
     """Train M models of one architecture at once, as one ``torch.func.vmap``-ped model.
 
@@ -55,6 +57,10 @@ def fit_ensemble(
             member m's ``a = member_args[m]`` (e.g. a regularisation weight per member).
         graphs: replay the step as a CUDA graph; None: on CUDA with a constant lr and Adam, unless
             ``HELPERS_CUDA_GRAPHS=0`` (module docstring). True where that is impossible is an error.
+        checkpoint_key: inside a part (``helpers.checkpoint.active``), save the whole training state under this key
+            at epoch ends (every ``HELPERS_CHECKPOINT_S`` seconds, and after the last epoch), and resume from it: a
+            resumed run gives the numbers of an uninterrupted one, and a finished one is not trained again. Each
+            ``fit_ensemble`` call of a part needs its own key. None: no checkpoints.
 
     Returns:
         ``EnsembleResult`` whose ``models`` are the input modules, updated in place.
@@ -107,7 +113,36 @@ def fit_ensemble(
     best_epoch = [config.epochs - 1] * M
     best_state = {k: t.detach().clone() for k, t in {**params, **buffers}.items()}
     history: dict[str, list[list[float]]] = {"train_loss": [], "val_score": []}
-    bar = tqdm(range(config.epochs), desc=desc, disable=not progress_enabled(), leave=False)
+    ckpt, epoch0, earlier_s = checkpoint.active(), 0, 0.0
+    state = ckpt.load(checkpoint_key) if checkpoint_key else None
+    if state is not None:  # before the first step, so that a CUDA graph captures the restored tensors
+        with torch.no_grad():
+            for k, t in {**params, **buffers}.items():
+                t.copy_(state["model"][k])
+            for k, t in best_state.items():
+                t.copy_(state["best_state"][k])
+        opt.load_state_dict(state["opt"])
+        if sched is not None:
+            sched.load_state_dict(state["sched"])
+        for g, g_state in zip(gens, state["gens"]):
+            g.set_state(g_state)
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        best_score, best_epoch, history = state["best_score"].clone(), list(state["best_epoch"]), state["history"]
+        epoch0, earlier_s = state["epoch"], state["wall_s"]
+
+    def snapshot_state(epoch: int) -> dict:
+        return {"model": {k: t.detach().cpu() for k, t in {**params, **buffers}.items()},
+                "best_state": {k: t.cpu() for k, t in best_state.items()}, "opt": opt.state_dict(),
+                "sched": sched.state_dict() if sched is not None else None, "gens": [g.get_state() for g in gens],
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "best_score": best_score, "best_epoch": list(best_epoch),
+                "history": history, "epoch": epoch, "wall_s": earlier_s + time.perf_counter() - t0}
+
+    bar = tqdm(range(epoch0, config.epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
+               total=config.epochs)
     for epoch in bar:
         total.zero_()
         for batch_idx in zip(*[_batches(len(x), config.batch_size, g, device) for g in gens]):
@@ -120,27 +155,28 @@ def fit_ensemble(
         if sched is not None:
             sched.step()
         history["train_loss"].append((total / len(x)).tolist())
-        if xv is None:
-            continue
-        with torch.no_grad():
-            outs = torch.cat(
-                [batched_eval(params, buffers, xv[i : i + config.eval_batch_size])
-                 for i in range(0, len(xv), config.eval_batch_size)],
-                dim=1,
-            )  # (M, Bv, ...)
-        scores = torch.tensor([score_fn(outs[m], yv) for m in range(M)])  # (M,)
-        history["val_score"].append(scores.tolist())
-        better = scores > best_score if config.select == "best" else torch.ones(M, dtype=torch.bool)
-        for m in torch.nonzero(better).flatten().tolist():
-            best_score[m], best_epoch[m] = scores[m], epoch
-            for k, t in {**params, **buffers}.items():
-                best_state[k][m] = t[m].detach()
-        bar.set_postfix(loss=f"{total.mean().item() / len(x):.4f}", val=f"{scores.mean().item():.4f}")
+        if xv is not None:
+            with torch.no_grad():
+                outs = torch.cat(
+                    [batched_eval(params, buffers, xv[i : i + config.eval_batch_size])
+                     for i in range(0, len(xv), config.eval_batch_size)],
+                    dim=1,
+                )  # (M, Bv, ...)
+            scores = torch.tensor([score_fn(outs[m], yv) for m in range(M)])  # (M,)
+            history["val_score"].append(scores.tolist())
+            better = scores > best_score if config.select == "best" else torch.ones(M, dtype=torch.bool)
+            for m in torch.nonzero(better).flatten().tolist():
+                best_score[m], best_epoch[m] = scores[m], epoch
+                for k, t in {**params, **buffers}.items():
+                    best_state[k][m] = t[m].detach()
+            bar.set_postfix(loss=f"{total.mean().item() / len(x):.4f}", val=f"{scores.mean().item():.4f}")
+        if checkpoint_key:
+            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == config.epochs)
+    final = best_state if xv is not None else {**params, **buffers}
     for m, model in enumerate(models):
-        state = best_state if xv is not None else {**params, **buffers}
-        model.load_state_dict({k: t[m].detach().clone() for k, t in state.items()})
+        model.load_state_dict({k: t[m].detach().clone() for k, t in final.items()})
         model.eval()
     if xv is None:
         best_score = torch.full((M,), math.nan)
-    return EnsembleResult(list(models), best_epoch, best_score.tolist(), history, time.perf_counter() - t0,
-                          stepper.replays)
+    return EnsembleResult(list(models), best_epoch, best_score.tolist(), history,
+                          earlier_s + time.perf_counter() - t0, stepper.replays)

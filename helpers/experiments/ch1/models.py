@@ -62,7 +62,7 @@ def train(kind: str, ds: Transforming, s: Settings, nu: float = 0.0, penalty: st
         return train_sweep(ds, s, (nu,), penalty, device)[nu]
     models = [m.to(device) for m in build_models(lambda: make_model(kind, ds.group, s.hidden), s.seeds)]
     fit_ensemble(models, ds.train, ds.val, s.fit, seeds=s.seeds, augment=group_action(ds.group),
-                 desc=f"{kind} {ds.group.name}")
+                 desc=f"{kind} {ds.group.name}", checkpoint_key=f"{kind}-{ds.group.name}".lower())
     return models
 
 
@@ -77,14 +77,18 @@ def train_sweep(ds: Transforming, s: Settings, nus, penalty: str = "l2",
     Returns:
         ``{nu: [len(s.seeds) models]}`` on ``device``.
     """
+    key = f"ir-{penalty}-{ds.group.name.lower()}-" + "-".join(f"{float(nu):g}" for nu in nus)
     return fit_ir_sweep(lambda: make_model("IR", ds.group, s.hidden), ds.train, ds.val, s.fit, s.seeds, ds.group,
-                        nus, penalty, device, desc=f"IR-{penalty} {ds.group.name}")
+                        nus, penalty, device, desc=f"IR-{penalty} {ds.group.name}", checkpoint_key=key)
 
 
 def fit_ir_sweep(make, train_data, val_data, fit_cfg, seeds, group: CyclicGroup, nus, penalty: str = "l2",
-                 device: torch.device | str = "cpu", desc: str = "IR") -> dict[float, list[nn.Module]]:
+                 device: torch.device | str = "cpu", desc: str = "IR",
+                 checkpoint_key: str | None = None) -> dict[float, list[nn.Module]]:
     """The IR sweep on any model and data (chapter 1's, or chapter 5's zoo): ``make()`` builds one model, trained
     with eq. 4's loss on DA batches of ``group``, one member per (nu, seed) in one ``fit_ensemble``.
+
+    ``checkpoint_key``: as ``fit_ensemble``'s (inside a part, resume a killed sweep; None: no checkpoints).
 
     Returns:
         ``{nu: [len(seeds) models]}`` on ``device``.
@@ -98,6 +102,7 @@ def fit_ir_sweep(make, train_data, val_data, fit_cfg, seeds, group: CyclicGroup,
     models = [m.to(device) for m in build_models(make, members)]
     nu_m = torch.tensor([nu for nu in nus for _ in seeds])  # (len(nus) * len(seeds),)
     fit_ensemble(models, train_data, val_data, fit_cfg, seeds=members, loss_fn=invariance_loss(group, None, penalty),
-                 augment=group_action(group), member_args=nu_m, desc=f"{desc} nu={','.join(f'{nu:g}' for nu in nus)}")
+                 augment=group_action(group), member_args=nu_m, desc=f"{desc} nu={','.join(f'{nu:g}' for nu in nus)}",
+                 checkpoint_key=checkpoint_key)
     k = len(seeds)
     return {nu: models[i * k:(i + 1) * k] for i, nu in enumerate(nus)}
