@@ -147,3 +147,46 @@ def test_a_killed_ensemble_resumes_to_the_uninterrupted_numbers(tmp_path):
     with checkpoint.scope(checkpoint.Checkpoints(folder, "sha256:x", every_s=0)):
         done, _ = run("ir-l2", kill_after=0)
     assert all(torch.equal(u, v) for a, b in zip(straight, done) for u, v in zip(a.parameters(), b.parameters()))
+
+
+def test_a_killed_fit_resumes_to_the_uninterrupted_numbers_cutmix_draws_included(tmp_path):
+    """``fit`` (chapter 3's networks, one per seed): killed in its third epoch, resumed, it ends with the weights
+    (BatchNorm statistics included), history and selection of an uninterrupted run, with SGD momentum, a step
+    schedule, random crops drawn from the batch generator and CutMix's own draws (``CutMixLoss.state_dict``)."""
+    from torch import nn
+
+    from helpers.experiments.ch3.augment import cutmix_loss, random_crop
+    from helpers.training import FitConfig, fit
+
+    gen = torch.Generator().manual_seed(4)
+    x, y = torch.rand(40, 3, 8, 8, generator=gen), torch.randint(0, 3, (40,), generator=gen)
+    cfg = FitConfig(epochs=4, batch_size=10, lr=0.05, optimizer="sgd", schedule="step", milestones=(2, 3))
+    calls = {"n": 0, "kill_after": None}
+
+    def run(key=None, kill_after=None):
+        calls.update(n=0, kill_after=kill_after)
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3))
+        cutmix = cutmix_loss(7)
+
+        def loss(forward, xb, yb):
+            calls["n"] += 1
+            if calls["kill_after"] is not None and calls["n"] > calls["kill_after"]:
+                raise RuntimeError("killed")
+            return cutmix(forward, xb, yb)
+        loss.state_dict, loss.load_state_dict = cutmix.state_dict, cutmix.load_state_dict
+        res = fit(model, (x, y), (x[:10], y[:10]), cfg, loss_fn=loss, augment=random_crop, seed=3,
+                  checkpoint_key=key)
+        return model, res
+
+    straight, r0 = run()
+    folder = tmp_path / "p.s0.ckpt"
+    with checkpoint.scope(checkpoint.Checkpoints(folder, "sha256:x", every_s=0)), pytest.raises(RuntimeError):
+        run("aug-cutmix-s0", kill_after=4 * 2 + 1)  # 4 steps an epoch: killed in epoch 3
+    ck = checkpoint.Checkpoints(folder, "sha256:x", every_s=0)
+    with checkpoint.scope(ck):
+        again, r1 = run("aug-cutmix-s0")
+    assert ck.resumed == ["aug-cutmix-s0"] and calls["n"] == 2 * 4, "only the last two epochs were trained"
+    for (name, u), v in zip(straight.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(u, v), name
+    assert r0.history == r1.history and (r0.best_epoch, r0.best_score) == (r1.best_epoch, r1.best_score)

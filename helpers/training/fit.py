@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .. import checkpoint
 from .basics import _batches, _check_data, _default_loss, _default_score, _optimizer, predict
 from .config import Augment, FitConfig, FitResult, LossFn, ScoreFn, progress_enabled
 from .stepper import _Stepper
@@ -29,6 +30,7 @@ def fit(
     graphs: bool = False,
     device: torch.device | str | None = None,
     desc: str = "fit",
+    checkpoint_key: str | None = None,
 ) -> FitResult:
     """Train one model with device-resident data and best-on-validation selection.
 
@@ -46,6 +48,12 @@ def fit(
             a ``loss_fn`` without host-side randomness or data-dependent shapes (the default loss; not
             ch3's CutMix, whose box a graph would freeze). Off by default: not yet measured on a GPU.
         device: default: the model's device.
+        checkpoint_key: inside a part (``helpers.checkpoint.active``), save the whole training state under this key
+            at epoch ends (every ``HELPERS_CHECKPOINT_S`` seconds, and after the last epoch) and resume from it, to
+            the numbers of an uninterrupted run: weights and BatchNorm statistics, the best weights, optimiser,
+            schedule, the batch generator, torch's RNG, and the state of a ``loss_fn`` or ``augment`` that has
+            ``state_dict`` / ``load_state_dict`` (e.g. ch3's CutMix draws). A finished run is not trained again.
+            Each ``fit`` call of a part needs its own key. None: no checkpoints.
     """
     t0 = time.perf_counter()
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -63,7 +71,32 @@ def fit(
 
     best = (-math.inf, 0, copy.deepcopy(model.state_dict()))
     history: dict[str, list[float]] = {"train_loss": [], "val_score": []}
-    bar = tqdm(range(config.epochs), desc=desc, disable=not progress_enabled(), leave=False)
+    stateful = [f for f in (loss_fn, augment) if hasattr(f, "state_dict") and hasattr(f, "load_state_dict")]
+    ckpt, epoch0, earlier_s = checkpoint.active(), 0, 0.0
+    state = ckpt.load(checkpoint_key) if checkpoint_key else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        if sched is not None:
+            sched.load_state_dict(state["sched"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        for f, f_state in zip(stateful, state["stateful"]):
+            f.load_state_dict(f_state)
+        best, history, epoch0, earlier_s = tuple(state["best"]), state["history"], state["epoch"], state["wall_s"]
+
+    def snapshot_state(epoch: int) -> dict:
+        return {"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict() if sched is not None else None, "gen": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "stateful": [f.state_dict() for f in stateful], "best": best, "history": history, "epoch": epoch,
+                "wall_s": earlier_s + time.perf_counter() - t0}
+
+    bar = tqdm(range(epoch0, config.epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
+               total=config.epochs)
     for epoch in bar:
         model.train()
         total.zero_()
@@ -82,9 +115,11 @@ def fit(
             if config.select == "last" or score > best[0]:
                 best = (score, epoch, copy.deepcopy(model.state_dict()))
             bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}", val=f"{score:.4f}")
+        if checkpoint_key:
+            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == config.epochs)
     if xv is not None:
         model.load_state_dict(best[2])
     else:
         best = (math.nan, config.epochs - 1, None)
     model.eval()
-    return FitResult(model, best[1], best[0], history, time.perf_counter() - t0, stepper.replays)
+    return FitResult(model, best[1], best[0], history, earlier_s + time.perf_counter() - t0, stepper.replays)

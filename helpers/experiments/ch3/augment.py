@@ -81,25 +81,39 @@ def randaugment_batch(x: Tensor, gen: torch.Generator, num_ops: int = 2, magnitu
     return out.float() / 255
 
 
-def cutmix_loss(seed: int, alpha: float = 1.0):
+class CutMixLoss:
     """CutMix (Yun et al. 2019) inside the loss: paste a random box from a shuffled batch, mix the labels by area.
 
-    Returns:
-        ``loss(forward, x (B, C, H, W), y (B,)) -> scalar``, with its own seeded draws.
+    ``loss(forward, x (B, C, H, W), y (B,)) -> scalar``, with its own seeded draws; ``state_dict`` /
+    ``load_state_dict`` carry them, so that ``fit``'s checkpoints resume the same boxes.
     """
-    gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
 
-    def loss(forward, x: Tensor, y: Tensor) -> Tensor:
+    def __init__(self, seed: int, alpha: float = 1.0):
+        self.alpha = alpha
+        self.gen = torch.Generator().manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, forward, x: Tensor, y: Tensor) -> Tensor:
         B, _, H, W = x.shape
-        lam = float(rng.beta(alpha, alpha)) if alpha > 0 else 1.0
-        perm = torch.randperm(B, generator=gen).to(x.device)
+        lam = float(self.rng.beta(self.alpha, self.alpha)) if self.alpha > 0 else 1.0
+        perm = torch.randperm(B, generator=self.gen).to(x.device)
         h, w = int(H * math.sqrt(1 - lam)), int(W * math.sqrt(1 - lam))
-        cy, cx = (int(v) for v in torch.randint(H, (2,), generator=gen))
+        cy, cx = (int(v) for v in torch.randint(H, (2,), generator=self.gen))
         y0, y1, x0, x1 = max(cy - h // 2, 0), min(cy + h // 2, H), max(cx - w // 2, 0), min(cx + w // 2, W)
         xm = x.clone()
         xm[:, :, y0:y1, x0:x1] = x[perm, :, y0:y1, x0:x1]
         lam = 1 - (y1 - y0) * (x1 - x0) / (H * W)
         z = forward(xm)  # (B, classes)
         return lam * F.cross_entropy(z, y) + (1 - lam) * F.cross_entropy(z, y[perm])
-    return loss
+
+    def state_dict(self) -> dict:
+        return {"gen": self.gen.get_state(), "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.gen.set_state(state["gen"])
+        self.rng.bit_generator.state = state["rng"]
+
+
+def cutmix_loss(seed: int, alpha: float = 1.0) -> CutMixLoss:
+    """CutMix's loss with draws seeded by ``seed`` (``CutMixLoss``)."""
+    return CutMixLoss(seed, alpha)

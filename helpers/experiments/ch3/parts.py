@@ -99,8 +99,10 @@ def run_toy(size: int = 28, n: int = 16, seed: int = 0) -> dict:
 
 # --------------------------------------------------------------------------- trained networks
 def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
-                      transforms: list, augment=None, loss_fn=None, desc: str = "") -> tuple[float, dict, nn.Module]:
-    """Build a network after seeding with ``seed``, train it (``fit``), and measure it on ``xe``.
+                      transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None
+                      ) -> tuple[float, dict, nn.Module]:
+    """Build a network after seeding with ``seed``, train it (``fit``; inside a part its training resumes from
+    checkpoints under ``checkpoint_key``), and measure it on ``xe``.
 
     Returns:
         ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds
@@ -111,7 +113,7 @@ def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, s
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     fit(model.to(device), ds["train"], ds["val"], cfg, augment=augment, loss_fn=loss_fn, seed=seed, device=device,
-        desc=desc)
+        desc=desc, checkpoint_key=checkpoint_key)
     acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
     t1 = time.perf_counter()
     run = measure(model, xe, transforms)
@@ -131,16 +133,16 @@ def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict
     accs, runs = [], []
     for sd in s.seeds:
         acc, run, _ = train_and_measure(lambda: ConvNet7(ds["classes"]), ds, s.mnist6_fit, sd, device, xe, rots,
-                                        desc=f"{task} seed {sd}")
+                                        desc=f"{task} seed {sd}", checkpoint_key=f"{mnist6_part(task)}-s{sd}")
         accs.append(acc)
         runs.append(run)
     return {"task": task, "classes": ds["classes"], "acc": accs, "runs": runs}
 
 
-def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = ""
+def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = "", key: str = "cifar"
                 ) -> tuple[dict, nn.Module, Tensor]:
-    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed; returns the part's dict, the first seed's
-    trained model and the evaluation images ``(n_eval, 3, 32, 32)``."""
+    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints ``<key>-s<seed>``); returns the
+    part's dict, the first seed's trained model and the evaluation images ``(n_eval, 3, 32, 32)``."""
     ds = cifar10(s.cifar_train, s.cifar_val, seed)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
     shifts = [diagonal_shift(p) for p in s.shifts]
@@ -148,7 +150,7 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
     for sd in s.cifar_seed_list:
         loss = cutmix_loss(sd) if aug == "CutMix" else None
         acc, run, model = train_and_measure(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
-                                            desc=f"{label} seed {sd}")
+                                            desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}")
         out["acc"].append(acc)
         out["runs"].append(run)
         first = model if first is None else first
@@ -163,7 +165,7 @@ def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict
         ``{"augmentation", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}`` and, for the
         baseline, ``"fig2b"`` (``fig2b``).
     """
-    out, first, xe = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug)
+    out, first, xe = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug))
     if aug == "baseline":
         out["fig2b"] = fig2b(first, xe)
     return {"augmentation": aug, **out}
@@ -172,7 +174,8 @@ def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict
 def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
     """Fig. 6b, one width: WRN-k (``wrn_blocks`` per stage) of each CIFAR seed, no augmentation; translation
     in/equivariance. Returns ``{"width", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
-    out, _, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}")
+    out, _, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
+                            key=f"width-{k}")
     return {"width": k, **out}
 
 
