@@ -352,3 +352,23 @@ def test_timm_vit_without_position_embedding_is_translation_invariant():
         m.pos_embed.normal_()
     r = layer_in_equivariance(m, layers, x, [ch3.diagonal_shift(32)])
     assert r["invariance"][:3].max() < 0.95
+
+
+def test_a_cifar_part_resumes_each_seeds_training_from_its_checkpoint(need_data, tmp_path):
+    """Inside a part, each CIFAR seed's network checkpoints under ``<part>-s<seed>``: a second run of the part
+    trains nothing again and measures the same networks (CutMix's own draws included)."""
+    from helpers import checkpoint
+
+    need_data("cifar10")
+    s = replace(TINY, cifar_seeds=(0, 1))
+
+    def run():
+        ck = checkpoint.Checkpoints(tmp_path / "aug-cutmix.s0.ckpt", "sha256:t", every_s=0)
+        with checkpoint.scope(ck):
+            return ck, ch3.parts.augmentation(s, 0, torch.device("cpu"), "CutMix")
+
+    ck, first = run()
+    ck2, again = run()
+    assert ck.resumed == [] and ck2.resumed == ["aug-cutmix-s0", "aug-cutmix-s1"]
+    assert first["acc"] == again["acc"] and len(first["acc"]) == 2
+    np.testing.assert_array_equal(first["runs"][1]["invariance"], again["runs"][1]["invariance"])
