@@ -255,7 +255,7 @@ def show_so_far(ev) -> None:
     display(table1_vs_paper(groups))
     for g, r in groups.items():
         pending = pending_nus(ev, g)
-        print(f"{r['group']}: the SI rule picks ν = {float(r['nu']):g} among the stored ν; "
+        print(f"{r['group']}: the SI rule picks ν = {float(r['nu']):g} among the stored ν,\n  "
               + ("final: no ν still to come can change it" if not pending
                  else f"provisional until ν = {', '.join(f'{n:g}' for n in pending)} are stored"))
     fig, axes = plt.subplots(len(groups), 3, figsize=(13, 3.3 * len(groups)), squeeze=False)
@@ -264,4 +264,4 @@ def show_so_far(ev) -> None:
     fig.suptitle(f"the {ev.profile} profile so far: the ν sweeps")
     fig.tight_layout()
     plt.show()
-    display(models_frame({g: r["table"] for g, r in groups.items()}, sensitivity_of(ev)))
+    display(models_frame({g: r["table"] for g, r in groups.items()}, sensitivity_of(ev)).round(3))
