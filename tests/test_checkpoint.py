@@ -38,6 +38,32 @@ def _killed_after(model, calls: int):
     model.neg_elbo = neg_elbo
 
 
+class _KillSwitch:
+    """Counts calls (one a training step); raises on the first call after ``arm(after)``'s count: a killed run."""
+
+    def __init__(self):
+        self.n, self.after = 0, None
+
+    def arm(self, after: int | None) -> None:
+        self.n, self.after = 0, after
+
+    def __call__(self) -> None:
+        self.n += 1
+        if self.after is not None and self.n > self.after:
+            raise RuntimeError("killed")
+
+
+def _kill_then_resume(run, folder, key: str, kill_after: int):
+    """``run(key, kill_after)`` inside a part until it is killed, then ``run(key)`` again to the end, resuming;
+    returns the second run's ``Checkpoints`` and result."""
+    with checkpoint.scope(checkpoint.Checkpoints(folder, "sha256:x", every_s=0)), pytest.raises(RuntimeError,
+                                                                                               match="killed"):
+        run(key, kill_after=kill_after)
+    ck = checkpoint.Checkpoints(folder, "sha256:x", every_s=0)
+    with checkpoint.scope(ck):
+        return ck, run(key)
+
+
 def test_a_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
     straight = _model()
     h0 = fit_sweep(straight, _data(), CFG, seed=3, snapshots=3)
@@ -114,17 +140,15 @@ def test_a_killed_ensemble_resumes_to_the_uninterrupted_numbers(tmp_path):
     gen = torch.Generator().manual_seed(2)
     x, y = torch.rand(60, 6, 6, generator=gen), torch.randint(0, 3, (60,), generator=gen)
     cfg = FitConfig(epochs=4, batch_size=16, lr=1e-2, schedule="cosine")
-    calls = {"n": 0, "kill_after": None}
+    step = _KillSwitch()
 
     def loss(forward, xb, yb, nu):
-        calls["n"] += 1
-        if calls["kill_after"] is not None and calls["n"] > calls["kill_after"]:
-            raise RuntimeError("killed")
+        step()
         z = forward(xb)
         return F.cross_entropy(z, yb) + nu * z.pow(2).mean()
 
     def run(key=None, kill_after=None):
-        calls.update(n=0, kill_after=kill_after)
+        step.arm(kill_after)
         models = build_models(lambda: MLP(36, [8], 3), (0, 1, 2))
         res = fit_ensemble(models, (x, y), (x[:20], y[:20]), cfg, seeds=(0, 1, 2), loss_fn=loss,
                            augment=group_action(ROT4), member_args=torch.tensor([0.0, 0.1, 1.0]),
@@ -133,13 +157,8 @@ def test_a_killed_ensemble_resumes_to_the_uninterrupted_numbers(tmp_path):
 
     straight, r0 = run()
     folder = tmp_path / "p.s0.ckpt"
-    with checkpoint.scope(checkpoint.Checkpoints(folder, "sha256:x", every_s=0)), pytest.raises(RuntimeError):
-        run("ir-l2", kill_after=4 * 2 + 1)  # 4 steps an epoch: killed in epoch 3
-    assert torch.load(folder / "ir-l2.pt", weights_only=False)["epoch"] == 2
-    ck = checkpoint.Checkpoints(folder, "sha256:x", every_s=0)
-    with checkpoint.scope(ck):
-        again, r1 = run("ir-l2")
-    assert ck.resumed == ["ir-l2"] and calls["n"] == 2 * 4, "only the last two epochs were trained"
+    ck, (again, r1) = _kill_then_resume(run, folder, "ir-l2", kill_after=4 * 2 + 1)  # 4 steps an epoch: in epoch 3
+    assert ck.resumed == ["ir-l2"] and step.n == 2 * 4, "only the last two epochs were trained"
     for a, b in zip(straight, again):
         for (name, u), v in zip(a.state_dict().items(), b.state_dict().values()):
             assert torch.equal(u, v), name
@@ -161,18 +180,16 @@ def test_a_killed_fit_resumes_to_the_uninterrupted_numbers_cutmix_draws_included
     gen = torch.Generator().manual_seed(4)
     x, y = torch.rand(40, 3, 8, 8, generator=gen), torch.randint(0, 3, (40,), generator=gen)
     cfg = FitConfig(epochs=4, batch_size=10, lr=0.05, optimizer="sgd", schedule="step", milestones=(2, 3))
-    calls = {"n": 0, "kill_after": None}
+    step = _KillSwitch()
 
     def run(key=None, kill_after=None):
-        calls.update(n=0, kill_after=kill_after)
+        step.arm(kill_after)
         torch.manual_seed(0)
         model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3))
         cutmix = cutmix_loss(7)
 
         def loss(forward, xb, yb):
-            calls["n"] += 1
-            if calls["kill_after"] is not None and calls["n"] > calls["kill_after"]:
-                raise RuntimeError("killed")
+            step()
             return cutmix(forward, xb, yb)
         loss.state_dict, loss.load_state_dict = cutmix.state_dict, cutmix.load_state_dict
         res = fit(model, (x, y), (x[:10], y[:10]), cfg, loss_fn=loss, augment=random_crop, seed=3,
@@ -180,13 +197,8 @@ def test_a_killed_fit_resumes_to_the_uninterrupted_numbers_cutmix_draws_included
         return model, res
 
     straight, r0 = run()
-    folder = tmp_path / "p.s0.ckpt"
-    with checkpoint.scope(checkpoint.Checkpoints(folder, "sha256:x", every_s=0)), pytest.raises(RuntimeError):
-        run("aug-cutmix-s0", kill_after=4 * 2 + 1)  # 4 steps an epoch: killed in epoch 3
-    ck = checkpoint.Checkpoints(folder, "sha256:x", every_s=0)
-    with checkpoint.scope(ck):
-        again, r1 = run("aug-cutmix-s0")
-    assert ck.resumed == ["aug-cutmix-s0"] and calls["n"] == 2 * 4, "only the last two epochs were trained"
+    ck, (again, r1) = _kill_then_resume(run, tmp_path / "p.s0.ckpt", "aug-cutmix-s0", kill_after=4 * 2 + 1)
+    assert ck.resumed == ["aug-cutmix-s0"] and step.n == 2 * 4, "only the last two epochs were trained"
     for (name, u), v in zip(straight.state_dict().items(), again.state_dict().values()):
         assert torch.equal(u, v), name
     assert r0.history == r1.history and (r0.best_epoch, r0.best_score) == (r1.best_epoch, r1.best_score)
