@@ -50,9 +50,12 @@ LOCK_MAX_AGE_S = 12 * 3600
 # --------------------------------------------------------------------------- encoding
 def canonical(v: Any) -> Any:
     """Settings as plain JSON values (dataclasses as dicts, tuples as lists, numpy scalars as numbers), for
-    hashing and for the sidecar. Dict keys become strings."""
+    hashing and for the sidecar. Dict keys become strings. A dataclass field declared with
+    ``metadata={"omit_default": True}`` is left out while it holds its default: a field added to a settings class
+    later keeps every stored part's hash, and a part computed with another value gets another hash."""
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return {f.name: canonical(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        return {f.name: canonical(getattr(v, f.name)) for f in dataclasses.fields(v)
+                if not (f.metadata.get("omit_default") and getattr(v, f.name) == f.default)}
     if isinstance(v, dict):
         return {str(k): canonical(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):

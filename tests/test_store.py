@@ -53,6 +53,28 @@ def test_settings_hash_is_stable_and_sensitive():
     assert a != settings_hash(settings=FitConfig(epochs=3), seed=1)
 
 
+
+def test_a_field_added_with_omit_default_keeps_the_hashes_of_its_default():
+    """A settings field declared ``omit_default`` (e.g. ``FitConfig.precision``) is out of the hash at its default,
+    so the parts stored before it existed stay valid, and in it with any other value."""
+    import dataclasses
+
+    from helpers.training import FitConfig
+
+    @dataclasses.dataclass(frozen=True)
+    class Before:
+        epochs: int = 3
+
+    @dataclasses.dataclass(frozen=True)
+    class After:
+        epochs: int = 3
+        precision: str = dataclasses.field(default="fp32", metadata={"omit_default": True})
+
+    assert settings_hash(s=Before()) == settings_hash(s=After())
+    assert settings_hash(s=After()) != settings_hash(s=After(precision="bf16"))
+    assert settings_hash(s=FitConfig()) != settings_hash(s=FitConfig(precision="bf16"))
+
+
 def test_store_saves_loads_and_tells_stale_files(tmp_path):
     st = Store(tmp_path)
     path = st.save("01_x", "quick", "part-a", 0, {"x": torch.arange(100.0)}, {"settings_hash": "sha256:1"})

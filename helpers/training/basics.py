@@ -77,6 +77,22 @@ def _optimizer(params, cfg: FitConfig, capturable: bool = False):
     return opt, sched
 
 
+def _mixed_precision(loss: Callable[..., Tensor], cfg: FitConfig, device: torch.device,
+                     models: Sequence[nn.Module] = ()) -> Callable[..., Tensor]:
+    """``loss`` run under ``torch.autocast`` to bfloat16 when ``cfg.precision == "bf16"`` (else ``loss`` itself);
+    convolutional ``models`` are then put in channels-last layout, which bfloat16 convolutions run fastest in."""
+    if cfg.precision == "fp32":
+        return loss
+    for m in models:
+        if any(p.ndim == 4 for p in m.parameters()):
+            m.to(memory_format=torch.channels_last)
+
+    def mixed(*args):
+        with torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False):  # no cache: CUDA graphs
+            return loss(*args)
+    return mixed
+
+
 def _batches(n: int, batch_size: int, gen: torch.Generator, device) -> list[Tensor]:
     perm = torch.randperm(n, generator=gen).to(device)  # (n,)
     return list(torch.split(perm, batch_size))
