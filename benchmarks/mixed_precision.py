@@ -1,6 +1,10 @@
 """Does bfloat16 mixed precision change what chapter 3 measures, and how much faster is it? (``FitConfig.precision``)
 
     python -m benchmarks.mixed_precision [--device cpu|cuda] [--seeds 3] [--n-train 4000] [--epochs 8] [--out DIR]
+    python -m benchmarks.mixed_precision --first-seed 3 --with results/benchmarks/mixed-precision-cpu.json ...
+
+``--first-seed K --with FILE`` trains seeds K, K+1, ... and judges them together with the seeds of an earlier
+run's JSON (same sizes), e.g. to add seeds where three leave an effect undecided.
 
 Trains chapter 3's CIFAR ResNet-44 (the ``aug-baseline`` part's network and recipe, ``ch3.parts.augmentation``) on
 the real CIFAR-10 subset at reduced size, once per seed in float32 and once in bfloat16 mixed precision, and compares
@@ -92,6 +96,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--n-train", type=int, default=4000)
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--out", default=None, help="folder for the JSON (default: _build/benchmarks)")
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--with", dest="earlier", default=None, help="an earlier run's JSON whose seeds are judged too")
+    p.add_argument("--no-steps", action="store_true", help="skip the step timings")
     a = p.parse_args(argv)
     if a.seeds < 2 or a.n_train < 256 or a.epochs < 1:
         raise SystemExit(f"error: need --seeds >= 2, --n-train >= 256, --epochs >= 1; got {a.seeds}, {a.n_train}, "
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(a.device) if a.device else default_device()
     std = ch3.SETTINGS["standard"]
     milestones = (round(a.epochs * 8 / 15), round(a.epochs * 12 / 15))  # the standard schedule's places
-    s = replace(std, seeds=tuple(range(a.seeds)), cifar_seeds=None, cifar_train=a.n_train, cifar_val=1000,
+    s = replace(std, seeds=tuple(range(a.first_seed, a.first_seed + a.seeds)), cifar_seeds=None, cifar_train=a.n_train, cifar_val=1000,
                 n_eval=500, cifar_fit=replace(std.cifar_fit, epochs=a.epochs, milestones=milestones))
     out = {"device": device_name(device), "threads": torch.get_num_threads(), "n_train": a.n_train,
            "epochs": a.epochs, "seeds": a.seeds, "rule": __doc__.split("The rule, fixed before the first run: ")[1]
@@ -113,8 +120,22 @@ def main(argv: list[str] | None = None) -> dict:
                                             for run in r["runs"]]}
         print(f"{precision}: accuracy {np.round(r['acc'], 1).tolist()} %, {out['parts'][precision]['wall_s']:.0f} s",
               flush=True)
+    out["seed_list"] = list(s.seeds)
+    if a.earlier:
+        before = json.loads(Path(a.earlier).read_text())
+        if (before["n_train"], before["epochs"]) != (a.n_train, a.epochs):
+            raise SystemExit(f"error: {a.earlier} ran {before['n_train']} images, {before['epochs']} epochs; this run "
+                             f"{a.n_train}, {a.epochs}")
+        out["seed_list"] = before.get("seed_list", list(range(before["seeds"]))) + out["seed_list"]
+        for prec, part in out["parts"].items():
+            old_part = before["parts"][prec]
+            part["acc"] = old_part["acc"] + part["acc"]
+            part["runs"] = old_part["runs"] + part["runs"]
+            part["wall_s"] += old_part["wall_s"]
+        out["step_ms"] = before.get("step_ms", {})
+        out["seeds"] = len(out["seed_list"])
     out["compare"] = compare(out["parts"])
-    nets = {"ResNet-44": lambda: CifarResNet(std.resnet_blocks),
+    nets = {} if a.no_steps else {"ResNet-44": lambda: CifarResNet(std.resnet_blocks),
             **{f"WRN-40-{k}": (lambda k=k: CifarResNet(std.wrn_blocks, k)) for k in (1, 2, 4, 8)}}
     for name, make in nets.items():
         fp32, bf16 = (step_ms(make, prec, device, steps=1 if name == "WRN-40-8" else 3) for prec in ("fp32", "bf16"))
