@@ -44,6 +44,7 @@ touch "$OUT/.start"
     python3 -m benchmarks --out "$OUT" ${BENCH_ARGS:-} || rc=$?
     python3 -m benchmarks.profile_step --out "$OUT" > "$OUT/log-profile.txt" 2>&1 || rc=$?
     python3 -m benchmarks.ch2_step --profile "$profile" --out "$OUT" > "$OUT/log-ch2-step.txt" 2>&1 || rc=$?
+    python3 -m benchmarks.mixed_precision --out "$OUT" > "$OUT/log-mixed-precision.txt" 2>&1 || rc=$?
     echo "benchmarks: done after $(( $(date +%s) - t0 )) s"
   fi
   if [ ${#chapters[@]} -gt 0 ]; then

@@ -372,3 +372,16 @@ def test_a_cifar_part_resumes_each_seeds_training_from_its_checkpoint(need_data,
     assert ck.resumed == [] and ck2.resumed == ["aug-cutmix-s0", "aug-cutmix-s1"]
     assert first["acc"] == again["acc"] and len(first["acc"]) == 2
     np.testing.assert_array_equal(first["runs"][1]["invariance"], again["runs"][1]["invariance"])
+
+
+def test_cifar_nets_train_in_bf16_and_the_committed_comparison_is_shown():
+    """The CIFAR networks of every profile train in bf16 mixed precision, the MNIST6 CNN in float32 (its standard
+    parts were stored so); the page's Deviations read the committed bf16-vs-fp32 record and its rule's verdict."""
+    for s in ch3.SETTINGS.values():
+        assert s.cifar_fit.precision == "bf16" and s.mnist6_fit.precision == "fp32"
+    tables = ch3.records.mixed_precision()
+    if not tables:
+        pytest.skip("no results/benchmarks/mixed-precision-*.json in this checkout")
+    rules = [t for name, t in tables.items() if "the rule" in name]
+    assert rules and all(set(t.columns) == {"bf16 - fp32", "rule's bound", "holds"} for t in rules)
+    assert all(len(t) == 4 for t in rules), "accuracy and the three measures"

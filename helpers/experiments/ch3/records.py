@@ -4,24 +4,29 @@ made before the chapter ran as parts, read through ``helpers.records.recorded`` 
 - ``gpu_parts.json``: every experiment of the standard settings on an H100 (parts run side by side, merged);
 - ``cpu_parts.json``, ``cpu_widths.json``: the experiments that fit on the 2-core CPU;
 - ``h100_results.json`` (when present): a whole notebook run of the standard profile before the parts;
-- ``h100_partial.json``: the digest of a notebook run on an H100 stopped in the width study.
+- ``h100_partial.json``: the digest of a notebook run on an H100 stopped in the width study;
+- ``results/benchmarks/mixed-precision-<device>.json``: bf16 against fp32 training of the CIFAR nets
+  (``benchmarks.mixed_precision``), the evidence for the chapter's mixed precision.
 
 Their ``numbers`` hold ``{"mnist6", "augmentations", "widths"}`` in ``parts.collect``'s layout (widths keyed by
 strings), ``similarity_demo``, ``toy``, ``fig2b``, and the claim values they computed.
 """
 from __future__ import annotations
 
+import json
+
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from ...claims import ClaimTable
-from ...records import recorded
+from ...records import _results_root, recorded
 from .claims import CLAIMS, claim_values
 from .settings import STEM
 from .views import frames, plot_mnist6, plot_translation
 
 __all__ = ["STEM", "EARLIER", "PARTIAL", "earlier", "record_frames", "record_claim_values", "record_summary",
-           "record_claim_tables", "record_values", "record_figures", "partial_frame"]
+           "record_claim_tables", "record_values", "record_figures", "partial_frame", "mixed_precision"]
 
 #: The committed earlier records of the standard settings, by label (a missing file is left out).
 EARLIER = {"H100, one notebook run": "h100_results.json", "H100, every experiment": "gpu_parts.json",
@@ -104,3 +109,26 @@ def partial_frame(rec: dict):
     rows = [{"cell": c["first_line"][:60], "status": c["status"], "seconds": c["seconds"],
              "printed": (c.get("text") or "").strip().split("\n")[0][:140]} for c in rec["cells"]]
     return pd.DataFrame(rows)
+
+
+def mixed_precision(root=None) -> dict[str, pd.DataFrame]:
+    """The committed ``benchmarks.mixed_precision`` records (one per device), as tables: per seed, the validation
+    accuracy of ResNet-44 in fp32 and bf16; per measure, the two precisions' mean depth-part curves against
+    float32's seed spread, with the rule's verdict; and the step times of each CIFAR net. Empty when none is
+    committed (e.g. a pip-installed ``helpers``)."""
+    out = {}
+    for path in sorted((_results_root(root) / "benchmarks").glob("mixed-precision-*.json")):
+        rec = json.loads(path.read_text())
+        c, dev = rec["compare"], rec["device"]
+        seeds = rec.get("seed_list", list(range(rec["seeds"])))
+        out[f"{dev}: validation accuracy (%) per seed, ResNet-44, {rec['n_train']:,} images, {rec['epochs']} epochs"] = (
+            pd.DataFrame({"fp32": c["acc_fp32"], "bf16": c["acc_bf16"]}, index=pd.Index(seeds, name="seed")).round(1))
+        rows = {"accuracy (points)": {"bf16 - fp32": c["acc_diff"], "rule's bound": max(2 * c["acc_diff_se"], 1.0),
+                                      "holds": c["accuracy_holds"]}}
+        for m, v in c["measures"].items():
+            rows[f"{m}: mean |difference| of the depth-part curves"] = {
+                "bf16 - fp32": v["mean_abs_diff"], "rule's bound": v["fp32_seed_sd"], "holds": v["holds"]}
+        out[f"{dev}: the rule (adopt bf16: {c['adopt_bf16']})"] = pd.DataFrame.from_dict(rows, orient="index").round(3)
+        if rec.get("step_ms"):
+            out[f"{dev}: ms per training step of 128 images"] = pd.DataFrame(rec["step_ms"]).T.round(2)
+    return out
