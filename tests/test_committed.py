@@ -38,7 +38,7 @@ def test_committed_page_records_name_their_profile():
         assert rec["chapter"] == path.parent.name
 
 
-@pytest.mark.parametrize("key,profile", [("1", "paper"), ("2", "standard")])
+@pytest.mark.parametrize("key,profile", [("1", "paper"), ("2", "standard"), ("3", "standard")])
 def test_a_profile_in_progress_renders_from_its_committed_parts(key, profile, monkeypatch):
     """The pages' "so far" sections: the committed parts of a profile still being computed load without computing
     anything, and the chapter's view of them draws (tables beside the paper's, figures)."""

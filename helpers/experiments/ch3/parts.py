@@ -206,18 +206,22 @@ def pretrained(s: Settings, seed: int, device: torch.device) -> dict:
 
 
 # --------------------------------------------------------------------------- the list, and the results by experiment
-def collect(ev: Mapping, s: Settings) -> dict:
+def collect(ev: Mapping, s: Settings, stored_only: bool = False) -> dict:
     """The trained parts' results by experiment, as the figures and claims read them.
 
     Args:
         ev: part results by name (a page's ``Evidence``, or a dict); s: the profile's settings.
+        stored_only: leave out the models whose part ``ev`` lacks (a profile in progress,
+            ``runner.stored_so_far``) instead of raising ``KeyError``.
     Returns:
         ``{"mnist6": {task: result}, "augmentations": {aug: result}, "widths": {k: result}}`` (each result has
         ``"acc"`` and ``"runs"``; width 1 is the ``aug-baseline`` result where ``width_part`` says so).
     """
-    return {"mnist6": {t: ev[mnist6_part(t)] for t in MNIST6_TASKS},
-            "augmentations": {a: ev[aug_part(a)] for a in s.augmentations},
-            "widths": {int(k): ev[width_part(s, k)] for k in s.widths}}
+    names = {"mnist6": {t: mnist6_part(t) for t in MNIST6_TASKS},
+             "augmentations": {a: aug_part(a) for a in s.augmentations},
+             "widths": {int(k): width_part(s, k) for k in s.widths}}
+    return {key: {model: ev[name] for model, name in per.items() if not stored_only or name in ev}
+            for key, per in names.items()}
 
 
 

@@ -23,10 +23,10 @@ from ...claims import ClaimTable
 from ...records import _results_root, recorded
 from .claims import CLAIMS, claim_values
 from .settings import STEM
-from .views import frames, plot_mnist6, plot_translation
+from .views import accuracies, frames, plot_mnist6, plot_translation
 
 __all__ = ["STEM", "EARLIER", "PARTIAL", "earlier", "record_frames", "record_claim_values", "record_summary",
-           "record_claim_tables", "record_values", "record_figures", "partial_frame", "mixed_precision"]
+           "record_claim_tables", "record_values", "record_figures", "partial_frame", "mixed_precision", "show_so_far"]
 
 #: The committed earlier records of the standard settings, by label (a missing file is left out).
 EARLIER = {"H100, one notebook run": "h100_results.json", "H100, every experiment": "gpu_parts.json",
@@ -132,3 +132,26 @@ def mixed_precision(root=None) -> dict[str, pd.DataFrame]:
         if rec.get("step_ms"):
             out[f"{dev}: ms per training step of 128 images"] = pd.DataFrame(rec["step_ms"]).T.round(2)
     return out
+
+
+def show_so_far(ev) -> None:
+    """Display the stored trained parts of a profile in progress (``runner.stored_so_far``): their provenance, then
+    Fig. 5 (MNIST6), Figs. 6a and 6b for the augmentations and widths stored so far, and their per-part tables."""
+    from IPython.display import display
+
+    from .parts import collect
+
+    display(ev)
+    exp = collect(ev, ev.settings, stored_only=True)
+    if exp["mnist6"]:
+        plot_mnist6(exp["mnist6"], f"the {ev.profile} profile so far: rotation in/equivariance per part (cf. Fig. 5)")
+        plt.show()
+    for key, label, fig in (("augmentations", "", "6a"), ("widths", "k=", "6b")):
+        if exp[key]:
+            variants = {f"{label}{k}": r for k, r in exp[key].items()}
+            print("validation accuracy: " + accuracies(variants))
+            plot_translation(variants, f"the {ev.profile} profile so far: {key} (cf. Fig. {fig})")
+            plt.show()
+    for name, frame in frames(exp).items():
+        print(name)
+        display(frame.round(3))
