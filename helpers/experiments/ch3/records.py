@@ -137,7 +137,7 @@ def mixed_precision(root=None) -> dict[str, pd.DataFrame]:
 def show_so_far(ev) -> None:
     """Display the stored trained parts of a profile in progress (``runner.stored_so_far``): their provenance, then
     Fig. 5 (MNIST6), Figs. 6a and 6b for the augmentations and widths stored so far, and their per-part tables."""
-    from IPython.display import display
+    from IPython.display import Markdown, display
 
     from .parts import collect
 
@@ -153,5 +153,5 @@ def show_so_far(ev) -> None:
             plot_translation(variants, f"the {ev.profile} profile so far: {key} (cf. Fig. {fig})")
             plt.show()
     for name, frame in frames(exp).items():
-        print(name)
+        display(Markdown(f"**{name}**"))  # a heading in the page's order (printed text would gather above)
         display(frame.round(3))
