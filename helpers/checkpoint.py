@@ -21,6 +21,20 @@ generator, its counters) resumes to the same numbers as an uninterrupted run; ``
 test checks it.
 
 ``HELPERS_CHECKPOINT_S`` sets ``every_s`` (seconds; default 300; 0 saves at every opportunity).
+
+Checkpoints are git-ignored: they survive a killed process, not a new machine (a fresh clone, the next session).
+What must survive those is kept as **pieces**: a part made of independent runs (chapter 3's seeds) keeps each
+finished run's small result, not its network, in
+
+    <store>/<profile>/<chapter>/parts/<part>.s<seed>.pieces/    (``Store.pieces``; committed like a part; removed
+                                                                 once the part is stored)
+
+    got = ckpt.piece(key)           # None, or what keep(key, ...) stored under these settings
+    ckpt.keep(key, value)           # numbers, strings and arrays (``store.encode``), with date, commit and device
+
+so a part of three two-hour seeds can be computed one seed a session. A piece written under other settings is
+never used. The part's record names the pieces it reused (``meta["resumed"]["pieces"]``) and its ``wall_time_s``
+counts their compute time.
 """
 from __future__ import annotations
 
@@ -34,9 +48,10 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import torch
 
-__all__ = ["Checkpoints", "active", "scope", "discard", "saved_s"]
+__all__ = ["Checkpoints", "active", "scope", "discard", "saved_s", "kept_pieces"]
 
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
@@ -62,13 +77,17 @@ class Checkpoints:
             ``HELPERS_CHECKPOINT_S`` or 300.
     """
 
-    def __init__(self, folder: str | os.PathLike | None = None, digest: str = "", every_s: float | None = None):
+    def __init__(self, folder: str | os.PathLike | None = None, digest: str = "", every_s: float | None = None,
+                 pieces: str | os.PathLike | None = None, device: str = ""):
         self.folder = Path(folder) if folder is not None else None
+        self.pieces = Path(pieces) if pieces is not None else None
         self.digest = digest
+        self.device = device
         self.every_s = _every_s() if every_s is None else float(every_s)
         self._last: dict[str, float] = {}
         self._t0 = time.monotonic()
         self.resumed: list[str] = []  # the keys this run resumed
+        self.reused: list[str] = []  # the pieces this run reused
         self.earlier_s = 0.0  # compute time of earlier runs up to their last save (what this run did not redo)
         if self.folder is not None and self.folder.exists():
             tag = self._tag()
@@ -77,6 +96,10 @@ class Checkpoints:
                 self.clear()
             else:
                 self.earlier_s = float(held.get("wall_s", 0.0))
+        if self.pieces is not None:  # both tags count from the part's first run: the later save is the larger
+            held = _read_tag(self.pieces / "state.json")
+            if held.get("settings_hash") == digest:
+                self.earlier_s = max(self.earlier_s, float(held.get("wall_s", 0.0)))
 
     @property
     def enabled(self) -> bool:
@@ -136,6 +159,67 @@ class Checkpoints:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
+    def _piece_path(self, key: str) -> Path:
+        if not key or set(key) - _KEY_CHARS:
+            raise ValueError(f"piece key {key!r}: use lower-case letters, digits and . _ - only")
+        return self.pieces / f"{key}.json"
+
+    def piece(self, key: str) -> Any | None:
+        """What ``keep(key, ...)`` stored under this part's settings (in this run or an earlier one, on any
+        machine), or None: no pieces folder, no such piece, or one of other settings."""
+        if self.pieces is None:
+            return None
+        from .store import decode
+
+        path = self._piece_path(key)
+        doc = _read_tag(path)
+        if doc.get("settings_hash") != self.digest:
+            return None
+        arrays: Any = {}
+        if doc.get("arrays"):
+            with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        self.reused.append(key)
+        return decode(doc["value"], arrays)
+
+    def keep(self, key: str, value: Any) -> bool:
+        """Store ``value`` (numbers, strings, arrays: ``store.encode``) as the piece ``key``, with the settings hash,
+        date, commit and device, and the part's compute time so far; returns whether it wrote (False: no pieces
+        folder, or it cannot be written, which turns pieces off with a warning)."""
+        if self.pieces is None:
+            return False
+        from .store import dumps, encode, git_commit, now
+
+        path = self._piece_path(key)
+        arrays: dict = {}
+        doc = {"settings_hash": self.digest, "key": key, "date": now(), "git_commit": git_commit(),
+               "device": self.device, "part_wall_s": round(self.wall_s(), 3),
+               "value": encode(value, arrays, f"piece {key!r}"), "arrays": sorted(arrays)}
+        try:
+            self.pieces.mkdir(parents=True, exist_ok=True)
+            if arrays:
+                np.savez_compressed(path.with_suffix(".tmp.npz"), **arrays)
+                path.with_suffix(".tmp.npz").replace(path.with_suffix(".npz"))
+            path.with_suffix(".tmp").write_text(dumps(doc) + "\n")
+            path.with_suffix(".tmp").replace(path)
+            tag = self.pieces / "state.json"  # pieces of other settings may stay beside; piece() never reads them
+            tag.with_suffix(".tmp").write_text(json.dumps({"settings_hash": self.digest,
+                                                           "wall_s": round(self.wall_s(), 3)}) + "\n")
+            tag.with_suffix(".tmp").replace(tag)
+        except OSError as err:
+            warnings.warn(f"pieces off for this part: cannot write {self.pieces} ({err})", RuntimeWarning)
+            self.pieces = None
+            return False
+        return True
+
+
+def _read_tag(path: Path) -> dict:
+    """A small JSON file as a dict; {} when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
 
 _ACTIVE: ContextVar[Checkpoints | None] = ContextVar("helpers_checkpoints", default=None)
 
@@ -161,11 +245,16 @@ def discard(folder: str | os.PathLike) -> None:
 
 
 def saved_s(folder: str | os.PathLike, digest: str) -> float | None:
-    """The compute time a part's checkpoints hold (earlier runs up to their last save) when ``folder`` has
-    checkpoints of settings hash ``digest``; else None."""
-    tag = Path(folder) / "state.json"
-    try:
-        held = json.loads(tag.read_text())
-    except (OSError, ValueError):
-        return None
-    return float(held.get("wall_s", 0.0)) if held.get("settings_hash") == digest else None
+    """The compute time a part's checkpoints (or pieces) hold (earlier runs up to their last save) when ``folder``
+    has them with settings hash ``digest``; else None."""
+    held = _read_tag(Path(folder) / "state.json")
+    return float(held.get("wall_s", 0.0)) if held and held.get("settings_hash") == digest else None
+
+
+def kept_pieces(folder: str | os.PathLike, digest: str) -> list[str]:
+    """The keys of the pieces in ``folder`` stored with settings hash ``digest`` (sorted)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.json")
+                  if p.name != "state.json" and _read_tag(p).get("settings_hash") == digest)

@@ -127,7 +127,8 @@ def _device_name(device: torch.device) -> str:
 
 
 def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, device: torch.device | str,
-             threads: int | None = None, checkpoints: str | os.PathLike | None = None) -> tuple[Any, dict]:
+             threads: int | None = None, checkpoints: str | os.PathLike | None = None,
+             pieces: str | os.PathLike | None = None) -> tuple[Any, dict]:
     """Compute one part and describe the run.
 
     Torch, numpy and Python's ``random`` are seeded with ``seed`` first, so a part gives the same numbers
@@ -137,7 +138,8 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
 
     ``checkpoints``: the part's checkpoint folder (``helpers.checkpoint``), where its long loops save their state
     and from which they resume; None: no checkpoints. A resumed part's ``wall_time_s`` adds the earlier runs' time
-    up to their last save, and ``meta["resumed"]`` says so.
+    up to their last save, and ``meta["resumed"]`` says so. ``pieces``: the part's pieces folder (the committed
+    results of its finished runs, ``Checkpoints.keep``); reused pieces are named in ``meta["resumed"]["pieces"]``.
 
     Returns:
         ``(result, meta)``: the part's result and ``meta`` (settings hash and settings, device, versions, git
@@ -154,7 +156,7 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     np.random.seed(seed % 2**32)
     random.seed(seed)
     digest = part.digest(chapter, settings, seed)
-    ckpt = Checkpoints(checkpoints, digest)
+    ckpt = Checkpoints(checkpoints, digest, pieces=pieces, device=_device_name(device))
     t0 = time.perf_counter()
     with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt):
         result = part.compute(settings, seed, device)
@@ -164,8 +166,22 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     meta = {"settings_hash": digest, "settings": part.settings_of(settings),
             "version": part.version, "description": part.description, "device": _device_name(device),
             "host": platform.node(), "versions": versions(), "git_commit": git_commit(), "date": now(),
-            "wall_time_s": round(wall + (ckpt.earlier_s if ckpt.resumed else 0.0), 3), **determinism()}
-    if ckpt.resumed:
+            "wall_time_s": round(wall + (ckpt.earlier_s if ckpt.resumed or ckpt.reused else 0.0), 3),
+            **determinism()}
+    if ckpt.resumed or ckpt.reused:
         meta["resumed"] = {"checkpoints": ckpt.resumed, "earlier_runs_s": round(ckpt.earlier_s, 3),
                            "this_run_s": round(wall, 3)}
+        if ckpt.reused:
+            meta["resumed"]["pieces"] = _pieces_provenance(ckpt)
     return result, meta
+
+
+def _pieces_provenance(ckpt: Checkpoints) -> dict:
+    """``{key: {"date", "git_commit", "device"}}`` of the pieces a run reused (where and when each was computed)."""
+    import json
+
+    out = {}
+    for key in ckpt.reused:
+        doc = json.loads((ckpt.pieces / f"{key}.json").read_text()) if ckpt.pieces is not None else {}
+        out[key] = {k: doc.get(k) for k in ("date", "git_commit", "device")}
+    return out

@@ -139,8 +139,15 @@ def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequen
             status.note = f"stored with other settings ({stale[0]})" if stale else "not stored"
             saved = [t for st in where
                      if (t := checkpoint.saved_s(st.checkpoints(module.STEM, profile, p.name, seed), digest)) is not None]
+            kept = [(t, len(checkpoint.kept_pieces(folder, digest))) for st in where
+                    if (t := checkpoint.saved_s(folder := st.pieces(module.STEM, profile, p.name, seed), digest))
+                    is not None]
             if saved:
                 status.note += f"; its checkpoints hold {fmt_seconds(max(saved))} of compute, a run resumes from them"
+            elif kept:
+                t, n_pieces = max(kept)
+                status.note += (f"; {n_pieces} finished piece{'s' if n_pieces != 1 else ''} stored "
+                                f"({fmt_seconds(t)} of compute), a run goes on from them")
         out.append(status)
     return out
 
@@ -291,10 +298,12 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
             done += 1
             _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: computing on {device} ...")
             ckpt = store.checkpoints(module.STEM, profile, st.part.name, seed)
+            pieces = store.pieces(module.STEM, profile, st.part.name, seed)
             result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads,
-                                    checkpoints=ckpt)
+                                    checkpoints=ckpt, pieces=pieces)
             _save(module, profile, seed, st, store, result, meta, force)
             checkpoint.discard(ckpt)
+            checkpoint.discard(pieces)
         finally:
             lock.release()
         resumed = (f", resumed from a checkpoint after {fmt_seconds(meta['resumed']['earlier_runs_s'])} of earlier runs"
@@ -304,13 +313,14 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
 
 
 def _ray_task(module_name: str, profile: str, settings: Any, part_name: str, seed: int, use_gpu: bool,
-              threads: int, checkpoints: str | None = None) -> tuple[Any, dict]:
+              threads: int, checkpoints: str | None = None, pieces: str | None = None) -> tuple[Any, dict]:
     """What a Ray worker runs: rebuild the part from its chapter and compute it (numbers and arrays come back);
-    ``checkpoints`` is the part's checkpoint folder on the worker's file system (``helpers.checkpoint``)."""
+    ``checkpoints`` and ``pieces`` are the part's folders on the worker's file system (``helpers.checkpoint``)."""
     module = importlib.import_module(module_name)
     part = next(p for p in module.PARTS(settings) if p.name == part_name)
     device = torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
-    return run_part(module.STEM, profile, part, settings, seed, device, threads, checkpoints=checkpoints)
+    return run_part(module.STEM, profile, part, settings, seed, device, threads, checkpoints=checkpoints,
+                    pieces=pieces)
 
 
 def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store: Store, cluster: str, force: bool,
@@ -338,7 +348,8 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
             ref = task.options(num_cpus=n.cpus, num_gpus=1 if gpu else 0, memory=int(n.memory_gb * 2**30),
                                name=f"{module.STEM}:{st.part.name}").remote(
                 module.__name__, profile, settings, st.part.name, seed, gpu, n.cpus,
-                str(store.checkpoints(module.STEM, profile, st.part.name, seed)))
+                str(store.checkpoints(module.STEM, profile, st.part.name, seed)),
+                str(store.pieces(module.STEM, profile, st.part.name, seed)))
             refs[ref] = st
         _say(progress, f"[helpers]   {len(refs)} Ray tasks submitted ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
                        f"{gpus:g} GPUs in the cluster)")
@@ -349,6 +360,7 @@ def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store:
             result, meta = ray.get(done[0])
             _save(module, profile, seed, st, store, result, meta, force)
             checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name, seed))
+            checkpoint.discard(store.pieces(module.STEM, profile, st.part.name, seed))
             done_n += 1
             _say(progress, f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
                            f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")

@@ -270,6 +270,12 @@ class Store:
         ``<part>.s<seed>.ckpt/``, absolute (a Ray worker gets the same path)."""
         return self.path(chapter, profile, part, seed).with_suffix(".ckpt").resolve()
 
+    def pieces(self, chapter: str, profile: str, part: str, seed: int) -> Path:
+        """The folder of a part's pieces while it is computed (``helpers.checkpoint``: the small results of its
+        finished runs, committed so that the next session goes on from them): ``<part>.s<seed>.pieces/``,
+        absolute."""
+        return self.path(chapter, profile, part, seed).with_suffix(".pieces").resolve()
+
     def load(self, chapter: str, profile: str, part: str, seed: int, digest: str) -> StoredPart | None:
         """The stored part if there is one with settings hash ``digest``; None otherwise (a file with another
         hash is noted in ``self.stale``).

@@ -2,6 +2,8 @@
 run, a finished one is not trained again, and checkpoints of other settings are never resumed."""
 import json
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -202,3 +204,89 @@ def test_a_killed_fit_resumes_to_the_uninterrupted_numbers_cutmix_draws_included
     for (name, u), v in zip(straight.state_dict().items(), again.state_dict().values()):
         assert torch.equal(u, v), name
     assert r0.history == r1.history and (r0.best_epoch, r0.best_score) == (r1.best_epoch, r1.best_score)
+
+
+def test_pieces_round_trip_and_are_read_only_under_their_own_settings(tmp_path):
+    """A piece keeps numbers, strings and arrays (small inline, large in an npz) with its provenance; another
+    settings hash never reads it; outside a part there are no pieces; bad keys are named."""
+    import numpy as np
+
+    folder = tmp_path / "p.s0.pieces"
+    ck = checkpoint.Checkpoints(tmp_path / "p.s0.ckpt", "sha256:a", pieces=folder, device="CPU (test)")
+    value = {"acc": 71.5, "run": {"invariance": np.arange(5, dtype=np.float32), "big": np.ones((40, 30)),
+                                  "layers": ["stem", "block1"]}}
+    assert ck.piece("w-s0") is None and ck.reused == []
+    assert ck.keep("w-s0", value)
+    doc = json.loads((folder / "w-s0.json").read_text())
+    assert doc["settings_hash"] == "sha256:a" and doc["device"] == "CPU (test)" and doc["date"] and doc["git_commit"]
+    assert (folder / "w-s0.npz").exists() and doc["arrays"] == ["a0"]
+    again = checkpoint.Checkpoints(None, "sha256:a", pieces=folder)  # a new machine: no checkpoint folder
+    got = again.piece("w-s0")
+    assert got["acc"] == 71.5 and got["run"]["layers"] == ["stem", "block1"] and again.reused == ["w-s0"]
+    assert np.array_equal(got["run"]["invariance"], value["run"]["invariance"])
+    assert got["run"]["invariance"].dtype == np.float32 and np.array_equal(got["run"]["big"], value["run"]["big"])
+    assert checkpoint.kept_pieces(folder, "sha256:a") == ["w-s0"] and checkpoint.kept_pieces(folder, "sha256:b") == []
+    other = checkpoint.Checkpoints(None, "sha256:b", pieces=folder)
+    assert other.piece("w-s0") is None and other.earlier_s == 0.0, "pieces of other settings are never used"
+    assert not checkpoint.active().keep("k", 1) and checkpoint.active().piece("k") is None
+    with pytest.raises(ValueError, match="piece key 'W s0'"):
+        ck.keep("W s0", 1)
+    with pytest.raises(TypeError, match="piece 'k'"):
+        ck.keep("k", {"model": torch.nn.Linear(2, 2)})
+
+
+def test_a_part_of_seeds_goes_on_from_its_pieces_on_a_new_machine(tmp_path, monkeypatch):
+    """Chapter 3's per-seed loop (``_seed_run``) killed in its second seed, then run where its git-ignored checkpoints
+    are gone (a fresh clone): the first seed comes from its committed piece, untrained, and the numbers equal an
+    uninterrupted run's."""
+    from helpers import runner
+    from helpers.experiments.ch3.parts import _seed_run
+    from helpers.parts import Part
+    from helpers.store import Store
+    import types
+
+    trained: list[int] = []
+    kill = set()
+
+    def seeds_part(s, seed, device):
+        out = []
+        for sd in (0, 1, 2):
+            def train(sd=sd):
+                if sd in kill:
+                    kill.clear()
+                    raise KeyboardInterrupt(f"killed in seed {sd}")
+                trained.append(sd)
+                g = torch.Generator().manual_seed(sd)
+                net = torch.nn.Linear(3, 1)
+                return float(torch.rand(1, generator=g)) * 100, {"inv": torch.rand(4, generator=g).numpy()}, net
+            out.append(_seed_run(f"p-s{sd}", train, (lambda m: {"w": m.weight.detach().numpy()}) if sd == 0 else None))
+        return {"acc": [o["acc"] for o in out], "inv": [o["run"]["inv"] for o in out], "first": out[0]["first"]}
+
+    m = types.ModuleType("seeds_chapter")
+    m.STEM, m.PROFILES = "09_seeds", ("quick",)
+    m.SETTINGS = {"quick": {}}
+    m.PARTS = lambda s: [Part("seeds", seeds_part)]
+    monkeypatch.setenv("HELPERS_CHECKPOINT_S", "0")
+    straight = tmp_path / "straight"
+    runner.compute(m, "quick", store=straight, progress=None)
+    assert trained == [0, 1, 2]
+    trained.clear()
+    kill.add(1)
+    with pytest.raises(KeyboardInterrupt):
+        runner.compute(m, "quick", store=tmp_path / "s", progress=None)
+    parts = tmp_path / "s" / "quick" / "09_seeds" / "parts"
+    assert trained == [0] and (parts / "seeds.s0.pieces" / "p-s0.json").exists()
+    checkpoint.discard(parts / "seeds.s0.ckpt")  # a fresh clone: the ignored checkpoints are gone, the pieces not
+    (st,) = runner.find_stored(m, "quick", 0, m.PARTS(None), [Store(tmp_path / "s")])
+    assert st.stored is None and "1 finished piece stored" in st.note
+    runner.compute(m, "quick", store=tmp_path / "s", progress=None)
+    assert trained == [0, 1, 2], "seed 0 came from its piece; seeds 1 and 2 were trained"
+    digest = m.PARTS(None)[0].digest("09_seeds", {}, 0)
+    a = Store(straight).load("09_seeds", "quick", "seeds", 0, digest)
+    b = Store(tmp_path / "s").load("09_seeds", "quick", "seeds", 0, digest)
+    assert a.result["acc"] == b.result["acc"]
+    assert all(np.array_equal(x, y) for x, y in zip(a.result["inv"], b.result["inv"]))
+    assert np.array_equal(a.result["first"]["w"], b.result["first"]["w"])
+    assert list(b.meta["resumed"]["pieces"]) == ["p-s0"] and b.meta["resumed"]["pieces"]["p-s0"]["date"]
+    assert "resumed" not in a.meta
+    assert not (parts / "seeds.s0.pieces").exists(), "a stored part's pieces are removed"

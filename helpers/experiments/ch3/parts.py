@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ... import data
+from ...checkpoint import active
 from ...metrics.similarity import feature_similarity, layer_in_equivariance
 from ...parts import Needs, Part
 from ...training import FitConfig, fit, test_accuracy
@@ -122,6 +123,26 @@ def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, s
     return acc, run, model
 
 
+def _seed_run(key: str, train: Callable[[], tuple[float, dict, nn.Module]],
+              first: Callable[[nn.Module], dict] | None = None) -> dict:
+    """One seed of a part: its piece ``key`` if an earlier run (any session, any machine) kept it under these
+    settings (``helpers.checkpoint``), else ``train()``'s network measured and kept as that piece.
+
+    Returns:
+        ``{"acc": %, "run": measure(...)}``, plus ``"first": first(model)`` where ``first`` is given (what a part
+        measures on the network of its first seed, which a piece does not keep).
+    """
+    ckpt = active()
+    got = ckpt.piece(key)
+    if got is None:
+        acc, run, model = train()
+        got = {"acc": acc, "run": run}
+        if first is not None:
+            got["first"] = first(model)
+        ckpt.keep(key, got)
+    return got
+
+
 def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict:
     """Fig. 5, one task: the 7-layer CNN of each seed of ``s.seeds`` on it; rotation in/equivariance.
 
@@ -133,29 +154,33 @@ def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict
     rots = [rotation(k) for k in (1, 2, 3)]
     accs, runs = [], []
     for sd in s.seeds:
-        acc, run, _ = train_and_measure(lambda: ConvNet7(ds["classes"]), ds, s.mnist6_fit, sd, device, xe, rots,
-                                        desc=f"{task} seed {sd}", checkpoint_key=f"{mnist6_part(task)}-s{sd}")
-        accs.append(acc)
-        runs.append(run)
+        key = f"{mnist6_part(task)}-s{sd}"
+        got = _seed_run(key, lambda: train_and_measure(lambda: ConvNet7(ds["classes"]), ds, s.mnist6_fit, sd, device,
+                                                       xe, rots, desc=f"{task} seed {sd}", checkpoint_key=key))
+        accs.append(got["acc"])
+        runs.append(got["run"])
     return {"task": task, "classes": ds["classes"], "acc": accs, "runs": runs}
 
 
-def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = "", key: str = "cifar"
-                ) -> tuple[dict, nn.Module, Tensor]:
-    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints ``<key>-s<seed>``); returns the
-    part's dict, the first seed's trained model and the evaluation images ``(n_eval, 3, 32, 32)``."""
+def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = "", key: str = "cifar",
+                first: Callable[[nn.Module, Tensor], dict] | None = None) -> tuple[dict, dict | None]:
+    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``);
+    returns the part's dict and ``first(model, xe)`` on the first seed's network (None without ``first``), where
+    ``xe`` are the evaluation images ``(n_eval, 3, 32, 32)``."""
     ds = cifar10(s.cifar_train, s.cifar_val, seed)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
     shifts = [diagonal_shift(p) for p in s.shifts]
-    out, first = {"n_train": ds["n_train"], "acc": [], "runs": []}, None
-    for sd in s.cifar_seed_list:
+    out, extra = {"n_train": ds["n_train"], "acc": [], "runs": []}, None
+    for i, sd in enumerate(s.cifar_seed_list):
         loss = cutmix_loss(sd) if aug == "CutMix" else None
-        acc, run, model = train_and_measure(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
-                                            desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}")
-        out["acc"].append(acc)
-        out["runs"].append(run)
-        first = model if first is None else first
-    return out, first, xe
+        got = _seed_run(f"{key}-s{sd}",
+                        lambda: train_and_measure(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
+                                                  desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}"),
+                        (lambda m: first(m, xe)) if first is not None and i == 0 else None)
+        out["acc"].append(got["acc"])
+        out["runs"].append(got["run"])
+        extra = got.get("first", extra)
+    return out, extra
 
 
 def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict:
@@ -166,17 +191,18 @@ def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict
         ``{"augmentation", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}`` and, for the
         baseline, ``"fig2b"`` (``fig2b``).
     """
-    out, first, xe = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug))
+    out, f2b = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug),
+                           first=fig2b if aug == "baseline" else None)
     if aug == "baseline":
-        out["fig2b"] = fig2b(first, xe)
+        out["fig2b"] = f2b
     return {"augmentation": aug, **out}
 
 
 def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
     """Fig. 6b, one width: WRN-k (``wrn_blocks`` per stage) of each CIFAR seed, no augmentation; translation
     in/equivariance. Returns ``{"width", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
-    out, _, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
-                            key=f"width-{k}")
+    out, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
+                         key=f"width-{k}")
     return {"width": k, **out}
 
 
