@@ -434,3 +434,33 @@ def test_a_lighter_profile_shows_the_full_ablation_where_it_is_stored(tmp_path, 
     monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")  # a store without the full study: nothing is borrowed
     empty = Evidence(ev.chapter, "quick", 0, "quick", "", {}, {}, {})
     assert ch2.parts.with_full_ablation(empty, store=tmp_path).results == {}
+
+
+def test_a_table2_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_path, monkeypatch):
+    """Table 2's part trains its seeds one after another; killed in the second seed and run again where the
+    checkpoints are gone (a fresh clone), it takes the first seed from its piece and gives the numbers of an
+    uninterrupted run."""
+    from helpers import checkpoint
+
+    s = replace(TINY_ALL, table2_seeds=2)
+    straight = ch2.parts._table23(s, 0, CPU, "mnist", "scaled")
+    real, calls = ch2.parts.run_invariance_type, []
+
+    def killed_in_second(*args, **kwargs):
+        calls.append(args[4])
+        if len(calls) == 2 and kill:
+            raise KeyboardInterrupt("killed in seed 1")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(ch2.parts, "run_invariance_type", killed_in_second)
+    kill = True
+    with checkpoint.scope(checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")), \
+            pytest.raises(KeyboardInterrupt):
+        ch2.parts._table23(s, 0, CPU, "mnist", "scaled")
+    kill, calls[:] = False, []
+    ck = checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")
+    with checkpoint.scope(ck):
+        again = ch2.parts._table23(s, 0, CPU, "mnist", "scaled")
+    assert calls == [1] and ck.reused == ["sweep-s0"], "seed 0 from its piece, seed 1 trained"
+    for k in ("test_acc", "elbo", "eta"):
+        np.testing.assert_allclose(again["per_seed"][k], straight["per_seed"][k], rtol=1e-5, atol=1e-6, err_msg=k)
+    np.testing.assert_array_equal(np.asarray(again["W1_affine"]), np.asarray(straight["W1_affine"]))

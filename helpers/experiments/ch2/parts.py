@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...checkpoint import active
 from ...parts import Needs, Part
 from .data import ROTATION_DATASETS, as_uint8, toy_data, transformed_dataset
 from .invariant_weights import InvariantNet, invariance_mask, linspace_eps
@@ -183,11 +184,20 @@ def _table23(s: Settings, seed: int, device: torch.device, name: str, variant: s
     """Table 2 / 3 on one dataset, trained on ``s.table2_seeds`` seeds (``seed``, ``seed + 1``, ...): the first
     seed's result (with what the page draws: the MNIST parts keep the figures, fully rotated MNIST also Fig. 3)
     and ``"per_seed"``: ``{"seeds" (S,), "test_acc" (S, I), "elbo" (S, I), "eta" (S, I, 6)}`` for the claims that
-    compare the invariance types (C2.5, C2.7)."""
+    compare the invariance types (C2.5, C2.7).
+
+    Each finished seed is kept as a piece (``helpers.checkpoint``), so the part goes on across sessions a seed at
+    a time; a seed's ``wall_time_s`` is its own run's."""
     mnist = name == "mnist"
-    runs = [run_invariance_type(s, name, variant, device, seed + k, figures=mnist and k == 0,
-                                snapshots=FIG3_SNAPSHOTS if mnist and variant == "full" and k == 0 else 0)
-            for k in range(s.table2_seeds)]
+    ckpt, runs = active(), []
+    for k in range(s.table2_seeds):
+        key = f"sweep-s{seed + k}"
+        run = ckpt.piece(key)
+        if run is None:
+            run = run_invariance_type(s, name, variant, device, seed + k, figures=mnist and k == 0,
+                                      snapshots=FIG3_SNAPSHOTS if mnist and variant == "full" and k == 0 else 0)
+            ckpt.keep(key, run)
+        runs.append(run)
     out = runs[0]
     out["per_seed"] = {"seeds": np.arange(seed, seed + len(runs)),
                        **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in ("test_acc", "elbo", "eta")}}
