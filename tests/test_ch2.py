@@ -464,3 +464,17 @@ def test_a_table2_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_pat
     for k in ("test_acc", "elbo", "eta"):
         np.testing.assert_allclose(again["per_seed"][k], straight["per_seed"][k], rtol=1e-5, atol=1e-6, err_msg=k)
     np.testing.assert_array_equal(np.asarray(again["W1_affine"]), np.asarray(straight["W1_affine"]))
+
+
+def test_cifar_is_standardised_with_the_training_images_statistics(need_data):
+    """Table 3's CIFAR-10 images, standardised: each channel of the transformed training images has mean 0 and
+    std 1, the test images get the same shift and scale; MNIST and an unstandardised dataset are left in [0, 1]."""
+    raw = ch2.data.transformed_dataset("cifar10", "translated", 300, 200, seed=0)
+    std = ch2.data.transformed_dataset("cifar10", "translated", 300, 200, seed=0, standardise=True)
+    x, xs = raw["train"][0], std["train"][0]
+    torch.testing.assert_close(xs.mean((0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(xs.std((0, 2, 3)), torch.ones(3), atol=1e-5, rtol=0)
+    m, s = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)
+    torch.testing.assert_close(std["test"][0], (raw["test"][0] - m) / s)
+    assert torch.equal(std["train"][1], raw["train"][1]) and x.min() >= 0 and x.max() <= 1
+    assert ch2.SETTINGS["standard"].cifar_standardise and ch2.SETTINGS["paper"].cifar_standardise

@@ -52,11 +52,16 @@ def transform_variant(images: Tensor, variant: str, generator: torch.Generator) 
     return images if T is None else affine_warp(images, T).clamp(0, 1)
 
 
-def transformed_dataset(name: str, variant: str, n_train: int, n_test: int, seed: int = 0) -> dict:
+def transformed_dataset(name: str, variant: str, n_train: int, n_test: int, seed: int = 0,
+                        standardise: bool = False) -> dict:
     """A transformed dataset of Appendix D on a seeded subset of real MNIST or CIFAR-10 (``helpers.data.subset``).
 
     The same images (the subset chosen by ``seed``) are used for every variant; the transforms are
     drawn from ``torch.Generator`` seeded by ``seed`` (train) and ``seed + 1`` (test).
+
+    Args:
+        standardise: after the transforms, subtract each channel's mean and divide by its std, both of the
+            transformed training images, from train and test alike (chapter 2 does so for CIFAR-10).
 
     Returns:
         ``{"train": (x (B, C, H, W), y (B,)), "test": (...), "n_train": int, "n_test": int}``;
@@ -69,6 +74,11 @@ def transformed_dataset(name: str, variant: str, n_train: int, n_test: int, seed
         gen = torch.Generator().manual_seed(seed + offset)
         out[split] = (transform_variant(x, variant, gen), y)
         out[f"n_{split}"] = len(x)
+    if standardise:
+        x = out["train"][0]
+        mean, std = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)  # (1, C, 1, 1)
+        for split in ("train", "test"):
+            out[split] = ((out[split][0] - mean) / std, out[split][1])
     return out
 
 

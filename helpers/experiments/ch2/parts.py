@@ -46,8 +46,8 @@ _USES = {
     "t2": ("n_train", "n_test", "hidden", "table2", "table2_invariances", "table2_eta_init", "table2_seeds",
            *_SHARED),
     "ab": ("ablation", "alpha", "blur_sigma"),
-    "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "table2_invariances", "table2_eta_init",
-           "table2_seeds", *_SHARED),
+    "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "cifar_standardise", "table2_invariances",
+           "table2_eta_init", "table2_seeds", *_SHARED),
 }
 
 
@@ -153,7 +153,7 @@ def run_invariance_type(s: Settings, name: str, variant: str, device: torch.devi
     shape, inv = ((3, 32, 32) if cifar else (1, 28, 28)), list(s.table2_invariances)
     learn = torch.stack([invariance_mask(i) for i in inv])  # (I, 6)
     t0 = time.perf_counter()
-    ds = transformed_dataset(name, variant, n_train, n_test, seed)
+    ds = transformed_dataset(name, variant, n_train, n_test, seed, standardise=cifar and s.cifar_standardise)
     model = InvariantNet("relu", shape, hidden, 10, s.table2_eta_init * learn, learn, torch.ones(len(inv)),
                          alpha=s.alpha, blur_sigma=s.blur_sigma, seed=seed,
                          feature_scale=feature_scale(s, hidden), init_std=s.init_std).to(device)

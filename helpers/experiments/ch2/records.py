@@ -26,7 +26,7 @@ from .views import (PAPER_TABLE2, PAPER_TABLE3, eta_frame, plot_eta_figures, tab
                     table2_vs_paper)
 
 __all__ = ["record_values", "from_record", "show_record", "h100_record", "show_h100", "show_cpu_reduced", "eta_sweep_frame",
-           "show_eta_sweep", "show_so_far"]
+           "show_eta_sweep", "show_so_far", "show_cifar_preprocessing"]
 
 _ARRAYS = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final", "eta_deg", "eta")
 _T2_INIT = ("cpu_reduced_t2_init.json", "cpu_reduced_t2_init_lr.json")  # Table 2 started off eta = 0
@@ -159,3 +159,18 @@ def show_eta_sweep() -> None:
         return
     print(sweep["what"])
     _display(eta_sweep_frame(sweep["numbers"]["sweeps"]))
+
+
+def show_cifar_preprocessing() -> None:
+    """The committed study behind standardising Table 3's CIFAR-10 (``cpu_cifar_preprocessing.json``, from
+    ``scripts/ch2_cifar_preprocessing.py``): what it ran, and per arm the test accuracy, test log-likelihood and
+    training ELBO of the plain MLP."""
+    rec = recorded(STEM, name="cpu_cifar_preprocessing.json").get("standard")
+    if rec is None:
+        print(f"no record of the CIFAR-10 preprocessing study in this checkout "
+              f"(results/standard/{STEM}/cpu_cifar_preprocessing.json)")
+        return
+    print(f"{rec['what']}; {rec['device']}, {rec['date'][:10]}")
+    _display(pd.DataFrame(rec["numbers"]["arms"]).set_index("arm")[["test_acc", "test_ll", "elbo", "seconds"]]
+             .rename(columns={"test_acc": "test acc (%)", "test_ll": "test log-lik.", "elbo": "ELBO / point",
+                              "seconds": "s"}).round(3))
