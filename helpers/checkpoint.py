@@ -87,7 +87,7 @@ class Checkpoints:
         self._last: dict[str, float] = {}
         self._t0 = time.monotonic()
         self.resumed: list[str] = []  # the keys this run resumed
-        self.reused: list[str] = []  # the pieces this run reused
+        self.reused: dict[str, dict] = {}  # the pieces this run reused: key -> {"date", "git_commit", "device"}
         self.earlier_s = 0.0  # compute time of earlier runs up to their last save (what this run did not redo)
         if self.folder is not None and self.folder.exists():
             tag = self._tag()
@@ -179,7 +179,7 @@ class Checkpoints:
         if doc.get("arrays"):
             with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-        self.reused.append(key)
+        self.reused[key] = {k: doc.get(k) for k in ("date", "git_commit", "device")}
         return decode(doc["value"], arrays)
 
     def keep(self, key: str, value: Any) -> bool:

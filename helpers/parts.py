@@ -172,16 +172,6 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
         meta["resumed"] = {"checkpoints": ckpt.resumed, "earlier_runs_s": round(ckpt.earlier_s, 3),
                            "this_run_s": round(wall, 3)}
         if ckpt.reused:
-            meta["resumed"]["pieces"] = _pieces_provenance(ckpt)
+            meta["resumed"]["pieces"] = dict(ckpt.reused)
     return result, meta
 
-
-def _pieces_provenance(ckpt: Checkpoints) -> dict:
-    """``{key: {"date", "git_commit", "device"}}`` of the pieces a run reused (where and when each was computed)."""
-    import json
-
-    out = {}
-    for key in ckpt.reused:
-        doc = json.loads((ckpt.pieces / f"{key}.json").read_text()) if ckpt.pieces is not None else {}
-        out[key] = {k: doc.get(k) for k in ("date", "git_commit", "device")}
-    return out
