@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from . import checkpoint
+from .cluster import check_cluster, compute_on_ray
 from .evidence import Evidence, fmt_seconds
 from .parts import Part, check_parts, run_part
 from .profiles import PROFILES, resolve
@@ -216,8 +217,7 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
         A ``Run``: the resolved profile and the status of every selected part (``stored`` set for each).
     """
     module = chapter_module(module)
-    if cluster is not None and cluster != "ray" and not str(cluster).startswith("ray://"):
-        raise ValueError(f"unknown cluster {cluster!r}; use 'ray' (a local Ray) or 'ray://HOST:PORT'")
+    check_cluster(cluster)
     where = stores(store, committed)
     name, note = resolve_profile(module, profile, seed, where, device)
     if settings is not None:
@@ -238,7 +238,9 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
             raise FileExistsError(f"parts {clash} of {module.STEM} are committed in {where[0].root} with other "
                                   "settings (or --recompute was asked); pass --force to replace them")
     if cluster:
-        _compute_ray(module, name, seed, todo, where[0], cluster, force, progress)
+        compute_on_ray(module, name, seed, todo, where[0], cluster,
+                       save=lambda st, result, meta: _save(module, name, seed, st, where[0], result, meta, force),
+                       say=lambda text: _say(progress, text))
     else:
         _compute_here(module, name, seed, todo, where[0], dev, threads, force, progress)
     return run
@@ -310,63 +312,6 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
                    if "resumed" in meta else "")
         _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])}{resumed} "
                        f"(all so far {fmt_seconds(time.perf_counter() - t_all)})")
-
-
-def _ray_task(module_name: str, profile: str, settings: Any, part_name: str, seed: int, use_gpu: bool,
-              threads: int, checkpoints: str | None = None, pieces: str | None = None) -> tuple[Any, dict]:
-    """What a Ray worker runs: rebuild the part from its chapter and compute it (numbers and arrays come back);
-    ``checkpoints`` and ``pieces`` are the part's folders on the worker's file system (``helpers.checkpoint``)."""
-    module = importlib.import_module(module_name)
-    part = next(p for p in module.PARTS(settings) if p.name == part_name)
-    device = torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
-    return run_part(module.STEM, profile, part, settings, seed, device, threads, checkpoints=checkpoints,
-                    pieces=pieces)
-
-
-def _compute_ray(module, profile: str, seed: int, todo: list[PartStatus], store: Store, cluster: str, force: bool,
-                 progress) -> None:
-    try:
-        import ray
-    except ImportError as err:
-        raise RuntimeError("--cluster needs Ray: pip install 'learned-symmetry[cluster]' (or pip install ray)") from err
-    started = False
-    if not ray.is_initialized():
-        env = {"HELPERS_PROGRESS": "0"} | {k: os.environ[k] for k in ("HELPERS_DATA",) if k in os.environ}
-        kwargs = {"include_dashboard": False, "runtime_env": {"env_vars": env}}
-        if cluster == "ray" and os.environ.get("HELPERS_RAY_CPUS"):
-            kwargs["num_cpus"] = int(os.environ["HELPERS_RAY_CPUS"])
-        ray.init(address=None if cluster == "ray" else cluster, **kwargs)
-        started = True
-    try:
-        gpus = ray.cluster_resources().get("GPU", 0)
-        task = ray.remote(_ray_task)
-        settings = module.SETTINGS[profile]
-        refs = {}
-        for st in todo:
-            n = st.part.needs
-            gpu = bool(n.gpu and gpus)
-            ref = task.options(num_cpus=n.cpus, num_gpus=1 if gpu else 0, memory=int(n.memory_gb * 2**30),
-                               name=f"{module.STEM}:{st.part.name}").remote(
-                module.__name__, profile, settings, st.part.name, seed, gpu, n.cpus,
-                str(store.checkpoints(module.STEM, profile, st.part.name, seed)),
-                str(store.pieces(module.STEM, profile, st.part.name, seed)))
-            refs[ref] = st
-        _say(progress, f"[helpers]   {len(refs)} Ray tasks submitted ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
-                       f"{gpus:g} GPUs in the cluster)")
-        t0, done_n = time.perf_counter(), 0
-        while refs:
-            done, _ = ray.wait(list(refs), num_returns=1)
-            st = refs.pop(done[0])
-            result, meta = ray.get(done[0])
-            _save(module, profile, seed, st, store, result, meta, force)
-            checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name, seed))
-            checkpoint.discard(store.pieces(module.STEM, profile, st.part.name, seed))
-            done_n += 1
-            _say(progress, f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
-                           f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _with_settings(module: types.ModuleType, profile: str, settings: Any) -> types.ModuleType:
