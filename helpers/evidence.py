@@ -67,12 +67,30 @@ class Evidence(Mapping):
         days = sorted(m.get("date", "")[:10] for m in self.meta.values())
         return (days[0], days[-1]) if days else ("", "")
 
+    def _code(self) -> str:
+        """The headline's code clause: ", code at commit `a`, `b`" for up to three commits; beyond that their count and the newest (a part
+        computed over several sessions, or a profile computed over days, has many; each part's meta names its own)."""
+        newest: dict[str, str] = {}
+        for m in self.meta.values():
+            c = m.get("git_commit", "")
+            if c:
+                newest[c] = max(newest.get(c, ""), str(m.get("date", "")))
+        if not newest:
+            return ""
+        if len(newest) <= 3:
+            return f", code at commit {', '.join(f'`{c}`' for c in sorted(newest))}"
+        last = max(newest, key=lambda c: (newest[c], c))
+        dirty = sum(c.endswith("+dirty") for c in newest)
+        return (f", code at {len(newest)} commits (the newest `{last}`"
+                + (f"; {dirty} with uncommitted changes in the tree" if dirty else "")
+                + "; each part's record names its own)")
+
     def headline(self) -> str:
         """One paragraph (Markdown) naming the evidence."""
         first, last = self.dates()
         when = first if first == last else f"{first} to {last}"
-        devices = "; ".join(f"{d} ({n} part{'s' if n > 1 else ''})" for d, n in self.devices.items())
-        commits = sorted({m.get("git_commit", "") for m in self.meta.values()} - {""})
+        devices = ("; ".join(f"{d} ({n} part{'s' if n > 1 else ''})" for d, n in self.devices.items())
+                   if len(self.devices) > 1 else next(iter(self.devices), "no device"))
         if self.missing:
             shown = ", ".join(f"`{n}`" for n in self.missing[:8]) + (", ..." if len(self.missing) > 8 else "")
             return (f"**Stored so far:** the **{self.profile}** profile, {len(self)} of {len(self) + len(self.missing)} "
@@ -81,7 +99,7 @@ class Evidence(Mapping):
                     "part is stored.")
         text = (f"**Evidence on this page:** the **{self.profile}** profile, {len(self)} stored parts computed on "
                 f"{devices}, {when}, {fmt_seconds(self.compute_s)} of compute"
-                + (f", code at commit {', '.join(f'`{c}`' for c in commits)}" if commits else "") + ".")
+                + self._code() + ".")
         if self.requested == "best" and self.note:
             text += f" *Why this profile:* {self.note}."
         elif self.requested not in (self.profile, "best"):

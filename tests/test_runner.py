@@ -134,6 +134,21 @@ def test_evidence_names_its_source_and_records_it(toy, tmp_path):
     assert rec["claims"][0]["verdict"] == "reproduced" and rec["wall_time_s"] >= 0 and rec["chapter"] == "09_toy"
 
 
+def test_headline_names_few_commits_and_counts_many(toy, tmp_path):
+    """Up to three commits are listed; a profile computed over many sessions names their count and the newest."""
+    ev = runner.evidence(toy, "quick", store=tmp_path, progress=None)
+    for i, name in enumerate(ev.meta):
+        ev.meta[name] = {**ev.meta[name], "git_commit": f"c{i}", "date": f"2026-12-0{i + 1}T00:00:00"}
+    text = ev.headline()
+    assert "code at commit `c0`, `c1`, `c2`." in text and "computed on CPU" in text and "(3 parts)" not in text
+    ev.meta["delta"] = {**ev.meta["alpha"], "git_commit": "c9+dirty", "date": "2026-12-09T00:00:00"}
+    ev.meta["alpha"] = {**ev.meta["alpha"], "git_commit": "c8"}
+    text = ev.headline()
+    assert "code at 4 commits (the newest `c9+dirty`; 1 with uncommitted changes in the tree; each part's" in text
+    ev.meta["delta"] = {**ev.meta["delta"], "device": "NVIDIA H100"}
+    assert "NVIDIA H100 (1 part)" in ev.headline()
+
+
 def test_run_part_records_provenance():
     part = Part("p", lambda s, seed, dev: {"x": torch.randn(3)}, version=3)
     result, meta = run_part("09_toy", "quick", part, Toy(1, 2), 7, "cpu", threads=1)
