@@ -136,7 +136,10 @@ class Checkpoints:
             return False
         path = self._path(key)
         now = time.monotonic()
-        if not force and now - self._last.setdefault(key, now) < self.every_s:
+        # count from this key's last save, else from the part's start or its latest save of another key: a first
+        # epoch longer than every_s is saved at its end (not one epoch later), and a new key does not save at once
+        since = self._last.get(key, max([self._t0, *self._last.values()]))
+        if not force and now - since < self.every_s:
             return False
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """Checkpoints inside a part (helpers.checkpoint): a sweep killed midway resumes to the numbers of an uninterrupted
 run, a finished one is not trained again, and checkpoints of other settings are never resumed."""
 import json
+import time
 
 import numpy as np
 
@@ -101,6 +102,16 @@ def test_without_a_part_nothing_is_saved_and_keys_are_checked(tmp_path):
     assert ck.save("k", {"a": 1}, force=True) and ck.load("k") == {"a": 1}
     with pytest.raises(ValueError, match="checkpoint key 'K/1'"):
         ck.save("K/1", {}, force=True)
+
+
+def test_the_first_save_counts_from_the_parts_start(tmp_path):
+    # an epoch longer than every_s is saved at its end, not one epoch later; a second key then waits its turn
+    ck = checkpoint.Checkpoints(tmp_path / "c", "sha256:a", every_s=0.2)
+    time.sleep(0.25)
+    assert ck.save("seed0", {"epoch": 1})
+    assert not ck.save("seed0", {"epoch": 2}) and not ck.save("seed1", {"epoch": 1})
+    time.sleep(0.25)
+    assert ck.save("seed1", {"epoch": 2}) and ck.load("seed1") == {"epoch": 2}
 
 
 def test_checkpoints_of_other_settings_are_never_resumed(tmp_path):
