@@ -106,11 +106,11 @@ def test_without_a_part_nothing_is_saved_and_keys_are_checked(tmp_path):
 
 def test_the_first_save_counts_from_the_parts_start(tmp_path):
     # an epoch longer than every_s is saved at its end, not one epoch later; a second key then waits its turn
-    ck = checkpoint.Checkpoints(tmp_path / "c", "sha256:a", every_s=0.2)
-    time.sleep(0.25)
+    ck = checkpoint.Checkpoints(tmp_path / "c", "sha256:a", every_s=1.0)
+    time.sleep(1.1)
     assert ck.save("seed0", {"epoch": 1})
     assert not ck.save("seed0", {"epoch": 2}) and not ck.save("seed1", {"epoch": 1})
-    time.sleep(0.25)
+    time.sleep(1.1)
     assert ck.save("seed1", {"epoch": 2}) and ck.load("seed1") == {"epoch": 2}
 
 
