@@ -372,8 +372,11 @@ def test_a_cifar_part_resumes_each_seeds_training_from_its_checkpoint(need_data,
     assert ck.resumed == [] and ck2.resumed == ["aug-cutmix-s0", "aug-cutmix-s1"]
     assert first["acc"] == again["acc"] and len(first["acc"]) == 2
     np.testing.assert_array_equal(first["runs"][1]["invariance"], again["runs"][1]["invariance"])
-    # the resumed run reports the training time its checkpoint holds, not the moment it took to load it
-    assert again["runs"][1]["seconds"]["train"] >= 0.8 * first["runs"][1]["seconds"]["train"]
+    # the resumed run reports the training time its checkpoint holds, not the moment it took to load it (against
+    # the held time itself: the first run's own figure also counts writing the last checkpoint, which on a loaded
+    # machine can be a large share of a tiny training)
+    held = torch.load(tmp_path / "aug-cutmix.s0.ckpt" / "aug-cutmix-s1.pt", weights_only=False)["wall_s"]
+    assert held > 0 and again["runs"][1]["seconds"]["train"] >= held
 
 
 def test_cifar_nets_train_in_bf16_and_the_committed_comparison_is_shown():
