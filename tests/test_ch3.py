@@ -159,6 +159,30 @@ def test_parts_smoke_through_the_store(need_data, tmp_path):
     assert part == {**dict.fromkeys(full), "C3.2": full["C3.2"], "C3.3": full["C3.3"]}
 
 
+def test_subchecks_name_what_each_verdict_compares():
+    """Known answers: the narrowest WRN above the widest in Middle (beyond noise), below it in Late; the labelled
+    sub-checks are those claim_values judges, in its order, and the frame reads each outcome off them."""
+    def runs(eq_mid, eq_late, inv=0.1):
+        return [{"equivariance_parts": np.array([0.9, m, l, 0.5, 0.5]), "invariance_parts": np.full(5, inv)}
+                for m, l in zip(eq_mid, eq_late)]
+
+    wid = {1: {"runs": runs([0.70, 0.71, 0.69], [0.50, 0.51, 0.49])},
+           8: {"runs": runs([0.50, 0.52, 0.48], [0.80, 0.81, 0.79])}}
+    checks = ch3.claims.labelled_checks(None, None, wid, "equivariance")
+    assert list(checks) == ["C3.5"] and [label for label, _ in checks["C3.5"]] == [
+        "k=1 > k=8: equivariance in Middle", "k=1 > k=8: equivariance in Late"]
+    assert ch3.claims.claim_values(None, None, None, None, None, wid, None)["C3.5"] == [c for _, c in checks["C3.5"]]
+    frame = ch3.views.subcheck_frame(checks)
+    assert list(frame["outcome"]) == ["holds", "contradicts"]
+    assert frame["a − b"].to_numpy() == pytest.approx([0.2, -0.3])
+    assert (frame["2 SE"] > 0).all() and (frame["2 SE"] < 0.05).all()
+    one_seed = {k: {"runs": r["runs"][:1]} for k, r in wid.items()}  # one seed: every effect undecided
+    assert set(ch3.views.subcheck_frame(ch3.claims.labelled_checks(None, None, one_seed, "equivariance"))["outcome"]
+               ) == {"inconclusive"}
+    with pytest.raises(ValueError, match="unknown matching 'both'"):
+        ch3.claims.subchecks({}, ch3.SETTINGS["quick"], "both")
+
+
 def test_record_frames_of_committed_records():
     from helpers.records import recorded
 

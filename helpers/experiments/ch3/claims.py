@@ -12,9 +12,10 @@ import numpy as np
 from ...claims import Claim, ClaimTable
 from ...noise import Correlation, Effect
 from .parts import collect
+from ...metrics.similarity import PARTS as PART_NAMES
 from .settings import AUGMENTATIONS, SETTINGS, Settings
 
-__all__ = ["CLAIMS", "MATCHINGS", "claim_values", "values", "table", "mean_parts"]
+__all__ = ["CLAIMS", "MATCHINGS", "claim_values", "labelled_checks", "subchecks", "values", "table", "mean_parts"]
 
 MATCHINGS = ("sample", "shared")
 
@@ -65,25 +66,41 @@ def _toy(toy: dict, tol: float = 1e-5) -> list[bool]:
               toy["random"]["equivariance_parts"][:3].max() < 1 - 0.05]
 
 
-def _mnist6(mn: dict, eq: str) -> list:
+def _mnist6(mn: dict, eq: str) -> list[tuple[str, object]]:
     """Per task: Early ≥ Middle, Middle ≥ Late (paired over the task's seeds), equivariance > invariance in
-    Early and Middle (paired); and Rot-Inv's Early equivariance within 0.05 of MNIST6's."""
+    Early and Middle (paired); and Rot-Inv's Early equivariance within 0.05 of MNIST6's. ``(label, check)`` pairs."""
     checks = []
     for t, r in mn.items():
         e = lambda p: _runs(r["runs"], eq, p)  # noqa: E731
-        checks += [Effect(e(0), e(1)), Effect(e(1), e(2))]
-        checks += [Effect(e(p), _runs(r["runs"], "invariance", p)) for p in (0, 1)]
+        checks += [(f"{t}: equivariance Early ≥ Middle", Effect(e(0), e(1))),
+                   (f"{t}: equivariance Middle ≥ Late", Effect(e(1), e(2)))]
+        checks += [(f"{t}: equivariance > invariance in {PART_NAMES[p]}",
+                    Effect(e(p), _runs(r["runs"], "invariance", p))) for p in (0, 1)]
     E = {t: mean_parts(mn[t]["runs"], eq) for t in mn}
-    checks.append(bool(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05))
+    checks.append(("Rot-Inv vs MNIST6: Early equivariance within 0.05",
+                   bool(abs(E["MNIST6-Rot-Inv"][0] - E["MNIST6"][0]) <= 0.05)))
     return checks
 
 
-def _augmentations(aug: dict, eq: str) -> tuple[list | None, float]:
-    raised = [Effect(_runs(aug[a]["runs"], eq, p), _runs(aug["baseline"]["runs"], eq, p), paired=False)
+def _augmentations(aug: dict, eq: str) -> tuple[list[tuple[str, object]] | None, float]:
+    raised = [(f"{a} > baseline: equivariance in {PART_NAMES[p]}",
+               Effect(_runs(aug[a]["runs"], eq, p), _runs(aug["baseline"]["runs"], eq, p), paired=False))
               for a in ("random crop", "RandAugment") if a in aug for p in (1, 2, 4)]
     gap = max(float(np.abs(mean_parts(aug[a]["runs"], eq) - mean_parts(aug[a]["runs"], "invariance")).max())
               for a in AUGMENTATIONS if a in aug)
     return (raised or None), gap
+
+
+def _widths(wid: dict) -> list[int]:
+    return sorted(k for k in (wid or {}) if isinstance(k, int))
+
+
+def _width_checks(wid: dict, eq: str) -> list[tuple[str, object]]:
+    """The narrowest WRN's equivariance above the widest's in Middle and Late (two independent samples)."""
+    ks = _widths(wid)
+    return [(f"k={ks[0]} > k={ks[-1]}: equivariance in {PART_NAMES[p]}",
+             Effect(_runs(wid[ks[0]]["runs"], eq, p), _runs(wid[ks[-1]]["runs"], eq, p), paired=False))
+            for p in (1, 2)]
 
 
 def _pretrained(pre: dict, eq: str) -> tuple[Correlation, list | None]:
@@ -124,17 +141,35 @@ def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: di
         out["C3.1b"] = fig2b["rho_cosine"] - fig2b["rho_correlation"]
     if toy is not None:
         out["C3.2"] = _toy(toy)
-    if mn is not None:
-        out["C3.3"] = _mnist6(mn, eq)
+    for cid, pairs in labelled_checks(mn, aug, wid, eq).items():
+        out[cid] = [c for _, c in pairs] if pairs else None
     if aug is not None:
-        out["C3.4a"], out["C3.4b"] = _augmentations(aug, eq)
-    ks = sorted(k for k in (wid or {}) if isinstance(k, int))
-    if len(ks) > 1:
-        out["C3.5"] = [Effect(_runs(wid[ks[0]]["runs"], eq, p), _runs(wid[ks[-1]]["runs"], eq, p), paired=False)
-                       for p in (1, 2)]
+        out["C3.4b"] = _augmentations(aug, eq)[1]
     if pre is not None and "skipped" not in pre:
         out["C3.6a"], out["C3.6b"] = _pretrained(pre, eq)
     return out
+
+
+def labelled_checks(mn: dict | None, aug: dict | None, wid: dict | None, eq: str) -> dict[str, list]:
+    """The trained-network claims' sub-checks with what each compares: ``{"C3.3" | "C3.4a" | "C3.5":
+    [(label, Effect or bool), ...]}`` in the order the claims judge them (an experiment not run is left out)."""
+    out = {}
+    if mn is not None:
+        out["C3.3"] = _mnist6(mn, eq)
+    if aug is not None:
+        out["C3.4a"] = _augmentations(aug, eq)[0]
+    if len(_widths(wid)) > 1:
+        out["C3.5"] = _width_checks(wid, eq)
+    return out
+
+
+def subchecks(ev: Mapping, s: Settings | None = None, matching: str = "sample") -> dict[str, list]:
+    """``labelled_checks`` of the chapter's parts (``ev``, its settings ``s``; ``matching``: see ``claim_values``)."""
+    if matching not in MATCHINGS:
+        raise ValueError(f"unknown matching {matching!r}; valid: {list(MATCHINGS)}")
+    c = collect(ev, s if s is not None else SETTINGS[ev.profile])
+    return labelled_checks(c["mnist6"], c["augmentations"], c["widths"],
+                           "equivariance" if matching == "sample" else "equivariance_shared")
 
 
 def values(ev: Mapping, s: Settings | None = None, matching: str = "sample") -> dict:

@@ -184,6 +184,29 @@ def frames(n: dict) -> dict:
     return out
 
 
+def subcheck_frame(checks: dict[str, list]) -> "pd.DataFrame":
+    """One row per sub-check of the trained-network claims (``claims.subchecks``'s output), to read each verdict
+    from what it compares.
+
+    Returns:
+        A DataFrame indexed by (claim, check) with the mean of each side (``a``: what the paper says is larger,
+        ``b``), ``a − b``, ``2 SE`` (beyond it a difference is more than seed noise; ``helpers.noise``) and
+        ``outcome`` (holds / contradicts / inconclusive for effects over seeds; holds / fails for a threshold).
+    """
+    import pandas as pd
+
+    from ...noise import _K, Effect, outcome_of
+
+    rows = []
+    for cid, pairs in checks.items():
+        for label, c in pairs or []:
+            e = isinstance(c, Effect)
+            rows.append({"claim": cid, "check": label, "a": float(np.mean(c.a)) if e else np.nan,
+                         "b": float(np.mean(c.b)) if e else np.nan, "a − b": c.diff if e else np.nan,
+                         f"{_K:g} SE": _K * c.se if e else np.nan, "outcome": outcome_of(c)})
+    return pd.DataFrame(rows).set_index(["claim", "check"])
+
+
 def headline(ev, s=None) -> plt.Figure:
     """The page's first figure: invariance and equivariance by depth in the MNIST6 CNNs (Fig. 5)."""
     from .parts import collect
