@@ -1,4 +1,6 @@
-"""Run profiles: quick (CPU, CI), standard (one GPU, every headline claim), paper (the papers' settings).
+"""Run profiles: quick (CPU, CI), standard (one GPU, every headline claim), steps (the papers' optimisation and
+step counts, smaller only where a CPU cannot afford the paper: a chapter's settings say what it reduces), paper
+(the papers' settings).
 
 Each chapter keeps one frozen dataclass of settings per profile and picks with ``settings``::
 
@@ -14,7 +16,7 @@ import torch
 
 __all__ = ["PROFILES", "Profile", "resolve", "settings"]
 
-PROFILES = ("quick", "standard", "paper")
+PROFILES = ("quick", "standard", "steps", "paper")
 T = TypeVar("T")
 
 
@@ -33,7 +35,7 @@ def resolve(name: str | Profile = "auto", device: str | torch.device | None = No
     """Resolve a profile name.
 
     Args:
-        name: ``quick``, ``standard``, ``paper`` or ``auto`` (standard with CUDA, quick without).
+        name: ``quick``, ``standard``, ``steps``, ``paper`` or ``auto`` (standard with CUDA, quick without).
         device: override the device (default: CUDA when available, else CPU).
     Raises:
         ValueError: an unknown name, listing the valid ones.

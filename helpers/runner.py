@@ -39,7 +39,7 @@ __all__ = ["PROFILE_CHOICES", "chapter_module", "chapter_parts", "stores", "find
            "compute", "evidence", "stored_so_far", "Evidence", "PartStatus", "Run"]
 
 PROFILE_CHOICES = (*PROFILES, "auto", "best")
-_BEST_ORDER = ("paper", "standard", "quick")
+_BEST_ORDER = ("paper", "steps", "standard", "quick")
 
 
 # --------------------------------------------------------------------------- chapters and their parts
@@ -157,7 +157,7 @@ def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where
                     device: str | torch.device | None = None) -> tuple[str, str]:
     """The profile a run uses, and a note on how it was chosen.
 
-    ``best``: paper, standard or quick, the first whose parts are all stored in ``where``; otherwise what
+    ``best``: paper, steps, standard or quick, the first whose parts are all stored in ``where``; otherwise what
     ``auto`` gives (standard with CUDA, quick without), with a note on what was missing.
 
     Raises:

@@ -88,7 +88,7 @@ def test_only_named_parts_and_unknown_names(toy, tmp_path):
     assert runner.compute(toy, "quick", names=["gamma"], store=tmp_path, progress=None).computed == ["gamma"]
     with pytest.raises(ValueError, match=r"no part 'delta' in this profile; valid: \['alpha', 'beta', 'gamma'\]"):
         runner.compute(toy, "quick", names=["delta"], store=tmp_path, progress=None)
-    with pytest.raises(ValueError, match=r"unknown profile 'fast'; valid: \['quick', 'standard', 'paper', 'auto', 'best'\]"):
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'; valid: \['quick', 'standard', 'steps', 'paper', 'auto', 'best'\]"):
         runner.compute(toy, "fast", store=tmp_path, progress=None)
     with pytest.raises(ValueError, match="no settings for profile 'paper'"):
         runner.compute(toy, "paper", store=tmp_path, progress=None)
