@@ -1,6 +1,9 @@
 """The book's structure: toc <-> notebooks, clean notebooks, the parameters cell, one repository URL, the CLI."""
 import json
+import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -52,12 +55,139 @@ def test_notebook_is_clean_and_parameterised(nb):
 
 
 def test_one_repository_url():
+    """pyproject.toml's [project.urls] Repository is the only place the URL is typed: _config.yml names none (the
+    helpers.repository Sphinx extension sets it), and every setup cell is the one written from it."""
+    from helpers import repository
+
     url = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
-    assert yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"] == url
+    assert repository.repository_url() == url
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "url" not in config.get("repository", {}), "_config.yml types the repository URL; pyproject.toml has it"
+    assert "helpers.repository" in config["sphinx"]["extra_extensions"]
+    typed = [p.relative_to(ROOT) for p in [ROOT / "_config.yml", ROOT / "README.md", *sorted((ROOT / "book").glob("*.md")),
+                                           *sorted((ROOT / "helpers").rglob("*.py"))] if url in p.read_text()]
+    assert not typed, f"{typed} type the repository URL"
+    stale = repository.stale_setup_cells()
+    assert not stale, f"{[p.name for p in stale]}: setup cell differs from pyproject's URL; run python -m helpers.repository"
     for nb in NOTEBOOKS:
-        colab = "".join(json.loads(nb.read_text())["cells"][1]["source"])
-        assert f'"{url}"' in colab, f"{nb.name}: the Colab cell installs from another URL"
-        assert "raise RuntimeError" in colab, f"{nb.name}: a failed Colab install must stop the notebook"
+        assert f'REPOSITORY, HERE = "{url}", ' in repository.setup_cells()[nb]
+
+
+def test_repository_url_errors_name_the_bad_value(tmp_path):
+    from helpers import repository
+
+    (tmp_path / "pyproject.toml").write_text('[project.urls]\nRepository = "github.com/x y"\n')
+    with pytest.raises(ValueError, match=r"Repository is 'github.com/x y'; it must be the repository's URL"):
+        repository.repository_url(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    with pytest.raises(ValueError, match="Repository is None"):
+        repository.repository_url(tmp_path)
+
+
+def test_a_fork_changes_one_line(tmp_path):
+    """A fork edits pyproject.toml's URL; python -m helpers.repository rewrites the setup cells, nothing else."""
+    from helpers import repository
+
+    (tmp_path / "book").mkdir()
+    text = (ROOT / "pyproject.toml").read_text()
+    url = repository.repository_url()
+    (tmp_path / "pyproject.toml").write_text(text.replace(f'"{url}"', '"https://github.com/someone/fork"'))
+    for nb in NOTEBOOKS[:2]:
+        shutil.copy(nb, tmp_path / "book" / nb.name)
+    before = {p.name: json.loads(p.read_text()) for p in (tmp_path / "book").glob("*.ipynb")}
+    assert len(repository.stale_setup_cells(tmp_path)) == 2
+    assert [p.name for p in repository.write_setup_cells(tmp_path)] == sorted(before)
+    assert repository.stale_setup_cells(tmp_path) == [] and repository.write_setup_cells(tmp_path) == []
+    for p in (tmp_path / "book").glob("*.ipynb"):
+        after = json.loads(p.read_text())
+        changed = [i for i, (a, b) in enumerate(zip(before[p.name]["cells"], after["cells"])) if a != b]
+        assert changed == [1] and len(after["cells"]) == len(before[p.name]["cells"]), p.name
+        assert '"https://github.com/someone/fork"' in "".join(after["cells"][1]["source"])
+
+
+_FAKE_COLAB = "import sys, types; sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+
+
+def _setup_cell_as(url: str, here: Path) -> str:
+    """The notebooks' setup cell (as committed) with the URL and the clone folder replaced, run as if on Colab."""
+    from helpers import repository
+
+    cell = repository.setup_cells()[NOTEBOOKS[0]]
+    old_url, old_here = json.dumps(repository.repository_url()), json.dumps(repository.CLONE_DIR)
+    assert old_url in cell and old_here in cell
+    return _FAKE_COLAB + cell.replace(old_url, json.dumps(url)).replace(old_here, json.dumps(str(here)))
+
+
+def test_setup_cell_tells_no_network_from_no_repository(tmp_path):
+    """Without a repository at a host that answers, the error says so; when the host cannot be reached, it says
+    that instead; both name the URL."""
+    import http.server
+    import threading
+
+    def fails(url):
+        r = subprocess.run([sys.executable, "-c", _setup_cell_as(url, tmp_path / "clone")], capture_output=True,
+                           text=True, cwd=tmp_path, timeout=120)
+        assert r.returncode != 0 and not (tmp_path / "clone").exists()
+        return r.stderr.strip().splitlines()
+
+    missing = tmp_path / "no-such-repository"
+    err = fails(missing.as_uri())
+    assert f"RuntimeError: cannot fetch the book's repository {missing.as_uri()}: there is no git repository at {missing}." in err
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/owner/private"
+        err = fails(url)
+        assert f"RuntimeError: cannot fetch the book's repository {url}: 127.0.0.1 answers but has no repository " \
+               "/owner/private: it does not exist or is private (a fork sets its own URL in pyproject.toml's " \
+               "[project.urls] and runs python -m helpers.repository)." in err
+    finally:
+        server.shutdown()
+    with socket.socket() as s:          # a port nothing listens on: the host cannot be reached
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/owner/name"
+    err = fails(url)
+    assert any(line.startswith(f"RuntimeError: cannot fetch the book's repository {url}: 127.0.0.1 cannot be "
+                               "reached (") and line.endswith("check the runtime's internet access.") for line in err), err
+
+
+def test_setup_cell_clones_and_installs_from_a_file_url(tmp_path):
+    """The setup cell, end to end, against a file:// URL of this checkout (its committed HEAD): it clones, installs
+    the package from the clone into a fresh virtual environment (the installed dependencies are lent to it, so
+    nothing but the build backend is fetched: pip gets hatchling from the package index, as on Colab), and the
+    clone's package then loads the committed evidence of chapter 0 without computing anything."""
+    import sysconfig
+    import venv
+
+    env_dir, here = tmp_path / "venv", tmp_path / "learned-symmetry"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "zz_lent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")   # torch & co., not helpers
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    r = subprocess.run([python, "-c", _setup_cell_as(ROOT.as_uri(), here)], capture_output=True, text=True,
+                       cwd=tmp_path, env=env, timeout=600)
+    if r.returncode != 0 and "hatchling" in r.stderr and os.environ.get("CI", "").lower() != "true":
+        pytest.skip(f"pip could not fetch the build backend (no package index here): {r.stderr[-300:]}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (here / ".git").is_dir() and (here / "results").is_dir()
+    check = ("import helpers, helpers.runner as r; ev = r.evidence('0', 'best'); "
+             "print(helpers.__file__, ev.profile, len(ev), len(ev.missing))")
+    r = subprocess.run([python, "-c", check], capture_output=True, text=True, cwd=tmp_path,
+                       env=env | {"HELPERS_PROGRESS": "0"}, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    path, profile, n, missing = r.stdout.split()[-4:]
+    assert Path(path) == here / "helpers" / "__init__.py" and profile == "paper" and int(n) > 0 and missing == "0"
 
 
 def _cli(*args):
