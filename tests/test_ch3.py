@@ -147,8 +147,13 @@ def test_parts_smoke_through_the_store(need_data, tmp_path):
     assert set(full) == set(ch3.claims.CLAIMS)
     assert full["C3.2"] == [True] * 5 and full["C3.6a"] is None and full["C3.6b"] is None
     assert all(full[c] is not None for c in ("C3.1a", "C3.1b", "C3.3", "C3.4a", "C3.4b", "C3.5"))
-    assert set(ch3.claims.values(ev, TINY, "shared")) == set(full)
+    assert set(ch3.claims.values(ev, TINY, "sample")) == set(full)
     assert [r.claim.id for r in ch3.claims.table(ev, TINY).results] == list(ch3.claims.CLAIMS)
+    # the table names its reading of eq. 7 on the claims that read equivariance, and only there
+    for matching in ("shared", "sample"):
+        recs = {r["id"]: r for r in ch3.claims.table(ev, TINY, matching).to_records()}
+        assert {c for c, r in recs.items() if "matching" in r} == set(ch3.claims.READS_EQUIVARIANCE)
+        assert all(recs[c]["matching"] == matching for c in ch3.claims.READS_EQUIVARIANCE)
     frames = ch3.views.frames(c)
     eqv = frames["mnist6"].loc[("MNIST6", "equivariance_shared"), list(PARTS)].to_numpy()
     assert np.allclose(eqv, c["mnist6"]["MNIST6"]["runs"][0]["equivariance_shared_parts"])
@@ -171,7 +176,8 @@ def test_subchecks_name_what_each_verdict_compares():
     checks = ch3.claims.labelled_checks(None, None, wid, "equivariance")
     assert list(checks) == ["C3.5"] and [label for label, _ in checks["C3.5"]] == [
         "k=1 > k=8: equivariance in Middle", "k=1 > k=8: equivariance in Late"]
-    assert ch3.claims.claim_values(None, None, None, None, None, wid, None)["C3.5"] == [c for _, c in checks["C3.5"]]
+    assert ch3.claims.claim_values(None, None, None, None, None, wid, None, "sample")["C3.5"] == [
+        c for _, c in checks["C3.5"]]
     frame = ch3.views.subcheck_frame(checks)
     assert list(frame["outcome"]) == ["holds", "contradicts"]
     assert frame["a − b"].to_numpy() == pytest.approx([0.2, -0.3])

@@ -63,9 +63,9 @@ def test_matrix_matches_pairwise_and_equivariance_at_least_invariance():
 def test_channel_permutation_is_equivariant_not_invariant():
     a = _maps()
     perm = a[:, [1, 2, 0]]
-    inv, eqv = in_equivariance(perm, a)
+    inv, eqv = in_equivariance(perm, a)  # eq. 7 over the set: one c' for every image (the default)
     assert eqv == pytest.approx(1.0) and inv < 0.5
-    assert in_equivariance(perm, a, matching="shared") == pytest.approx((inv, 1.0))  # one c' for every image
+    assert in_equivariance(perm, a, matching="sample") == pytest.approx((inv, 1.0))  # c' per image agrees here
 
 
 def test_shared_matching_removes_the_chance_floor_of_the_per_image_max():
@@ -73,17 +73,75 @@ def test_shared_matching_removes_the_chance_floor_of_the_per_image_max():
     the max of the image-averaged correlation near 0; invariance <= shared <= per-image equivariance."""
     g = torch.Generator().manual_seed(0)
     ft, tf = torch.randn(200, 64, 8, 8, generator=g), torch.randn(200, 64, 8, 8, generator=g)
-    inv, eqv = in_equivariance(ft, tf)
-    _, shared = in_equivariance(ft, tf, matching="shared")
+    inv, eqv = in_equivariance(ft, tf, matching="sample")
+    _, shared = in_equivariance(ft, tf)  # the default: eq. 7's c' shared over the set
     assert abs(inv) < 0.02 and 0.25 < eqv < 0.45 and shared < 0.1
     assert inv <= shared <= eqv
     big = torch.randn(200, 64, 32, 32, generator=g)  # more pixels per map: a lower floor
-    assert in_equivariance(big, torch.randn(200, 64, 32, 32, generator=g))[1] < 0.15
+    assert in_equivariance(big, torch.randn(200, 64, 32, 32, generator=g), matching="sample")[1] < 0.15
     with pytest.raises(ValueError, match="matching 'best'"):
         in_equivariance(ft, tf, matching="best")
     v = ft.mean((2, 3))  # pooled vectors are compared across images already: both matchings agree
     assert in_equivariance(v, v.flip(0)) == in_equivariance(v, v.flip(0), matching="shared")
 
+
+
+class _RotatedBank(torch.nn.Module):
+    """Three conv layers whose 4 channels are the 4 quarter-turn rotations of one random filter per layer (the
+    first from 1 input channel, the next two depthwise), ReLU between, then GAP and a linear head: rotating the input
+    by 90° rotates every map and moves channel k to k + 1 (a known permutation of the channels under the group)."""
+
+    def __init__(self, seed: int = 0, size: int = 5):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.convs = torch.nn.ModuleList()
+        for i in range(3):
+            w = torch.randn(size, size, generator=g)
+            conv = torch.nn.Conv2d(1 if i == 0 else 4, 4, size, padding=size // 2, bias=False, groups=1 if i == 0 else 4)
+            with torch.no_grad():
+                conv.weight.copy_(torch.stack([torch.rot90(w, k) for k in range(4)])[:, None])
+            self.convs.append(torch.nn.Sequential(conv, torch.nn.ReLU()))
+        self.pool, self.head = torch.nn.Flatten(), torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        for c in self.convs:
+            x = c(x)
+        return self.head(self.pool(x.mean((-2, -1))))
+
+    def layers(self):
+        return {"conv1": self.convs[0], "conv2": self.convs[1], "conv3": self.convs[2], "pool": self.pool,
+                "final": self.head}
+
+
+def test_channels_permuted_by_the_group_are_equivariant_under_the_shared_reading():
+    """Known answer: a network whose channels the rotations permute has eq. 7 equivariance 1 with one c' shared by
+    all images of X, in every spatial layer and after pooling, while its invariance (c' = c) is below 1."""
+    from helpers.metrics import layer_in_equivariance
+
+    net = _RotatedBank().eval()
+    x = torch.rand(12, 1, 17, 17, generator=torch.Generator().manual_seed(1))  # odd size: rot90 maps pixels exactly
+    rots = [ch3.rotation(k) for k in (1, 2, 3)]
+    r = layer_in_equivariance(net, net.layers(), x, rots)
+    assert r["equivariance_shared"][:4].min() > 1 - 1e-6  # conv1-3 and pool
+    assert r["invariance"][:3].max() < 0.9 and r["invariance"][3] < 0.99
+    assert (r["equivariance"] >= r["equivariance_shared"] - 1e-9).all()  # the per-image max is never below
+    # without the permutation (one channel's filter changed) the shared reading drops below 1
+    with torch.no_grad():
+        net.convs[0][0].weight[1] = torch.randn(1, 5, 5, generator=torch.Generator().manual_seed(2))
+    assert layer_in_equivariance(net, net.layers(), x, rots)["equivariance_shared"][0] < 0.99
+
+
+def test_per_image_floor_exceeds_the_shared_one_on_a_random_network():
+    """Random features: a ResNet at its random initialisation, measured on random images under rotation (which it
+    does not commute with). The per-image max over 64 channels of 8x8 maps has a chance floor far above the shared
+    reading's in the Late part; the shared reading stays near the invariance there."""
+    torch.manual_seed(0)
+    net = ch3.CifarResNet(1).eval()
+    x = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    r = ch3.measure(net, x, [ch3.rotation(1)])
+    late_sample, late_shared = r["equivariance_parts"][2], r["equivariance_shared_parts"][2]
+    assert late_sample - late_shared > 0.15, (late_sample, late_shared)
+    assert late_shared - r["invariance_parts"][2] < late_sample - late_shared
 
 def _mnist(n=8):
     from helpers import data
@@ -139,7 +197,7 @@ def test_streamed_layers_equal_the_measure_of_all_images_at_once():
         for t in ts:
             moved = capture(m, {k: layers[k]}, t(x, 32))[k]
             tf = t(base[k], 32) if base[k].ndim == 4 else base[k]
-            per_t.append((*in_equivariance(moved, tf), in_equivariance(moved, tf, matching="shared")[1]))
+            per_t.append((*in_equivariance(moved, tf, matching="sample"), in_equivariance(moved, tf)[1]))
         for key, col in zip(want, zip(*per_t)):
             want[key].append(sum(col) / len(ts))
     for bs in (11, 4):

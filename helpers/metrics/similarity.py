@@ -19,12 +19,14 @@ response over the evaluation images, i.e. ``S`` is computed along the sample axi
 asks whether channel c responds to ``T_g X`` as it does to ``X`` across the data, and equivariance
 whether *some* channel c' does.
 
-Where the max over c' sits (eq. 7 does not say): ``matching="sample"`` (our default) takes it per image,
-``matching="shared"`` takes it after averaging S over the images, so one channel c' must match c for the
-whole data, as for a network whose channels are permuted by ``T_g``. The per-image max has a chance floor:
-with C channels and maps of n pixels, unrelated maps already reach about ``sqrt(2 ln C / n)`` (0.36 for
-64 channels of 8x8), which the shared max removes by averaging first. Both agree on exactly invariant and
-exactly equivariant networks, and on pooled vectors (already compared across the images).
+Where the max over c' sits. In eq. 7, ``X`` is the evaluation set: ``S`` compares the maps of channel c over
+all of X with those of channel c', so ONE channel c' is chosen per channel c for the whole set. That is
+``matching="shared"`` (the default, the chapter's measure): S is averaged over the images first, then maximised
+over c', as for a network whose channels ``T_g`` permutes. ``matching="sample"`` is a second reading: the max is
+taken per image, then averaged. The per-image max has a chance floor: with C channels and maps of n pixels,
+unrelated maps already reach about ``sqrt(2 ln C / n)`` (0.36 for 64 channels of 8x8), above the invariance
+(one fixed channel, floor 0), which the shared max removes by averaging first. Both agree on exactly invariant
+and exactly equivariant networks, and on pooled vectors (already compared across the images).
 """
 from __future__ import annotations
 
@@ -105,7 +107,7 @@ def similarity_matrix(a: Tensor, b: Tensor, kind: str = "correlation", eps: floa
 
 
 def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entries: float = 2e7,
-                    matching: str = "sample") -> tuple[float, float]:
+                    matching: str = "shared") -> tuple[float, float]:
     """Invariance (eq. 4) and equivariance (eq. 7) of one layer for one transformation, averaged.
 
     Args:
@@ -113,8 +115,9 @@ def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entri
         tf: ``T_g f(X)`` of the same shape (for vectors: ``f(X)``).
         kind: ``"correlation"`` or ``"cosine"``.
         max_entries: samples are processed in chunks whose ``(chunk, C, C)`` matrix has at most this many entries.
-        matching: ``"sample"``: the best channel c' per image; ``"shared"``: the best c' of the
-            image-averaged similarity (see the module docstring). Invariance is the same for both.
+        matching: ``"shared"`` (eq. 7 over the set X, the default): the best c' of the image-averaged
+            similarity; ``"sample"``: the best channel c' per image, a second reading (module docstring).
+            Invariance is the same for both.
     Returns:
         ``(invariance, equivariance)``: means over channels (and samples for maps).
     """
@@ -243,8 +246,8 @@ def layer_in_equivariance(model: nn.Module, layers: dict[str, nn.Module], x: Ten
         kind: the similarity.
         batch_size: images per forward pass (and per batch of features held).
     Returns:
-        ``{"layers": names, "invariance": (L,), "equivariance": (L,) (c' per image),
-        "equivariance_shared": (L,) (one c' for all images), "magnitude": (L,) mean |activation|,
+        ``{"layers": names, "invariance": (L,) (eq. 4), "equivariance_shared": (L,) (eq. 7: one c' for all images
+        of X), "equivariance": (L,) (the second reading: c' per image; the key predates the shared reading), "magnitude": (L,) mean |activation|,
         "parts": partition}`` (numpy arrays).
     """
     _check_kind(kind)

@@ -13,12 +13,15 @@ from torch import Tensor, nn
 from ...metrics.similarity import PARTS as DEPTH_PARTS
 from ...metrics.similarity import layer_in_equivariance
 
-__all__ = ["MEASURES", "rotation", "diagonal_shift", "measure", "part_means"]
+__all__ = ["MEASURES", "EQUIVARIANCE", "rotation", "diagonal_shift", "measure", "part_means"]
 
-#: What ``measure`` reports per layer and part: invariance (eq. 4), equivariance (eq. 7) with the best channel
-#: per image and with one channel shared by all images (``metrics.similarity``), with their plot labels.
-MEASURES = {"invariance": "invariance", "equivariance": "equivariance (c' per image)",
-            "equivariance_shared": "equivariance (shared c')"}
+#: What ``measure`` reports per layer and part, with their plot labels, in the page's order: invariance (eq. 4);
+#: equivariance as eq. 7 writes it, one channel c' shared by all images of the evaluation set X (the chapter's
+#: measure); and the second reading, the best channel per image (stored as ``equivariance``, the key it had first).
+MEASURES = {"invariance": "invariance (eq. 4)", "equivariance_shared": "equivariance (eq. 7, c' shared over X)",
+            "equivariance": "equivariance (c' per image)"}
+#: The key of the chapter's equivariance (eq. 7), per matching: ``"shared"`` (the measure) or ``"sample"``.
+EQUIVARIANCE = {"shared": "equivariance_shared", "sample": "equivariance"}
 
 
 def rotation(k: int):

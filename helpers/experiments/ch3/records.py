@@ -21,12 +21,13 @@ import pandas as pd
 
 from ...claims import ClaimTable
 from ...records import _results_root, recorded
-from .claims import CLAIMS, claim_values
+from .claims import CLAIMS, MATCHING, READS_EQUIVARIANCE, ReadingTable, claim_values
 from .settings import STEM
 from .views import accuracies, frames, plot_mnist6, plot_translation
 
 __all__ = ["STEM", "EARLIER", "PARTIAL", "earlier", "record_frames", "record_claim_values", "record_summary",
-           "record_claim_tables", "record_values", "record_figures", "partial_frame", "mixed_precision", "show_so_far"]
+           "record_claim_tables", "record_values", "record_figures", "partial_frame", "mixed_precision", "show_so_far",
+           "readings", "readings_frame"]
 
 #: The committed earlier records of the standard settings, by label (a missing file is left out).
 EARLIER = {"H100, one notebook run": "h100_results.json", "H100, every experiment": "gpu_parts.json",
@@ -49,7 +50,7 @@ def record_frames(rec: dict) -> dict:
     return frames(rec["numbers"])
 
 
-def record_claim_values(n: dict, matching: str = "sample") -> dict:
+def record_claim_values(n: dict, matching: str = "shared") -> dict:
     """``claims.claim_values`` recomputed from a record's ``numbers``. C3.6a/b (pretrained) stay None unless the
     record measured the pretrained models."""
     arrays = lambda r: {k: np.asarray(v) if isinstance(v, list) else v for k, v in r.items()}  # noqa: E731
@@ -61,7 +62,7 @@ def record_claim_values(n: dict, matching: str = "sample") -> dict:
 
 
 def record_values(rec: dict) -> dict | None:
-    """Today's claim values (per-image matching) from a whole-run record's numbers; None for a page record."""
+    """Today's claim values (eq. 7, c' shared over X) from a whole-run record's numbers; None for a page record."""
     n = rec.get("numbers", {})
     if not any(k in n for k in ("mnist6", "augmentations", "widths", "toy")):
         return None
@@ -77,13 +78,13 @@ def record_summary(label: str, name: str, rec: dict) -> str:
 
 
 def record_claim_tables(rec: dict) -> dict[str, ClaimTable]:
-    """``{"per image": table, "shared": table}``: the claim values recomputed from the record's numbers and judged
+    """``{"shared": table, "per image": table}``: the claim values recomputed from the record's numbers and judged
     by today's ``CLAIMS`` (the numbers stay, the verdicts follow today's rules), the claims it did not decide left
     out."""
     n, out = rec["numbers"], {}
-    for matching, label in (("sample", "per image"), ("shared", "shared")):
+    for matching, label in (("shared", "shared"), ("sample", "per image")):
         vals = record_claim_values(n, matching)
-        out[label] = ClaimTable.of(CLAIMS, {c: v for c, v in vals.items() if v is not None and c in CLAIMS})
+        out[label] = ReadingTable.judge({c: v for c, v in vals.items() if v is not None and c in CLAIMS}, matching)
     return out
 
 
@@ -155,3 +156,38 @@ def show_so_far(ev) -> None:
     for name, frame in frames(exp).items():
         display(Markdown(f"**{name}**"))  # a heading in the page's order (printed text would gather above)
         display(frame.round(3))
+
+
+def readings(rec: dict) -> dict[str, dict[str, dict]]:
+    """The verdicts of a page record (``results.json``) under both readings of eq. 7, by claim:
+    ``{claim id: {"shared": claim record, "per image": claim record}}``, for the claims that read equivariance
+    and that the record holds in both (``"claims"`` is the shared reading, the chapter's;
+    ``numbers["claims_per_image"]`` the second). Empty for a record made before the second reading was kept.
+
+    Raises:
+        ValueError: a record whose claims do not name their reading, or name another than the chapter's.
+    """
+    second = {c["id"]: c for c in rec.get("numbers", {}).get("claims_per_image", [])}
+    out = {}
+    for c in rec.get("claims", []):
+        if c["id"] not in READS_EQUIVARIANCE or c["id"] not in second:
+            continue
+        if c.get("matching") != MATCHING or second[c["id"]].get("matching") != "sample":
+            raise ValueError(f"claim {c['id']}: the record's readings are {c.get('matching')!r} and "
+                             f"{second[c['id']].get('matching')!r}, not {MATCHING!r} and 'sample'")
+        out[c["id"]] = {"shared": c, "per image": second[c["id"]]}
+    return out
+
+
+def readings_frame(rec: dict) -> pd.DataFrame:
+    """``readings`` as a table: per claim, the value, verdict and why under eq. 7 with c' shared over X (the
+    chapter's verdict) and with c' per image (the second reading), read from the record, never retyped."""
+    def ours(c):
+        v = c.get("ours")
+        return f"{v:.3g}" if isinstance(v, float) else ("—" if v is None else str(v))
+
+    rows = [{"claim": cid, "shared: ours": ours(r["shared"]), "shared: verdict": r["shared"]["verdict"],
+             "shared: why": r["shared"]["why"], "per image: ours": ours(r["per image"]),
+             "per image: verdict": r["per image"]["verdict"], "per image: why": r["per image"]["why"]}
+            for cid, r in readings(rec).items()]
+    return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()

@@ -32,10 +32,12 @@ def demo_maps(demo: dict) -> plt.Figure:
 
 
 def plot_layers(ax, r: dict, title: str = "") -> None:
-    """In- vs equivariance per layer of one ``measure`` result, as paired bars (Figs. 3, 5 style)."""
+    """In- vs equivariance (eq. 7, c' shared over X) per layer of one ``measure`` result, as paired bars (Figs. 3, 5
+    style)."""
     x = np.arange(len(r["layers"]))
-    ax.bar(x - 0.2, r["invariance"], 0.4, label="invariance", color=plots.METHOD_COLORS["invariance"])
-    ax.bar(x + 0.2, r["equivariance"], 0.4, label="equivariance", color=plots.METHOD_COLORS["equivariance"])
+    ax.bar(x - 0.2, r["invariance"], 0.4, label=MEASURES["invariance"], color=plots.METHOD_COLORS["invariance"])
+    ax.bar(x + 0.2, r["equivariance_shared"], 0.4, label=MEASURES["equivariance_shared"],
+           color=plots.METHOD_COLORS["equivariance"])
     ax.set_xticks(x, r["layers"], rotation=45, ha="right")
     ax.set(ylim=(min(0.0, float(np.min(r["invariance"])) - 0.05), 1.05), title=title,
            ylabel="mean correlation (1 = exact)")
@@ -54,7 +56,8 @@ def toy(toy_result: dict) -> plt.Figure:
 def toy_text(toy_result: dict) -> str:
     """The toy CNNs' per-layer values, one line each."""
     return "\n".join(f"{name:12s} invariance {np.round(r['invariance'], 4)}  "
-                     f"equivariance {np.round(r['equivariance'], 4)}" for name, r in toy_result.items())
+                     f"equivariance (c' shared) {np.round(r['equivariance_shared'], 4)}  "
+                     f"(c' per image) {np.round(r['equivariance'], 4)}" for name, r in toy_result.items())
 
 
 # --------------------------------------------------------------------------- Figs. 5 and 6
@@ -67,7 +70,7 @@ def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
         v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
         ax.bar(x + (i - (len(keys) - 1) / 2) * w, v.mean(0), w, yerr=v.std(0) if len(v) > 1 else None, capsize=2,
                label=MEASURES[key], color=plots.METHOD_COLORS.get(key.split("_")[0]),
-               alpha=0.55 if key.endswith("_shared") else 1.0)
+               alpha=0.45 if key == "equivariance" else 1.0)  # the second reading (c' per image) paler
     ax.set_xticks(x, DEPTH_PARTS)
     ax.set(ylim=(-0.3, 1.05), title=title, ylabel="mean correlation (1 = exact)")
 
@@ -84,7 +87,7 @@ def plot_mnist6(mn: dict, title: str) -> plt.Figure:
     return fig
 
 
-def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance", title: str = "") -> None:
+def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance_shared", title: str = "") -> None:
     """Per-part means (± std over seeds) of ``key`` for several trained variants, as lines over the parts."""
     x = np.arange(len(DEPTH_PARTS))
     for label, rs in runs.items():
@@ -136,15 +139,15 @@ def plot_pretrained(pre: dict) -> plt.Figure:
     x = np.arange(len(DEPTH_PARTS))
     for ax, t in zip(axes[:2], ("translation", "rotation")):
         for name, m in pre["models"].items():
-            ax.plot(x, m[t]["equivariance_parts"], "o-" if m["kind"] == "cnn" else "s--",
+            ax.plot(x, m[t]["equivariance_shared_parts"], "o-" if m["kind"] == "cnn" else "s--",
                     label=f"{name.split('.')[0]} ({m['acc']:.1f} %)")
         ax.set_xticks(x, DEPTH_PARTS)
         ax.set(ylim=(-0.05, 1.05), title=f"{t} equivariance (Fig. 7)")
     axes[1].legend(fontsize=7)
     ax, w = axes[2], 0.2
-    bars = [(t, k) for t in ("translation", "rotation") for k in ("invariance", "equivariance")]
+    bars = [(t, k) for t in ("translation", "rotation") for k in ("invariance", "equivariance_shared")]
     for i, (t, k) in enumerate(bars):
-        ax.bar(x + (i - 1.5) * w, pre["spearman"][t][k], w, label=f"{t} {k}")
+        ax.bar(x + (i - 1.5) * w, pre["spearman"][t][k], w, label=f"{t} {MEASURES[k]}")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xticks(x, DEPTH_PARTS)
     ax.set(ylim=(-1.05, 1.05), title="Spearman ρ with ImageNet accuracy (Fig. 4)")
