@@ -190,6 +190,49 @@ def test_setup_cell_clones_and_installs_from_a_file_url(tmp_path):
     assert Path(path) == here / "helpers" / "__init__.py" and profile == "paper" and int(n) > 0 and missing == "0"
 
 
+#: Works the text names, by a pattern of its name: a page whose prose names one must cite it (issue 43).
+NAMED_WORKS = {r"\bAdam\b": "kingma2015adam", r"CutMix": "yun2019cutmix", r"RandAugment": "cubuk2020randaugment",
+               r"t-SNE": "vandermaaten2008visualizing", r"Wide ResNet|\bWRN\b|Zagoruyko": "zagoruyko2016wide",
+               r"integrated gradients": "sundararajan2017axiomatic", r"\bcaptum\b": "kokhlikyan2020captum",
+               r"\btimm\b": "wightman2019timm", r"Imagenette": "howard2019imagenette",
+               r"ImageNet": "russakovsky2015imagenet", r"CIFAR": "krizhevsky2009learning",
+               r"Fashion-MNIST": "xiao2017fashion", r"\bMNIST\b": "lecun1998gradient",
+               r"EfficientNet": "tan2019efficientnet", r"ResNeXt": "xie2017aggregated",
+               r"Inception": "szegedy2016rethinking", r"\bViT\b": "dosovitskiy2021image",
+               r"MLP-Mixer": "tolstikhin2021mlpmixer", r"Cohen|Welling": "cohen2016group",
+               r"random Fourier|\bRFF\b": "rahimi2007random", r"LieGG": "moskalev2022liegg",
+               r"\bResNets?\b": "he2016deep"}
+
+
+def _prose(page: Path) -> str:
+    if page.suffix == ".md":
+        return page.read_text()
+    return "\n".join("".join(c["source"]) for c in json.loads(page.read_text())["cells"] if c["cell_type"] == "markdown")
+
+
+def _cited(text: str) -> set[str]:
+    return {k.strip() for keys in re.findall(r"\{cite:[a-z]+\}`([^`]*)`", text) for k in keys.split(",")}
+
+
+def test_bibliography_links_every_work_and_every_named_work_is_cited():
+    from pybtex.database import parse_file
+
+    entries = parse_file(ROOT / "book" / "references.bib").entries
+    unlinked = [k for k, e in entries.items() if not {"doi", "eprint", "url"} & {f.lower() for f in e.fields}]
+    assert not unlinked, f"bibliography entries without a DOI, arXiv id or URL: {unlinked}"
+    for k, e in entries.items():
+        assert re.fullmatch(r"10\.\d{4,}/\S+", e.fields.get("doi", "10.1000/x")), (k, e.fields["doi"])
+        assert re.fullmatch(r"\d{4}\.\d{4,5}", e.fields.get("eprint", "1234.5678")), (k, e.fields["eprint"])
+        assert e.fields.get("url", "https://").startswith("https://"), (k, e.fields["url"])
+    pages = NOTEBOOKS + sorted((ROOT / "book").glob("*.md"))
+    cited = set().union(*(_cited(_prose(p)) for p in pages))
+    assert cited <= set(entries), f"cited but not in references.bib: {sorted(cited - set(entries))}"
+    assert set(entries) <= cited, f"in references.bib but cited nowhere: {sorted(set(entries) - cited)}"
+    uncited = [(p.name, name, key) for p in pages for name, key in NAMED_WORKS.items()
+               if re.search(name, _prose(p)) and key not in _cited(_prose(p))]
+    assert not uncited, f"pages that name a work without citing it (page, name, key): {uncited}"
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, cwd=ROOT)
 
