@@ -19,7 +19,7 @@ CPU = torch.device("cpu")
 
 
 def test_profiles_and_paper_architectures():
-    assert set(ch3.SETTINGS) == {"quick", "standard", "paper"}
+    assert set(ch3.SETTINGS) == {"quick", "standard", "steps", "paper"}
     assert ch3.SETTINGS["paper"].cifar_fit.epochs == 200 and len(ch3.SETTINGS["paper"].seeds) == 3
     # ResNet-44: 6n + 2 layers with n = 7; WRN-40: 6n + 4 with n = 6
     n_conv = lambda m: sum(isinstance(x, torch.nn.Conv2d) and x.kernel_size == (3, 3) for x in m.modules())
@@ -410,13 +410,117 @@ def test_a_cifar_part_resumes_each_seeds_training_from_its_checkpoint(need_data,
 
 
 def test_cifar_nets_train_in_bf16_and_the_committed_comparison_is_shown():
-    """The CIFAR networks of every profile train in bf16 mixed precision, the MNIST6 CNN in float32 (its standard
-    parts were stored so); the page's Deviations read the committed bf16-vs-fp32 record and its rule's verdict."""
-    for s in ch3.SETTINGS.values():
-        assert s.cifar_fit.precision == "bf16" and s.mnist6_fit.precision == "fp32"
+    """The CIFAR networks of quick, standard and paper train in bf16 mixed precision, the steps profile's in float32
+    (bf16 is no faster on this CPU at one thread), the MNIST6 CNN in float32 (its standard parts were stored so); the
+    page's Deviations read the committed bf16-vs-fp32 record and its rule's verdict."""
+    for name, s in ch3.SETTINGS.items():
+        assert s.cifar_fit.precision == ("fp32" if name == "steps" else "bf16") and s.mnist6_fit.precision == "fp32"
     tables = ch3.records.mixed_precision()
     if not tables:
         pytest.skip("no results/benchmarks/mixed-precision-*.json in this checkout")
     rules = [t for name, t in tables.items() if "the rule" in name]
     assert rules and all(set(t.columns) == {"bf16 - fp32", "rule's bound", "holds"} for t in rules)
     assert all(len(t) == 4 for t in rules), "accuracy and the three measures"
+
+
+
+def test_steps_profile_is_the_papers_mnist6_and_schedule_and_keeps_earlier_hashes():
+    """steps: MNIST6 exactly at the paper's settings (its parts' hashes are the paper profile's), the CIFAR nets on
+    the subset with the paper's SGD at 100 epochs, drops at 50 % and 75 %, in float32, the widths measured along
+    training; the new settings leave every standard part's hash as it was stored."""
+    import json
+    from pathlib import Path
+
+    steps, paper, std = ch3.SETTINGS["steps"], ch3.SETTINGS["paper"], ch3.SETTINGS["standard"]
+    for f in ("mnist6_train", "mnist6_val", "mnist6_fit", "n_eval", "seeds"):
+        assert getattr(steps, f) == getattr(paper, f), f
+    for p_steps, p_paper in zip(ch3.PARTS(steps), ch3.PARTS(paper)):
+        if p_steps.name.startswith("mnist6"):
+            assert p_steps.digest(ch3.STEM, steps, 0) == p_paper.digest(ch3.STEM, paper, 0)
+    f = steps.cifar_fit
+    assert (f.optimizer, f.lr, f.momentum, f.weight_decay, f.batch_size) == ("sgd", 0.1, 0.9, 1e-4, 128)
+    assert f.epochs >= 100 and f.milestones == (f.epochs // 2, f.epochs * 3 // 4) and f.precision == "fp32"
+    assert steps.cifar_train == 8068 and steps.track_epochs[-1] == f.epochs and len(steps.seeds) == 3
+    assert ch3.parts._track(steps, "widths") == steps.track_epochs and ch3.parts._track(std, "widths") == ()
+    stored = Path(__file__).resolve().parents[1] / "results" / "standard" / ch3.STEM / "parts"
+    if not stored.is_dir():
+        pytest.skip("the standard parts are not committed in this checkout")
+    for p in ch3.PARTS(std):
+        doc = json.loads((stored / f"{p.name}.s0.json").read_text())
+        assert p.digest(ch3.STEM, std, 0) == doc["settings_hash"], p.name
+
+
+def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_data, tmp_path):
+    """Known answers: measuring along training changes no number of the training (same accuracy, same final measure
+    as without tracking); the curve is fit's validation history; the points sit at the tracked epochs; a resumed run
+    keeps its curve and points; a stop accuracy of 0 % stops after the first epoch, measured there."""
+    from helpers import checkpoint
+    from helpers.training import fit as _fit  # noqa: F401  (the tracker rides inside helpers.training.fit)
+
+    need_data("cifar10")
+    s = replace(TINY, cifar_seeds=(0,), cifar_fit=replace(TINY.cifar_fit, epochs=3, milestones=(2,)), widths=(1, 2))
+    plain = ch3.parts.width(s, 0, CPU, 2)["runs"][0]
+    tracked = replace(s, track_epochs=(1, 3))
+    r = ch3.parts.width(tracked, 0, CPU, 2)
+    run = r["runs"][0]
+    assert r["acc"] == ch3.parts.width(s, 0, CPU, 2)["acc"]
+    np.testing.assert_array_equal(run["equivariance_shared"], plain["equivariance_shared"])
+    np.testing.assert_array_equal(run["curve"], plain["curve"])
+    assert len(run["curve"]) == 3 == run["epochs"] and not run["stopped"]
+    assert [p["epoch"] for p in run["track"]] == [1, 3]
+    assert run["track"][1]["acc"] == pytest.approx(run["curve"][2])
+    assert set(ch3.MEASURES) <= {k[:-6] for k in run["track"][0] if k.endswith("_parts")}
+    assert run["seconds"]["track"] > 0
+
+    def resumed():
+        ck = checkpoint.Checkpoints(tmp_path / "width-2.s0.ckpt", "sha256:t", every_s=0)
+        with checkpoint.scope(ck):
+            return ck, ch3.parts.width(tracked, 0, CPU, 2)["runs"][0]
+    resumed()
+    ck, again = resumed()
+    assert ck.resumed == ["width-2-s0"] and [p["epoch"] for p in again["track"]] == [1, 3]
+    np.testing.assert_array_equal(again["curve"], run["curve"])
+    np.testing.assert_array_equal(again["track"][0]["equivariance_shared_parts"],
+                                  run["track"][0]["equivariance_shared_parts"])
+    stop = ch3.parts.width(replace(tracked, width_stop_acc=((2, 0.0),)), 0, CPU, 2)["runs"][0]
+    assert stop["stopped"] and stop["epochs"] == 1 and [p["epoch"] for p in stop["track"]] == [1]
+    uses = {p.name: p.uses for p in ch3.PARTS(replace(tracked, width_stop_acc=((2, 0.0),)))}
+    assert {"track_epochs", "width_stop_acc"} <= set(uses["width-2"]) and "track_epochs" not in uses["aug-baseline"]
+
+
+def test_matched_accuracy_rule_known_answers():
+    """A* is the lowest of each network's best tracked accuracy; a network's value is interpolated linearly in
+    accuracy at its first tracked point at or above A*; C3.5 gains the matched comparison only where every network
+    was tracked; a plateau is < 1 point of change over the last 10 % of epochs."""
+    from helpers.experiments.ch3.track import at_accuracy, common_accuracy, plateau
+
+    def pts(accs, vals):
+        return [{"epoch": e + 1, "acc": a, "equivariance_shared_parts": np.full(5, v)}
+                for e, (a, v) in enumerate(zip(accs, vals))]
+
+    a, b = pts([20, 40, 35, 60], [0.1, 0.3, 0.5, 0.9]), pts([30, 50], [0.2, 0.6])
+    assert common_accuracy([a, b]) == 50
+    assert at_accuracy(a, 50, "equivariance_shared")[0] == pytest.approx(0.5 + (50 - 35) / (60 - 35) * 0.4)
+    assert at_accuracy(a, 30, "equivariance_shared")[0] == pytest.approx(0.2)  # between epochs 1 and 2
+    assert at_accuracy(a, 10, "equivariance_shared")[0] == pytest.approx(0.1)  # the first point
+    with pytest.raises(ValueError, match="never reaches 70.00 %"):
+        at_accuracy(a, 70, "equivariance_shared")
+    with pytest.raises(ValueError, match="no tracked points"):
+        common_accuracy([a, []])
+    assert plateau([10, 50, 60, 60.5, 61, 61.2, 61.3, 61.3, 61.4, 61.5, 61.9])["plateaued"]
+    assert not plateau(list(range(20)))["plateaued"] and plateau(list(range(20)))["change"] == pytest.approx(2.0)
+
+    def runs(mid, late, track):
+        return [{"equivariance_shared_parts": np.array([0.9, m, l, 0.5, 0.5]), "invariance_parts": np.zeros(5),
+                 **({"track": t} if track else {})} for m, l, t in zip(mid, late, track or [None] * 3)]
+    narrow = [pts([30, 60], [0.5, 0.7 + d]) for d in (0, 0.01, 0.02)]
+    wide = [pts([40, 55], [0.2, 0.3 + d]) for d in (0, 0.01, 0.02)]
+    wid = {1: {"runs": runs([0.7] * 3, [0.5] * 3, narrow)}, 8: {"runs": runs([0.6] * 3, [0.4] * 3, wide)}}
+    checks = ch3.claims.labelled_checks(None, None, wid, "equivariance_shared")["C3.5"]
+    assert len(checks) == 4 and "matched accuracy 55.0 %" in checks[2][0]
+    m = ch3.claims.matched_widths(wid)
+    assert m["acc"] == 55 and m["values"][8][:, 1] == pytest.approx([0.3, 0.31, 0.32])
+    assert m["values"][1][:, 1] == pytest.approx([0.5 + 25 / 30 * 0.2 + d * 25 / 30 for d in (0, 0.01, 0.02)])
+    untracked = {k: {"runs": runs([0.7] * 3, [0.5] * 3, None)} for k in (1, 8)}
+    assert len(ch3.claims.labelled_checks(None, None, untracked, "equivariance_shared")["C3.5"]) == 2
+    assert ch3.views.plot_matched(wid) is not None and ch3.views.plot_matched(untracked) is None

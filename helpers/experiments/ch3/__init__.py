@@ -3,12 +3,12 @@
 Files: ``settings`` (profiles), ``data`` (MNIST6, CIFAR-10 subsets), ``models`` (toy CNNs, the 7-layer CNN, CIFAR
 ResNets), ``augment`` (the training augmentations), ``equivariance`` (transformations and the per-layer measure on
 ``helpers.metrics.similarity``), ``pretrained`` (timm ImageNet models, Figs. 4/7), ``parts`` (the compute),
-``views`` (figures and tables), ``claims`` (the claims and their values), ``records`` (the earlier committed
+``track`` (curves, measures along training, the matched-accuracy rule), ``views`` (figures and tables), ``claims`` (the claims and their values), ``records`` (the earlier committed
 studies). The package exposes what ``helpers.runner`` needs: ``STEM``, ``SETTINGS`` and ``PARTS``.
 """
 from __future__ import annotations
 
-from . import augment, claims, data, equivariance, models, parts, pretrained, records, settings, views  # noqa: F401
+from . import augment, claims, data, equivariance, models, parts, pretrained, records, settings, track, views  # noqa: F401
 from .augment import augmenter, cutmix_loss, randaugment_batch
 from .data import MNIST6_DIGITS, cifar10, mnist6
 from .equivariance import MEASURES, diagonal_shift, measure, part_means, rotation
@@ -24,4 +24,4 @@ __all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "AUGMENTATIONS", "MNIST6_TAS
            "toy_cnns", "ConvNet7", "CifarResNet", "augmenter", "randaugment_batch", "cutmix_loss", "PRETRAINED",
            "IMAGENETTE", "load_images", "imagenette_val", "is_token_model", "pretrained_layers", "measure_pretrained",
            "run_pretrained", "record_frames", "augment", "claims", "data", "equivariance", "models", "parts",
-           "pretrained", "records", "settings", "views"]
+           "pretrained", "records", "settings", "track", "views"]

@@ -38,9 +38,10 @@ from .equivariance import diagonal_shift, measure, rotation
 from .models import CifarResNet, ConvNet7, toy_cnns
 from .pretrained import run_pretrained
 from .settings import MNIST6_TASKS, Settings
+from .track import StopTraining, Tracker
 
 __all__ = ["all_parts", "collect", "slug", "mnist6_part", "aug_part", "width_part", "run_similarity_demo", "run_toy",
-           "train_and_measure", "mnist6_task", "augmentation", "width", "fig2b", "pretrained"]
+           "train_and_measure", "train_tracked", "mnist6_task", "augmentation", "width", "fig2b", "pretrained"]
 
 _MNIST6_USES = ("seeds", "mnist6_train", "mnist6_val", "mnist6_fit", "n_eval")
 _CIFAR_USES = ("seeds", "cifar_seeds", "cifar_train", "cifar_val", "cifar_fit", "n_eval", "shifts")
@@ -123,6 +124,42 @@ def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, s
     return acc, run, model
 
 
+def train_tracked(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
+                  transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None,
+                  track_epochs=(), stop_acc: float | None = None) -> tuple[float, dict, nn.Module]:
+    """``train_and_measure`` for the CIFAR networks, with a ``track.Tracker`` inside ``fit``: the same training
+    and numbers, plus the validation curve and the measure at ``track_epochs`` (and, with ``stop_acc``, a stop once
+    the validation accuracy reaches it, measured there).
+
+    Returns:
+        ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds ``curve``
+        (validation accuracy in % per epoch trained), ``track`` (the tracked points: epoch, accuracy,
+        ``{measure}_parts``), ``epochs`` (trained), ``stopped`` (bool) and ``seconds = {"train", "measure",
+        "track"}``. A stopped network keeps its weights at the stop (not the best epoch's) and is measured there.
+    """
+    torch.manual_seed(seed)
+    model = make()
+    torch.manual_seed(seed)
+    model = model.to(device)
+    tracker = Tracker(model, xe, transforms, track_epochs, loss_fn, stop_acc)
+    stopped = False
+    try:
+        fit(model, ds["train"], ds["val"], cfg, augment=augment, loss_fn=tracker, score_fn=tracker.score, seed=seed,
+            device=device, desc=desc, checkpoint_key=checkpoint_key)
+    except StopTraining:
+        stopped = True
+    model.eval()
+    t_fit = time.perf_counter()
+    acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
+    t1 = time.perf_counter()
+    run = measure(model, xe, transforms)
+    tr = tracker.result()
+    run |= {"curve": tr["curve"], "track": tr["track"], "epochs": len(tr["curve"]), "stopped": stopped,
+            "seconds": {"train": tracker.train_s() + t1 - t_fit, "measure": time.perf_counter() - t1,
+                        "track": tr["track_s"]}}
+    return acc, run, model
+
+
 def _seed_run(key: str, train: Callable[[], tuple[float, dict, nn.Module]],
               first: Callable[[nn.Module], dict] | None = None) -> dict:
     """One seed of a part: its piece ``key`` if an earlier run (any session, any machine) kept it under these
@@ -163,10 +200,12 @@ def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict
 
 
 def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = "", key: str = "cifar",
-                first: Callable[[nn.Module, Tensor], dict] | None = None) -> tuple[dict, dict | None]:
-    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``);
-    returns the part's dict and ``first(model, xe)`` on the first seed's network (None without ``first``), where
-    ``xe`` are the evaluation images ``(n_eval, 3, 32, 32)``."""
+                first: Callable[[nn.Module, Tensor], dict] | None = None, track_epochs=(),
+                stop_acc: float | None = None) -> tuple[dict, dict | None]:
+    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``;
+    ``train_tracked``: curves, and measures at ``track_epochs``, a stop at ``stop_acc``); returns the part's dict and
+    ``first(model, xe)`` on the first seed's network (None without ``first``), where ``xe`` are the evaluation images
+    ``(n_eval, 3, 32, 32)``."""
     ds = cifar10(s.cifar_train, s.cifar_val, seed)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
     shifts = [diagonal_shift(p) for p in s.shifts]
@@ -174,8 +213,9 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
     for i, sd in enumerate(s.cifar_seed_list):
         loss = cutmix_loss(sd) if aug == "CutMix" else None
         got = _seed_run(f"{key}-s{sd}",
-                        lambda: train_and_measure(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
-                                                  desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}"),
+                        lambda: train_tracked(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
+                                              desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}",
+                                              track_epochs=track_epochs, stop_acc=stop_acc),
                         (lambda m: first(m, xe)) if first is not None and i == 0 else None)
         out["acc"].append(got["acc"])
         out["runs"].append(got["run"])
@@ -192,7 +232,7 @@ def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict
         baseline, ``"fig2b"`` (``fig2b``).
     """
     out, f2b = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug),
-                           first=fig2b if aug == "baseline" else None)
+                           first=fig2b if aug == "baseline" else None, track_epochs=_track(s, "augmentations"))
     if aug == "baseline":
         out["fig2b"] = f2b
     return {"augmentation": aug, **out}
@@ -202,8 +242,25 @@ def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
     """Fig. 6b, one width: WRN-k (``wrn_blocks`` per stage) of each CIFAR seed, no augmentation; translation
     in/equivariance. Returns ``{"width", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
     out, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
-                         key=f"width-{k}")
+                         key=f"width-{k}", track_epochs=_track(s, "widths"),
+                         stop_acc=s.stop_acc(k) if s.width_stop_acc else None)
     return {"width": k, **out}
+
+
+def _track(s: Settings, experiment: str) -> tuple[int, ...]:
+    """The epochs at which ``experiment``'s networks are measured along training (reads only the settings its
+    parts declare: ``_track_uses``)."""
+    if not s.track_epochs or (experiment == "augmentations" and not s.track_augmentations):
+        return ()
+    return tuple(s.track_epochs)
+
+
+def _track_uses(s: Settings, experiment: str) -> tuple[str, ...]:
+    """The tracking settings that shape ``experiment``'s parts: none at their defaults (so the parts stored before
+    tracking keep their hashes)."""
+    if experiment == "widths":
+        return (("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ())
+    return ("track_epochs", "track_augmentations") if s.track_epochs and s.track_augmentations else ()
 
 
 def fig2b(model: nn.Module, x: Tensor) -> dict:
@@ -261,11 +318,11 @@ def all_parts(s: Settings) -> list[Part]:
     out += [Part(mnist6_part(t), partial(mnist6_task, task=t), Needs(gpu=True, memory_gb=2.0), uses=_MNIST6_USES,
                  description=f"Fig. 5: the 7-layer CNN on {t}, rotation in/equivariance") for t in MNIST6_TASKS]
     out += [Part(aug_part(a), partial(augmentation, aug=a), Needs(gpu=True, memory_gb=3.0),
-                 uses=(*_CIFAR_USES, "resnet_blocks"),
+                 uses=(*_CIFAR_USES, "resnet_blocks", *_track_uses(s, "augmentations")),
                  description=f"Fig. 6a{' (and 2b)' if a == 'baseline' else ''}: CIFAR ResNet with {a}, "
                              "translation in/equivariance") for a in s.augmentations]
     out += [Part(f"width-{k}", partial(width, k=k), Needs(gpu=True, memory_gb=2.0 + 0.5 * k),
-                 uses=(*_CIFAR_USES, "wrn_blocks"),
+                 uses=(*_CIFAR_USES, "wrn_blocks", *_track_uses(s, "widths")),
                  description=f"Fig. 6b: WRN width k={k}, translation in/equivariance")
             for k in s.widths if width_part(s, k) == f"width-{k}"]
     out.append(Part("pretrained", pretrained, Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),

@@ -14,7 +14,8 @@ from .claims import mean_parts
 from .equivariance import MEASURES
 
 __all__ = ["headline", "demo_text", "demo_maps", "plot_layers", "toy", "toy_text", "plot_part_bars", "plot_mnist6",
-           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "frames"]
+           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "frames", "subcheck_frame",
+           "curves", "plateau_frame", "plot_matched"]
 
 
 # --------------------------------------------------------------------------- Figs. 2a and 3
@@ -217,3 +218,56 @@ def headline(ev, s=None) -> plt.Figure:
 
     mn = collect(ev, s if s is not None else SETTINGS[ev.profile])["mnist6"]
     return plot_mnist6(mn, "Equivariance and invariance by depth, MNIST6 CNNs (cf. Fig. 5)")
+
+
+# --------------------------------------------------------------------------- training curves and matched accuracy
+def curves(variants: dict, title: str) -> plt.Figure:
+    """Each network's validation curve (% per epoch; ``train_tracked``'s ``curve``), one colour per variant, one
+    line per seed. ``variants``: ``{label: {"runs": [...]}}`` (runs without a curve are left out)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.4), constrained_layout=True)
+    for i, (label, v) in enumerate(variants.items()):
+        for j, r in enumerate(x for x in v["runs"] if "curve" in x):
+            c = np.asarray(r["curve"])
+            ax.plot(np.arange(1, len(c) + 1), c, color=f"C{i}", lw=1, alpha=0.8, label=str(label) if j == 0 else None)
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title=title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plateau_frame(variants: dict) -> "pd.DataFrame":
+    """Per network (variant, seed): epochs trained, whether it stopped early, final and best validation accuracy
+    and the change over its last 10 % of epochs (``track.plateau``: a plateau is < 1 point)."""
+    import pandas as pd
+
+    from .track import plateau
+
+    rows = [{"variant": str(label), "seed": j, "epochs": len(r["curve"]), "stopped": bool(r.get("stopped", False)),
+             "final %": float(r["curve"][-1]), "best %": float(np.max(r["curve"])),
+             **{k: v for k, v in plateau(r["curve"]).items() if k != "window"}}
+            for label, v in variants.items() for j, r in enumerate(v["runs"]) if "curve" in r]
+    return pd.DataFrame(rows).set_index(["variant", "seed"]) if rows else pd.DataFrame()
+
+
+def plot_matched(wid: dict, key: str = "equivariance_shared") -> plt.Figure | None:
+    """Equivariance against validation accuracy along training, per width (Middle and Late panels): each seed's
+    tracked points as a line, the common accuracy A* of ``ch3.track``'s rule as a vertical line and each network's
+    value there as a marker. None where the widths were not tracked."""
+    from .claims import matched_widths
+
+    m = matched_widths(wid, key)
+    if m is None:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False, constrained_layout=True)
+    for ax, p in zip(axes, (1, 2)):
+        for i, k in enumerate(sorted(wid)):
+            for j, r in enumerate(wid[k]["runs"]):
+                pts = sorted(r["track"], key=lambda q: q["epoch"])
+                ax.plot([q["acc"] for q in pts], [q[f"{key}_parts"][p] for q in pts], color=f"C{i}", lw=1,
+                        alpha=0.7, marker=".", label=f"k={k}" if j == 0 else None)
+                ax.plot(m["acc"], m["values"][k][j, p], "o", color=f"C{i}", ms=7, mec="k")
+        ax.axvline(m["acc"], color="k", lw=0.8, ls="--")
+        ax.set(xlabel="validation accuracy (%)", ylabel=f"{DEPTH_PARTS[p]}: {MEASURES[key]}",
+               title=f"{DEPTH_PARTS[p]} (A* = {m['acc']:.1f} %, dashed)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("WRN-40-k: translation equivariance along training against validation accuracy")
+    return fig

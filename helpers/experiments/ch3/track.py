@@ -1,0 +1,144 @@
+"""Chapter 3's networks measured along training (issue 40, item 4): the validation curve of every CIFAR network,
+its in/equivariance (eqs. 4 and 7) at chosen epochs with the validation accuracy at each, and the comparison of
+widths at a matched validation accuracy.
+
+``Tracker`` rides inside ``training.fit`` without changing it: ``fit`` calls its ``score_fn`` once per epoch, after
+putting the model in eval mode, so ``Tracker.score`` records the epoch's validation accuracy (the curve) and, at the
+chosen epochs, measures the network (``equivariance.measure``: no random draws, so training takes the same numbers
+as without it). ``fit`` saves and restores a ``loss_fn`` that has ``state_dict``: the tracker is the loss too
+(wrapping the part's loss), so its curve and points resume with the training's checkpoints.
+
+**The matched-accuracy rule** (fixed before any ``steps`` result, issue 40 item 4):
+
+- Each width's networks are measured at the settings' ``track_epochs`` (and where a network stops, see
+  ``stop_acc``), each point holding the epoch, the validation accuracy (%) and the depth-part means of every measure.
+- The common accuracy ``A*`` is the lowest, over the widths and their seeds, of each network's highest accuracy at a
+  tracked point: every network of the comparison reaches it at some tracked point.
+- A network's value at ``A*`` is read at its FIRST tracked point with accuracy >= ``A*``: interpolated linearly in
+  accuracy between that point and the tracked point before it (the earlier of the two is below ``A*``); at the
+  network's first tracked point, that point's value itself.
+- The narrowest and the widest width are then compared as C3.5 compares them at the end (Middle and Late, eq. 7's
+  shared equivariance, an effect beyond twice its standard error over seeds, unpaired).
+
+A network has **plateaued** when its validation accuracy changed by less than 1 point over the last 10 % of its
+epochs (``plateau``).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+from torch import Tensor, nn
+
+from ...training.basics import _default_loss, accuracy
+from .equivariance import MEASURES, measure
+
+__all__ = ["Tracker", "StopTraining", "common_accuracy", "at_accuracy", "plateau", "PLATEAU_POINTS"]
+
+PLATEAU_POINTS = 1.0  #: the largest change (points of validation accuracy) over the last 10 % of epochs of a plateau
+
+
+class StopTraining(Exception):
+    """Raised by ``Tracker.score`` once a network's validation accuracy reaches the tracker's ``stop_acc``."""
+
+
+class Tracker:
+    """The loss and the score of one ``fit``: the validation curve, and measures at chosen epochs.
+
+    Args:
+        model: the network ``fit`` trains (measured in place, in eval mode, at the chosen epochs).
+        x: evaluation images ``(n, C, H, W)`` on the model's device; transforms: the measure's transformations.
+        epochs: the epochs (1-based, counted as they end) after which the network is measured.
+        loss_fn: the part's loss ``loss_fn(forward, x, y)`` (default: cross-entropy); its state (e.g. CutMix's
+            draws) is kept inside the tracker's.
+        stop_acc: stop training (``StopTraining``, after measuring) once the validation accuracy reaches this many
+            per cent; None: train the whole schedule.
+    """
+
+    def __init__(self, model: nn.Module, x: Tensor, transforms: list, epochs=(), loss_fn=None,
+                 stop_acc: float | None = None):
+        if any(int(e) < 1 for e in epochs):
+            raise ValueError(f"track epochs count from 1, got {sorted(epochs)}")
+        self.model, self.x, self.transforms = model, x, transforms
+        self.epochs, self.stop_acc = {int(e) for e in epochs}, stop_acc
+        self.inner = loss_fn or _default_loss("classification")
+        self.epoch, self.curve, self.points = 0, [], []
+        # seconds: training of earlier runs (up to their checkpoint), tracked measures of earlier runs and of this one
+        self.earlier_s, self.earlier_measure_s, self.measure_s, self._t0 = 0.0, 0.0, 0.0, time.perf_counter()
+
+    def __call__(self, forward, x: Tensor, y: Tensor) -> Tensor:
+        return self.inner(forward, x, y)
+
+    def score(self, outputs: Tensor, y: Tensor) -> float:
+        """``fit``'s score (top-1 accuracy, a fraction); records it and measures the network where due."""
+        acc = accuracy(outputs, y)
+        self.epoch += 1
+        self.curve.append(100 * acc)
+        stop = self.stop_acc is not None and 100 * acc >= self.stop_acc
+        if self.epoch in self.epochs or stop:
+            t0 = time.perf_counter()
+            r = measure(self.model, self.x, self.transforms)
+            self.points.append({"epoch": self.epoch, "acc": 100 * acc,
+                                **{f"{k}_parts": np.asarray(r[f"{k}_parts"]) for k in MEASURES}})
+            self.measure_s += time.perf_counter() - t0
+        if stop:
+            raise StopTraining(f"validation accuracy {100 * acc:.1f} % >= {self.stop_acc} % at epoch {self.epoch}")
+        return acc
+
+    def train_s(self) -> float:
+        """Seconds of training so far (earlier runs up to their checkpoint included), tracked measures excluded."""
+        return self.earlier_s + time.perf_counter() - self._t0 - self.measure_s
+
+    def state_dict(self) -> dict:
+        inner = self.inner.state_dict() if hasattr(self.inner, "state_dict") else None
+        return {"epoch": self.epoch, "curve": list(self.curve), "points": copy.deepcopy(self.points),
+                "train_s": self.train_s(), "measure_s": self.earlier_measure_s + self.measure_s, "inner": inner}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.curve, self.points = state["epoch"], list(state["curve"]), copy.deepcopy(state["points"])
+        self.earlier_s, self.earlier_measure_s = state["train_s"], state["measure_s"]
+        self.measure_s, self._t0 = 0.0, time.perf_counter()
+        if state["inner"] is not None:
+            self.inner.load_state_dict(state["inner"])
+
+    def result(self) -> dict:
+        """``{"curve": [val acc % per epoch], "track": [points], "track_s": seconds of tracked measures}``."""
+        return {"curve": np.asarray(self.curve, float), "track": self.points,
+                "track_s": self.earlier_measure_s + self.measure_s}
+
+
+def common_accuracy(nets: list[list[dict]]) -> float:
+    """``A*`` of the rule (module docstring): the lowest over ``nets`` (each a network's tracked points) of each
+    network's highest tracked accuracy. Raises ``ValueError`` for a network without tracked points."""
+    empty = [i for i, pts in enumerate(nets) if not pts]
+    if empty or not nets:
+        raise ValueError(f"networks {empty} have no tracked points; the matched-accuracy rule needs every network's")
+    return float(min(max(p["acc"] for p in pts) for pts in nets))
+
+
+def at_accuracy(points: list[dict], acc: float, key: str) -> np.ndarray:
+    """A network's ``{key}_parts`` ``(5,)`` at validation accuracy ``acc`` by the rule (module docstring): at its
+    first tracked point with accuracy >= ``acc``, interpolated linearly in accuracy from the point before it."""
+    pts = sorted(points, key=lambda p: p["epoch"])
+    i = next((j for j, p in enumerate(pts) if p["acc"] >= acc), None)
+    if i is None:
+        raise ValueError(f"the network never reaches {acc:.2f} % at a tracked point (best "
+                         f"{max((p['acc'] for p in pts), default=math.nan):.2f} %)")
+    hi = np.asarray(pts[i][f"{key}_parts"], float)
+    if i == 0:
+        return hi
+    lo, a0, a1 = np.asarray(pts[i - 1][f"{key}_parts"], float), pts[i - 1]["acc"], pts[i]["acc"]
+    return lo + (acc - a0) / (a1 - a0) * (hi - lo)
+
+
+def plateau(curve) -> dict:
+    """Whether a validation curve (% per epoch) plateaued: ``{"change": last − value 10 % of the epochs before
+    the end (points), "window": epochs, "plateaued": |change| < PLATEAU_POINTS}``."""
+    c = np.asarray(curve, float)
+    if len(c) < 2:
+        raise ValueError(f"a curve needs >= 2 epochs to judge a plateau, got {len(c)}")
+    w = max(1, int(round(0.1 * len(c))))
+    change = float(c[-1] - c[-1 - w])
+    return {"change": change, "window": w, "plateaued": abs(change) < PLATEAU_POINTS}
