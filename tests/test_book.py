@@ -233,6 +233,30 @@ def test_bibliography_links_every_work_and_every_named_work_is_cited():
     assert not uncited, f"pages that name a work without citing it (page, name, key): {uncited}"
 
 
+def test_api_reference_covers_the_package():
+    """book/api.md documents the modules a reader calls, from their docstrings (autodoc), and is in the toc."""
+    text = (ROOT / "book" / "api.md").read_text()
+    documented = re.findall(r"^\.\. automodule:: (\S+)", text, flags=re.M)
+    for module in ("helpers.groups", "helpers.metrics", "helpers.models", "helpers.training", "helpers.store",
+                   "helpers.runner"):
+        assert module in documented, f"book/api.md does not document {module}"
+    assert "book/api" in _toc_files()
+    assert "helpers.apidoc" in yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["extra_extensions"]
+
+
+def test_plain_text_docstrings_become_restructuredtext():
+    from helpers.apidoc import escape_bars, module_docstring_as_rst
+
+    doc = ["Title.", "", "    a --> b", "        |", "    c", "Text after.", "Tools:", "- one", "  more", "- two",
+           "After the list.", "", "    indented again"]
+    assert module_docstring_as_rst(doc) == [
+        "Title.", "", "::", "", "    a --> b", "        |", "    c", "", "Text after.", "Tools:", "", "- one", "  more",
+        "- two", "", "After the list.", "", "::", "", "    indented again"]
+    assert module_docstring_as_rst(["Example::", "", "    code"]) == ["Example::", "", "    code"]
+    assert escape_bars("the order |G| of ``a|b|c`` and |x|") == r"the order \|G\| of ``a|b|c`` and \|x\|"
+    assert escape_bars("a | b, x || y") == "a | b, x || y"
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, cwd=ROOT)
 
