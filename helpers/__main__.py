@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {run,build,parts,list}``.
+"""Command line: ``python -m helpers {run,build,parts,list,verify,migrate-store}``.
 
     python -m helpers run --chapter 1 3 --profile quick     # compute missing parts, then render the pages
     python -m helpers run --chapter 2 --profile paper --parts table1-rff-full --cluster ray
@@ -7,6 +7,8 @@
     python -m helpers build                                  # render every chapter from its best stored profile
     python -m helpers parts --chapter 1                      # which parts are stored, per profile
     python -m helpers list                                   # chapters and profiles
+    python -m helpers verify                                 # check every committed part against its hashes
+    python -m helpers migrate-store --force                  # convert results/ to the current store format, once
 """
 from __future__ import annotations
 
@@ -58,10 +60,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="MathJax's npm tarball (npm pack mathjax@3.2.2) where the registry cannot be reached")
     parts = sub.add_parser("parts", help="list a chapter's parts and where each profile has them stored")
     parts.add_argument("--chapter", nargs="+", default=["all"], metavar="N")
-    parts.add_argument("--profile", nargs="+", default=None, choices=PROFILE_CHOICES[:3], metavar="PROFILE")
+    parts.add_argument("--profile", nargs="+", default=None, choices=PROFILE_CHOICES[:-2], metavar="PROFILE")
     parts.add_argument("--store", default=None, metavar="DIR")
     parts.add_argument("--seed", type=int, default=0)
     sub.add_parser("list", help="list chapters and profiles")
+    verify = sub.add_parser("verify", help="check every stored part (the committed results/ by default) against "
+                                           "its content and settings hashes")
+    verify.add_argument("--chapter", nargs="+", default=["all"], metavar="N")
+    verify.add_argument("--store", nargs="+", default=None, metavar="DIR",
+                        help="the stores to check (default: the committed results/)")
+    migrate = sub.add_parser("migrate-store", help="convert a store's parts to the current format once (records the "
+                                                   "data each was computed on and adds content hashes; computes "
+                                                   "nothing)")
+    migrate.add_argument("--store", default="results", metavar="DIR", help="default: the committed results/")
+    migrate.add_argument("--force", action="store_true", help="needed to convert the committed results/")
+    migrate.add_argument("--dry-run", action="store_true", help="list what would be converted")
     return p
 
 
@@ -80,7 +93,7 @@ def _parts_table(keys, profiles, store, seed) -> None:
     where = runner.stores(store)
     for ch in chapters.get_chapters(keys):
         module = runner.chapter_module(ch.stem)
-        for prof in profiles or [p for p in PROFILE_CHOICES[:3] if p in module.SETTINGS]:
+        for prof in profiles or [p for p in PROFILE_CHOICES[:-2] if p in module.SETTINGS]:
             found = runner.find_stored(module, prof, seed, runner.chapter_parts(module, module.SETTINGS[prof]), where)
             print(f"{ch.stem}  {prof}: {sum(s.stored is not None for s in found)} of {len(found)} parts stored")
             for s in found:
@@ -94,11 +107,55 @@ def _parts_table(keys, profiles, store, seed) -> None:
                 print(f"    {s.part.name:<28s} [{gpu}, {s.part.needs.memory_gb:g} GB]  {state}")
 
 
+def _verify(keys, stores) -> int:
+    from .store import committed_store, open_store
+
+    where = [open_store(s) for s in stores] if stores else [committed_store()]
+    if where[0] is None:
+        raise RuntimeError("no committed results/ here (helpers is installed without its checkout); name --store")
+    stems = None if keys == ["all"] else [c.stem for c in chapters.get_chapters(keys)]
+    bad = 0
+    for st in where:
+        n, problems = 0, []
+        for stem in stems or [None]:
+            k, p = st.verify(stem)
+            n, problems = n + k, problems + p
+        print(f"[helpers] verify {st.root}: {n} stored parts checked, "
+              + (f"{len(problems)} problem(s)" if problems else "every one matches its hashes"))
+        for line in problems:
+            print(f"  {line}")
+        bad += len(problems)
+    return 1 if bad else 0
+
+
+def _migrate(store: str, force: bool, dry_run: bool) -> int:
+    from .migration import migrate_store
+    from .store import open_store
+
+    st = open_store(store)
+    if st.protected and not force and not dry_run:
+        raise FileExistsError(f"{st.root} is committed evidence; pass --force to convert it (nothing is recomputed)")
+    out = migrate_store(st.root, dry_run=dry_run)
+    print(f"[helpers] migrate-store {st.root}: {out['converted']} converted, {out['unchanged']} already current, "
+          f"{len(out['records'])} page records updated")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from .store import release_on_sigterm
+
+    release_on_sigterm()  # ``timeout`` / ``kill``: part locks released, temporary files removed
     try:
+        if args.command == "verify":
+            return _verify(args.chapter, args.store)
+        if args.command == "migrate-store":
+            return _migrate(args.store, args.force, args.dry_run)
         if args.command == "run":
+            from .runner import check_arguments
+
             chapters.get_chapters(args.chapter)  # validate before starting anything
+            check_arguments(threads=args.threads, seed=args.seed, cell_timeout=args.cell_timeout)
             chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output,
                                   params={k: _literal(v) for k, v in args.param}, store=args.store,
                                   cluster=args.cluster, parts=args.parts, force=args.force, recompute=args.recompute,

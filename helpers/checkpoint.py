@@ -39,17 +39,23 @@ counts their compute time.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
 import time
+import uuid
 import warnings
+import zipfile
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
+
+from .data import _READ, note_read
+from .store import IntegrityError, _other_data, array_hash, atomic_write
 
 __all__ = ["Checkpoints", "active", "scope", "discard", "saved_s", "kept_pieces"]
 
@@ -143,13 +149,14 @@ class Checkpoints:
             return False
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".pt.tmp")
-            torch.save(state() if callable(state) else state, tmp)
-            tmp.replace(path)
-            tag = self._tag()
-            tag.with_suffix(".tmp").write_text(json.dumps({"settings_hash": self.digest, "wall_s": self.wall_s()})
-                                               + "\n")
-            tag.with_suffix(".tmp").replace(tag)
+            tmp = _tmp(path)
+            try:
+                torch.save(state() if callable(state) else state, tmp)
+                tmp.replace(path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            atomic_write(self._tag(), (json.dumps({"settings_hash": self.digest, "wall_s": self.wall_s()})
+                                       + "\n").encode())
         except OSError as err:  # a full disk or a folder a remote worker cannot write: go on without checkpoints
             warnings.warn(f"checkpoints off for this part: cannot write {self.folder} ({err})", RuntimeWarning)
             self.folder = None
@@ -178,11 +185,26 @@ class Checkpoints:
         doc = _read_tag(path)
         if doc.get("settings_hash") != self.digest:
             return None
+        other = _other_data(doc.get("data") or {})
+        if other:
+            return None  # computed on other data than this machine's: trained again
         arrays: Any = {}
         if doc.get("arrays"):
-            with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
+            npz = path.with_suffix(".npz")
+            try:
+                with np.load(npz, allow_pickle=False) as z:
+                    arrays = {k: z[k] for k in z.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+                raise ValueError(f"piece {npz} cannot be read ({type(err).__name__}: {err}); delete it and "
+                                 f"{path.name} to train that piece again") from err
+            bad = [k for k, h in (doc.get("array_hashes") or {}).items()  # pieces kept before hashes: none
+                   if k not in arrays or array_hash(arrays[k]) != h]
+            if bad:
+                raise IntegrityError(f"piece {path}: array {', '.join(bad)} of {npz.name} does not match its hash in "
+                                     "the piece (edited, or paired with another run's npz); restore both files or "
+                                     "delete them to train that piece again")
         self.reused[key] = {k: doc.get(k) for k in ("date", "git_commit", "device")}
+        note_read(doc.get("data") or {})
         return decode(doc["value"], arrays)
 
     def keep(self, key: str, value: Any) -> bool:
@@ -195,25 +217,32 @@ class Checkpoints:
 
         path = self._piece_path(key)
         arrays: dict = {}
+        seen = _READ.get()
         doc = {"settings_hash": self.digest, "key": key, "date": now(), "git_commit": git_commit(),
                "device": self.device, "part_wall_s": round(self.wall_s(), 3),
-               "value": encode(value, arrays, f"piece {key!r}"), "arrays": sorted(arrays)}
+               "value": encode(value, arrays, f"piece {key!r}"), "data": dict(sorted((seen or {}).items()))}
+        doc["arrays"] = sorted(arrays)
+        doc["array_hashes"] = {k: array_hash(v) for k, v in sorted(arrays.items())}
         try:
             self.pieces.mkdir(parents=True, exist_ok=True)
             if arrays:
-                np.savez_compressed(path.with_suffix(".tmp.npz"), **arrays)
-                path.with_suffix(".tmp.npz").replace(path.with_suffix(".npz"))
-            path.with_suffix(".tmp").write_text(dumps(doc) + "\n")
-            path.with_suffix(".tmp").replace(path)
+                buf = io.BytesIO()
+                np.savez_compressed(buf, **arrays)
+                atomic_write(path.with_suffix(".npz"), buf.getvalue())
+            atomic_write(path, (dumps(doc) + "\n").encode())
             tag = self.pieces / "state.json"  # pieces of other settings may stay beside; piece() never reads them
-            tag.with_suffix(".tmp").write_text(json.dumps({"settings_hash": self.digest,
-                                                           "wall_s": round(self.wall_s(), 3)}) + "\n")
-            tag.with_suffix(".tmp").replace(tag)
+            atomic_write(tag, (json.dumps({"settings_hash": self.digest, "wall_s": round(self.wall_s(), 3)})
+                               + "\n").encode())
         except OSError as err:
             warnings.warn(f"pieces off for this part: cannot write {self.pieces} ({err})", RuntimeWarning)
             self.pieces = None
             return False
         return True
+
+
+def _tmp(path: Path) -> Path:
+    """A temporary name beside ``path``, unique to this process and call."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 
 def _read_tag(path: Path) -> dict:

@@ -4,12 +4,19 @@ Each missing part becomes one Ray task with the resources it declared (``Part.ne
 cluster has one, memory). A worker rebuilds the part from its chapter package and profile settings, computes it
 with ``helpers.parts.run_part`` (checkpoints and pieces in the store's folders, so a task killed and submitted
 again resumes), and sends the result back; the caller saves it as each task finishes. Ray is imported only here,
-so the package runs without it (``pip install 'learned-symmetry[cluster]'`` adds it).
+so the package runs without it (``pip install 'learned-symmetry[cluster]'`` adds it, with the Ray client that
+``ray://`` needs).
+
+The caller holds each part's store lock (``Store.lock``) while its task runs, as a local run does, so a local run
+and a Ray run never compute one part twice; a part another run holds is not submitted (``compute_on_ray`` returns
+it). A ``ray://HOST:PORT`` that does not answer within ``CONNECT_TIMEOUT_S`` is an error naming it. A task that
+fails after Ray's retries is named; the other tasks are still awaited and saved before the run stops.
 """
 from __future__ import annotations
 
 import importlib
 import os
+import socket
 import time
 import types
 from typing import Any, Callable, Sequence
@@ -24,12 +31,29 @@ from .store import Store
 __all__ = ["CLUSTER_HELP", "check_cluster", "compute_on_ray"]
 
 CLUSTER_HELP = "'ray' (a local Ray) or 'ray://HOST:PORT' (an existing cluster)"
+#: Seconds a ``ray://HOST:PORT`` has to accept a connection.
+CONNECT_TIMEOUT_S = 10.0
 
 
 def check_cluster(cluster: str | None) -> None:
-    """Raises ValueError naming ``cluster`` unless it is None, ``"ray"`` or ``"ray://HOST:PORT"``."""
-    if cluster is not None and cluster != "ray" and not str(cluster).startswith("ray://"):
+    """Raises ValueError naming ``cluster`` unless it is None, ``"ray"`` or ``"ray://HOST:PORT"`` (a port number)."""
+    if cluster is None or cluster == "ray":
+        return
+    text = str(cluster)
+    host, _, port = text[len("ray://"):].rpartition(":")
+    if not text.startswith("ray://") or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"unknown cluster {cluster!r}; use {CLUSTER_HELP}")
+
+
+def check_reachable(cluster: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raises RuntimeError naming ``ray://HOST:PORT`` when nothing accepts a connection there within ``timeout_s``."""
+    host, _, port = cluster[len("ray://"):].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as err:
+        raise RuntimeError(f"the Ray cluster {cluster} does not answer ({type(err).__name__}: {err}, "
+                           f"{timeout_s:g} s); check the address and that its Ray client server runs") from err
 
 
 def _task(module_name: str, profile: str, settings: Any, part_name: str, seed: int, use_gpu: bool,
@@ -44,17 +68,48 @@ def _task(module_name: str, profile: str, settings: Any, part_name: str, seed: i
 
 
 def compute_on_ray(module: types.ModuleType, profile: str, seed: int, todo: Sequence, store: Store, cluster: str,
-                   save: Callable[[Any, Any, dict], None], say: Callable[[str], None]) -> None:
-    """Compute the parts of ``todo`` (``runner.PartStatus`` items) as Ray tasks, calling ``save(status, result,
-    meta)`` as each finishes and ``say`` with one progress line per event.
+                   save: Callable[[Any, Any, dict], bool], say: Callable[[str], None]) -> list:
+    """Compute the parts of ``todo`` (``runner.PartStatus`` items) as Ray tasks, each under its store lock, calling
+    ``save(status, result, meta)`` as each finishes and ``say`` with one progress line per event.
 
+    Returns:
+        The items of ``todo`` another run holds (not submitted; the caller waits for them).
     Raises:
-        RuntimeError: Ray is not installed.
+        RuntimeError: Ray (or its client, for ``ray://``) is not installed; a ``ray://`` address that does not
+            answer; tasks that failed (named), after every other task was saved.
     """
     try:
         import ray
     except ImportError as err:
-        raise RuntimeError("--cluster needs Ray: pip install 'learned-symmetry[cluster]' (or pip install ray)") from err
+        raise RuntimeError("--cluster needs Ray: pip install 'learned-symmetry[cluster]' (or pip install "
+                           "'ray[client]')") from err
+    if cluster != "ray":
+        try:
+            import grpc  # noqa: F401  (the Ray client's transport; plain ``pip install ray`` lacks it)
+        except ImportError as err:
+            raise RuntimeError(f"--cluster {cluster} needs the Ray client: pip install 'learned-symmetry[cluster]' "
+                               "(or pip install 'ray[client]')") from err
+        check_reachable(cluster)
+    locks, held_elsewhere = {}, []
+    for st in todo:
+        lock = store.lock(module.STEM, profile, st.part.name, seed)
+        if isinstance(lock, str):
+            say(f"[helpers]   {st.part.name}: being computed by another run ({lock}); not submitted")
+            held_elsewhere.append(st)
+        else:
+            locks[st.part.name] = lock
+    try:
+        _run_tasks(ray, module, profile, seed, [st for st in todo if st.part.name in locks], store, cluster, save,
+                   say)
+    finally:
+        for lock in locks.values():
+            lock.release()
+    return held_elsewhere
+
+
+def _run_tasks(ray, module, profile, seed, todo, store, cluster, save, say) -> None:
+    if not todo:
+        return
     started = False
     if not ray.is_initialized():
         env = {"HELPERS_PROGRESS": "0"} | {k: os.environ[k] for k in ("HELPERS_DATA",) if k in os.environ}
@@ -79,17 +134,28 @@ def compute_on_ray(module: types.ModuleType, profile: str, seed: int, todo: Sequ
             refs[ref] = st
         say(f"[helpers]   {len(refs)} Ray tasks submitted ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
             f"{gpus:g} GPUs in the cluster)")
-        t0, done_n = time.perf_counter(), 0
+        t0, done_n, failed = time.perf_counter(), 0, []
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)
             st = refs.pop(done[0])
-            result, meta = ray.get(done[0])
-            save(st, result, meta)
+            done_n += 1
+            try:
+                result, meta = ray.get(done[0])
+            except Exception as err:  # a task error, a worker lost after Ray's retries, ...
+                failed.append(f"{st.part.name} ({type(err).__name__}: {str(err).strip().splitlines()[-1][:300]})")
+                say(f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: FAILED on the cluster "
+                    f"({type(err).__name__}); waiting for the other tasks")
+                continue
+            if not save(st, result, meta):
+                say(f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: {st.note}")
+                continue
             checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name, seed))
             checkpoint.discard(store.pieces(module.STEM, profile, st.part.name, seed))
-            done_n += 1
             say(f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
                 f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")
+        if failed:
+            raise RuntimeError(f"{len(failed)} part(s) of {module.STEM} failed on {cluster}: {'; '.join(failed)}; "
+                               "every other part is stored, a new run computes only these")
     finally:
         if started:
             ray.shutdown()

@@ -7,6 +7,12 @@ order: the ``root`` argument, the environment variable ``HELPERS_DATA``, else a 
 which torchvision downloads the files. Offline with no files, ``load`` raises and says where the
 files must go: there is never a silent switch to other or synthetic data.
 
+What a part read is part of its identity (``helpers.store``): ``load`` notes each dataset it returns, by
+``identity(name)`` (the variant, its image counts and the MD5s of its files), in the ``reading()`` record of the
+part being computed; ``identity`` also says, without downloading anything, which variant this machine would give
+(the full CIFAR-10 or the staged subset), so that a part stored from the subset is not taken for a run on the full
+set. ``HELPERS_DATA=""`` (set but empty) is an error, not a silent download.
+
 Expected layout under the root (torchvision's)::
 
     MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
@@ -18,10 +24,12 @@ splits, padding, standardisation, all pure functions of tensors.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import os
 import pickle
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +38,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .checksums import verify
+from .checksums import MD5, verify
 
 __all__ = [
     "DATASETS",
     "DataSource",
+    "identity",
+    "reading",
     "data_root",
     "find",
     "load",
@@ -68,10 +78,65 @@ def _check_name(name: str) -> str:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path | None:
-    """The root given, else ``$HELPERS_DATA``, else None (meaning: the download cache)."""
+    """The root given, else ``$HELPERS_DATA``, else None (meaning: the download cache).
+
+    Raises:
+        ValueError: ``HELPERS_DATA`` set to an empty string (unset it to use the download cache).
+    """
     if root is None:
-        root = os.environ.get("HELPERS_DATA") or None
+        root = os.environ.get("HELPERS_DATA")
+        if root is not None and not root.strip():
+            raise ValueError("HELPERS_DATA is set but empty; point it at a data folder, or unset it to let "
+                             f"torchvision download into {cache_dir()}")
     return None if root is None else Path(root).expanduser().resolve()
+
+
+#: The images of each variant (train, test) and the checksummed files whose MD5s name it (``helpers.checksums``).
+_VARIANTS = {
+    ("mnist", True): ("official", (60_000, 10_000), "MNIST/raw/", ".gz"),
+    ("fashion_mnist", True): ("official", (60_000, 10_000), "FashionMNIST/raw/", ".gz"),
+    ("cifar10", True): ("official", CIFAR_FULL_SIZES, "cifar-10-batches-py/", ""),
+    ("cifar10", False): ("subset", (8_068, 1_017), "cifar-10-subset/", ""),
+}
+
+
+def _identity(name: str, complete: bool) -> str:
+    """``"mnist official 60000/10000 md5 f68b3c2d d53e105e ..."``: the variant, train / test images, MD5 prefixes."""
+    variant, (n_train, n_test), prefix, suffix = _VARIANTS[(name, complete)]
+    md5s = [m[:8] for k, m in sorted(MD5.items()) if k.startswith(prefix) and k.endswith(suffix)
+            and (suffix or not k.endswith(".gz"))]
+    return f"{name} {variant} {n_train}/{n_test} md5 {' '.join(md5s)}"
+
+
+def identity(name: str, root: str | os.PathLike | None = None) -> str | None:
+    """The identity of the dataset ``load(name)`` would read on this machine now (never downloading), or None when
+    its files are not here. Every file ``load`` reads is checked against its MD5, so the variant names the bytes."""
+    _check_name(name)
+    base = data_root(root)
+    src = _where(name, base if base is not None else cache_dir())
+    return None if src is None else _identity(name, src.complete)
+
+
+_READ: ContextVar[dict | None] = ContextVar("helpers_data_read", default=None)
+
+
+@contextlib.contextmanager
+def reading():
+    """Inside the block, every dataset ``load`` returns is noted: yields a dict ``{name: identity}`` that fills as
+    the block reads (``helpers.parts.run_part`` keeps it as the part's ``data``)."""
+    seen: dict = {}
+    token = _READ.set(seen)
+    try:
+        yield seen
+    finally:
+        _READ.reset(token)
+
+
+def note_read(data: dict) -> None:
+    """Add ``{name: identity}`` entries to the current ``reading()`` record (a reused piece's data)."""
+    seen = _READ.get()
+    if seen is not None:
+        seen.update(data)
 
 
 def cache_dir() -> Path:
@@ -212,7 +277,11 @@ def load(name: str, train: bool = True, root: str | os.PathLike | None = None) -
         ``labels`` int64 ``(B,)``. Callers must not modify them in place (they are cached).
     """
     src = find(name, root)
-    return _load_cached(name, bool(train), src.path)
+    out = _load_cached(name, bool(train), src.path)
+    seen = _READ.get()
+    if seen is not None:
+        seen[name] = _identity(name, src.complete)
+    return out
 
 
 # --------------------------------------------------------------------------- pure tensor helpers

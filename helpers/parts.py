@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from .checkpoint import Checkpoints, scope
-from .store import canonical, git_commit, now, settings_hash
+from . import data as _data
+from .store import Digest, canonical, git_commit, now, part_hash
 
 __all__ = ["Needs", "Part", "run_part", "check_parts", "determinism", "OnlyUses"]
 
@@ -79,10 +80,11 @@ class Part:
             raise ValueError(f"part {self.name!r} uses settings {missing} that the chapter's settings lack")
         return {k: full[k] for k in self.uses}
 
-    def digest(self, chapter: str, settings: Any, seed: int) -> str:
-        """The settings hash a stored result must carry to stand for this part in this profile."""
-        return settings_hash(chapter=chapter, part=self.name, version=self.version, seed=int(seed),
-                             settings=self.settings_of(settings))
+    def digest(self, chapter: str, settings: Any, seed: int, data: dict | None = None) -> str:
+        """The settings hash a stored result must carry to stand for this part in this profile: a ``Digest``, whose
+        ``with_data(data)`` adds the datasets the part read (``helpers.store``); with ``data`` given, that hash."""
+        d = Digest(chapter, self.name, self.version, seed, self.settings_of(settings))
+        return d.with_data(data) if data is not None else d
 
 
 class OnlyUses:
@@ -141,9 +143,13 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     up to their last save, and ``meta["resumed"]`` says so. ``pieces``: the part's pieces folder (the committed
     results of its finished runs, ``Checkpoints.keep``); reused pieces are named in ``meta["resumed"]["pieces"]``.
 
+    The datasets the part reads (``helpers.data.reading``, with those of the pieces it reuses) are its ``data``,
+    and enter its settings hash.
+
     Returns:
-        ``(result, meta)``: the part's result and ``meta`` (settings hash and settings, device, versions, git
-        commit, date, wall time, thread count and determinism flags) for ``Store.save``.
+        ``(result, meta)``: the part's result and ``meta`` (settings hash, settings and data, device, versions, git
+        commit, date, wall time, thread count and determinism flags) for ``Store.save``. A result holding
+        ``"skipped"`` (``helpers.store.is_skip``) is a skip: the runner reports it and stores nothing.
     """
     from .records import versions
 
@@ -156,15 +162,17 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     np.random.seed(seed % 2**32)
     random.seed(seed)
     digest = part.digest(chapter, settings, seed)
-    ckpt = Checkpoints(checkpoints, digest, pieces=pieces, device=_device_name(device))
+    ckpt = Checkpoints(checkpoints, str(digest), pieces=pieces, device=_device_name(device))
     t0 = time.perf_counter()
-    with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt):
+    with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt), \
+            _data.reading() as read:
         result = part.compute(settings, seed, device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - t0
-    meta = {"settings_hash": digest, "settings": part.settings_of(settings),
-            "version": part.version, "description": part.description, "device": _device_name(device),
+    read = dict(sorted(read.items()))
+    meta = {"settings_hash": part_hash(chapter, part.name, part.version, seed, part.settings_of(settings), read),
+            "settings": part.settings_of(settings), "data": read, "version": part.version, "description": part.description, "device": _device_name(device),
             "host": platform.node(), "versions": versions(), "git_commit": git_commit(), "date": now(),
             "wall_time_s": round(wall + (ckpt.earlier_s if ckpt.resumed or ckpt.reused else 0.0), 3),
             **determinism()}

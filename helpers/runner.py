@@ -33,7 +33,8 @@ from .cluster import check_cluster, compute_on_ray
 from .evidence import Evidence, fmt_seconds
 from .parts import Part, check_parts, run_part
 from .profiles import PROFILES, resolve
-from .store import Store, StoredPart, committed_store, default_store
+from .store import (Store, StoredPart, committed_store, default_store, describe_lock, is_skip, lock_wait_s,
+                    open_store)
 
 __all__ = ["PROFILE_CHOICES", "chapter_module", "chapter_parts", "stores", "find_stored", "resolve_profile",
            "compute", "evidence", "stored_so_far", "Evidence", "PartStatus", "Run"]
@@ -77,8 +78,9 @@ def chapter_parts(module: types.ModuleType, settings: Any, names: Sequence[str] 
 
 def stores(store: str | os.PathLike | Store | None = None, committed: bool | None = None) -> list[Store]:
     """The stores a run reads, writable one first: ``store`` (default ``helpers.store.default_store()``), then the
-    committed ``results/`` of the checkout when that is another folder. ``store="results"`` (or the committed
-    folder itself) writes into the committed store, which is protected.
+    committed ``results/`` of the checkout when that is another folder. ``store="results"``, the committed folder
+    however spelled (``HELPERS_STORE`` too, and with ``committed=False``) or a folder inside it writes into
+    committed evidence: that store is protected (nothing there is replaced without ``force``).
 
     Args:
         committed: read the committed store too; default: yes, unless ``HELPERS_IGNORE_COMMITTED=1`` (a run that
@@ -88,13 +90,13 @@ def stores(store: str | os.PathLike | Store | None = None, committed: bool | Non
         committed = os.environ.get("HELPERS_IGNORE_COMMITTED", "") in ("", "0")
     committed = committed_store() if committed else None
     if isinstance(store, Store):
-        first = store
+        first = store if store.protected else open_store(store.root)
     elif store in (None, ""):
         first = default_store()
-    elif committed is not None and (str(store) == "results" or Path(store).resolve() == committed.root.resolve()):
-        first = committed
     else:
-        first = Store(store)
+        first = open_store(store)
+    if committed is not None and first.protected and first.root.resolve() == committed.root.resolve():
+        first = committed
     out = [first]
     if committed is not None and committed.root.resolve() != first.root.resolve():
         out.append(committed)
@@ -132,9 +134,12 @@ def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequen
         status = PartStatus(p)
         for st in where:
             hit = st.load(module.STEM, profile, p.name, seed, digest)
-            if hit is not None:
+            if hit is not None and (status.stored is None or status.stored.skipped):
                 status.stored, status.store = hit, st
-                break
+                if not hit.skipped:
+                    break  # a record of a skip never hides a result of a later store
+        if status.stored is not None and status.stored.skipped:
+            status.note = f"not run: {status.stored.result['skipped']}"
         if status.stored is None:
             stale = [why for st in where for path, why in st.stale.items() if path.name.startswith(f"{p.name}.s")]
             status.note = f"stored with other settings ({stale[0]})" if stale else "not stored"
@@ -218,6 +223,7 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
     """
     module = chapter_module(module)
     check_cluster(cluster)
+    check_arguments(threads=threads, seed=seed)
     where = stores(store, committed)
     name, note = resolve_profile(module, profile, seed, where, device)
     if settings is not None:
@@ -238,12 +244,32 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
             raise FileExistsError(f"parts {clash} of {module.STEM} are committed in {where[0].root} with other "
                                   "settings (or --recompute was asked); pass --force to replace them")
     if cluster:
-        compute_on_ray(module, name, seed, todo, where[0], cluster,
-                       save=lambda st, result, meta: _save(module, name, seed, st, where[0], result, meta, force),
-                       say=lambda text: _say(progress, text))
+        held = compute_on_ray(module, name, seed, todo, where[0], cluster,
+                              save=lambda st, result, meta: _save(module, name, seed, st, where[0], result, meta,
+                                                                  force),
+                              say=lambda text: _say(progress, text))
+        if held:  # parts another run holds: wait for them as a local run does (computed here if that run dies)
+            _compute_here(module, name, seed, held, where[0], dev, threads, force, progress)
     else:
         _compute_here(module, name, seed, todo, where[0], dev, threads, force, progress)
     return run
+
+
+def check_arguments(threads: int | None = None, seed: int = 0, cell_timeout: int | None = None,
+                    lock_wait: float | None = None) -> None:
+    """Check a run's numeric arguments before anything starts.
+
+    Raises:
+        ValueError: naming the bad value (threads < 1, a negative seed, a time limit <= 0).
+    """
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    if cell_timeout is not None and cell_timeout <= 0:
+        raise ValueError(f"cell timeout must be > 0 seconds, got {cell_timeout!r}")
+    if lock_wait is not None and lock_wait < 0:
+        raise ValueError(f"lock wait must be >= 0 seconds, got {lock_wait!r}")
 
 
 def _stored_meanwhile(module, profile: str, seed: int, st: PartStatus, store: Store) -> bool:
@@ -251,19 +277,25 @@ def _stored_meanwhile(module, profile: str, seed: int, st: PartStatus, store: St
     taken from the store, not computed again (so several runs of one chapter share the work)."""
     digest = st.part.digest(module.STEM, module.SETTINGS[profile], seed)
     hit = store.load(module.STEM, profile, st.part.name, seed, digest)
-    if hit is not None:
+    if hit is not None and not hit.skipped:
         st.stored, st.store, st.note = hit, store, "stored meanwhile by another run"
-    return hit is not None
+    return hit is not None and not hit.skipped
 
 
 def _save(module, profile: str, seed: int, st: PartStatus, store: Store, result: Any, meta: dict,
-          force: bool) -> None:
+          force: bool) -> bool:
+    """Store a computed part (False, storing nothing, for a skip: ``st`` then holds the skip for this run only)."""
+    if is_skip(result):
+        st.stored, st.store = StoredPart(result, {**meta, "skipped": result["skipped"]}), None
+        st.note = f"skipped: {result['skipped']}; nothing stored"
+        return False
     if not force and store.protected and _stored_meanwhile(module, profile, seed, st, store):
-        return  # committed evidence with these settings appeared while this part ran: keep the first
+        return True  # committed evidence with these settings appeared while this part ran: keep the first
     store.save(module.STEM, profile, st.part.name, seed, result, meta, force=force)
     digest = st.part.digest(module.STEM, module.SETTINGS[profile], seed)
     st.stored, st.store = store.load(module.STEM, profile, st.part.name, seed, digest), store
     st.note = ""
+    return True
 
 
 #: Seconds between looks at a part another run is computing, once every part left is such a part.
@@ -275,25 +307,29 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
     """Compute ``todo`` in order, each under its store lock; a part another live run holds is put back at the end
     of the queue (said once), and once nothing else is left this run waits for it and takes it from the store."""
     t_all, n = time.perf_counter(), len(todo)
-    pending, told, done = list(todo), set(), 0
+    pending, told, done = list(todo), {}, 0
+    wait = lock_wait_s()
     while pending:
         st = pending.pop(0)
-        if st.stored is None and _stored_meanwhile(module, profile, seed, st, store):
+        if (st.stored is None or st.stored.skipped) and _stored_meanwhile(module, profile, seed, st, store):
             done += 1
             _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: stored meanwhile by another run")
             continue
         lock = store.lock(module.STEM, profile, st.part.name, seed)
         if isinstance(lock, str):
             if st.part.name not in told:
-                told.add(st.part.name)
+                told[st.part.name] = time.monotonic()
                 _say(progress, f"[helpers]   {st.part.name}: being computed by another run ({lock}); "
-                               + ("the other parts first" if pending else "waiting for it"))
+                               + ("the other parts first" if pending else f"waiting for it (at most {wait:g} s)"))
+            elif time.monotonic() - told[st.part.name] > wait:
+                raise RuntimeError(f"part {st.part.name!r} of {module.STEM} is held by {lock} for more than {wait:g} s "
+                                   "(HELPERS_LOCK_WAIT_S); if that run is gone, delete the lock file and run again")
             pending.append(st)
             if all(p.part.name in told for p in pending):
-                time.sleep(LOCK_POLL_S)
+                time.sleep(min(LOCK_POLL_S, max(wait / 10, 0.05)))
             continue
         try:
-            if st.stored is None and _stored_meanwhile(module, profile, seed, st, store):  # saved, lock released
+            if (st.stored is None or st.stored.skipped) and _stored_meanwhile(module, profile, seed, st, store):
                 done += 1
                 _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: stored meanwhile by another run")
                 continue
@@ -303,7 +339,9 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
             pieces = store.pieces(module.STEM, profile, st.part.name, seed)
             result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads,
                                     checkpoints=ckpt, pieces=pieces)
-            _save(module, profile, seed, st, store, result, meta, force)
+            if not _save(module, profile, seed, st, store, result, meta, force):
+                _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: {st.note}")
+                continue
             checkpoint.discard(ckpt)
             checkpoint.discard(pieces)
         finally:
@@ -339,7 +377,8 @@ def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 
     for st in run.parts:
         ev.results[st.part.name] = st.stored.result
         ev.meta[st.part.name] = st.stored.meta
-        ev.where[st.part.name] = "committed" if st.store is not None and st.store.protected else "local"
+        ev.where[st.part.name] = ("skipped" if st.store is None else "committed" if st.store.protected
+                                  else "local")
     return ev
 
 

@@ -21,7 +21,7 @@ def test_committed_part_matches_its_chapter_today(path):
     meta = json.loads(path.read_text())
     parts = {p.name: p for p in module.PARTS(module.SETTINGS[profile])}
     assert meta["part"] in parts, f"{path.name}: {stem} has no part {meta['part']!r} in {profile} any more"
-    digest = parts[meta["part"]].digest(stem, module.SETTINGS[profile], meta["seed"])
+    digest = parts[meta["part"]].digest(stem, module.SETTINGS[profile], meta["seed"], data=meta.get("data") or {})
     assert meta["settings_hash"] == digest, (f"{path}: stored with other settings than {profile}'s today; recompute "
                                              f"it (python -m helpers run --chapter {stem} --profile {profile} "
                                              "--store results --force) or delete it")
