@@ -10,6 +10,8 @@
 # parts.tar.gz, to unpack here from the repository root (tar -xzf parts.tar.gz); then
 #   python -m helpers run --chapter N --profile standard --store results --force
 # renders the page from the stored parts (no compute) and writes results/<profile>/<stem>/results.json.
+# Options after -- go to `helpers run`, except --force: it is refused (exit 2), so a device call never replaces
+# committed evidence; locks and temporary files never come back in parts.tar.gz.
 # A part longer than one call (chapter 2's sweeps) saves checkpoints every HELPERS_CHECKPOINT_S seconds (60 here)
 # into results/**/<part>.s<seed>.ckpt/, git-ignored: they stay on a warm machine between calls, so the next call
 # resumes that part (helpers.checkpoint); they do not come back in $OUT and are lost when the machine is released.
@@ -17,13 +19,8 @@
 # call or session trains only the seeds still missing.
 set -uo pipefail
 profile="${1:?usage: $0 PROFILE [tests] [bench] CHAPTER... [-- RUN OPTIONS]}"; shift
-OUT="${OUT:-$PWD/_build/device}"; mkdir -p "$OUT"
+OUT="${OUT:-$PWD/_build/device}"
 LIMIT="${LIMIT:-0}"   # seconds for the chapters; 0 = no limit
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-  || { echo "wheel install failed" >&2; exit 3; }
-export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PATH="/tmp/site/bin:$PATH"
-export HELPERS_DATA="$PWD/.data" HELPERS_PROGRESS=0 PYTHONUNBUFFERED=1 MPLBACKEND=Agg
-export HELPERS_CHECKPOINT_S="${HELPERS_CHECKPOINT_S:-60}"
 chapters=(); bench=0; tests=0; extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +29,16 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+for opt in "${extra[@]}"; do   # committed evidence is replaced only by a person, here, never on the device
+  case "$opt" in --force|--forc|--for|--fo|--f) echo "device_run.sh never forwards --force (replacing committed evidence is done here, not on the device)" >&2; exit 2 ;; esac
+done
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+  || { echo "wheel install failed" >&2; exit 3; }
+export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PATH="/tmp/site/bin:$PATH"
+export HELPERS_DATA="$PWD/.data" HELPERS_PROGRESS=0 PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+export HELPERS_CHECKPOINT_S="${HELPERS_CHECKPOINT_S:-60}"
+mkdir -p "$OUT"
+# timeout sends SIGTERM: helpers then releases its part locks and removes its temporary files before it exits
 limit() { if [ "$LIMIT" -gt 0 ]; then timeout "$LIMIT" "$@"; else "$@"; fi; }
 touch "$OUT/.start"
 {
@@ -54,7 +61,8 @@ touch "$OUT/.start"
       "${extra[@]}" || rc=$?
     python3 -m helpers parts --chapter "${chapters[@]}" --profile "$profile" --store results
   fi
-  find results -newer "$OUT/.start" -type f -not -path '*.ckpt/*' | tar -czf "$OUT/parts.tar.gz" -T -
+  find results -newer "$OUT/.start" -type f -not -path '*.ckpt/*' -not -name '*.lock' -not -name '.*.tmp' \
+    | tar -czf "$OUT/parts.tar.gz" -T -   # never a lock or a temporary file
   echo "new files under results/: $(tar -tzf "$OUT/parts.tar.gz" | wc -l)"
   echo "exit $rc after $(( $(date +%s) - t0 )) s"; exit $rc
 } 2>&1 | tee "$OUT/log.txt"
