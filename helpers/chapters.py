@@ -260,7 +260,9 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
     ``_build/src`` (executed notebooks in place of the clean ones), so the repository's notebooks stay
     output-free. With ``execute=False`` the clean notebooks are built as they are (no outputs). MathJax is
     vendored into the book's static files (``helpers.vendor``; ``mathjax``: a local copy of its npm tarball), so
-    no page fetches anything; ``HELPERS_MATHJAX=cdn`` builds with the CDN instead. Returns the path of
+    no page fetches anything; ``HELPERS_MATHJAX=cdn`` builds with the CDN instead. ``_build/html`` is built
+    from scratch (nothing of an earlier build stays), and the landing page's verdict table
+    (``helpers.landing``) reads the records of the pages just rendered. Returns the path of
     ``_build/html/index.html``.
     """
     root = repo_root()
@@ -277,9 +279,11 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
         _mathjax_from_cdn(src / "_config.yml")
     else:
         vendor.mathjax(tarball=mathjax)     # fail early, before any page renders, if it cannot be had
+    records = []      # the pages' results.json: the landing page's verdict table reads them (helpers.landing)
     if execute:
         for ch in run_chapters(None, profile, root / "_build" / "runs" / "book", seed, store=store, cluster=cluster,
                                progress=progress):
+            records.append(ch["results"])
             executed = Path(ch["notebook"])
             target = src / "book" / executed.name
             shutil.copy2(executed, target)
@@ -289,7 +293,12 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     print("[helpers]", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    for stale in ("html", ".doctrees"):     # no image or page of an earlier build survives into this one
+        shutil.rmtree(root / "_build" / stale, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k != "HELPERS_PAGE_RECORDS"}
+    if records:
+        env["HELPERS_PAGE_RECORDS"] = os.pathsep.join(records)
+    subprocess.run(cmd, check=True, env=env)
     if not cdn:   # copied after the build: Jupyter Book adds every .js of a source _static folder to every page
         vendor.stage_mathjax(root / "_build" / "html" / "_static", mathjax)
     _dedupe_inline_scripts(root / "_build" / "html")

@@ -257,6 +257,53 @@ def test_plain_text_docstrings_become_restructuredtext():
     assert escape_bars("a | b, x || y") == "a | b, x || y"
 
 
+def test_landing_table_reads_the_page_records(tmp_path):
+    """helpers.landing: this build's record when the build names one, else the committed record of the best
+    profile that has one; a record in another profile's folder is an error; the row's text on known counts."""
+    from helpers import landing
+
+    stem = "04_liegg"
+    for profile in ("quick", "standard"):
+        (tmp_path / "results" / profile / stem).mkdir(parents=True)
+        (tmp_path / "results" / profile / stem / "results.json").write_text(json.dumps({"profile": profile}))
+    rec, source, path = landing.page_record(stem, tmp_path, built=[])
+    assert (rec["profile"], source, path.parent.parent.name) == ("standard", "committed", "standard")
+    built = tmp_path / "runs" / stem / "results.json"
+    built.parent.mkdir(parents=True)
+    built.write_text(json.dumps({"profile": "quick"}))
+    other = tmp_path / "runs" / "01_genuine_invariance" / "results.json"
+    assert landing.page_record(stem, tmp_path, built=[str(other), str(built)])[:2] == ({"profile": "quick"}, "this build")
+    assert landing.page_record("00_template", tmp_path, built=[str(built)]) == (None, "", None)
+    (tmp_path / "results" / "paper" / stem).mkdir(parents=True)
+    (tmp_path / "results" / "paper" / stem / "results.json").write_text(json.dumps({"profile": "quick"}))
+    with pytest.raises(ValueError, match="records profile 'quick', not 'paper'"):
+        landing.page_record(stem, tmp_path, built=[])
+    row = landing.ChapterVerdicts("3", "x", "t", [], "a", counts={"not run": 2, "reproduced": 1, "partly": 2})
+    assert row.summary() == "1 of 5 reproduced; 2 partly, 2 not run"
+    assert landing.ChapterVerdicts("0", "x", "t", [], "a").summary() == "no reproductions"
+
+
+def test_landing_table_has_every_chapter_with_its_claims_section(tmp_path):
+    from helpers import landing
+
+    rows = landing.chapter_verdicts(built=[])
+    assert [r.key for r in rows] == [c.key for c in chapters.available()]
+    assert {r.key: r.anchor for r in rows} == {"0": "paper-vs-ours", "1": "paper-vs-ours", "2": "paper-vs-ours",
+                                               "3": "paper-vs-ours", "4": "paper-vs-ours", "5": "claims-vs-measurements"}
+    assert rows[1].papers == ["moskalev2023genuine"] and rows[0].papers == [] and len(rows[5].papers) == 4
+    for r in rows:
+        assert r.profile in ("paper", "steps", "standard", "quick") and r.source == "committed", r
+        assert sum(r.counts.values()) > 0 and set(r.counts) <= {"reproduced", "partly", "inconclusive",
+                                                                "not reproduced", "diverged", "not run"}
+    bad = json.loads(NOTEBOOKS[0].read_text())
+    bad["cells"] = [c for c in bad["cells"] if ".claims.table(" not in "".join(c["source"])
+                    or "summary()" in "".join(c["source"])]
+    path = tmp_path / "00_template.ipynb"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="00_template.ipynb: no section renders the claims table"):
+        landing.claims_anchor(path)
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, cwd=ROOT)
 
