@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from torch.func import vmap
 
 from ...groups import AFFINE_NAMES, affine_matrices
+from . import fast_step
 from .variational import ClassGaussian
 from .warps import transform_weights, warp_inputs
 
@@ -241,7 +242,8 @@ class InvariantNet(nn.Module):
         return self.feature_scale * act  # (M, S, B, D)
 
     def forward(self, x: Tensor, samples: int = 32, generator: torch.Generator | None = None,
-                eps: Tensor | None = None, sample_weights: bool = True, common: bool = False) -> Tensor:
+                eps: Tensor | None = None, sample_weights: bool = True, common: bool = False,
+                fast: bool = False) -> Tensor:
         """``log f_hat(x; eta)`` of eq. (6): the log of the sample-averaged class probabilities.
 
         Args:
@@ -252,6 +254,8 @@ class InvariantNet(nn.Module):
             sample_weights: draw ``W2 ~ q`` (training); False uses the posterior mean.
             common: the same noise for every member (in T and in W2): common random numbers that
                 make the members' estimates comparable (evaluation).
+            fast: ``fast_step``'s operators (the same numbers to float round-off, the same noise; images only,
+                and only where the blur is the identity, else the reference computation).
 
         Returns:
             ``(M, B, K)`` log-probabilities.
@@ -260,6 +264,14 @@ class InvariantNet(nn.Module):
             eps = uniform_eps(1, samples, generator, self.eta.device)[0] if common else self.sample_eps(samples, generator)
         eps = eps.to(self.eta.device)  # (S, 6) or (M, S, 6)
         T = transformation_matrices(self.effective_eta(), eps)  # (M, S, 3, 3)
+        if fast and self._fast_ok(x):
+            S = T.shape[1]
+            pre = fast_step.warped_linear(x, T, self.W1, self.b1, self._runs())  # (M, S*B, D)
+            feat = fast_step.cos_features if self.kind == "rff" else fast_step.relu_features
+            h = feat(pre, self.feature_scale)  # (M, S*B, D)
+            scale = self.bayes if sample_weights else torch.zeros_like(self.bayes)  # (M,)
+            W2 = self.posterior.sample(scale, generator, common, fast=True)  # (M, K, D+1)
+            return fast_step.output_log_probs(h, W2, S)  # (M, B, K)
         h = self.features(x, T)  # (M, S, B, D)
         h = torch.cat([h, torch.ones_like(h[..., :1])], -1)  # (M, S, B, D+1)
         scale = self.bayes if sample_weights else torch.zeros_like(self.bayes)  # (M,)
@@ -267,26 +279,38 @@ class InvariantNet(nn.Module):
         logp = torch.log_softmax(torch.einsum("msbd,mkd->msbk", h, W2), -1)  # (M, S, B, K)
         return torch.logsumexp(logp, 1) - math.log(logp.shape[1])  # (M, B, K)
 
-    def kl(self) -> Tensor:
+    def _fast_ok(self, x: Tensor) -> bool:
+        """Whether ``fast_step`` computes this model's features: images, a blur that is the identity
+        (``warps.blur_weights``' rule) and a positive feature scale."""
+        if len(self.image_shape) != 3 or self.feature_scale <= 0:
+            return False
+        s = self.blur_sigma
+        return s == 0 or math.exp(-0.5 / s**2) < 1e-3 * torch.finfo(x.dtype).eps
+
+    def _runs(self) -> tuple[tuple[int, int], ...]:
+        """The contiguous member ranges whose eta is learned somewhere (``fast_step.learned_runs``)."""
+        return fast_step.learned_runs(self.learn.detach().cpu().bool().any(-1))
+
+    def kl(self, fast: bool = False) -> Tensor:
         """``(M,)``: the KL term of eq. (9), zero for maximum-likelihood members."""
-        return self.bayes * self.posterior.kl()  # (M,)
+        return self.bayes * self.posterior.kl(fast)  # (M,)
 
     def neg_elbo(self, x: Tensor, y: Tensor, n_data: int, samples: int = 32,
-                 generator: torch.Generator | None = None) -> Tensor:
+                 generator: torch.Generator | None = None, fast: bool = False) -> Tensor:
         """Minus the per-datapoint SGVB estimate of eq. (9) on a mini-batch (L = 1 weight sample).
 
         ``-[ mean_b log f_hat(x_b)[y_b] - KL / N ]``: the batch-averaged cross-entropy of the
         sample-averaged prediction plus the KL spread over the N training points.
 
         Args:
-            x: ``(B, *image_shape)``; y: ``(B,)`` labels; n_data: N.
+            x: ``(B, *image_shape)``; y: ``(B,)`` labels; n_data: N; fast: ``fast_step``'s operators.
 
         Returns:
             ``(M,)``.
         """
-        logf = self(x, samples, generator)  # (M, B, K)
+        logf = self(x, samples, generator, fast=fast)  # (M, B, K)
         nll = -logf.gather(-1, y.expand(logf.shape[0], -1).unsqueeze(-1)).squeeze(-1).mean(-1)  # (M,)
-        return nll + self.kl() / n_data  # (M,)
+        return nll + self.kl(fast) / n_data  # (M,)
 
     def member(self, m: int) -> "InvariantNet":
         """A one-member ``InvariantNet`` holding member ``m``'s eta, first layer and posterior (a copy): its

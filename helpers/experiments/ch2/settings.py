@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["STEM", "TrainConfig", "Ablation", "Settings", "SETTINGS", "reduced_settings"]
+__all__ = ["STEM", "STEPS", "TrainConfig", "Ablation", "Settings", "SETTINGS", "reduced_settings"]
 
 #: The chapter's notebook stem (also its folder under ``results/<profile>/``).
 STEM = "02_invariant_weights"
+#: The implementations of a training step (``TrainConfig.step``).
+STEPS = ("fast", "reference")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,14 @@ class TrainConfig:
     samples: int = 32
     eval_samples: int = 32
     log_every: int = 10
+    # the training step's implementation (issue 39): "fast" (``fast_step``: the same float32 numbers and noise with
+    # less memory traffic, fused Adam) or "reference" (the step every part committed before it was trained with).
+    # Left out of the settings hash at its default, so that stored parts keep their hashes
+    step: str = field(default="fast", metadata={"omit_default": True})
+
+    def __post_init__(self):
+        if self.step not in STEPS:
+            raise ValueError(f"unknown training step {self.step!r}; valid: {list(STEPS)}")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .fast_step import packed_lower_matvec, squared_norm
+
 __all__ = ["ClassGaussian", "gaussian_kl"]
 
 
@@ -110,7 +112,7 @@ class ClassGaussian(nn.Module):
             self.log_diag.copy_(diag.log())
 
     def sample(self, noise_scale: Tensor | float = 1.0, generator: torch.Generator | None = None,
-               common: bool = False) -> Tensor:
+               common: bool = False, fast: bool = False) -> Tensor:
         """One reparameterised sample ``W2 = mu + s * L eps`` per member, from the packed factor: ``(L eps)_i =
         exp(log_diag_i) eps_i + sum_{j < i} off_ij eps_j`` as one product and one ``index_add`` over the ``D (D - 1)
         / 2`` entries (the dense ``L``, its zeros and its gradient are never built).
@@ -119,20 +121,27 @@ class ClassGaussian(nn.Module):
             noise_scale: ``(M,)`` or a float; 0 gives the mean (a point estimate).
             generator: source of ``eps ~ N(0, I)``.
             common: one ``eps`` shared by all members (common random numbers for comparisons).
+            fast: the same sum one row segment at a time (``fast_step.packed_lower_matvec``; same noise).
 
         Returns:
             ``(M, K, D)``.
         """
         M, K, D = self.mu.shape
         eps = torch.randn(1 if common else M, K, D, generator=generator).to(self.mu.device)  # (M or 1, K, D)
-        below = self.off * eps[..., self._cols]  # (M, K, P): off_ij eps_j
-        noise = self.mu.new_zeros(M, K, D).index_add(-1, self._rows, below) + self.log_diag.exp() * eps  # (M, K, D)
+        if fast:
+            below = packed_lower_matvec(self.off.reshape(M * K, -1), eps.expand(M, K, D).reshape(M * K, D))
+            noise = below.view(M, K, D) + self.log_diag.exp() * eps  # (M, K, D)
+        else:
+            below = self.off * eps[..., self._cols]  # (M, K, P): off_ij eps_j
+            noise = self.mu.new_zeros(M, K, D).index_add(-1, self._rows, below) + self.log_diag.exp() * eps
         s = torch.as_tensor(noise_scale, dtype=self.mu.dtype, device=self.mu.device)
         s = s.reshape(-1, 1, 1) if s.ndim == 1 else s  # (M, 1, 1) or ()
         return self.mu + s * noise  # (M, K, D)
 
-    def kl(self) -> Tensor:
+    def kl(self, fast: bool = False) -> Tensor:
         """``(M,)``: ``KL(q || N(0, alpha I))`` of each member (App. A), from the packed factor:
-        ``log|Sigma_c| = 2 sum log_diag``, ``||L_c||_F^2 = ||off||^2 + sum exp(2 log_diag)``."""
-        frobenius = self.off.pow(2).sum(-1) + (2 * self.log_diag).exp().sum(-1)  # (M, K)
+        ``log|Sigma_c| = 2 sum log_diag``, ``||L_c||_F^2 = ||off||^2 + sum exp(2 log_diag)`` (``fast``: ``||off||^2``
+        with ``fast_step.squared_norm``'s one-pass gradient)."""
+        off2 = squared_norm(self.off) if fast else self.off.pow(2).sum(-1)  # (M, K)
+        frobenius = off2 + (2 * self.log_diag).exp().sum(-1)  # (M, K)
         return _kl_terms(self.mu, 2 * self.log_diag.sum(-1), frobenius, self.alpha)
