@@ -366,6 +366,35 @@ def test_rff_features_give_the_rbf_kernel_of_sigma_on_mnist(need_data):
     assert (wrong > 5 * se_wrong).float().mean() > 0.5  # the test can fail: another sigma is another kernel
 
 
+def _prior_kernel(s, x: torch.Tensor, hidden: int, seed: int) -> torch.Tensor:
+    """``alpha h(x)^T h(x')`` of profile ``s``'s RFF net of width ``hidden`` (its feature scale and prior): the prior
+    kernel of the output weights' feature part (``(B, B)``)."""
+    net = InvariantNet("rff", (1, 28, 28), hidden, 10, torch.zeros(1, 6), torch.zeros(1, 6), torch.ones(1),
+                       sigma=s.sigma, alpha=s.alpha, seed=seed, feature_scale=ch2.parts.feature_scale(s, hidden))
+    h = net.features(x, None)[0, 0]  # (B, D)
+    return s.alpha * h @ h.T
+
+
+def test_paper_profile_rff_features_give_the_unit_rbf_kernel(need_data):
+    """Issue 39 / Sec. 3.1: the paper profile's RFF net is the weight-space form of the GP with the unit-amplitude
+    RBF kernel exp(-sigma^2 |x - x'|^2 / 2): on real digits its prior kernel at the paper's width (1,024) matches it
+    to a few hundredths, the RMS error falls like 1 / sqrt(D) (16x the width, ~4x smaller), and without the
+    sqrt(2 / D) the kernel is ~D / 2 on the diagonal."""
+    need_data("mnist")
+    s = ch2.SETTINGS["paper"]
+    assert s.normalise_features and s.alpha == 1.0 and s.hidden == 1024
+    x = ch2.data.transformed_dataset("mnist", "regular", 6, 1, 0)["train"][0]  # (6, 1, 28, 28) in [0, 1]
+    x = torch.cat([x, 0.9 * x, 0.6 * x])  # (18, 1, 28, 28): near and far pairs
+    k = torch.exp(-s.sigma**2 * torch.cdist(x.flatten(1), x.flatten(1)).pow(2) / 2)  # (B, B)
+    assert k.min() < 0.05 and (k[~torch.eye(len(x), dtype=torch.bool)] > 0.5).any()
+    rms = {D: math.sqrt(sum(float((_prior_kernel(s, x, D, seed) - k).pow(2).mean()) for seed in range(4)) / 4)
+           for D in (256, 1024, 4096)}
+    assert rms[1024] < 0.06, rms  # about sqrt(1/D) ~ 0.03 (Var[2 cos cos] <= 1 per feature)
+    assert 2.5 < rms[256] / rms[4096] < 6.5, rms  # 1 / sqrt(D): 4 for 16x the width
+    unscaled = _prior_kernel(replace(s, normalise_features=False), x, 1024, 0)
+    assert torch.allclose(unscaled.diagonal(), torch.full((len(x),), 512.0), rtol=0.1)  # D / 2: no GP limit
+
+
 def test_learned_eta_moves_towards_full_invariance_on_rotated_data_and_stays_small_on_regular(need_data):
     """Fig. 2 within a small budget (192 steps, ~3 s): the RFF net at the paper's sigma and L = I with the profiles'
     two departures (Adam 1e-2, features times sqrt(2/D): the ablation's 'lr-scale' arm), eta_rot learned from 5
