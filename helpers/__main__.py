@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import chapters
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="do not read the committed results/: compute everything anew into --store")
     run.add_argument("--no-pages", action="store_true", help="compute parts only; render no page")
     run.add_argument("--threads", type=int, default=None, help="torch threads for parts computed in this process")
+    run.add_argument("--part-timeout", type=float, default=None, metavar="S",
+                     help="seconds one part may compute in this process (default: quick 3600, others none; 0: none); "
+                          "a part stopped by it keeps its checkpoints")
+    run.add_argument("--lock-wait", type=float, default=None, metavar="S",
+                     help="seconds to wait for a part another run holds (default 3600)")
     run.add_argument("--out", default=None, help="where executed pages go (default _build/runs/<profile>)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--log-output", action="store_true", help="stream the pages' cell output")
@@ -155,7 +161,14 @@ def main(argv: list[str] | None = None) -> int:
             from .runner import check_arguments
 
             chapters.get_chapters(args.chapter)  # validate before starting anything
-            check_arguments(threads=args.threads, seed=args.seed, cell_timeout=args.cell_timeout)
+            check_arguments(threads=args.threads, seed=args.seed, cell_timeout=args.cell_timeout,
+                            lock_wait=args.lock_wait)
+            if args.part_timeout is not None:
+                if args.part_timeout < 0:
+                    raise ValueError(f"--part-timeout must be >= 0 seconds, got {args.part_timeout!r}")
+                os.environ["HELPERS_PART_TIMEOUT_S"] = str(args.part_timeout)
+            if args.lock_wait is not None:
+                os.environ["HELPERS_LOCK_WAIT_S"] = str(args.lock_wait)
             chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output,
                                   params={k: _literal(v) for k, v in args.param}, store=args.store,
                                   cluster=args.cluster, parts=args.parts, force=args.force, recompute=args.recompute,
@@ -171,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             for c in chapters.CHAPTERS:
                 print(f"{c.key}  {'ready  ' if c.key in have else 'not yet'}  {c.notebook}  {c.title}")
             print("profiles:", ", ".join(PROFILE_CHOICES))
-    except (ValueError, RuntimeError, FileExistsError) as err:
+    except (ValueError, RuntimeError, FileExistsError, TimeoutError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

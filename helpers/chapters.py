@@ -204,11 +204,23 @@ def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, 
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    without_machine_paths(out / f"{ch.stem}.ipynb", root)
     dt = time.perf_counter() - t0
     if progress is not None:
         progress(f"[helpers] {ch.stem}: page rendered in {dt:.1f} s -> {out / f'{ch.stem}.ipynb'}")
     return {"notebook": str(out / f"{ch.stem}.ipynb"), "page_s": round(dt, 1),
             "results": str(record_dir / "results.json")}
+
+
+def without_machine_paths(nb_path: Path, root: Path) -> None:
+    """Rewrite an executed notebook so that it names no path of this machine: the checkout's root becomes paths
+    relative to it (``store = "_build/store"``, papermill's ``input_path`` ``book/01_...ipynb``) and the home folder
+    ``~``; its injected parameters then say which store and record folder it used, relative to the repository."""
+    text = nb_path.read_text()
+    for prefix, short in ((str(root.resolve()), "."), (str(root), "."), (str(Path.home()), "~")):
+        if len(prefix) > 1:
+            text = text.replace(prefix + "/", "" if short == "." else short + "/").replace(f'"{prefix}"', f'"{short}"')
+    nb_path.write_text(text)
 
 
 def _stage_executed(nb_path: Path) -> None:

@@ -17,9 +17,12 @@ best profile (paper, then standard, then quick) whose parts are all stored, else
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 import time
 import types
 from dataclasses import dataclass, field
@@ -224,11 +227,13 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
     module = chapter_module(module)
     check_cluster(cluster)
     check_arguments(threads=threads, seed=seed)
+    lock_wait_s(), heartbeat_s()  # a bad HELPERS_LOCK_WAIT_S / HELPERS_HEARTBEAT_S is named before anything runs
     where = stores(store, committed)
     name, note = resolve_profile(module, profile, seed, where, device)
     if settings is not None:
         module = _with_settings(module, name, settings)
     dev = resolve(name, device).device
+    part_timeout_s(name)
     parts = chapter_parts(module, module.SETTINGS[name], names)
     status = find_stored(module, name, seed, parts, where)
     todo = [s for s in status if recompute or s.stored is None]
@@ -300,6 +305,83 @@ def _save(module, profile: str, seed: int, st: PartStatus, store: Store, result:
 
 #: Seconds between looks at a part another run is computing, once every part left is such a part.
 LOCK_POLL_S = 10.0
+#: Longest one part may compute in this process, by profile (seconds; None: no limit); ``HELPERS_PART_TIMEOUT_S``
+#: (0: none) or ``--part-timeout`` overrides it. A part stopped by it keeps its checkpoints and pieces.
+PART_TIMEOUT_S = {"quick": 3600, "standard": None, "steps": None, "paper": None}
+
+
+def part_timeout_s(profile: str) -> float | None:
+    """The time limit of one part of ``profile``: ``HELPERS_PART_TIMEOUT_S`` when set (0: none), else
+    ``PART_TIMEOUT_S``."""
+    value = os.environ.get("HELPERS_PART_TIMEOUT_S")
+    if value is None:
+        return PART_TIMEOUT_S.get(profile)
+    try:
+        limit = float(value)
+    except ValueError:
+        raise ValueError(f"HELPERS_PART_TIMEOUT_S must be a number of seconds, got {value!r}") from None
+    if limit < 0:
+        raise ValueError(f"HELPERS_PART_TIMEOUT_S must be >= 0, got {value!r}")
+    return limit or None
+
+
+def heartbeat_s() -> float:
+    """Seconds between the progress lines of a part being computed (``HELPERS_HEARTBEAT_S``, default 60; 0: none)."""
+    value = os.environ.get("HELPERS_HEARTBEAT_S", "60")
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        raise ValueError(f"HELPERS_HEARTBEAT_S must be a number of seconds, got {value!r}") from None
+
+
+def _bars() -> str:
+    """What the live progress bars of this process say: ``"fit 12/40 epochs, 3.1 s/it, ETA 1m 14s"``."""
+    try:
+        from tqdm import tqdm
+        bars = list(getattr(tqdm, "_instances", []))
+    except Exception:  # tqdm absent, or its set changing this instant
+        return ""
+    out = []
+    for b in bars:
+        n, total, rate = b.n, b.total, b.format_dict.get("rate")
+        text = f"{b.desc or 'loop'} {n}/{total or '?'}"
+        if rate:
+            text += f", {1 / rate:.3g} s/it" if rate < 1 else f", {rate:.3g} it/s"
+            if total:
+                text += f", ETA {fmt_seconds((total - n) / rate)}"
+        out.append(text)
+    return "; ".join(out)
+
+
+@contextlib.contextmanager
+def _watch(name: str, progress, every_s: float, limit_s: float | None):
+    """While a part computes: a progress line every ``every_s`` seconds (time so far and what its progress bars
+    say), and a ``TimeoutError`` naming it after ``limit_s`` seconds (main thread only: ``SIGALRM``)."""
+    stop, t0 = threading.Event(), time.perf_counter()
+
+    def beat():
+        while not stop.wait(every_s):
+            bars = _bars()
+            _say(progress, f"[helpers]   {name}: computing for {fmt_seconds(time.perf_counter() - t0)}"
+                           + (f" ({bars})" if bars else ""))
+    thread = threading.Thread(target=beat, daemon=True) if every_s > 0 and progress is not None else None
+    if thread is not None:
+        thread.start()
+    alarm = limit_s is not None and threading.current_thread() is threading.main_thread()
+    if alarm:
+        def expired(signum, frame):
+            raise TimeoutError(f"part {name!r} ran past its time limit of {fmt_seconds(limit_s)} "
+                               "(--part-timeout / HELPERS_PART_TIMEOUT_S); its checkpoints and pieces are kept, a new "
+                               "run resumes from them")
+        before = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, limit_s)
+    try:
+        yield
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, before)
+        stop.set()
 
 
 def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store: Store, device: torch.device,
@@ -337,8 +419,9 @@ def _compute_here(module, profile: str, seed: int, todo: list[PartStatus], store
             _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: computing on {device} ...")
             ckpt = store.checkpoints(module.STEM, profile, st.part.name, seed)
             pieces = store.pieces(module.STEM, profile, st.part.name, seed)
-            result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device, threads,
-                                    checkpoints=ckpt, pieces=pieces)
+            with _watch(st.part.name, progress, heartbeat_s(), part_timeout_s(profile)):
+                result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device,
+                                        threads, checkpoints=ckpt, pieces=pieces)
             if not _save(module, profile, seed, st, store, result, meta, force):
                 _say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: {st.note}")
                 continue

@@ -5,6 +5,7 @@ named while the others are stored."""
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -238,3 +239,44 @@ def test_arguments_are_checked_before_any_compute():
                        env=env, timeout=60)
     assert r.returncode == 2 and "threads must be a whole number >= 1, got 0" in r.stderr and "computing" not in r.stdout
     assert time.monotonic() - t0 < 30
+
+
+def _slow_toy(seconds: float) -> types.ModuleType:
+    def run(s, seed, device):
+        import io
+
+        from tqdm import tqdm
+        for _ in tqdm(range(10), desc="fit", file=io.StringIO()):
+            time.sleep(seconds / 10)
+        return {"v": 1}
+    m = types.ModuleType("toy_chapter_41s")
+    m.STEM = "09_toy"
+    m.SETTINGS = {"quick": Toy()}
+    m.PARTS = lambda s: [Part("slow", run)]
+    return m
+
+
+def test_a_part_past_its_time_limit_stops_naming_it_and_releases_its_lock(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_PART_TIMEOUT_S", "0.3")
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"part 'slow' ran past its time limit of 0\.3 s"):
+        runner.compute(_slow_toy(5.0), "quick", store=tmp_path, progress=None)
+    assert time.monotonic() - t0 < 3 and not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("*.lock"))
+    monkeypatch.setenv("HELPERS_PART_TIMEOUT_S", "-1")
+    with pytest.raises(ValueError, match="HELPERS_PART_TIMEOUT_S must be >= 0"):
+        runner.compute(_slow_toy(0.0), "quick", store=tmp_path, progress=None)
+
+
+def test_a_long_part_shows_its_progress(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_HEARTBEAT_S", "0.2")
+    lines = []
+    runner.compute(_slow_toy(1.0), "quick", store=tmp_path, progress=lines.append)
+    beats = [x for x in lines if "slow: computing for" in x]
+    assert beats and any(re.search(r"\(fit \d+/10, .*ETA", x) for x in beats), lines
+
+
+def test_the_cluster_extra_installs_the_ray_client():
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["cluster"]
+    assert any(req.replace(" ", "").startswith("ray[client]") for req in extra), extra

@@ -3,6 +3,7 @@ part read in its settings hash, the committed results/ never replaced without --
 skip never stored. Each test here fails on the store before format 2."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -307,3 +308,39 @@ def test_a_skip_never_hides_a_committed_result(checkout, tmp_path):
     path.write_text(store.dumps(seal(doc)))
     ev = runner.evidence(m, "quick", store=local, progress=None)
     assert ev.where["beta"] == "committed" and ev["beta"]["acc"] == 91.0
+
+
+# --------------------------------------------------------------------------- item 8: no machine paths
+_MACHINE_PATH = re.compile(r'"(/(?:root|home|work|tmp|Users|content|mnt|private)/[^"]*)"')
+
+
+def test_no_committed_file_names_a_path_of_a_machine():
+    found = [f"{p.relative_to(ROOT)}: {m.group(1)}" for p in sorted((ROOT / "results").rglob("*.json"))
+             for m in _MACHINE_PATH.finditer(p.read_text())]
+    assert found == []
+
+
+def test_an_executed_page_names_paths_relative_to_the_repository(tmp_path, monkeypatch):
+    import nbformat
+
+    from helpers import chapters
+
+    root, home = tmp_path / "repo", tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(f'profile = "quick"\nstore = "{root}/_build/store"\noutput_dir = '
+                                     f'"{root}/results/quick/00_template"\n')
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("x = 1")]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text=f"warning in {home}/.venv/lib/x.py\n")]
+    nb.metadata["papermill"] = {"input_path": f"{root}/book/00_template.ipynb", "cwd": str(root),
+                                "parameters": {"store": f"{root}/_build/store"}}
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nb, path)
+    chapters.without_machine_paths(path, root)
+    text = path.read_text()
+    assert str(tmp_path) not in text
+    back = nbformat.read(path, as_version=4)
+    assert 'store = "_build/store"' in back.cells[0].source and '"results/quick/00_template"' in back.cells[0].source
+    assert back.metadata["papermill"]["input_path"] == "book/00_template.ipynb"
+    assert back.metadata["papermill"]["cwd"] == "." and "~/.venv/lib/x.py" in back.cells[1].outputs[0]["text"]
