@@ -21,7 +21,8 @@ install: $(VENV)/.installed
 test: install
 	$(PY) -m pytest
 
-book: install
+book: install  # from an empty _build/html: nothing of an earlier build (stale images, removed pages) survives
+	rm -rf _build/html _build/.doctrees
 	$(PY) -m helpers build --profile $(PROFILE)
 
 bench: install

@@ -304,6 +304,23 @@ def test_landing_table_has_every_chapter_with_its_claims_section(tmp_path):
         landing.claims_anchor(path)
 
 
+def test_publishing_workflow_and_a_clean_book_build():
+    """The GitHub Actions workflow runs .ci/run, builds the book from the committed evidence and deploys it to
+    Pages (main and tags) and releases tags; make book starts from an empty _build/html."""
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    on = flow[True] if True in flow else flow["on"]          # YAML 1.1 reads the key `on` as True
+    assert "push" in on and "pull_request" in on and on["push"]["tags"] == ["v*"]
+    jobs = flow["jobs"]
+    runs = {name: " ".join(step.get("run", "") + step.get("uses", "") for step in job.get("steps", []))
+            for name, job in jobs.items()}
+    assert ".ci/run" in runs["test"] and "make book" in runs["book"] and "upload-pages-artifact" in runs["book"]
+    assert "actions/deploy-pages" in runs["deploy"] and set(jobs["deploy"]["needs"]) == {"test", "book"}
+    assert "refs/heads/main" in jobs["deploy"]["if"] and "gh release create" in runs["release"]
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    book = (ROOT / "Makefile").read_text().split("\nbook:")[1].split("\n\n")[0]
+    assert "rm -rf _build/html" in book and book.index("rm -rf") < book.index("helpers build")
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, cwd=ROOT)
 
