@@ -61,6 +61,9 @@ class Part:
             field leaves it valid. None: every field.
         version: bump it when the computation changes meaning, so that stored results stop matching.
         description: one line for progress output and the page's evidence table.
+        optional: a part that may skip for a resource a machine lacks (``{"skipped": why}``, never stored): the
+            ``best`` profile counts as complete without it, and a page computes it (a skip takes no time) or
+            shows it as *not run*.
     """
 
     name: str
@@ -69,6 +72,7 @@ class Part:
     uses: tuple[str, ...] | None = None
     version: int = 1
     description: str = ""
+    optional: bool = False
 
     def settings_of(self, settings: Any) -> dict:
         """The settings that shape this part, as plain JSON values."""

@@ -165,7 +165,8 @@ def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where
                     device: str | torch.device | None = None) -> tuple[str, str]:
     """The profile a run uses, and a note on how it was chosen.
 
-    ``best``: paper, steps, standard or quick, the first whose parts are all stored in ``where``; otherwise what
+    ``best``: paper, steps, standard or quick, the first whose parts (but the optional ones, ``Part.optional``) are
+    all stored in ``where``; otherwise what
     ``auto`` gives (standard with CUDA, quick without), with a note on what was missing.
 
     Raises:
@@ -185,7 +186,8 @@ def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where
     for name in _BEST_ORDER:
         if name not in module.SETTINGS:
             continue
-        found = find_stored(module, name, seed, chapter_parts(module, module.SETTINGS[name]), where)
+        found = [s for s in find_stored(module, name, seed, chapter_parts(module, module.SETTINGS[name]), where)
+                 if s.stored is not None or not s.part.optional]  # an optional part may never be stored (a skip)
         have = sum(s.stored is not None for s in found)
         if have == len(found):
             above = f" (not yet {'; '.join(counts)})" if counts else ""

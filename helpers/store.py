@@ -567,12 +567,13 @@ class Store:
 
     Args:
         root: the folder (created on the first save).
-        protected: committed evidence; ``save`` refuses to replace a file there without ``force=True``.
+        protected: committed evidence; ``save`` refuses to replace a file there without ``force=True``. A store
+            at or inside the checkout's committed ``results/`` is protected whatever this says (``is_committed``).
     """
 
     def __init__(self, root: str | os.PathLike, protected: bool = False):
         self.root = Path(root)
-        self.protected = protected
+        self.protected = bool(protected) or is_committed(self.root)
         self.stale: dict[Path, str] = {}  # files found with another settings hash, and why they were not taken
 
     def __repr__(self) -> str:

@@ -344,3 +344,22 @@ def test_an_executed_page_names_paths_relative_to_the_repository(tmp_path, monke
     assert 'store = "_build/store"' in back.cells[0].source and '"results/quick/00_template"' in back.cells[0].source
     assert back.metadata["papermill"]["input_path"] == "book/00_template.ipynb"
     assert back.metadata["papermill"]["cwd"] == "." and "~/.venv/lib/x.py" in back.cells[1].outputs[0]["text"]
+
+
+def test_a_store_object_on_results_is_protected_whatever_it_is_told(checkout, toy):
+    st = Store(checkout / "book" / ".." / "results", protected=False)
+    assert st.protected
+    with pytest.raises(FileExistsError, match="pass --force"):
+        st.save(toy.STEM, "quick", "alpha", 0, {"acc": 0.0}, {"settings": {"a": 1}, "version": 1})
+
+
+def test_an_optional_part_that_skips_does_not_keep_best_from_its_profile(tmp_path):
+    from dataclasses import replace
+
+    m = _toy(skip=True)
+    base = m.PARTS
+    m.PARTS = lambda s: [p if p.name == "alpha" else replace(p, optional=True) for p in base(s)]
+    runner.compute(m, "standard", store=tmp_path, progress=None, committed=False)  # beta skips: not stored
+    assert runner.resolve_profile(m, "best", where=[Store(tmp_path)])[0] == "standard"
+    ev = runner.evidence(m, "best", store=tmp_path, progress=None, committed=False)
+    assert ev.profile == "standard" and ev["beta"] == {"skipped": "the beta resource is not here"}
