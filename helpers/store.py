@@ -530,7 +530,7 @@ def check_record(path: Path, doc: dict) -> None:
             what.append("its content_hash")
         raise IntegrityError(f"stored part {path} does not match its content hash: {', '.join(what)} changed "
                              "since it was stored (edited by hand?); committed evidence is never edited: restore it "
-                             "(git checkout -- <file>) or recompute it with --force")
+                             "(git checkout -- <file>), or delete it and compute it again (--force for results/)")
     want = part_hash(doc.get("chapter"), doc.get("part"), doc.get("version"), doc.get("seed", 0),
                      doc.get("settings"), doc.get("data"))
     if doc.get("settings_hash") != want:
@@ -559,7 +559,8 @@ def check_arrays(path: Path, doc: dict, arrays: dict) -> None:
            if array_hash(arrays[k]) != want[k]]
     if bad:
         raise IntegrityError(f"stored part {path}: array {', '.join(bad)} does not match its hash in the record "
-                             "(edited, or paired with another run's npz); restore the files or recompute with --force")
+                             "(edited, or paired with another run's npz); restore both files, or delete them and compute "
+                             "the part again (--force for results/)")
 
 
 class Store:
