@@ -359,7 +359,11 @@ class _FolderLock:
             self.fd = os.open(self.folder, os.O_RDONLY)
         except OSError:
             return self
-        fcntl.flock(self.fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+        except OSError:  # a file system without flock: the renames stay atomic, the array hashes catch a mix
+            os.close(self.fd)
+            self.fd = None
         return self
 
     def __exit__(self, *exc):
