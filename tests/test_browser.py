@@ -4,6 +4,10 @@
 The book is built once for the module from the committed quick parts (pages render, nothing trains), unless
 ``HELPERS_BOOK`` names a built ``html`` folder. Without Chromium the tests skip, except under ``CI=true``
 (``.ci/run`` installs it). Screenshots of every page's first screen go to ``_build/screenshots/``.
+
+Issue 43: the landing page's verdict table (chapters 0-5, each row as its page and its record say), the API
+reference (``helpers.metrics`` and the other modules documented), the repository URL from ``pyproject.toml`` alone,
+linked bibliography entries and no file of an earlier build.
 """
 from __future__ import annotations
 
@@ -116,3 +120,100 @@ def test_dragging_each_control_changes_the_image(book, browser, stem):
         after = browser.execute_script(shown, c)
         assert len(after) == 1 and after != before, f"{stem}: dragging {c.get_attribute('data-name')} changed nothing"
         assert c.find_element("tag name", "output").text != label
+
+
+# --------------------------------------------------------------------------- the landing page, the API, the URL
+_VERDICT = r"(\d+) (partly|inconclusive|not reproduced|diverged|not run)"
+
+
+def _counts(text: str) -> dict[str, int]:
+    """``{verdict: n}`` (zeros left out) from a score such as "7 of 9 reproduced, 1 partly, 1 not reproduced";
+    the counts must add up to the total it states."""
+    m = re.search(r"(\d+) of (\d+) reproduced", text)
+    assert m, f"no score in {text!r}"
+    out = {"reproduced": int(m.group(1))}
+    for n, verdict in re.findall(_VERDICT, text[m.end():]):
+        out[verdict] = int(n)
+    assert sum(out.values()) == int(m.group(2)), f"{text!r}: the counts do not add up"
+    return {k: v for k, v in out.items() if v}
+
+
+def test_intro_verdict_table_lists_every_chapter_and_matches_its_page(book, browser):
+    """The landing page's table has chapters 0-5; each row's profile and verdicts are those of the chapter's page
+    (its evidence line and its verdicts at a glance) and of the record that page wrote; its link opens the
+    section with the claims table."""
+    assert "book/intro.html" in (book / "index.html").read_text()       # the front page redirects there
+    browser.get((book / "book" / "intro.html").as_uri())
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('table.ls-verdicts tbody tr')].map(r => ({"
+        "cells: [...r.cells].map(c => c.innerText.trim()),"
+        "chapter: r.cells[1].querySelector('a').href, claims: r.cells[4].querySelector('a').href}))")
+    assert [r["cells"][0] for r in rows] == ["0", "1", "2", "3", "4", "5"], rows
+    assert [Path(r["chapter"]).stem for r in rows] == list(CHAPTERS)
+    built = (book.resolve() == (ROOT / "_build" / "html").resolve())
+    for r, stem in zip(rows, CHAPTERS):
+        profile, verdicts = r["cells"][2].split()[0], _counts(r["cells"][3])
+        browser.get(r["chapter"])
+        text = browser.find_element("tag name", "body").text
+        shown = re.search(r"Evidence on this page: the (\w+) profile", text)
+        assert shown and shown.group(1) == profile, f"{stem}: the intro says {profile}, the page {shown}"
+        glance = re.search(r"Verdicts \([^)]*\): ([^;.]*)", text)
+        assert glance and _counts(glance.group(1)) == verdicts, f"{stem}: intro {verdicts}, page {glance}"
+        if built:      # the record the page wrote in this build
+            import json
+
+            rec = json.loads((ROOT / "_build" / "runs" / "book" / stem / "results.json").read_text())
+            mine = [c["verdict"] for c in rec["claims"] if c.get("kind", "reproduction") == "reproduction"]
+            assert rec["profile"] == profile and {v: mine.count(v) for v in set(mine)} == verdicts, stem
+        browser.get(r["claims"])
+        target = r["claims"].split("#", 1)[1]
+        section = browser.execute_script("const e = document.getElementById(arguments[0]);"
+                                         "return e && (e.closest('section') || e).innerText", target)
+        assert section and "Reproductions" in section, f"{stem}: #{target} is not the claims table's section"
+
+
+def test_api_reference_documents_helpers_metrics(book, browser):
+    browser.get((book / "book" / "api.html").as_uri())
+    documented = browser.execute_script("return [...document.querySelectorAll('dt.sig[id]')].map(e => e.id)")
+    metrics = [i for i in documented if i.startswith("helpers.metrics.")]
+    assert len(metrics) >= 20 and "helpers.metrics.logit_invariance" in metrics, metrics
+    for module in ("groups", "models", "training", "store", "runner"):
+        assert any(i.startswith(f"helpers.{module}.") for i in documented), f"helpers.{module} is not documented"
+    doc = browser.execute_script("return document.getElementById('helpers.metrics.logit_invariance')"
+                                 ".nextElementSibling.innerText")
+    assert len(doc.split()) > 10, f"logit_invariance documented without its docstring: {doc!r}"
+
+
+def test_the_repository_url_comes_from_one_place(book):
+    """Every link to the repository in the built book (GitHub button, Colab launch buttons) and the setup cell of
+    every downloadable notebook hold pyproject.toml's URL, and no page links to another repository."""
+    import json
+
+    from helpers import repository
+
+    url = repository.repository_url()
+    org_repo = url.split("github.com/", 1)[1]
+    for stem in CHAPTERS:
+        html = (book / "book" / f"{stem}.html").read_text()
+        assert f'href="{url}"' in html, f"{stem}: no GitHub button to {url}"
+        colab = f"https://colab.research.google.com/github/{org_repo}/blob/main/book/{stem}.ipynb"
+        assert f'href="{colab}"' in html, f"{stem}: no Colab button for {colab}"
+        linked = re.findall(r'href="https://(?:github\.com|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+)', html)
+        others = {u for u in linked if u != org_repo}
+        assert not others, f"{stem}: links to other repositories {others}"
+        nb = json.loads((book / "_sources" / "book" / f"{stem}.ipynb").read_text())
+        setup = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+        assert f'REPOSITORY, HERE = "{url}", ' in setup, f"{stem}: the downloadable notebook clones another URL"
+
+
+def test_bibliography_entries_link_out_and_the_build_holds_nothing_stale(book):
+    page = (book / "book" / "bibliography.html").read_text()
+    entries = re.findall(r'<div class="citation"[^>]*>(.*?)</div>', page, flags=re.S)
+    assert len(entries) >= 20
+    unlinked = [re.sub(r"<[^>]+>", "", e)[:80] for e in entries if not re.search(r'href="https?://', e)]
+    assert not unlinked, f"bibliography entries without a link: {unlinked}"
+    referenced = set()
+    for html in book.rglob("*.html"):
+        referenced |= set(re.findall(r"_images/([^\"'\s)?#]+)", html.read_text()))
+    stale = sorted(p.name for p in (book / "_images").glob("*") if p.name not in referenced)
+    assert not stale, f"{len(stale)} images no page shows (an earlier build's): {stale[:5]}"
