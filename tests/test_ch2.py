@@ -28,10 +28,29 @@ TINY_ALL = replace(TINY, init_degrees=(5.0, 45.0, 90.0, 175.0), table2=replace(T
 
 
 def test_settings_cover_every_profile():
-    assert set(ch2.SETTINGS) == {"quick", "standard", "paper"}
+    assert set(ch2.SETTINGS) == {"quick", "standard", "steps", "paper"}
     paper = ch2.SETTINGS["paper"]
     assert paper.hidden == 1024 and paper.train.samples == 32 and paper.train.batch_size == 128
     assert paper.train.lr == paper.train.lr_eta == 1e-3 and paper.sigma == 0.3 and paper.alpha == 1.0
+
+
+def test_steps_profile_is_the_papers_optimisation_and_steps():
+    """Issue 39: the steps profile keeps the paper's data, epochs, batch, Adam 1e-3 for every group (cosine to 0),
+    sigma, L, alpha and sqrt(2 / D), and 3 seeds of every table; it differs from the paper profile only in width,
+    S, Table 3's CIFAR subset, the seeds, the ladder and the (borrowed) ablation."""
+    st, paper = ch2.SETTINGS["steps"], ch2.SETTINGS["paper"]
+    for cfg in (st.train, st.table2, st.cifar):
+        assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.lr_eta, cfg.lr_cov, cfg.lr_w1) == (100, 128, 1e-3, 1e-3,
+                                                                                           1e-3, 1e-3)
+        assert cfg.step == "fast" and cfg.samples == ch2.settings.STEPS_SAMPLES
+    assert (st.n_train, st.sigma, st.init_std, st.alpha, st.normalise_features) == (60000, 0.3, 1.0, 1.0, True)
+    assert st.table1_seeds == st.table2_seeds == 3 and st.hidden == ch2.settings.STEPS_WIDTH
+    same = replace(st, hidden=paper.hidden, cifar_hidden=paper.cifar_hidden, cifar_n_train=paper.cifar_n_train,
+                   cifar_n_test=paper.cifar_n_test, table1_seeds=paper.table1_seeds, ablation=paper.ablation,
+                   ladder=None,
+                   train=replace(st.train, samples=32), table2=replace(st.table2, samples=32),
+                   cifar=replace(st.cifar, samples=32))
+    assert same == paper
 
 
 def test_parts_of_each_profile():
@@ -218,13 +237,16 @@ def test_committed_whole_run_records_are_judged_again_by_todays_rules(name):
 
 
 class _Only:
-    """Settings that let a part read only the fields it declares in ``uses``."""
+    """Settings that let a part read only the fields it declares in ``uses``, and those left out of the settings
+    hash while at their default (``omit_default``: the part's hash then implies the default)."""
 
     def __init__(self, s, uses):
         self._s, self._uses = s, set(uses)
+        self._implied = {f.name for f in fields(s)
+                         if f.metadata.get("omit_default") and getattr(s, f.name) == f.default}
 
     def __getattr__(self, name):
-        assert name in self._uses, f"the part reads settings.{name}, which its uses= lacks"
+        assert name in self._uses or name in self._implied, f"the part reads settings.{name}, which its uses= lacks"
         return getattr(self._s, name)
 
 

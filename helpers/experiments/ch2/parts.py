@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from functools import partial
 from typing import Mapping
 
@@ -46,6 +47,8 @@ _USES = {
     "t2": ("n_train", "n_test", "hidden", "table2", "table2_invariances", "table2_eta_init", "table2_seeds",
            *_SHARED),
     "ab": ("ablation", "alpha", "blur_sigma"),
+    "ladder": ("ladder", "n_train", "n_test", "hidden", "train", "init_degrees", "learned_init_degrees", "sigma",
+               *_SHARED),
     "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "cifar_standardise", "table2_invariances",
            "table2_eta_init", "table2_seeds", *_SHARED),
 }
@@ -104,7 +107,7 @@ def _rotation_members(s: Settings, with_ml: bool) -> tuple[Tensor, Tensor, Tenso
 
 
 def run_rotation_sweep(s: Settings, net: str, variant: str, device: torch.device, seed: int = 0,
-                       with_ml: bool = False) -> dict:
+                       with_ml: bool = False, checkpoint_key: str = "sweep") -> dict:
     """Table 1 / Fig. 2 (/ Fig. 5) on one dataset: fixed and learned eta_rot (and ML members).
 
     Returns:
@@ -116,7 +119,8 @@ def run_rotation_sweep(s: Settings, net: str, variant: str, device: torch.device
     model = InvariantNet(net, (1, 28, 28), s.hidden, 10, eta, learn, bayes, sigma=s.sigma, alpha=s.alpha,
                          blur_sigma=s.blur_sigma, seed=seed, feature_scale=feature_scale(s, s.hidden),
                          init_std=s.init_std).to(device)
-    hist = fit_sweep(model, ds["train"], s.train, seed, desc=f"Table 1 {net} {variant}", checkpoint_key="sweep")
+    hist = fit_sweep(model, ds["train"], s.train, seed, desc=f"Table 1 {net} {variant} s{seed}",
+                     checkpoint_key=checkpoint_key)
     ev = evaluate(model, ds["train"], ds["test"], s.train.eval_samples, seed)
     eta_deg = torch.rad2deg(hist["eta"][..., 2].abs())  # (L, M): the sign of eta_rot is irrelevant
     return {"names": names, **ev, "eta_deg_final": eta_deg[-1], "steps": hist["steps"], "eta_deg": eta_deg,
@@ -176,8 +180,65 @@ def _toy(s: Settings, seed: int, device: torch.device) -> dict:
     return run_toy(s, device, seed)
 
 
+_PER_SEED = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final")
+
+
+def _seeded_sweeps(run, seeds: int, seed: int) -> dict:
+    """``run(seed, checkpoint_key)`` on seeds ``seed``, ``seed + 1``, ...: each finished seed kept as a piece and
+    each running one checkpointing under ``sweep-s<seed>`` (``helpers.checkpoint``), so the part goes on across
+    sessions a seed at a time. Returns the first seed's result with ``"per_seed"``: ``{"seeds" (S,), "elbo",
+    "kl_per_n", "test_acc", "test_ll", "eta_deg_final" (S, M)}``, ``wall_time_s`` summed over the seeds."""
+    ckpt, runs = active(), []
+    for k in range(seeds):
+        key = f"sweep-s{seed + k}"
+        got = ckpt.piece(key)
+        if got is None:
+            got = run(seed + k, key)
+            ckpt.keep(key, got)
+        runs.append(got)
+    out = dict(runs[0])
+    out["per_seed"] = {"seeds": np.arange(seed, seed + len(runs)),
+                       **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in _PER_SEED}}
+    out["wall_time_s"] = float(sum(r["wall_time_s"] for r in runs))
+    return out
+
+
 def _table1(s: Settings, seed: int, device: torch.device, net: str, variant: str) -> dict:
-    return run_rotation_sweep(s, net, variant, device, seed, with_ml=(net == "rff" and variant == "full"))
+    """Table 1 on one dataset; with ``s.table1_seeds`` > 1 on that many seeds (``_seeded_sweeps``)."""
+    with_ml = net == "rff" and variant == "full"
+    if s.table1_seeds == 1:
+        return run_rotation_sweep(s, net, variant, device, seed, with_ml)
+    return _seeded_sweeps(lambda sd, key: run_rotation_sweep(s, net, variant, device, sd, with_ml, key),
+                          s.table1_seeds, seed)
+
+
+def ladder_settings(s: Settings, budget: int | None = None, hidden: int | None = None,
+                    samples: int | None = None) -> Settings:
+    """The settings of one ladder part: ``s`` trained for ``budget`` steps (a rung, Table 1's fixed and learned
+    members), or with width ``hidden`` and ``samples`` S and only ``s.ladder.variation_degrees`` as fixed members
+    (a variation, at the profile's steps)."""
+    lad = s.ladder
+    if lad is None:
+        raise ValueError("these settings have no ladder (Settings.ladder is None)")
+    if budget is not None:
+        per_epoch = math.ceil(s.n_train / s.train.batch_size)
+        return replace(s, train=replace(s.train, total_steps=budget, epochs=math.ceil(budget / per_epoch)))
+    return replace(s, hidden=hidden, init_degrees=lad.variation_degrees, learned_init_degrees=(),
+                   train=replace(s.train, samples=samples))
+
+
+def _ladder_rung(s: Settings, seed: int, device: torch.device, variant: str, budget: int) -> dict:
+    r = ladder_settings(s, budget=budget)
+    out = _seeded_sweeps(lambda sd, key: run_rotation_sweep(r, "rff", variant, device, sd, False, key),
+                         s.ladder.seeds, seed)
+    return out | {"budget_steps": budget}
+
+
+def _ladder_variation(s: Settings, seed: int, device: torch.device, hidden: int, samples: int) -> dict:
+    r = ladder_settings(s, hidden=hidden, samples=samples)
+    out = _seeded_sweeps(lambda sd, key: run_rotation_sweep(r, "rff", s.ladder.variation_dataset, device, sd, False,
+                                                             key), s.ladder.seeds, seed)
+    return out | {"hidden": hidden, "samples": samples}
 
 
 def _table23(s: Settings, seed: int, device: torch.device, name: str, variant: str) -> dict:
@@ -216,7 +277,9 @@ def all_parts(s: Settings) -> list[Part]:
     gpu = Needs(gpu=True, memory_gb=2.0)
     out = [Part("toy", _toy, Needs(gpu=True, memory_gb=1.0), uses=_USES["toy"],
                 description="Fig. 1: toy RFF nets with no / some / full rotational invariance")]
-    out += [Part(f"t1-{net}-{v}", partial(_table1, net=net, variant=v), gpu, uses=_USES["t1"],
+    # table1_seeds is left out of the settings hash at its default 1 (stored one-seed parts keep their hashes)
+    t1_uses = _USES["t1"] + (("table1_seeds",) if s.table1_seeds != 1 else ())
+    out += [Part(f"t1-{net}-{v}", partial(_table1, net=net, variant=v), gpu, uses=t1_uses,
                  description=f"Table 1 ({net.upper()}), {v} MNIST: fixed and learned eta_rot"
                              + (" and ML members (Fig. 5)" if (net, v) == ("rff", "full") else ""))
             for net in s.table1_nets for v in ROTATION_DATASETS]
@@ -227,6 +290,16 @@ def all_parts(s: Settings) -> list[Part]:
         out += [Part(f"t3-{v}", partial(_table23, name="cifar10", variant=v), Needs(gpu=True, memory_gb=4.0),
                      uses=_USES["t3"], description=f"Table 3, {v} CIFAR-10: ReLU nets learning each invariance type")
                 for v in s.table2_datasets]
+    if s.ladder is not None:
+        lad = s.ladder
+        out += [Part(f"ladder-{v}-{b}", partial(_ladder_rung, variant=v, budget=b), gpu, uses=_USES["ladder"],
+                     description=f"Budget ladder: Table 1 (RFF), {v} MNIST, {b} steps, {lad.seeds} seeds")
+                for v in lad.datasets for b in lad.budgets]
+        out += [Part(f"var-{lad.variation_dataset}-d{d}-s{k}", partial(_ladder_variation, hidden=d, samples=k), gpu,
+                     uses=_USES["ladder"], description=f"Width and samples at the profile's steps: fixed eta "
+                     f"{', '.join(f'{g:g}' for g in lad.variation_degrees)} deg, {lad.variation_dataset} MNIST, "
+                     f"D = {d}, S = {k}, {lad.seeds} seeds")
+                for d, k in lad.variations]
     if s.ablation is not None:
         out += [Part(f"ab-{arm}-{v}", partial(_ablation, arm=arm, variant=v), Needs(memory_gb=1.0),
                      uses=_USES["ab"], description=f"What the parameterisation costs: arm {arm!r}, {v} MNIST, "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["STEM", "STEPS", "TrainConfig", "Ablation", "Settings", "SETTINGS", "reduced_settings"]
+__all__ = ["STEM", "STEPS", "TrainConfig", "Ablation", "Ladder", "Settings", "SETTINGS", "reduced_settings"]
 
 #: The chapter's notebook stem (also its folder under ``results/<profile>/``).
 STEM = "02_invariant_weights"
@@ -35,10 +35,15 @@ class TrainConfig:
     # less memory traffic, fused Adam) or "reference" (the step every part committed before it was trained with).
     # Left out of the settings hash at its default, so that stored parts keep their hashes
     step: str = field(default="fast", metadata={"omit_default": True})
+    # train for this many steps (the cosine schedule reaching 0 there) instead of ``epochs`` whole epochs: the
+    # budget ladder's rungs (issue 39). None: epochs x steps per epoch; left out of the hash at None
+    total_steps: int | None = field(default=None, metadata={"omit_default": True})
 
     def __post_init__(self):
         if self.step not in STEPS:
             raise ValueError(f"unknown training step {self.step!r}; valid: {list(STEPS)}")
+        if self.total_steps is not None and self.total_steps < 1:
+            raise ValueError(f"total_steps must be >= 1 or None, got {self.total_steps}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,22 @@ class Ablation:
     budget_factor: int = 3
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10, samples=8, eval_samples=8,
                                                                    log_every=12))
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """Sizes of the budget ladder (issue 39, item 4): Table 1's RFF sweep (the fixed and learned members, no ML
+    members) on ``datasets`` at ``budgets`` steps (x4 apart; the top rung, the profile's own 100 epochs = 46,900
+    steps, is the ``t1-rff-*`` part), and, at the profile's steps, the fixed members ``variation_degrees`` on
+    ``variation_dataset`` at each width D and samples S of ``variations``, on ``seeds`` seeds each. The readings
+    are pre-registered in ``ladder`` (``TREND_RULE``)."""
+
+    datasets: tuple[str, ...] = ("partial", "full")
+    budgets: tuple[int, ...] = (733, 2931, 11725)
+    seeds: int = 3
+    variation_dataset: str = "partial"
+    variation_degrees: tuple[float, ...] = (45.0, 90.0)
+    variations: tuple[tuple[int, int], ...] = ((1024, 8), (1024, 16), (1024, 32), (256, 32), (512, 32))  # (D, S)
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,9 @@ class Settings:
     # seeds of the Table 2 / 3 nets: C2.5 and C2.7 rank the invariance types by accuracy, which needs the
     # spread over seeds (issue 21); one seed leaves them inconclusive
     table2_seeds: int = 3
+    # seeds of the Table 1 sweeps (issue 39: the steps profile's Table 1 on 3 seeds); each finished seed is a piece.
+    # Left out of the settings hash at 1, so that stored one-seed parts keep their hashes
+    table1_seeds: int = field(default=1, metadata={"omit_default": True})
     table2: TrainConfig = field(default_factory=TrainConfig)
     cifar_n_train: int = 0  # 0 skips Table 3
     cifar_n_test: int = 0
@@ -105,6 +129,8 @@ class Settings:
     toy_steps: int = 300
     # "what the parameterisation costs": CPU-sized in every profile (about 25 min on one thread), None skips it
     ablation: Ablation | None = field(default_factory=Ablation)
+    # the budget ladder (issue 39; the steps profile), None skips it (left out of the hash at None)
+    ladder: Ladder | None = field(default=None, metadata={"omit_default": True})
 
 
 #: Every profile keeps the paper's parameterisation (Sec. 4: sigma = 0.3, L = I, alpha = 1, Adam cosine-annealed to
@@ -116,6 +142,9 @@ class Settings:
 #: L = I dominates the ELBO at these budgets: the eta = 0 member's ELBO is -10.2 / -7.5 per point against
 #: -2.35 / -1.93 with it, and learned eta rises to 29 degrees on regular MNIST against 16).
 _FAST = dict(lr=1e-2, lr_eta=1e-2, lr_cov=1e-3, lr_w1=1e-3)
+#: The steps profile's width D and training samples S (the paper: 1,024 and 32), what this CPU affords at the
+#: paper's 46,900 steps with the fast step (``benchmarks.ch2_part_time``; the README's compute table).
+STEPS_WIDTH, STEPS_SAMPLES = 1024, 32
 SETTINGS = {
     "quick": Settings(
         n_train=2000, n_test=1000, hidden=96, learned_init_degrees=(5.0, 90.0, 175.0), ml_init_degrees=(5.0, 90.0),
@@ -137,6 +166,18 @@ SETTINGS = {
         cifar_n_train=8068, cifar_n_test=1017, cifar_hidden=512,
         cifar=TrainConfig(epochs=15, samples=16, eval_samples=32, log_every=20, **(_FAST | {"lr_w1": 3e-4})),
         toy_hidden=1024, toy_steps=400),
+    # the paper's optimisation and step counts (issue 39): all 60,000 MNIST images, 100 epochs (46,900 steps at
+    # batch 128), Adam 1e-3 for every group cosine-annealed to 0, sigma 0.3, L = I, alpha = 1, sqrt(2 / D); 3 seeds
+    # of every table. Reduced only where this CPU cannot afford the paper: the width D and the samples S (the cost
+    # of a step is members x S x batch x D x P multiply-adds; see STEPS_WIDTH), and Table 3 on the offline CIFAR-10
+    # subset (8,068 / 1,017 images, 100 epochs). The ablation is the standard profile's (``with_full_ablation``)
+    "steps": Settings(
+        n_train=60000, n_test=10000, hidden=STEPS_WIDTH, table1_nets=("rff", "relu"), table1_seeds=3,
+        train=TrainConfig(epochs=100, samples=STEPS_SAMPLES, eval_samples=32, log_every=100),
+        table2=TrainConfig(epochs=100, samples=STEPS_SAMPLES, eval_samples=32, log_every=100),
+        cifar_n_train=8068, cifar_n_test=1017, cifar_hidden=STEPS_WIDTH,
+        cifar=TrainConfig(epochs=100, samples=STEPS_SAMPLES, eval_samples=32, log_every=100),
+        toy_hidden=1024, toy_steps=1000, ablation=None, ladder=Ladder()),
     "paper": Settings(
         n_train=60000, n_test=10000, hidden=1024, table1_nets=("rff", "relu"),
         train=TrainConfig(epochs=100, samples=32, eval_samples=32, log_every=100),

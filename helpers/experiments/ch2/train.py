@@ -37,7 +37,7 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
     Args:
         model: the sweep, on its device.
         train: ``(x (N, C, H, W), y (N,))``.
-        cfg: optimisation settings.
+        cfg: optimisation settings (``cfg.total_steps``, if set, stops training there, mid-epoch if need be).
         seed: seeds the batch order and the noise of T and W2.
         snapshots: also keep this many ``(eta, W1[:, :4])`` snapshots over training (Fig. 3).
         desc: the label of the progress bar (one tick per epoch; ``helpers.training.config.progress_enabled``).
@@ -61,7 +61,9 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
               {"params": [q.off], "lr": cfg.lr_cov}] + ([{"params": first, "lr": cfg.lr_w1}] if first else [])
     fast = cfg.step == "fast"  # fast_step's operators and Adam's fused update (the same numbers, less traffic)
     opt = torch.optim.Adam(groups, fused=True) if fast and device.type == "cpu" else torch.optim.Adam(groups)
-    total = cfg.epochs * math.ceil(N / cfg.batch_size)
+    per_epoch = math.ceil(N / cfg.batch_size)
+    total = cfg.total_steps or cfg.epochs * per_epoch
+    epochs = math.ceil(total / per_epoch)  # the last one cut at ``total`` steps where cfg.total_steps says so
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: _cosine(t, total))
     snap_at = set(np.linspace(0, total, snapshots).round().astype(int).tolist()) if snapshots else set()
     hist = {"steps": [0], "eta": [model.eta.detach().cpu().clone()], "loss": [], "snapshots": []}
@@ -84,10 +86,12 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
                 "gen": gen.get_state(), "torch_rng": torch.get_rng_state(), "hist": hist, "epoch": epoch,
                 "wall_s": earlier_s + time.perf_counter() - t0, "step": step, "since": since, "running": running}
 
-    bar = tqdm(range(epoch0, cfg.epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
-               total=cfg.epochs)
+    bar = tqdm(range(epoch0, epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
+               total=epochs)
     for epoch in bar:
         for idx in torch.split(torch.randperm(N, generator=gen).to(device), cfg.batch_size):
+            if step >= total:
+                break
             if step in snap_at:
                 hist["snapshots"].append(_snapshot(model, step))
             loss = model.neg_elbo(x[idx], y[idx], N, cfg.samples, gen, fast=fast)  # (M,)
@@ -109,7 +113,7 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
         if hist["loss"]:
             bar.set_postfix(neg_elbo=f"{float(hist['loss'][-1].mean()):.3f}")
         if checkpoint_key:
-            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == cfg.epochs)
+            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == epochs)
     out = dict(hist)
     if total in snap_at:
         out["snapshots"] = hist["snapshots"] + [_snapshot(model, step)]

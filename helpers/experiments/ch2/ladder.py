@@ -1,0 +1,93 @@
+"""The budget ladder's readings (issue 39, item 4), fixed before any ladder result exists.
+
+The ladder trains Table 1's RFF sweep on partially and fully rotated MNIST at budgets x4 apart (``ladder-<dataset>-
+<steps>`` parts, and the ``t1-rff-<dataset>`` part of the steps profile as the top rung, the paper's 46,900
+steps), on 3 seeds each; at the paper's steps the fixed 45 and 90 degree members of partially rotated MNIST are also
+trained at several widths D and samples S (``var-partial-d<D>-s<S>``). For each claim's quantity the page draws
+the seed mean +- its standard error against steps on a log axis, with the paper's value as a line.
+
+``TREND_RULE`` (pre-registered, committed before the results it reads):
+
+- the **gap** of a rung is ``|mean over seeds of the quantity - the paper's value|``, its SE the seeds' standard
+  error of the mean (``std / sqrt(n)``, ``n`` >= 2);
+- over the **last three rungs** (2,931, 11,725 and 46,900 steps), the quantity is **moving towards the paper** when
+  each gap is smaller than the one before by more than 2 SE (the two rungs' SEs in quadrature), **moving away**
+  when each is larger by more than 2 SE, and **no trend** otherwise;
+- for the ELBO's choice among fixed eta (C2.1: the paper picks 90 degrees on partially rotated MNIST), the quantity
+  is the ELBO per point of the argmax member minus that of the paper's choice, per seed (0 where they agree; the
+  paper's value is 0);
+- **which of steps, S and width moves the ELBO's choice**: at the paper's steps, the 45 - 90 degree ELBO difference
+  per seed at each (D, S) of the variations; S (or D) moves it when the difference at S = 32 (D = 1,024) and at
+  S = 8 (D = 256) differ by more than 2 SE, and its sign says towards which member.
+
+A claim's verdict (item 6, judged with the chapter's rules) then says whether it holds at the paper's steps, and
+``trend`` which way it was moving.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["TREND_RULE", "LAST_RUNGS", "gap", "trend", "elbo_choice_gap", "variation_effect"]
+
+TREND_RULE = ("over the last three budgets the gap to the paper shrinks (grows) at each step by more than 2 SE: "
+              "moving towards (away from) the paper; otherwise no trend")
+#: How many of the highest budgets the trend reads.
+LAST_RUNGS = 3
+
+
+def gap(values: Sequence[float], paper: float) -> tuple[float, float]:
+    """``(|mean - paper|, SE)`` of one rung's per-seed ``values`` (SE = std / sqrt(n), ddof 1).
+
+    Raises:
+        ValueError: fewer than 2 seeds (no spread to judge a trend by).
+    """
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or len(v) < 2:
+        raise ValueError(f"a rung needs >= 2 per-seed values, got {v.tolist()}")
+    return float(abs(v.mean() - paper)), float(v.std(ddof=1) / math.sqrt(len(v)))
+
+
+def trend(rungs: Sequence[Sequence[float]], paper: float) -> str:
+    """``TREND_RULE`` on the per-seed values of each rung, in increasing budget order.
+
+    Returns:
+        ``"towards"``, ``"away"`` or ``"no trend"``.
+
+    Raises:
+        ValueError: fewer than ``LAST_RUNGS`` rungs.
+    """
+    if len(rungs) < LAST_RUNGS:
+        raise ValueError(f"the trend reads the last {LAST_RUNGS} rungs, got {len(rungs)}")
+    gaps = [gap(r, paper) for r in rungs[-LAST_RUNGS:]]
+    steps = [(g1 - g0, 2 * math.hypot(s0, s1)) for (g0, s0), (g1, s1) in zip(gaps, gaps[1:])]
+    if all(d < -t for d, t in steps):
+        return "towards"
+    if all(d > t for d, t in steps):
+        return "away"
+    return "no trend"
+
+
+def elbo_choice_gap(elbo: np.ndarray, degrees: Sequence[float], paper_degrees: float) -> np.ndarray:
+    """Per seed, the ELBO of the argmax fixed member minus that of the paper's choice (>= 0; 0 where they agree).
+
+    Args:
+        elbo: ``(seeds, members)`` ELBO per point of the fixed members; degrees: their eta in degrees.
+    """
+    elbo = np.asarray(elbo, dtype=float)
+    if elbo.ndim != 2 or elbo.shape[1] != len(degrees):
+        raise ValueError(f"elbo must be (seeds, {len(degrees)}), got {elbo.shape}")
+    if paper_degrees not in degrees:
+        raise ValueError(f"the paper's choice {paper_degrees} is not among the members {list(degrees)}")
+    return elbo.max(1) - elbo[:, list(degrees).index(paper_degrees)]
+
+
+def variation_effect(diff_high: Sequence[float], diff_low: Sequence[float]) -> str:
+    """Whether a setting moves the 45 - 90 degree ELBO difference: ``"moves"`` when its per-seed values at the paper's
+    setting (``diff_high``) and at the smallest (``diff_low``) differ in mean by more than 2 SE, else ``"no
+    effect"``."""
+    (_, sh), (_, sl) = gap(diff_high, 0.0), gap(diff_low, 0.0)  # the SEs (and >= 2 seeds each)
+    mh, ml = float(np.mean(diff_high)), float(np.mean(diff_low))
+    return "moves" if abs(mh - ml) > 2 * math.hypot(sh, sl) else "no effect"
