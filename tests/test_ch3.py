@@ -427,9 +427,9 @@ def test_cifar_nets_train_in_bf16_and_the_committed_comparison_is_shown():
 def test_steps_profile_is_the_papers_mnist6_and_schedule_and_keeps_earlier_hashes():
     """steps: MNIST6 exactly at the paper's settings (its parts' hashes are the paper profile's), the CIFAR nets on
     the subset with the paper's SGD at 100 epochs, drops at 50 % and 75 %, in float32, the widths measured along
-    training; the new settings leave every standard part's hash as it was stored."""
-    import json
-    from pathlib import Path
+    training; the new settings stay out of the standard and paper settings' canonical form, so no stored part's hash
+    moves."""
+    from helpers.store import canonical
 
     steps, paper, std = ch3.SETTINGS["steps"], ch3.SETTINGS["paper"], ch3.SETTINGS["standard"]
     for f in ("mnist6_train", "mnist6_val", "mnist6_fit", "n_eval", "seeds"):
@@ -440,14 +440,14 @@ def test_steps_profile_is_the_papers_mnist6_and_schedule_and_keeps_earlier_hashe
     f = steps.cifar_fit
     assert (f.optimizer, f.lr, f.momentum, f.weight_decay, f.batch_size) == ("sgd", 0.1, 0.9, 1e-4, 128)
     assert f.epochs >= 100 and f.milestones == (f.epochs // 2, f.epochs * 3 // 4) and f.precision == "fp32"
+    assert steps.channels_last and not std.channels_last
     assert steps.cifar_train == 8068 and steps.track_epochs[-1] == f.epochs and len(steps.seeds) == 3
     assert ch3.parts._track(steps, "widths") == steps.track_epochs and ch3.parts._track(std, "widths") == ()
-    stored = Path(__file__).resolve().parents[1] / "results" / "standard" / ch3.STEM / "parts"
-    if not stored.is_dir():
-        pytest.skip("the standard parts are not committed in this checkout")
-    for p in ch3.PARTS(std):
-        doc = json.loads((stored / f"{p.name}.s0.json").read_text())
-        assert p.digest(ch3.STEM, std, 0) == doc["settings_hash"], p.name
+
+    new = {"track_epochs", "track_augmentations", "width_stop_acc", "channels_last"}
+    assert not new & set(canonical(std)) and not new & set(canonical(paper))  # left out at their defaults
+    assert not any(new & set(p.uses or ()) for p in ch3.PARTS(std))  # so no standard part's hash moved
+    assert {"track_epochs", "width_stop_acc", "channels_last"} <= set(canonical(steps))
 
 
 def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_data, tmp_path):
@@ -486,6 +486,9 @@ def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_
     assert stop["stopped"] and stop["epochs"] == 1 and [p["epoch"] for p in stop["track"]] == [1]
     uses = {p.name: p.uses for p in ch3.PARTS(replace(tracked, width_stop_acc=((2, 0.0),)))}
     assert {"track_epochs", "width_stop_acc"} <= set(uses["width-2"]) and "track_epochs" not in uses["aug-baseline"]
+    cl = ch3.parts.width(replace(tracked, channels_last=True), 0, CPU, 2)["runs"][0]  # the layout: other rounding
+    assert cl["epochs"] == 3 and [p["epoch"] for p in cl["track"]] == [1, 3]
+    assert "channels_last" in {p.name: p.uses for p in ch3.PARTS(replace(s, channels_last=True))}["aug-baseline"]
 
 
 def test_matched_accuracy_rule_known_answers():
@@ -524,3 +527,24 @@ def test_matched_accuracy_rule_known_answers():
     untracked = {k: {"runs": runs([0.7] * 3, [0.5] * 3, None)} for k in (1, 8)}
     assert len(ch3.claims.labelled_checks(None, None, untracked, "equivariance_shared")["C3.5"]) == 2
     assert ch3.views.plot_matched(wid) is not None and ch3.views.plot_matched(untracked) is None
+
+
+def test_throughput_benchmark_times_each_net_and_variant(tmp_path):
+    """benchmarks.ch3_throughput end to end on the smallest net, one step per variant: every variant timed in CPU
+    and wall milliseconds, the validation pass and the measure timed, the JSON written."""
+    import json
+
+    from benchmarks import ch3_throughput
+
+    n0 = torch.get_num_threads()
+    try:
+        out = ch3_throughput.main(["--nets", "convnet7", "--steps", "1", "--budget-s", "0", "--warmup", "0",
+                                   "--n-val", "40", "--n-eval", "8", "--out", str(tmp_path), "--name", "t"])
+    finally:
+        torch.set_num_threads(n0)  # the benchmark runs on one thread; the other tests keep theirs
+    rec = json.loads((tmp_path / "t.json").read_text())
+    assert set(rec["step_ms"]["MNIST6 7-layer CNN"]) == set(ch3_throughput.VARIANTS)
+    assert all(v > 0 for v in rec["step_ms"]["MNIST6 7-layer CNN"].values())
+    assert rec["steps_timed"]["MNIST6 7-layer CNN"]["fp32"] == 3  # at least 3 timed steps
+    assert rec["eval"]["MNIST6 7-layer CNN"]["measure_s"] > 0 and out["threads"] == 1
+    assert set(rec["augment_ms"]) == {"random crop", "horizontal flip", "RandAugment"}

@@ -126,10 +126,12 @@ def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, s
 
 def train_tracked(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
                   transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None,
-                  track_epochs=(), stop_acc: float | None = None) -> tuple[float, dict, nn.Module]:
+                  track_epochs=(), stop_acc: float | None = None, channels_last: bool = False
+                  ) -> tuple[float, dict, nn.Module]:
     """``train_and_measure`` for the CIFAR networks, with a ``track.Tracker`` inside ``fit``: the same training
     and numbers, plus the validation curve and the measure at ``track_epochs`` (and, with ``stop_acc``, a stop once
-    the validation accuracy reaches it, measured there).
+    the validation accuracy reaches it, measured there). ``channels_last``: the model in channels-last layout (as
+    ``FitConfig(precision="bf16")`` puts it; here in float32 too).
 
     Returns:
         ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds ``curve``
@@ -141,6 +143,8 @@ def train_tracked(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed:
     model = make()
     torch.manual_seed(seed)
     model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     tracker = Tracker(model, xe, transforms, track_epochs, loss_fn, stop_acc)
     stopped = False
     try:
@@ -215,7 +219,8 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
         got = _seed_run(f"{key}-s{sd}",
                         lambda: train_tracked(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
                                               desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}",
-                                              track_epochs=track_epochs, stop_acc=stop_acc),
+                                              track_epochs=track_epochs, stop_acc=stop_acc,
+                                              channels_last=s.channels_last),
                         (lambda m: first(m, xe)) if first is not None and i == 0 else None)
         out["acc"].append(got["acc"])
         out["runs"].append(got["run"])
@@ -255,12 +260,18 @@ def _track(s: Settings, experiment: str) -> tuple[int, ...]:
     return tuple(s.track_epochs)
 
 
+def cl_uses(s: Settings) -> tuple[str, ...]:
+    """``("channels_last",)`` where the CIFAR parts train channels-last in float32 too, else () (its default)."""
+    return ("channels_last",) if s.channels_last else ()
+
+
 def _track_uses(s: Settings, experiment: str) -> tuple[str, ...]:
-    """The tracking settings that shape ``experiment``'s parts: none at their defaults (so the parts stored before
-    tracking keep their hashes)."""
+    """The tracking and layout settings that shape ``experiment``'s parts: none at their defaults (so the parts
+    stored before them keep their hashes)."""
     if experiment == "widths":
-        return (("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ())
-    return ("track_epochs", "track_augmentations") if s.track_epochs and s.track_augmentations else ()
+        return ((("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ())
+                + cl_uses(s))
+    return (("track_epochs", "track_augmentations") if s.track_epochs and s.track_augmentations else ()) + cl_uses(s)
 
 
 def fig2b(model: nn.Module, x: Tensor) -> dict:
