@@ -9,7 +9,8 @@ profile's width and S with ``settings.reduced_settings``), times ``--steps`` con
 steps, and extrapolates from the process's CPU time per step (on one thread the cost of a step on an unshared core;
 the wall time, longer where other work shares the cores, is kept too): a sweep's training = ms per step x the
 profile's steps per sweep; a part = that x its seeds (Table 1: ``table1_seeds``, Tables 2 / 3: ``table2_seeds``). Evaluation (one pass over the training and test
-images, about a third of an epoch's work) is not included. Writes ``DIR/ch2-part-time-<profile>-D<D>-S<S>-<t>t.json``.
+images, about a third of an epoch's work) is not included. Writes
+``DIR/ch2-step-part-time-<profile>-D<D>-S<S>-<t>t.json``.
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
         del model, step
     path = Path(a.out or "_build/benchmarks")
     path.mkdir(parents=True, exist_ok=True)
-    f = path / f"ch2-part-time-{a.profile}-D{s.hidden}-S{s.train.samples}-{a.threads}t.json"
+    f = path / f"ch2-step-part-time-{a.profile}-D{s.hidden}-S{s.train.samples}-{a.threads}t.json"
     f.write_text(json.dumps(out, indent=1) + "\n")
     print(f"written: {f}")
     return out

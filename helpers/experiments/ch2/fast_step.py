@@ -101,9 +101,10 @@ def learned_runs(need: Tensor) -> tuple[tuple[int, int], ...]:
 
 
 def _expand(x: Tensor, n: int) -> Tensor:
-    """``(B, C, H, W)`` images as ``(n, B*C, H, W)`` channels of every one of ``n`` grids (no copy)."""
+    """``(B, C, H, W)`` images as ``(n, B*C, H, W)`` channels of every one of ``n`` grids, contiguous (the grid
+    sampler's kernels copy a strided input; one chunk's worth is made once and sliced for every chunk)."""
     B, C, H, W = x.shape
-    return x.reshape(1, B * C, H, W).expand(n, B * C, H, W)
+    return x.reshape(1, B * C, H, W).expand(n, B * C, H, W).contiguous()
 
 
 #: Grids per chunk of the adjoint warp: a chunk of warped batches (``chunk * B * P`` floats, 3.2 MB for B = 128
@@ -129,12 +130,13 @@ class _WarpedLinear(Function):
         M, S = N // samples, samples
         B, C, H, W = x.shape
         P, D = C * H * W, W1.shape[1]
-        xe = _expand(x, N)
+        xe = _expand(x, min(S, CHUNK_GRIDS))  # (g, B*C, H, W): the images of one chunk, the same for every chunk
         pre = x.new_empty(M, S * B, D)
         keep = x.new_empty(M, S * B, P) if ctx.needs_input_grad[2] else None  # the warped inputs, for W1's gradient
         for m, s0, s1 in _chunks(M, S):
             n0, n1 = m * S + s0, m * S + s1
-            xw = torch.ops.aten.grid_sampler_2d_backward(xe[n0:n1], xe[n0:n1], grid[n0:n1], 0, 0, False,
+            xc = xe[:n1 - n0]
+            xw = torch.ops.aten.grid_sampler_2d_backward(xc, xc, grid[n0:n1], 0, 0, False,
                                                           [True, False])[0].view((s1 - s0) * B, P)  # (g*B, P)
             w = 0 if W1.shape[0] == 1 else m
             torch.addmm(b1[w], xw, W1[w].t(), out=pre[m, s0 * B:s1 * B])  # (g*B, D)
@@ -159,13 +161,13 @@ class _WarpedLinear(Function):
             gb1 = gb1.sum(0, keepdim=True) if W1.shape[0] == 1 else gb1
         if ctx.needs_input_grad[1]:
             ggrid = torch.zeros_like(grid)  # fixed members: no gradient (their eta is detached in both steps)
-            xe = _expand(x, grid.shape[0])
+            xe = _expand(x, min(S, CHUNK_GRIDS))
             for m, s0, s1 in _chunks(M, S, runs):
                 n0, n1 = m * S + s0, m * S + s1
                 w = 0 if W1.shape[0] == 1 else m
                 gxw = (g[m, s0 * B:s1 * B] @ W1[w]).view(s1 - s0, B * C, H, W)  # (g, B*C, H, W)
                 ggrid[n0:n1] = torch.ops.aten.grid_sampler_2d_backward(
-                    xe[n0:n1], gxw, grid[n0:n1], 0, 0, False, [False, True])[1]
+                    xe[:n1 - n0], gxw, grid[n0:n1], 0, 0, False, [False, True])[1]
         return None, ggrid, gW1, gb1, None, None
 
 

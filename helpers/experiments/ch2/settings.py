@@ -143,8 +143,11 @@ class Settings:
 #: -2.35 / -1.93 with it, and learned eta rises to 29 degrees on regular MNIST against 16).
 _FAST = dict(lr=1e-2, lr_eta=1e-2, lr_cov=1e-3, lr_w1=1e-3)
 #: The steps profile's width D and training samples S (the paper: 1,024 and 32), what this CPU affords at the
-#: paper's 46,900 steps with the fast step (``benchmarks.ch2_part_time``; the README's compute table).
-STEPS_WIDTH, STEPS_SAMPLES = 1024, 32
+#: paper's 46,900 steps with the fast step. Measured (``benchmarks.ch2_part_time``, CPU time per step on one thread,
+#: results/benchmarks/ch2-step-part-time-steps-D*-S*-1t.json): at 1,024 and 32 the 15 parts need ~990 h of one
+#: core (t1-rff-full 119 h, each t1-relu 115 h); at 512 and 16 ~300 h (t1-rff-full 33 h, t1-rff-partial 27.5 h).
+#: The var- ladder parts train the contested members at the paper's 1,024 and 32 (and between).
+STEPS_WIDTH, STEPS_SAMPLES = 512, 16
 SETTINGS = {
     "quick": Settings(
         n_train=2000, n_test=1000, hidden=96, learned_init_degrees=(5.0, 90.0, 175.0), ml_init_degrees=(5.0, 90.0),
