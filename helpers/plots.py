@@ -19,14 +19,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["METHOD_COLORS", "PAGE_COLUMN_PX", "MIN_TEXT_PX", "set_style", "min_text_px", "legible", "image_grid",
-           "savefig"]
+__all__ = ["METHOD_COLORS", "PAGE_COLUMN_PX", "MIN_TEXT_PX", "MIN_SHOWN", "DPI", "set_style", "min_text_px",
+           "shown_fraction", "max_width_in", "column_figsize", "panel_grid", "legible", "image_grid", "savefig"]
 
 #: The rendered book's text column in pixels (sphinx-book-theme in a 1280-px window): a wider figure is shrunk
 #: to it, and its text with it.
 PAGE_COLUMN_PX = 675
 #: The smallest text a figure may show at that width (issue 22).
 MIN_TEXT_PX = 9.0
+#: The smallest fraction of its natural width at which the page may show a figure (issue 43): a figure is at
+#: most ``max_width_in()`` wide, so the column never shrinks it further.
+MIN_SHOWN = 0.6
+#: The resolution of the figures the notebooks show inline (``set_style``): their natural width in pixels is
+#: their width in inches times this.
+DPI = 110
 
 METHOD_COLORS = {
     "WT": "#1b9e77", "DA": "#d95f02", "IR": "#7570b3",   # ch1
@@ -40,7 +46,7 @@ def set_style(context: str = "notebook") -> None:
     """The book's style: seaborn whitegrid, colour-blind palette, compact figures; in a notebook, every figure is
     made ``legible`` before it is shown."""
     sns.set_theme(context=context, style="whitegrid", palette="colorblind")
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (6.4, 4.0),
+    plt.rcParams.update({"figure.dpi": DPI, "savefig.dpi": 150, "figure.figsize": (6.4, 4.0),
                          "axes.titlesize": "medium", "image.cmap": "gray"})
     _legible_in_notebooks()
 
@@ -62,9 +68,60 @@ def min_text_px(fig, column_px: float = PAGE_COLUMN_PX) -> float:
     return min(sizes) / 72 * min(dpi, column_px / w_in)
 
 
+def shown_fraction(fig, column_px: float = PAGE_COLUMN_PX) -> float:
+    """The fraction of its natural width (width x dpi) at which a column ``column_px`` wide shows ``fig``."""
+    w_px = fig.get_size_inches()[0] * fig.get_dpi()
+    return min(1.0, column_px / w_px)
+
+
+def max_width_in(column_px: float = PAGE_COLUMN_PX, min_shown: float = MIN_SHOWN, dpi: float = DPI) -> float:
+    """The widest figure (inches, at ``dpi``) the column shows at no less than ``min_shown`` of its natural
+    width: 10.2 in for the book's 675-px column at 110 dpi."""
+    return column_px / (min_shown * dpi)
+
+
+def column_figsize(ncols: int = 1, nrows: int = 1, panel: tuple[float, float] = (3.6, 2.8),
+                   column_px: float = PAGE_COLUMN_PX) -> tuple[float, float]:
+    """The size of an ``nrows x ncols`` grid of ``panel``-sized axes (inches), shrunk as a whole to the widest
+    figure the column shows legibly (``max_width_in``).
+
+    Raises:
+        ValueError: ``ncols`` or ``nrows`` below 1.
+    """
+    if ncols < 1 or nrows < 1:
+        raise ValueError(f"a grid needs at least one row and column, got {nrows} x {ncols}")
+    w, h = panel[0] * ncols, panel[1] * nrows
+    scale = min(1.0, max_width_in(column_px) / w)
+    return (w * scale, h * scale)
+
+
+def panel_grid(n: int, panel: tuple[float, float] = (3.6, 2.8), max_cols: int | None = None,
+               column_px: float = PAGE_COLUMN_PX, **subplots_kw):
+    """``n`` panels of about ``panel`` inches in as many rows as the column needs: at most ``max_cols`` (default:
+    as many as fit ``max_width_in``) a row; axes left over in the last row are removed.
+
+    Returns:
+        The Figure and a list of its ``n`` axes, row by row.
+    Raises:
+        ValueError: ``n`` below 1.
+    """
+    if n < 1:
+        raise ValueError(f"panel_grid needs at least one panel, got n = {n}")
+    fit = max(1, int(max_width_in(column_px) // panel[0]))
+    ncols = min(n, fit if max_cols is None else max(1, min(max_cols, fit)))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=column_figsize(ncols, nrows, panel, column_px), squeeze=False,
+                             **subplots_kw)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        fig.delaxes(ax)
+    return fig, flat[:n]
+
+
 def legible(fig, column_px: float = PAGE_COLUMN_PX, min_px: float = MIN_TEXT_PX):
     """Raise every text of ``fig`` smaller than ``min_px`` (at the page's column width) to that size, and lay
-    the figure out again. Returns ``fig``."""
+    the figure out again (a figure the column shows below ``MIN_SHOWN`` of its natural width should instead be
+    laid out with ``panel_grid`` / ``column_figsize``: ``shown_fraction`` measures it). Returns ``fig``."""
     if min_text_px(fig, column_px) >= min_px:
         return fig
     w_in, dpi = fig.get_size_inches()[0], fig.get_dpi()
@@ -120,6 +177,7 @@ def image_grid(images: Tensor, titles: Sequence[str] | None = None, ncols: int |
     else:
         cols = ncols or min(len(imgs), 8)
         rows = -(-len(imgs) // cols)
+    size = min(size, max_width_in() / cols)      # the grid fits the column (MIN_SHOWN of its width or more)
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([]), ax.set_yticks([])

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 
-from .plots import legible
+from .plots import legible, max_width_in
 
 __all__ = ["explore", "static_values", "frames_html", "FRAME_CLASS"]
 
@@ -92,7 +92,8 @@ def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: s
 
 def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
             static: Sequence[Any] | None = None, size: tuple[float, float] = (4.0, 3.2),
-            fmt: Callable[[Any], str] = str, interactive: bool | None = None):
+            fmt: Callable[[Any], str] = str, interactive: bool | None = None, figure_name: str | None = None,
+            caption: str | None = None, alt: str | None = None):
     """A static figure for ``static`` values, then a slider over ``values``: ipywidgets in a live kernel, a
     frame slider (``frames_html``) in a page executed in batch.
 
@@ -104,17 +105,28 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         fmt: formats a value for titles and the slider.
         interactive: an ipywidgets slider; default: unless ``HELPERS_STATIC`` is set (batch runs), which get the
             frame slider instead.
+        figure_name, caption, alt: show the static figure as a numbered figure (``captions.figure``); its panels
+            are laid out in as many rows as the page column needs (``plots.max_width_in``).
     Returns:
         The static Figure and the ipywidgets widget (None where the frame slider, or no slider, was shown).
     """
     values = list(values)
     static = list(static) if static is not None else static_values(values)
-    fig, axes = plt.subplots(1, len(static), figsize=(size[0] * len(static), size[1]), squeeze=False)
-    for v, ax in zip(static, axes[0]):
+    ncols = max(1, min(len(static), int(max_width_in() // size[0])))
+    nrows = -(-len(static) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    for ax in list(axes.flat)[len(static):]:
+        fig.delaxes(ax)
+    for v, ax in zip(static, axes.flat):
         draw(v, ax)
         ax.set_title(f"{name} = {fmt(v)}")
     fig.tight_layout()
-    plt.show()
+    if caption is not None or figure_name is not None:
+        from .captions import figure
+
+        figure(fig, figure_name, caption, alt)
+    else:
+        plt.show()
     if interactive is None:
         interactive = os.environ.get("HELPERS_STATIC", "") in ("", "0")
     try:
