@@ -84,6 +84,21 @@ def test_a_wrong_step_is_outside_the_tolerance(monkeypatch):
     assert not _close(got["eta"], ref["eta"]) and _close(got["eta"][:4], ref["eta"][:4])
 
 
+def test_fast_step_on_colour_images_with_every_invariance_type():
+    """Table 3's case: CIFAR-shaped colour images (C = 3) and ReLU members learning no / rotation / translation /
+    scale / affine invariance: the same ELBO and gradients."""
+    from helpers.experiments.ch2.invariant_weights import invariance_mask
+
+    torch.manual_seed(0)
+    mask = torch.stack([invariance_mask(i) for i in ("none", "rotation", "translation", "scale", "affine")])
+    net = InvariantNet("relu", (3, 12, 12), 16, 10, 0.1 * mask, mask, torch.ones(5), feature_scale=math.sqrt(2 / 16))
+    x, y = torch.randn(6, 3, 12, 12), torch.randint(0, 10, (6,))
+    ref_loss, ref = _elbo_and_grads(net, x, y, fast=False)
+    loss, got = _elbo_and_grads(net, x, y, fast=True)
+    assert _close(loss, ref_loss) and all(_close(got[n], ref[n]) for n in ref)
+    assert (ref["eta"][1:].abs().sum(-1) > 0).all()
+
+
 def test_packed_lower_matvec_and_its_gradient():
     """``packed_lower_matvec`` is the strictly lower triangle's product, its gradient checked in double."""
     D, R = 7, 3
