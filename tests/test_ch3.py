@@ -471,6 +471,9 @@ def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_
     assert run["track"][1]["acc"] == pytest.approx(run["curve"][2])
     assert set(ch3.MEASURES) <= {k[:-6] for k in run["track"][0] if k.endswith("_parts")}
     assert run["seconds"]["track"] > 0
+    frame = ch3.views.plateau_frame({"k=2": r})
+    assert frame.loc[("k=2", 0), "epochs"] == 3 and frame.loc[("k=2", 0), "final %"] == pytest.approx(run["curve"][-1])
+    assert len(ch3.views.curves({"k=2": r}, "t").axes[0].lines) == 1
 
     def resumed():
         ck = checkpoint.Checkpoints(tmp_path / "width-2.s0.ckpt", "sha256:t", every_s=0)

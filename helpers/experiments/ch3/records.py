@@ -23,7 +23,7 @@ from ...claims import ClaimTable
 from ...records import _results_root, recorded
 from .claims import CLAIMS, MATCHING, READS_EQUIVARIANCE, ReadingTable, claim_values
 from .settings import STEM
-from .views import accuracies, frames, plot_mnist6, plot_translation
+from .views import accuracies, curves, frames, plateau_frame, plot_mnist6, plot_translation
 
 __all__ = ["STEM", "EARLIER", "PARTIAL", "earlier", "record_frames", "record_claim_values", "record_summary",
            "record_claim_tables", "record_values", "record_figures", "partial_frame", "mixed_precision", "show_so_far",
@@ -137,7 +137,8 @@ def mixed_precision(root=None) -> dict[str, pd.DataFrame]:
 
 def show_so_far(ev) -> None:
     """Display the stored trained parts of a profile in progress (``runner.stored_so_far``): their provenance, then
-    Fig. 5 (MNIST6), Figs. 6a and 6b for the augmentations and widths stored so far, and their per-part tables."""
+    Fig. 5 (MNIST6), Figs. 6a and 6b for the augmentations and widths stored so far (with their validation curves
+    and plateau tables where the parts kept them), and their per-part tables."""
     from IPython.display import Markdown, display
 
     from .parts import collect
@@ -153,6 +154,10 @@ def show_so_far(ev) -> None:
             print("validation accuracy: " + accuracies(variants))
             plot_translation(variants, f"the {ev.profile} profile so far: {key} (cf. Fig. {fig})")
             plt.show()
+            if any("curve" in r for v in variants.values() for r in v["runs"]):
+                curves(variants, f"the {ev.profile} profile so far: validation curves, {key}")
+                plt.show()
+                display(plateau_frame(variants).round(2))
     for name, frame in frames(exp).items():
         display(Markdown(f"**{name}**"))  # a heading in the page's order (printed text would gather above)
         display(frame.round(3))
