@@ -203,7 +203,8 @@ def plan(recs: list[dict], profile: str = "steps", variant: str | None = None) -
 
     Each trained part: seeds x (epochs x (steps per epoch x (step + augmentation) + a validation pass) + the tracked
     and final measures), with the measured one-thread CPU times of the profile's precision (``variant``: default
-    ``fp32`` for float32 settings, ``bf16-cl`` for bf16), validation passes and measures scaled linearly to the
+    ``fp32-cl`` for the CIFAR nets of settings with ``channels_last``, else ``fp32`` for float32 settings (the MNIST6
+    CNN always: its code path is contiguous), ``bf16-cl`` for bf16), validation passes and measures scaled linearly to the
     profile's image counts. Widths that stop at an accuracy (``width_stop_acc``) are priced for the whole schedule
     and per epoch (when they stop is not known before they run).
 
@@ -222,8 +223,8 @@ def plan(recs: list[dict], profile: str = "steps", variant: str | None = None) -
     n_cifar_val = min(s.cifar_val, 1017)  # the offline CIFAR-10 test subset has 1,017 images
     n_mnist_train, n_mnist_val = min(s.mnist6_train, 35_566), min(s.mnist6_val, 2000)  # MNIST6's training images
 
-    def cost(label, fit, n_train, n_val, n_eval, seeds, aug_ms=0.0, n_measures=1, stop=None):
-        v = variant or ("fp32" if fit.precision == "fp32" else "bf16-cl")
+    def cost(label, fit, n_train, n_val, n_eval, seeds, aug_ms=0.0, n_measures=1, stop=None, cl=False):
+        v = variant or ("bf16-cl" if fit.precision == "bf16" else "fp32-cl" if cl else "fp32")
         step = merged["step_ms"][label][v] / 1e3
         ev = merged["eval"][label]
         spe = math.ceil(n_train / fit.batch_size)
@@ -245,12 +246,12 @@ def plan(recs: list[dict], profile: str = "steps", variant: str | None = None) -
     for a in s.augmentations:
         out[ch3.parts.aug_part(a)] = cost("ResNet-44", s.cifar_fit, s.cifar_train, n_cifar_val,
                                           min(s.n_eval, n_cifar_val), s.cifar_seed_list, aug_ms.get(a, 0.0),
-                                          1 + n_track_aug)
+                                          1 + n_track_aug, cl=s.channels_last)
     for k in s.widths:
         name = ch3.parts.width_part(s, k)
         if name.startswith("width-") and f"WRN-40-{k}" in merged["step_ms"]:
             out[name] = cost(f"WRN-40-{k}", s.cifar_fit, s.cifar_train, n_cifar_val, min(s.n_eval, n_cifar_val),
-                             s.cifar_seed_list, 0.0, 1 + len(s.track_epochs), s.stop_acc(k))
+                             s.cifar_seed_list, 0.0, 1 + len(s.track_epochs), s.stop_acc(k), cl=s.channels_last)
     return out
 
 
