@@ -113,9 +113,9 @@ def number(v: Any, precision: int = 3) -> str:
 
 #: A wide table: the column's width, smaller text and padding, cells that wrap at spaces.
 _FIT_STYLES = [
-    {"selector": "", "props": [("width", "100%"), ("font-size", "0.78em")]},
-    {"selector": "th", "props": [("padding", "0.15em 0.25em")]},
-    {"selector": "td", "props": [("white-space", "normal"), ("padding", "0.15em 0.25em")]},
+    {"selector": "", "props": [("width", "100%"), ("font-size", "0.75em")]},
+    {"selector": "th", "props": [("padding", "0.15em 0.2em")]},
+    {"selector": "td", "props": [("white-space", "normal"), ("padding", "0.15em 0.2em")]},
 ]
 #: From this many columns (index included) on, a table takes the column's width and wraps its cells (``table``).
 FIT_COLUMNS = 7

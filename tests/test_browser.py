@@ -217,3 +217,87 @@ def test_bibliography_entries_link_out_and_the_build_holds_nothing_stale(book):
         referenced |= set(re.findall(r"_images/([^\"'\s)?#]+)", html.read_text()))
     stale = sorted(p.name for p in (book / "_images").glob("*") if p.name not in referenced)
     assert not stale, f"{len(stale)} images no page shows (an earlier build's): {stale[:5]}"
+
+
+# --------------------------------------------------------------------------- issue 43: figures and outputs for the column
+LAID_OUT = ("00_template", "01_genuine_invariance", "04_liegg", "05_four_lenses")   # the chapters laid out so far
+_OUTPUTS_JS = """
+const out = {imgs: [], wide: [], texts: []};
+for (const o of document.querySelectorAll('div.cell_output')) {
+  const col = o.clientWidth;
+  for (const i of o.querySelectorAll('img')) {
+    if (i.naturalWidth <= 100 || getComputedStyle(i).display === 'none') continue;   // icons; hidden frames
+    const fig = i.closest('figure'), num = fig && fig.querySelector('figcaption .caption-number');
+    out.imgs.push({natural: i.naturalWidth, shown: i.getBoundingClientRect().width, alt: i.alt || '',
+                   frame: !!i.closest('.ls-frames'), number: num ? num.innerText.trim() : null,
+                   caption: fig && fig.querySelector('figcaption') ? fig.querySelector('figcaption').innerText : ''});
+  }
+  for (const b of o.querySelectorAll(':scope > *, pre, table')) {
+    const w = Math.max(b.scrollWidth, b.getBoundingClientRect().width);
+    if (w > col + 1) out.wide.push({tag: b.tagName, width: w, column: col, text: b.innerText.slice(0, 100)});
+  }
+  for (const p of o.querySelectorAll('pre:not(.ls-source)')) out.texts.push(p.innerText);   // listings are code
+}
+out.sliders = [...document.querySelectorAll('.ls-frames')].map(d => JSON.parse(d.dataset.labels));
+return out;
+"""
+
+
+@pytest.fixture(scope="module")
+def outputs(book, browser):
+    """``{stem: what _OUTPUTS_JS reads off the page}`` for the laid-out chapters, in a 1280 x 900 window."""
+    seen = {}
+    for stem in LAID_OUT:
+        browser.get((book / "book" / f"{stem}.html").as_uri())
+        seen[stem] = browser.execute_script(_OUTPUTS_JS)
+    return seen
+
+
+@pytest.mark.parametrize("stem", LAID_OUT)
+def test_no_output_figure_is_shrunk_below_six_tenths(outputs, stem):
+    imgs = outputs[stem]["imgs"]
+    assert len(imgs) >= CHAPTERS[stem]
+    small = [(i["natural"], round(i["shown"]), i["caption"][:50]) for i in imgs if i["shown"] < 0.6 * i["natural"]]
+    assert not small, f"{stem}: figures shown below 0.6 of their natural width (natural, shown, caption): {small}"
+
+
+@pytest.mark.parametrize("stem", LAID_OUT)
+def test_every_output_figure_has_a_numbered_caption_and_alt_text(outputs, stem):
+    """Every output image but a slider's frames is a numbered figure ("Fig. N", 1, 2, ... in page order) with a
+    caption, and its alt text says what it shows (not a file name)."""
+    figs = [i for i in outputs[stem]["imgs"] if not i["frame"]]
+    bare = [i["alt"][:60] for i in figs if not i["number"]]
+    assert not bare, f"{stem}: output figures without a numbered caption: {bare}"
+    numbers = [int(re.fullmatch(r"Fig\. (\d+)", i["number"]).group(1)) for i in figs]   # the book numbers them on
+    assert numbers == list(range(numbers[0], numbers[0] + len(figs))), numbers              # from page to page
+    assert all(len(i["caption"].split()) >= 5 for i in figs), [i["caption"] for i in figs]
+    named = [i["alt"] for i in figs if re.search(r"_images/|\.png$|^[0-9a-f]{16,}", i["alt"]) or len(i["alt"]) < 10]
+    assert not named, f"{stem}: alt text that does not say what the figure shows: {named}"
+
+
+@pytest.mark.parametrize("stem", LAID_OUT)
+def test_no_output_block_is_wider_than_its_column(outputs, stem):
+    assert not outputs[stem]["wide"], f"{stem}: output blocks wider than the column: {outputs[stem]['wide']}"
+
+
+@pytest.mark.parametrize("stem", LAID_OUT)
+def test_no_raw_dict_or_array_is_printed(outputs, stem):
+    raw = re.compile(r"\{'[^']*': |\[\s*\[?-?\d+\.\d*(?:e[-+]\d+)?\s+-?\d|array\(|\bdtype=")
+    found = [t[:120] for t in outputs[stem]["texts"] if raw.search(t)]
+    assert not found, f"{stem}: raw Python values printed: {found}"
+
+
+@pytest.mark.parametrize("stem", LAID_OUT)
+def test_slider_values_are_distinct(outputs, stem):
+    for labels in outputs[stem]["sliders"]:
+        assert len(set(labels)) == len(labels), f"{stem}: a slider repeats values: {labels}"
+
+
+def test_raw_printout_pattern_catches_dicts_and_arrays():
+    """The pattern of the test above on known printouts (a test that cannot fail would prove nothing)."""
+    raw = re.compile(r"\{'[^']*': |\[\s*\[?-?\d+\.\d*(?:e[-+]\d+)?\s+-?\d|array\(|\bdtype=")
+    for printed in ("{'spearman_var_acc': -0.535}", "[1. 1. 1. 1. 1.]", "[[ 0.1  -0.9]\n [ 0.9  0.2]]",
+                    "array([1, 2])"):
+        assert raw.search(printed), printed
+    for text in ("test accuracy 82.0 ± 0.4 %", "ν = [0, 1]", "seeds 0, 1, 2", "C4.1–C4.4b reproduce"):
+        assert not raw.search(text), text

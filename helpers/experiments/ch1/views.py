@@ -6,7 +6,8 @@ import numpy as np
 from ... import plots
 from .settings import MODELS
 
-__all__ = ["headline", "PAPER_TABLE1", "table1", "table1_vs_paper", "plot_nu_sweep", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
+__all__ = ["headline", "PAPER_TABLE1", "table1", "table1_vs_paper", "plot_nu_sweep", "nu_sweep_figure",
+           "neighbours_frame", "chosen_frame", "drift_figure", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
            "plot_proposition", "draw_nu", "draw_beta", "models_frame", "record_frame", "show_so_far"]
 
 
@@ -78,6 +79,39 @@ def plot_nu_sweep(axes, r: dict, target: float) -> None:
     axes[0].legend(fontsize=8)
 
 
+def nu_sweep_figure(groups: dict[str, dict], target: float):
+    """The nu sweeps of every group: one column per group, accuracy, LI and SI in its three rows (``plot_nu_sweep``)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, len(groups), figsize=plots.column_figsize(len(groups), 3, (3.8, 2.4)), squeeze=False)
+    for col, r in zip(axes.T, groups.values()):
+        plot_nu_sweep(col, r, target)
+    for ax in axes[:-1].flat:
+        ax.set_xlabel("")
+    fig.tight_layout()
+    return fig
+
+
+def neighbours_frame(ts: dict):
+    """C1.6 in a table: per model, the fraction of transformed images whose nearest feature-space neighbour is in
+    their own orbit and of their own class, and the orbit spread over the class spread."""
+    import pandas as pd
+
+    return pd.DataFrame({k: {"nearest neighbour in own orbit": ts["neighbours"][k]["same_orbit"],
+                             "nearest neighbour of own class": ts["neighbours"][k]["same_class"],
+                             "orbit spread / class spread": ts["spread"][k]} for k in MODELS}).T.rename_axis("model")
+
+
+def chosen_frame(sens: dict[str, dict]):
+    """Per group and regulariser, the nu the SI rule chose and that model's SI and accuracy (seed means)."""
+    import pandas as pd
+
+    rows = {(g, pen): {"ν": float(v["nu"]), "SI": float(np.mean(v["sweep"][v["nu"]]["SI"])),
+                       "accuracy (%)": float(np.mean(v["sweep"][v["nu"]]["acc"]))}
+            for g, sv in sens.items() for pen, v in sv.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["group", "regulariser"])
+
+
 def plot_tsne(ax, ts: dict, n_traced: int = 3) -> None:
     """Fig. 2: t-SNE of the DA model's penultimate features, coloured by class; a few orbits traced."""
     emb, lab, B = ts["embedding"], ts["labels"], ts["n"]
@@ -108,6 +142,19 @@ def plot_saliency(axes, images: np.ndarray, maps: dict[str, np.ndarray]) -> None
                 axes[row, g + 1].set_title(f"g{g}, realigned")
     for ax in axes.flat:
         ax.set(xticks=[], yticks=[])
+
+
+def drift_figure(groups: dict[str, dict]):
+    """Fig. 4 for every group: DI (left) and the accuracy ratio (right), one row per group."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(groups), 2, figsize=plots.column_figsize(2, len(groups), (3.9, 3.0)), squeeze=False)
+    for row, (g, r) in zip(axes, groups.items()):
+        plot_drift(row, r["drift"])
+        row[0].set_title(f"{g}: DI")
+        row[1].set_title(f"{g}: accuracy ratio")
+    fig.tight_layout()
+    return fig
 
 
 def plot_drift(axes, drift: dict) -> None:
@@ -168,8 +215,8 @@ def draw_beta(ax, drift: dict, beta: float, sample: int = 0) -> None:
     i = drift["betas"].index(beta)
     ax.imshow(drift["examples"]["images"][i][sample], cmap="gray")
     ex = drift["examples"]
-    label = ", ".join(f"{k}: {ex[k]['pred'][i][sample]} (DI {ex[k]['DI'][i][sample]:.2f})" for k in MODELS)
-    ax.set(xticks=[], yticks=[], xlabel=f"digit {ex['labels'][sample]} → {label}")
+    label = "\n".join(f"{k}: {ex[k]['pred'][i][sample]} (DI {ex[k]['DI'][i][sample]:.2f})" for k in MODELS)
+    ax.set(xticks=[], yticks=[], xlabel=f"digit {ex['labels'][sample]} →\n{label}")
 
 
 def models_frame(tables: dict[str, dict], sens: dict[str, dict], extension: dict | None = None):
@@ -217,7 +264,8 @@ def headline(ev):
     from .parts import groups_of
 
     groups = groups_of(ev)
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 3.6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(groups), figsize=plots.column_figsize(len(groups), 1, (4.0, 3.4)), squeeze=False,
+                             sharey=True)
     for ax, (g, r) in zip(axes[0], groups.items()):
         nus = sorted(r["sweep"], key=float)
         si = [np.mean(r["sweep"][nu]["SI"]) for nu in nus]
@@ -233,7 +281,6 @@ def headline(ev):
                title={"rot4": "$R_4$ (quarter turns)", "trans3": "$T_3$ (cyclic shifts)"}.get(g, g))
         ax.legend(fontsize="small", loc="lower left")
     axes[0, 0].set_ylabel("test accuracy (%)")
-    fig.suptitle("Accuracy against genuine invariance (Table 1)")
     fig.tight_layout()
     return fig
 
@@ -258,9 +305,7 @@ def show_so_far(ev) -> None:
         print(f"{r['group']}: the SI rule picks ν = {float(r['nu']):g} among the stored ν,\n  "
               + ("final: no ν still to come can change it" if not pending
                  else f"provisional until ν = {', '.join(f'{n:g}' for n in pending)} are stored"))
-    fig, axes = plt.subplots(len(groups), 3, figsize=(13, 3.3 * len(groups)), squeeze=False)
-    for row, r in zip(axes, groups.values()):
-        plot_nu_sweep(row, r, ev.settings.si_target)
+    fig = nu_sweep_figure(groups, ev.settings.si_target)
     fig.suptitle(f"the {ev.profile} profile so far: the ν sweeps")
     fig.tight_layout()
     plt.show()

@@ -41,6 +41,11 @@ def _mean_band(ax, x, y, label: str, color=None) -> None:
     ax.fill_between(x, m - sd, m + sd, alpha=0.25, color=ax.lines[-1].get_color())
 
 
+def _numbers(values, fmt: str) -> str:
+    """``values`` as a comma-separated list, each as ``fmt`` (no array printout on the page)."""
+    return ", ".join(format(float(v), fmt) for v in np.asarray(values, dtype=float).ravel())
+
+
 # ----------------------------------------------------------------------------- drawing on axes
 def plot_spectrum(axes, results: Mapping[str, Mapping]) -> None:
     """Fig. 2/3 (a): normalised singular values (ascending) and the bias of each singular vector.
@@ -117,15 +122,16 @@ def plot_sample_complexity(axes, sc: Mapping, title: str) -> None:
 
 # ----------------------------------------------------------------------------- Experiment 1: O(5)
 def o5_text(o5: Mapping) -> str:
-    """The O(5) part in four lines: schedule and test MSE, spectral gap, bias, and the invariant model."""
+    """The O(5) part as a Markdown list of four items: schedule and test MSE, spectral gap, bias, and the
+    invariant model."""
     sig, inv = np.asarray(o5["sigma"]), o5["invariant"]
     isig = np.asarray(inv["sigma"])
     return "\n".join([
-        f"N = {o5['n']}, {o5['epochs']} epochs, {o5['wall_time_s']:.1f} s; test MSE per seed: "
-        f"{np.asarray(o5['test_mse']).round(3)}",
-        f"gap σ₁₁/σ₁₀ per seed: {(sig[:, 10] / sig[:, 9]).round(1)}",
-        f"largest bias among the 10 smallest vectors per seed: {np.asarray(o5['bias'])[:, :10].max(1).round(3)}",
-        f"invariant model, untrained: σ₁₀/σ_max = {isig[9] / isig[-1]:.1e}, largest bias of the ten = "
+        f"- N = {o5['n']}, {o5['epochs']} epochs, {o5['wall_time_s']:.1f} s; test MSE per seed: "
+        f"{_numbers(o5['test_mse'], '.3f')}",
+        f"- gap σ₁₁/σ₁₀ per seed: {_numbers(sig[:, 10] / sig[:, 9], '.1f')}",
+        f"- largest bias among the 10 smallest vectors per seed: {_numbers(np.asarray(o5['bias'])[:, :10].max(1), '.3f')}",
+        f"- invariant model, untrained: σ₁₀/σ_max = {isig[9] / isig[-1]:.1e}, largest bias of the ten = "
         f"{np.asarray(inv['bias'])[:10].max():.1e}, variance = {inv['variance']:.1e}"])
 
 
@@ -133,14 +139,14 @@ def o5_figure(o5: Mapping, sizes: Mapping) -> plt.Figure:
     """Fig. 2: spectrum and bias per singular vector (trained seeds and the untrained invariant model), and
     the mean variance of the ten O(5) directions against the training-set size."""
     inv = o5["invariant"]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
-    plot_spectrum(axes[:2], {"trained MLP": o5, "invariant model (untrained)": {
+    fig = plt.figure(figsize=plots.column_figsize(2, 2, (4.0, 3.0)), layout="constrained")
+    axes = fig.subplot_mosaic([["spectrum", "bias"], ["sizes", "sizes"]])
+    plot_spectrum([axes["spectrum"], axes["bias"]], {"trained MLP": o5, "invariant model (untrained)": {
         "sigma": np.maximum(np.asarray(inv["sigma"])[None], 1e-18), "bias": np.asarray(inv["bias"])[None]}})
     var = np.asarray(sizes["variance10"], dtype=float)  # (L, M)
-    axes[2].errorbar(np.asarray(sizes["sizes"]), var.mean(1), yerr=_std(var, 1), marker="o", capsize=2)
-    axes[2].set(xscale="log", yscale="log", xlabel="training-set size N", ylabel="mean symmetry variance (10 smallest)",
-                title=f"Spearman ρ = {sizes['spearman']:.2f}")
-    fig.suptitle("O(5) regression: spectrum, bias per singular vector, variance vs data (cf. Fig. 2)")
+    axes["sizes"].errorbar(np.asarray(sizes["sizes"]), var.mean(1), yerr=_std(var, 1), marker="o", capsize=2)
+    axes["sizes"].set(xscale="log", yscale="log", xlabel="training-set size N",
+                      ylabel="symmetry variance\n(mean of 10 smallest)", title=f"Spearman ρ = {sizes['spearman']:.2f}")
     return fig
 
 
@@ -148,16 +154,18 @@ def o5_figure(o5: Mapping, sizes: Mapping) -> plt.Figure:
 def examples(rot: Mapping) -> plt.Figure:
     """Ten rotation-MNIST training images (rotated and blurred) with their labels."""
     ex = rot["examples"]
-    return plots.image_grid(np.asarray(ex["images"]) / 255.0, titles=[str(int(v)) for v in ex["labels"]], ncols=10)
+    return plots.image_grid(np.asarray(ex["images"]) / 255.0, titles=[str(int(v)) for v in ex["labels"]], ncols=5,
+                            size=1.3)
 
 
 def rotation_text(rot: Mapping) -> str:
-    """One line per net: parameters, test accuracy, SO(2) bias of the smallest singular vector, variance."""
+    """A Markdown list, one item per net: parameters, test accuracy, SO(2) bias of the smallest singular vector,
+    variance."""
     lines = []
     for name in NETS:
         r = rot[name]
         acc, bias = 100 * np.asarray(r["test_acc"]), np.asarray(r["bias"])[:, 0]
-        lines.append(f"{name:8s} ({r['params']:,} parameters): test accuracy {acc.mean():.1f} ± {_std(acc, 0):.1f} %, "
+        lines.append(f"- **{name}** ({r['params']:,} parameters): test accuracy {acc.mean():.1f} ± {_std(acc, 0):.1f} %, "
                      f"SO(2) bias {bias.mean():.3f} ± {_std(bias, 0):.3f}, variance {np.mean(r['variance']):.2e} "
                      f"(per-pixel units as in the authors' code: {np.mean(r['variance_pixel_units']):.2e})")
     return "\n".join(lines)
@@ -165,9 +173,8 @@ def rotation_text(rot: Mapping) -> str:
 
 def rotation_spectrum(rot: Mapping) -> plt.Figure:
     """Fig. 3a: spectrum and SO(2) bias per singular vector, shallow and deep net."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.0, 3.2)), constrained_layout=True)
     plot_spectrum(axes, {name: rot[name] for name in NETS})
-    fig.suptitle("rotation-MNIST: spectrum and SO(2) bias per singular vector (cf. Fig. 3a)")
     return fig
 
 
@@ -175,7 +182,7 @@ def rotation_transforms(rot: Mapping, steps: int = 6) -> plt.Figure:
     """Fig. 3b: the learned group ``exp(t h)`` of the first seed, on a circle and on a training digit."""
     ts = torch.linspace(0, 2 * np.pi * np.sqrt(2), steps + 1)[1:]  # (T,), up to a full turn of a unit rotation
     digit = torch.as_tensor(np.asarray(rot["digit"]), dtype=torch.float32)  # (1, 28, 28)
-    fig, axes = plt.subplots(2, steps + 1, figsize=(12, 4))
+    fig, axes = plt.subplots(2, steps + 1, figsize=plots.column_figsize(steps + 1, 2, (1.15, 1.3)))
     for row, name in enumerate(NETS):
         h = torch.as_tensor(np.asarray(rot[name]["generator"])[0], dtype=torch.float32)  # (2, 2)
         plot_rotation_density(axes[row, 0], h, name)
@@ -183,7 +190,7 @@ def rotation_transforms(rot: Mapping, steps: int = 6) -> plt.Figure:
         for c in range(steps):
             axes[row, c + 1].imshow(moved[c].numpy(), cmap="gray")
             axes[row, c + 1].set(xticks=[], yticks=[], title=f"t = {ts[c]:.1f}")
-    fig.suptitle("learned transformations exp(t h) (first seed) on a circle and on a digit (cf. Fig. 3b)")
+    fig.tight_layout()
     return fig
 
 
@@ -221,29 +228,30 @@ def sweep_correlations(df) -> dict[str, float]:
 
 def sweep_figure(df) -> plt.Figure:
     """Fig. 4 from ``sweep_frame``'s rows."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
+    fig, axes = plt.subplots(2, 2, figsize=plots.column_figsize(2, 2, (4.0, 3.2)), constrained_layout=True)
     plot_sweep(axes.flatten(), df, sweep_correlations(df))
     return fig
 
 
 # ----------------------------------------------------------------------------- Experiments 4-6
 def layerwise_text(lw: Mapping) -> str:
-    """Test accuracy of each training regime (seed mean)."""
-    return "\n".join(f"{regime:10s} test accuracy {100 * np.mean(r['test_acc']):.1f} %" for regime, r in lw.items())
+    """Test accuracy of each training regime (seed mean), one sentence."""
+    return "Test accuracy (seed mean): " + "; ".join(f"{regime} {100 * np.mean(r['test_acc']):.1f} %"
+                                                      for regime, r in lw.items()) + "."
 
 
 def layerwise_figure(lw: Mapping) -> plt.Figure:
     """Fig. 5."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.0, 3.2)), constrained_layout=True)
     plot_layerwise(axes, lw)
     return fig
 
 
 def sample_complexity_figure(o5: Mapping, rot: Mapping) -> plt.Figure:
     """Figs. 6-7: O(5) (first seed of ``o5``) and rotation-MNIST (first deep seed of ``rotation``)."""
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.4), constrained_layout=True)
-    plot_sample_complexity(axes[:2], o5["sample_complexity"], "O(5)")
-    plot_sample_complexity(axes[2:], rot["sample_complexity"], "rotation-MNIST")
+    fig, axes = plt.subplots(2, 2, figsize=plots.column_figsize(2, 2, (4.0, 3.0)), constrained_layout=True)
+    plot_sample_complexity(axes[0], o5["sample_complexity"], "O(5)")
+    plot_sample_complexity(axes[1], rot["sample_complexity"], "rotation-MNIST")
     return fig
 
 
@@ -253,32 +261,35 @@ def bias_shifts(sc: Mapping) -> np.ndarray:
 
 
 def sample_complexity_text(o5: Mapping, rot: Mapping, tolerance: float = 0.02) -> str:
-    """Per task, the smallest fraction from which on every random subset's bias is within ``tolerance`` of the
+    """A Markdown list: per task, the smallest fraction from which on every random subset's bias is within ``tolerance`` of the
     full-data bias (C4.7's reading), beside the paper's 0.25 % (O(5)) and 5 % (rotation-MNIST)."""
     lines = []
     for name, sc, paper in (("O(5)", o5["sample_complexity"], 0.25), ("rotation-MNIST", rot["sample_complexity"], 5)):
         f, ok = 100 * np.asarray(sc["fractions"], dtype=float), bias_shifts(sc) <= tolerance
         first = next((i for i in range(len(f)) if ok[i:].all()), len(f) - 1)
-        lines.append(f"{name}: every subset within {tolerance} of the full-data bias from {f[first]:g} % of the "
+        lines.append(f"- {name}: every subset within {tolerance} of the full-data bias from {f[first]:g} % of the "
                      f"rows on (paper: {paper:g} %); at {paper:g} % the worst subset is off by "
                      f"{bias_shifts(sc)[int(np.argmin(np.abs(f - paper)))]:.3f}")
     return "\n".join(lines)
 
 
 def cifar_text(cifar: Mapping) -> str:
-    """Training images, test accuracy, SO(2) bias and the first seed's generator; or why the part was skipped."""
+    """Training images, test accuracy, SO(2) bias and the first seed's generator (as a MyST/LaTeX matrix), as one
+    paragraph of Markdown; or why the part was skipped."""
     if "skipped" in cifar:
         return f"CIFAR-10 skipped: {cifar['skipped']}"
-    return (f"{cifar['n_train']} training images; test accuracy {100 * np.mean(cifar['test_acc']):.1f} %; "
-            f"SO(2) bias {np.asarray(cifar['bias'])[:, 0].mean():.3f}; learned generator (first seed):\n"
-            f"{np.asarray(cifar['generator'])[0].round(3)}")
+    h = np.asarray(cifar["generator"])[0]  # (2, 2)
+    rows = r" \\ ".join(" & ".join(f"{v:.3f}" for v in row) for row in h)
+    return (f"{cifar['n_train']:,} training images; test accuracy {100 * np.mean(cifar['test_acc']):.1f} %; "
+            f"SO(2) bias {np.asarray(cifar['bias'])[:, 0].mean():.3f}; learned generator (first seed): "
+            f"$h = \\begin{{pmatrix}} {rows} \\end{{pmatrix}}$.")
 
 
 def cifar_figure(cifar: Mapping) -> plt.Figure | None:
     """Fig. 8a: spectrum and bias of the CIFAR-10 MLP (None when the part was skipped)."""
     if "skipped" in cifar:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.0, 3.0)), constrained_layout=True)
     plot_spectrum(axes, {"CIFAR-10 MLP": cifar})
     return fig
 

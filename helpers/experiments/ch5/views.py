@@ -14,7 +14,7 @@ from .claims import networks
 from .lenses import DEPTH, LENSES
 from .parts import frame, members
 
-__all__ = ["pair", "KIND_COLORS", "SCATTER_LENSES", "summary", "ranks", "headline", "correlations", "scatter_matrix",
+__all__ = ["pair", "KIND_COLORS", "SCATTER_LENSES", "summary", "summary_parts", "ranks", "headline", "correlations", "scatter_matrix",
            "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets", "layer_lenses", "probe_curves"]
 
 #: One colour per regime (chapter 1's WT / DA / IR colours where they exist).
@@ -61,7 +61,7 @@ def headline(ev: Mapping) -> plt.Figure:
     each cell printing the measured mean."""
     table = summary(ev)
     r = ranks(table)
-    fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(table) + 2.2))
+    fig, ax = plt.subplots(figsize=(plots.max_width_in() * 0.9, 0.42 * len(table) + 2.2))
     annot = table.apply(lambda col: col.map(_short))
     sns.heatmap(r, annot=annot.values, fmt="", cmap="viridis_r", cbar_kws={"label": "rank (1 = most invariant)"},
                 annot_kws={"fontsize": 8}, linewidths=0.5, ax=ax)
@@ -69,6 +69,19 @@ def headline(ev: Mapping) -> plt.Figure:
     ax.set(xlabel="", ylabel="", title="One zoo, four lenses: does every measure rank the networks alike?")
     fig.tight_layout()
     return fig
+
+
+def summary_parts(ev: Mapping) -> dict[str, pd.DataFrame]:
+    """``summary`` cut into tables the page column holds, columns named by ``LENSES``: accuracy and the output
+    lenses (chapter 1), LieGG (chapter 4) and the preferred η (chapter 2), the per-layer lenses (chapters 3, 4)."""
+    table = summary(ev)
+    layer = [c for c in table.columns if c.startswith(("inv_", "eqv_", "lie_"))]
+    output = [c for c in ("acc", "LI", "DI", "SI") if c in table.columns]
+    rest = [c for c in table.columns if c not in layer + output]
+    return {name: table[cols].rename(columns={k: LENSES[k][1] for k in cols})
+            for name, cols in (("accuracy and chapter 1's output lenses", output),
+                               ("chapter 4's LieGG and chapter 2's preferred η", rest),
+                               ("the per-layer lenses of chapters 3 and 4", layer)) if cols}
 
 
 def correlations(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES, arch: str = "mlp") -> pd.DataFrame:
@@ -91,7 +104,8 @@ def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES, arch: st
     df = networks(frame(ev), arch)
     lenses = [k for k in lenses if df[k].notna().any()]
     n = len(lenses)
-    fig, axes = plt.subplots(n, n, figsize=(9.5, 9.5))
+    side = min(9.0, plots.max_width_in() * 0.88)
+    fig, axes = plt.subplots(n, n, figsize=(side, side))
     for i, a in enumerate(lenses):
         for j, b in enumerate(lenses):
             ax = axes[i, j]
@@ -135,7 +149,7 @@ def layer_lenses(ev: Mapping, arch: str = "mlp") -> plt.Figure:
     base = df[df.kind == "plain"].hidden.iloc[0]
     df = df[df.hidden == base]
     df = df[((df.kind != "IR") | (df.nu == df.nu.max())) & (df.kind != "ML-η")]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.0, 3.4)))
     x = np.arange(len(DEPTH))
     for kind, g in df.groupby("kind", sort=False):
         tag = kind if kind != "IR" else f"IR ν={g.nu.iloc[0]:g}"
@@ -153,32 +167,39 @@ def layer_lenses(ev: Mapping, arch: str = "mlp") -> plt.Figure:
 
 
 def nu_values(ev: Mapping) -> list[float]:
-    """The nu of the IR sweep, ascending."""
-    return sorted(r["nu"] for r in members(ev).values() if r["kind"] == "IR")
+    """The distinct nu of the MLP family's IR sweep, ascending (the CNN family's IR, at its own nus, is left out)."""
+    return sorted({float(v) for v in _ir(ev).nu})
 
 
 def _ir(ev: Mapping) -> pd.DataFrame:
+    """The IR networks of the MLP family (ν = 0: DA-R4), one row per network."""
     df = frame(ev)
-    return df[df.kind == "IR"]
+    fam = df["arch"] if "arch" in df else "mlp"
+    return df[(df.kind == "IR") & (fam == "mlp")]
 
 
 def nu_lenses(ev: Mapping, lenses: Sequence[str] = ("acc", "LI", "SI", "inv_Middle", "eqv_Middle", "liegg_rotation",
                                                    "liegg_bias")) -> plt.Figure:
-    """Every lens against IR's nu (mean ± std over seeds; nu = 0 drawn at the left end of a symlog axis)."""
+    """Every lens against IR's nu over the MLP family (mean ± std over seeds; nu = 0 drawn at the left end of a
+    symlog axis, whose ticks are 0 and the powers of ten from the smallest positive nu on, so none collide)."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
     ir = _ir(ev)
-    ncol = (len(lenses) + 1) // 2
-    fig, axes = plt.subplots(2, ncol, figsize=(9, 5.4), squeeze=False)
+    fig, axes = plots.panel_grid(len(lenses), panel=(3.0, 2.5), max_cols=3)
     g = ir.groupby("nu")
-    for ax in axes.flat[len(lenses):]:
-        ax.set_visible(False)
-    for ax, k in zip(axes.flat, lenses):
+    for ax, k in zip(axes, lenses):
         m, sd = g[k].mean(), g[k].std()
         ax.errorbar(m.index, m.values, sd.values, marker="o", color=KIND_COLORS["IR"], capsize=2)
-        ax.set_xscale("symlog", linthresh=min([v for v in m.index if v > 0], default=1.0))
+        positive = [v for v in m.index if v > 0]
+        thresh = min(positive, default=1.0)
+        ax.set_xscale("symlog", linthresh=thresh)
+        ticks = [0.0] + [10.0 ** e for e in range(int(np.ceil(np.log10(thresh))),
+                                                  int(np.floor(np.log10(max(positive, default=1.0)))) + 1)]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
         ax.set_yscale("log" if k in _LOG else "linear")
         ax.set(xlabel="ν", title=LENSES[k][1])
-        ax.tick_params(labelsize=9)
-    fig.suptitle("IR's ν moves every lens (mean ± std over seeds)", y=1.02)
     fig.tight_layout()
     return fig
 
@@ -271,8 +292,8 @@ def probe_curves(ev: Mapping, degrees: Sequence[float]) -> plt.Figure:
     grid (the profile's ``probe_degrees``)."""
     df = frame(ev)
     zoo = members(ev)
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=False, squeeze=False)
-    for ax, arch in zip(axes[0], ("mlp", "cnn")):
+    fig, axes = plt.subplots(2, 1, figsize=plots.column_figsize(1, 2, (6.4, 3.0)), sharey=False, squeeze=False)
+    for ax, arch in zip(axes[:, 0], ("mlp", "cnn")):
         fam = df[df.arch == arch]
         if fam.empty:
             ax.set_visible(False)
@@ -292,7 +313,6 @@ def probe_curves(ev: Mapping, degrees: Sequence[float]) -> plt.Figure:
         ax.axhline(0, color="0.7", lw=0.8)
         ax.set(xlabel="η (degrees): averaged over rotations in [−η, η]", ylabel="log-lik. − log-lik. at η = 0",
                title=f"{arch.upper()} (nats per training image)")
-        ax.legend(fontsize=8)
-    fig.suptitle("Chapter 2's lens: how much rotation a marginal likelihood prefers for each network", y=1.02)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
