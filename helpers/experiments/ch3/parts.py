@@ -347,5 +347,6 @@ def all_parts(s: Settings) -> list[Part]:
                  description=f"Fig. 6b: WRN width k={k}, translation in/equivariance")
             for k in s.widths if width_part(s, k) == f"width-{k}"]
     out.append(Part("pretrained", pretrained, Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),
-                    description="Figs. 4, 7: pretrained ImageNet CNNs vs ViT / Mixer (skipped without image_dir)"))
+                    description="Figs. 4, 7: pretrained ImageNet CNNs vs ViT / Mixer (skipped without image_dir)",
+                    optional=True))  # offline it skips, stores nothing, and the profile counts as complete
     return out
