@@ -220,7 +220,8 @@ def test_bibliography_entries_link_out_and_the_build_holds_nothing_stale(book):
 
 
 # --------------------------------------------------------------------------- issue 43: figures and outputs for the column
-LAID_OUT = ("00_template", "01_genuine_invariance", "04_liegg", "05_four_lenses")   # the chapters laid out so far
+LAID_OUT = ("00_template", "01_genuine_invariance", "02_invariant_weights", "04_liegg",
+            "05_four_lenses")   # the chapters laid out so far
 _OUTPUTS_JS = """
 const out = {imgs: [], wide: [], texts: []};
 for (const o of document.querySelectorAll('div.cell_output')) {
@@ -301,3 +302,20 @@ def test_raw_printout_pattern_catches_dicts_and_arrays():
         assert raw.search(printed), printed
     for text in ("test accuracy 82.0 ± 0.4 %", "ν = [0, 1]", "seeds 0, 1, 2", "C4.1–C4.4b reproduce"):
         assert not raw.search(text), text
+
+
+def test_ch2_tables_carry_their_captions_and_the_text_cites_every_figure(book):
+    """Chapter 2 (issue 43): every table among its outputs has its caption inside it (the "Paper vs ours" and
+    "Earlier records" captions used to be printed apart, above their tables), and the text refers to each numbered
+    figure by its number (a link to the figure's label from outside the figure)."""
+    html = (book / "book" / "02_invariant_weights.html").read_text()
+    tables = re.findall(r"<table\b.*?</table>", html, flags=re.S)
+    output_tables = [t for t in tables if 'class="dataframe' in t or "ls-table" in t]
+    assert len(output_tables) >= 10, len(output_tables)
+    bare = [re.sub(r"<[^>]+>", " ", t)[:80] for t in output_tables if "<caption" not in t]
+    assert not bare, f"tables without a caption: {bare}"
+    labels = re.findall(r'<figure[^>]*\bid="(fig-ch2-[a-z0-9-]+)"', html)
+    assert len(labels) >= 10, labels
+    uncited = [name for name in labels if f'href="#{name}"' not in html and "-so-far-" not in name]   # the
+    # stored parts of a profile in progress appear only on a page that renders another profile
+    assert not uncited, f"figures the text never refers to by number: {uncited}"
