@@ -220,8 +220,8 @@ def test_bibliography_entries_link_out_and_the_build_holds_nothing_stale(book):
 
 
 # --------------------------------------------------------------------------- issue 43: figures and outputs for the column
-LAID_OUT = ("00_template", "01_genuine_invariance", "02_invariant_weights", "04_liegg",
-            "05_four_lenses")   # the chapters laid out so far
+LAID_OUT = ("00_template", "01_genuine_invariance", "02_invariant_weights", "03_learned_equivariance_depth",
+            "04_liegg", "05_four_lenses")   # the chapters laid out so far
 _OUTPUTS_JS = """
 const out = {imgs: [], wide: [], texts: []};
 for (const o of document.querySelectorAll('div.cell_output')) {

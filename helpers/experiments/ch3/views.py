@@ -1,28 +1,45 @@
 """Chapter 3's figures and tables, drawn from part results as the store gives them back (numpy arrays, lists).
 
 Figures follow the paper's: per-layer bars (Fig. 3), per-part bars (Fig. 5), per-part lines over variants
-(Fig. 6), Fig. 2b's invariance against magnitude, and Figs. 4 / 7 for the pretrained models.
+(Fig. 6), Fig. 2b's invariance against magnitude, and Figs. 4 / 7 for the pretrained models. Each is sized for the
+book's page column (``plots.panel_grid`` / ``plots.column_figsize``), with its legend outside the plotted data,
+and carries no suptitle unless one is asked for: the page gives it a numbered caption (``helpers.captions``).
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ... import plots
+from ... import captions, plots
 from ...metrics.similarity import PARTS as DEPTH_PARTS
 from .claims import mean_parts
 from .equivariance import MEASURES
 
-__all__ = ["headline", "demo_text", "demo_maps", "plot_layers", "toy", "toy_text", "plot_part_bars", "plot_mnist6",
-           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "frames", "subcheck_frame",
-           "curves", "plateau_frame", "plot_matched"]
+__all__ = ["headline", "demo_frame", "demo_maps", "plot_layers", "toy", "toy_frame", "plot_part_bars", "plot_mnist6",
+           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "frames", "FRAME_CAPTIONS",
+           "subcheck_frame", "curves", "plateau_frame", "plot_matched", "show_experiments", "show_so_far"]
+
+#: One panel of the page's multi-panel figures, inches: three fit the column's widest legible figure side by side.
+PANEL = (3.2, 2.9)
+
+
+def _legend_below(fig, ax, ncol: int | None = None) -> None:
+    """One legend for the whole figure, under its panels (a constrained layout makes room), built from ``ax``'s
+    labelled artists: it can never sit over the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol or min(len(labels), 3), frameon=False)
 
 
 # --------------------------------------------------------------------------- Figs. 2a and 3
-def demo_text(demo: dict) -> str:
-    """Fig. 2a's numbers: each similarity's mean before and after adding 0.5 to both maps."""
-    return "\n".join(f"{kind:12s} plain {demo[kind]['plain']:.4f}   both + 0.5: {demo[kind]['shifted']:.4f}"
-                     for kind in ("correlation", "cosine"))
+def demo_frame(demo: dict) -> "pd.DataFrame":
+    """Fig. 2a's numbers as a table: each similarity (rows) of the random maps and their noisy copies, as they are
+    and with 0.5 added to both (columns)."""
+    import pandas as pd
+
+    return pd.DataFrame({kind: {"maps as they are": float(demo[kind]["plain"]),
+                                "both + 0.5": float(demo[kind]["shifted"])} for kind in ("correlation", "cosine")}
+                        ).T.rename_axis("similarity")
 
 
 def demo_maps(demo: dict) -> plt.Figure:
@@ -41,24 +58,27 @@ def plot_layers(ax, r: dict, title: str = "") -> None:
            color=plots.METHOD_COLORS["equivariance"])
     ax.set_xticks(x, r["layers"], rotation=45, ha="right")
     ax.set(ylim=(min(0.0, float(np.min(r["invariance"])) - 0.05), 1.05), title=title,
-           ylabel="mean correlation (1 = exact)")
+           ylabel="mean correlation\n(1 = exact)")
 
 
 def toy(toy_result: dict) -> plt.Figure:
-    """Fig. 3: rotation in/equivariance per layer of the three toy CNNs, one panel each."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.4), sharey=True, constrained_layout=True)
+    """Fig. 3: rotation in/equivariance per layer of the toy CNNs, one panel each, the legend under the panels."""
+    fig, axes = plots.panel_grid(len(toy_result), PANEL, sharey=True, layout="constrained")
     for ax, (name, r) in zip(axes, toy_result.items()):
         plot_layers(ax, r, f"{name} filters")
-    axes[0].legend()
-    fig.suptitle("rotation in/equivariance of the toy CNNs (cf. Fig. 3)")
+    for ax in axes[1:]:
+        ax.set_ylabel("")          # the panels share their y axis
+    _legend_below(fig, axes[0], ncol=2)
     return fig
 
 
-def toy_text(toy_result: dict) -> str:
-    """The toy CNNs' per-layer values, one line each."""
-    return "\n".join(f"{name:12s} invariance {np.round(r['invariance'], 4)}  "
-                     f"equivariance (c' shared) {np.round(r['equivariance_shared'], 4)}  "
-                     f"(c' per image) {np.round(r['equivariance'], 4)}" for name, r in toy_result.items())
+def toy_frame(toy_result: dict) -> "pd.DataFrame":
+    """The toy CNNs' per-layer values: rows (network, measure), one column per layer."""
+    import pandas as pd
+
+    rows = {(name, MEASURES[k]): dict(zip(r["layers"], np.asarray(r[k], dtype=float).tolist()))
+            for name, r in toy_result.items() for k in MEASURES if k in r}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["network", "measure"])
 
 
 # --------------------------------------------------------------------------- Figs. 5 and 6
@@ -73,18 +93,20 @@ def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
                label=MEASURES[key], color=plots.METHOD_COLORS.get(key.split("_")[0]),
                alpha=0.45 if key == "equivariance" else 1.0)  # the second reading (c' per image) paler
     ax.set_xticks(x, DEPTH_PARTS)
-    ax.set(ylim=(-0.3, 1.05), title=title, ylabel="mean correlation (1 = exact)")
+    ax.set(ylim=(-0.3, 1.05), title=title, ylabel="mean correlation\n(1 = exact)")
 
 
-def plot_mnist6(mn: dict, title: str) -> plt.Figure:
-    """Fig. 5: one panel of ``plot_part_bars`` per MNIST6 task. ``mn``: ``{task: {"acc", "runs"}}``."""
-    fig, axes = plt.subplots(1, len(mn), figsize=(14, 3.4), sharey=True, constrained_layout=True)
-    for ax, (task, r) in zip(np.atleast_1d(axes), mn.items()):
+def plot_mnist6(mn: dict, title: str | None = None) -> plt.Figure:
+    """Fig. 5: one panel of ``plot_part_bars`` per MNIST6 task, the legend under the panels; ``title`` a
+    suptitle (none by default: the page captions it). ``mn``: ``{task: {"acc", "runs"}}``."""
+    fig, axes = plots.panel_grid(len(mn), PANEL, sharey=True, layout="constrained")
+    for ax, (task, r) in zip(axes, mn.items()):
         plot_part_bars(ax, r["runs"], f"{task} (acc {np.mean(r['acc']):.1f} %)")
-    for ax in np.atleast_1d(axes)[1:]:
+    for ax in axes[1:]:
         ax.set_ylabel("")          # the panels share their y axis
-    np.atleast_1d(axes)[0].legend(fontsize=7)
-    fig.suptitle(title)
+    _legend_below(fig, axes[0])
+    if title:
+        fig.suptitle(title)
     return fig
 
 
@@ -95,21 +117,26 @@ def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance_shared"
         v = np.array([r[f"{key}_parts"] for r in rs])  # (seeds, 5)
         ax.errorbar(x, v.mean(0), yerr=v.std(0) if len(v) > 1 else None, marker="o", capsize=2, label=str(label))
     ax.set_xticks(x, DEPTH_PARTS)
-    ax.set(ylabel=f"{MEASURES.get(key, key)} (mean correlation)", title=title, ylim=(-0.05, 1.05))
+    ax.set(ylabel=f"{MEASURES.get(key, key)} (mean correlation)", title=title, ylim=(-0.05, 1.05),
+           xlim=(-0.4, len(x) - 0.6))      # the end ticks' labels clear of the next panel's
 
 
-def plot_translation(variants: dict, title: str) -> plt.Figure:
-    """Figs. 6a/6b: one panel per ``MEASURES`` entry the runs have, a line per variant.
+def plot_translation(variants: dict, title: str | None = None) -> plt.Figure:
+    """Figs. 6a/6b: one panel per ``MEASURES`` entry the runs have, a line per variant, the legend under the
+    panels; ``title`` a suptitle (none by default: the page captions it).
 
     ``variants``: ``{label: {"acc": [...], "runs": [...]}}`` (augmentations or widths, from parts or a record).
     """
     runs = {str(k): v["runs"] for k, v in variants.items()}
     keys = [k for k in MEASURES if f"{k}_parts" in next(iter(runs.values()))[0]]
-    fig, axes = plt.subplots(1, len(keys), figsize=(5.3 * len(keys), 3.6), sharey=True, constrained_layout=True)
-    for ax, key in zip(np.atleast_1d(axes), keys):
-        plot_parts(ax, runs, key, f"translation {MEASURES[key]}")
-    np.atleast_1d(axes)[-1].legend(fontsize=8)
-    fig.suptitle(title)
+    fig, axes = plots.panel_grid(len(keys), PANEL, sharey=True, layout="constrained")
+    for ax, key in zip(axes, keys):
+        plot_parts(ax, runs, key, MEASURES[key].replace(" (", "\n("))
+        ax.set_ylabel("")
+    axes[0].set_ylabel("translation, mean correlation")
+    _legend_below(fig, axes[0], ncol=min(len(runs), 5))
+    if title:
+        fig.suptitle(title)
     return fig
 
 
@@ -121,14 +148,14 @@ def accuracies(variants: dict, prefix: str = "") -> str:
 def plot_fig2b(f2: dict) -> plt.Figure:
     """Fig. 2b: 90° rotation invariance per block of the baseline ResNet under cosine and correlation, and the
     blocks' mean |activation| (scaled), with each similarity's Pearson ρ with it."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = plt.subplots(figsize=plots.column_figsize(1, 1, (7.0, 3.4)), layout="constrained")
     for kind in ("cosine", "correlation"):
         ax.plot(f2[kind], marker="o", label=f"{kind} (ρ with magnitude {f2['rho_' + kind]:.2f})")
     mag = np.asarray(f2["magnitude"])
     ax.plot(mag / mag.max(), ls="--", c="gray", label="mean |activation| (scaled)")
-    ax.set_xticks(range(len(f2["layers"])), f2["layers"], rotation=45)
-    ax.set(ylabel="90° rotation invariance", title="baseline ResNet: cosine vs correlation (cf. Fig. 2b)")
-    ax.legend(fontsize=8)
+    ax.set_xticks(range(len(f2["layers"])), f2["layers"], rotation=90)
+    ax.set(ylabel="90° rotation invariance")
+    _legend_below(fig, ax, ncol=2)
     return fig
 
 
@@ -136,24 +163,23 @@ def plot_fig2b(f2: dict) -> plt.Figure:
 def plot_pretrained(pre: dict) -> plt.Figure:
     """Figs. 7 and 4: per-part translation and rotation equivariance of each pretrained model (CNNs solid,
     ViT / Mixer dashed) and Spearman's ρ per part of each measure with ImageNet accuracy."""
-    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8), constrained_layout=True)
+    fig, axes = plt.subplots(3, 1, figsize=plots.column_figsize(1, 3, (6.4, 3.2)), layout="constrained")
     x = np.arange(len(DEPTH_PARTS))
     for ax, t in zip(axes[:2], ("translation", "rotation")):
         for name, m in pre["models"].items():
             ax.plot(x, m[t]["equivariance_shared_parts"], "o-" if m["kind"] == "cnn" else "s--",
                     label=f"{name.split('.')[0]} ({m['acc']:.1f} %)")
         ax.set_xticks(x, DEPTH_PARTS)
-        ax.set(ylim=(-0.05, 1.05), title=f"{t} equivariance (Fig. 7)")
-    axes[1].legend(fontsize=7)
+        ax.set(ylim=(-0.05, 1.05), ylabel="mean correlation", title=f"{t} equivariance (cf. Fig. 7)")
+    axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)   # under the panel
     ax, w = axes[2], 0.2
     bars = [(t, k) for t in ("translation", "rotation") for k in ("invariance", "equivariance_shared")]
     for i, (t, k) in enumerate(bars):
         ax.bar(x + (i - 1.5) * w, pre["spearman"][t][k], w, label=f"{t} {MEASURES[k]}")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xticks(x, DEPTH_PARTS)
-    ax.set(ylim=(-1.05, 1.05), title="Spearman ρ with ImageNet accuracy (Fig. 4)")
-    ax.legend(fontsize=7)
-    fig.suptitle(f"pretrained ImageNet models on {pre['n_images']} images")
+    ax.set(ylim=(-1.05, 1.05), ylabel="Spearman ρ", title="Spearman ρ with ImageNet accuracy (cf. Fig. 4)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
     return fig
 
 
@@ -188,6 +214,18 @@ def frames(n: dict) -> dict:
     return out
 
 
+#: The caption of each of ``frames``' tables.
+FRAME_CAPTIONS = {
+    "mnist6": "MNIST6 (cf. Fig. 5): rotation invariance and equivariance per depth part and validation accuracy (%) "
+              "of the 7-layer CNN, per task and measure (seed means).",
+    "augmentations": "Data augmentation (cf. Fig. 6a): translation invariance and equivariance per depth part and "
+                     "validation accuracy (%) of the CIFAR ResNet, per augmentation and measure (seed means).",
+    "widths": "Width (cf. Fig. 6b): translation invariance and equivariance per depth part and validation accuracy "
+              "(%) of WRN-40-k, per width and measure (seed means).",
+    "seconds": "Seconds each model spent training and measuring, seeds summed.",
+}
+
+
 def subcheck_frame(checks: dict[str, list]) -> "pd.DataFrame":
     """One row per sub-check of the trained-network claims (``claims.subchecks``'s output), to read each verdict
     from what it compares.
@@ -217,20 +255,23 @@ def headline(ev, s=None) -> plt.Figure:
     from .settings import SETTINGS
 
     mn = collect(ev, s if s is not None else SETTINGS[ev.profile])["mnist6"]
-    return plot_mnist6(mn, "Equivariance and invariance by depth, MNIST6 CNNs (cf. Fig. 5)")
+    return plot_mnist6(mn)
 
 
 # --------------------------------------------------------------------------- training curves and matched accuracy
-def curves(variants: dict, title: str) -> plt.Figure:
+def curves(variants: dict, title: str | None = None) -> plt.Figure:
     """Each network's validation curve (% per epoch; ``train_tracked``'s ``curve``), one colour per variant, one
-    line per seed. ``variants``: ``{label: {"runs": [...]}}`` (runs without a curve are left out)."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.4), constrained_layout=True)
+    line per seed, the legend under the axes. ``variants``: ``{label: {"runs": [...]}}`` (runs without a curve are
+    left out); ``title``: the axes' title (none by default: the page captions the figure)."""
+    fig, ax = plt.subplots(figsize=plots.column_figsize(1, 1, (6.4, 3.4)), layout="constrained")
     for i, (label, v) in enumerate(variants.items()):
         for j, r in enumerate(x for x in v["runs"] if "curve" in x):
             c = np.asarray(r["curve"])
             ax.plot(np.arange(1, len(c) + 1), c, color=f"C{i}", lw=1, alpha=0.8, label=str(label) if j == 0 else None)
-    ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title=title)
-    ax.legend(fontsize=8)
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
+    if title:
+        ax.set_title(title)
+    _legend_below(fig, ax, ncol=min(len(variants), 5))
     return fig
 
 
@@ -257,7 +298,7 @@ def plot_matched(wid: dict, key: str = "equivariance_shared") -> plt.Figure | No
     m = matched_widths(wid, key)
     if m is None:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False, constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.2, 3.4)), layout="constrained")
     for ax, p in zip(axes, (1, 2)):
         for i, k in enumerate(sorted(wid)):
             for j, r in enumerate(wid[k]["runs"]):
@@ -266,8 +307,67 @@ def plot_matched(wid: dict, key: str = "equivariance_shared") -> plt.Figure | No
                         alpha=0.7, marker=".", label=f"k={k}" if j == 0 else None)
                 ax.plot(m["acc"], m["values"][k][j, p], "o", color=f"C{i}", ms=7, mec="k")
         ax.axvline(m["acc"], color="k", lw=0.8, ls="--")
-        ax.set(xlabel="validation accuracy (%)", ylabel=f"{DEPTH_PARTS[p]}: {MEASURES[key]}",
+        ax.set(xlabel="validation accuracy (%)", ylabel=f"{DEPTH_PARTS[p]}: translation\n{MEASURES[key]}",
                title=f"{DEPTH_PARTS[p]} (A* = {m['acc']:.1f} %, dashed)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("WRN-40-k: translation equivariance along training against validation accuracy")
+    _legend_below(fig, axes[0], ncol=min(len(wid), 4))
     return fig
+
+
+# --------------------------------------------------------------------------- the trained experiments, captioned
+#: Per experiment of ``parts.collect``'s layout: the paper's figure, what a figure of it plots, and its alt text.
+_EXPERIMENTS = {
+    "mnist6": ("Fig. 5", "rotation invariance and equivariance per depth part of the 7-layer MNIST6 CNN, one panel "
+                         "per task (bars: seed means, whiskers: their spread over seeds; accuracy in each title)",
+               "Grouped bars of invariance and of both readings of equivariance over five depth parts, one panel "
+               "per MNIST6 task."),
+    "augmentations": ("Fig. 6a", "translation invariance and equivariance per depth part of the CIFAR ResNet, a line "
+                                 "per data augmentation, one panel per measure (seed means)",
+                      "Line plots over five depth parts, one line per augmentation, one panel per measure."),
+    "widths": ("Fig. 6b", "translation invariance and equivariance per depth part of WRN-40-k, a line per width k, "
+                          "one panel per measure (seed means)",
+               "Line plots over five depth parts, one line per width, one panel per measure."),
+}
+
+
+def _variants(n: dict, key: str) -> dict:
+    """The experiment ``key`` of ``n`` keyed by its labels (widths as ``k=<k>``)."""
+    return {f"k={k}" if key == "widths" else str(k): r for k, r in n[key].items()}
+
+
+def show_experiments(n: dict, prefix: str, where: str) -> None:
+    """Display the trained experiments ``n`` holds (``parts.collect``'s layout, or an earlier record's
+    ``numbers``) as numbered figures named ``<prefix>-<experiment>`` whose captions start with ``where``: Fig. 5,
+    Figs. 6a and 6b with each variant's validation accuracy, the validation curves and plateau tables where the
+    runs kept them, and the per-part tables (``frames``)."""
+    from IPython.display import Markdown, display
+
+    for key, (paper, what, alt) in _EXPERIMENTS.items():
+        if not n.get(key):
+            continue
+        variants = _variants(n, key)
+        if key != "mnist6":
+            display(Markdown(f"{where}, validation accuracy: {accuracies(variants)}."))
+        fig = plot_mnist6(variants) if key == "mnist6" else plot_translation(variants)
+        captions.figure(fig, f"{prefix}-{key}", f"{where}: {what} (cf. the paper's {paper}).", alt=alt)
+        if key != "mnist6" and any("curve" in r for v in variants.values() for r in v["runs"]):
+            captions.figure(curves(variants), f"{prefix}-{key}-curves",
+                            f"{where}: the validation accuracy of each network of {paper} along training, a colour "
+                            f"per variant, a line per seed.",
+                            alt="Validation accuracy against epoch, one line per network.")
+            display(captions.table(plateau_frame(variants), f"{where}: per network of {paper}, the epochs trained, "
+                                   "whether it stopped early, final and best validation accuracy (%) and the change "
+                                   "over its last 10 % of epochs (a plateau: less than 1 point).", precision=2))
+    for name, frame in frames(n).items():
+        display(captions.table(frame, f"{where}. {FRAME_CAPTIONS[name]}"))
+
+
+def show_so_far(ev) -> None:
+    """The stored trained parts of a profile in progress (``runner.stored_so_far``): their provenance, then
+    ``show_experiments`` of the experiments stored so far (figures named ``fig-ch3-<profile>-<experiment>``)."""
+    from IPython.display import display
+
+    from .parts import collect
+
+    display(ev)
+    show_experiments(collect(ev, ev.settings, stored_only=True), f"fig-ch3-{ev.profile}",
+                     f"The {ev.profile} profile so far")
