@@ -16,7 +16,7 @@ def test_resolve():
     assert auto.name == ("standard" if torch.cuda.is_available() else "quick")
     assert profiles.resolve("auto", device="cpu").name == "quick"
     assert str(profiles.resolve("standard")) == "standard"
-    with pytest.raises(ValueError, match=r"unknown profile 'fast'; valid: \['quick', 'standard', 'paper', 'auto'\]"):
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'; valid: \['quick', 'standard', 'steps', 'paper', 'auto'\]"):
         profiles.resolve("fast")
 
 
