@@ -122,9 +122,9 @@ class Evidence(Mapping):
         return pd.DataFrame(rows).set_index("part")
 
     def record(self, table=None, output_dir: str | os.PathLike | None = None, **numbers: Any) -> Path:
-        """Write the page's ``results.json`` (the DESIGN.md schema): chapter, profile, device(s), the parts' summed
-        wall time, versions, seed, date, the parts' provenance under ``numbers["parts"]``, ``numbers`` and the
-        claims of ``table``. Returns its path."""
+        """Write the page's ``results.json`` (the schema in docs/architecture.md, *Claims and page records*):
+        chapter, profile, device(s), the parts' summed wall time, versions, seed, date, the parts' provenance under
+        ``numbers["parts"]``, ``numbers`` and the claims of ``table``. Returns its path."""
         import json
 
         from .records import _jsonable, output_dir_for, versions

@@ -1,7 +1,7 @@
 """Run records: what each chapter run writes to ``<output_dir>/results.json``.
 
-Fields (the contract in DESIGN.md): ``chapter``, ``profile``, ``device``, ``wall_time_s``,
-``versions``, ``seed``, the measured ``numbers``, and ``claims`` (id, paper, ours, verdict, ...).
+Fields (the contract in docs/architecture.md, *Claims and page records*): ``chapter``, ``profile``, ``device``,
+``wall_time_s``, ``versions``, ``seed``, the measured ``numbers``, and ``claims`` (id, paper, ours, verdict, ...).
 """
 from __future__ import annotations
 

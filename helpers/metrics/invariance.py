@@ -8,8 +8,8 @@ For a classifier ``f`` with logits, a finite group ``G`` acting on inputs and da
 
 with ``u_x``, ``q_gx`` the softmax of ``f(x)`` and ``f(gx)`` and ``m_f`` a saliency map. The paper writes
 sums over the whole group; we average, and leave the identity out: with it SI could not fall below
-``1/|G|`` (0.25 for R4), yet the paper's Table 1 reports 0.17 (see DESIGN.md). Every metric makes one
-forward (or one attribution) pass over the stacked orbit ``(G*B, ...)``.
+``1/|G|`` (0.25 for R4), yet the paper's Table 1 reports 0.17 (see docs/architecture.md, *Public names kept
+stable*). Every metric makes one forward (or one attribution) pass over the stacked orbit ``(G*B, ...)``.
 """
 from __future__ import annotations
 

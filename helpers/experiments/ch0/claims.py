@@ -15,7 +15,7 @@ CLAIMS = {c.id: c for c in [
     # after many epochs (0.024 standard, 0.14 paper) because float32 round-off grows over training and, in paper,
     # the two ways picked different best epochs (18 vs 14) -- not a difference of computation.
     Claim("C0.1", "ensemble = separate runs: largest |Δ validation accuracy| (points) over members and epochs",
-          "DESIGN.md", paper=0.0, relation="<=", target=0.2, kind="verification",
+          "docs/architecture.md", paper=0.0, relation="<=", target=0.2, kind="verification",
           reason="the same computation batched agrees to ≤ 0.15 points in every profile so far; one run with "
                  "another data order or initialisation differs from it by 0.5–1.1 points (measured on chapter "
                  "0's quick and standard settings, one member, 10 epochs)"),

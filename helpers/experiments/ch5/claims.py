@@ -54,7 +54,7 @@ CLAIMS = {c.id: c for c in [
           paper="ν trades accuracy for invariance", relation="holds",
           reason="each correlation's 95 % interval excludes 0 on its side"),
     Claim("V5.1", "WT is exactly R4-invariant through every chapter's code: max of LI, DI, 1 − SI and 1 − the "
-          "per-layer invariance of its pooled layers (for the CNN: of every layer)", "DESIGN.md", paper=0.0,
+          "per-layer invariance of its pooled layers (for the CNN: of every layer)", "docs/architecture.md", paper=0.0,
           relation="<=", target=1e-5, kind="verification", reason="weight-tying is invariant by construction; 1e-5 allows float32 round-off"),
 ]}
 
