@@ -1,4 +1,6 @@
 """Every chapter computed and rendered in the quick profile (as `python -m helpers run` does), and its record."""
+import importlib
+
 import pytest
 
 from helpers import chapters
@@ -21,4 +23,10 @@ def test_chapter_runs_in_quick_profile(chapter, tmp_path, need_data):
     assert all(c["verdict"] in VERDICTS for c in rec["claims"])
     again = chapters.run_chapters([chapter.key], "quick", tmp_path, store=tmp_path / "store", pages=False,
                                   committed=False)
-    assert again[0]["computed"] == [], "a second run finds every part stored"
+    # an optional part that skipped for a missing resource (chapter 3's pretrained models offline) stores nothing, so
+    # a run tries it again (a skip takes no time); every other part is found stored
+    module = importlib.import_module(chapter.module)
+    optional = {p.name for p in module.PARTS(module.SETTINGS["quick"]) if p.optional}
+    assert set(again[0]["computed"]) <= optional, "a second run finds every part stored"
+    parts = tmp_path / "store" / "quick" / chapter.stem / "parts"
+    assert not [f for name in again[0]["computed"] for f in parts.glob(f"{name}.s*")], "a skip stores nothing"
