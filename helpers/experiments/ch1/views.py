@@ -288,25 +288,28 @@ def headline(ev):
 def show_so_far(ev) -> None:
     """Display what the stored parts of a profile in progress (``runner.stored_so_far``) show: their provenance,
     Table 1 beside the paper's for each group whose ``group-<g>`` part is stored (IR at the nu the SI rule picks
-    among the stored nus, said to be final or provisional: ``parts.pending_nus``), the nu sweeps, and every model."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    among the stored nus, said to be final or provisional: ``parts.pending_nus``), the nu sweeps, and every model,
+    each figure and table with its caption (``helpers.captions``)."""
+    from IPython.display import Markdown, display
 
+    from ... import captions
     from .parts import groups_of, pending_nus, sensitivity_of
 
     display(ev)
     groups = groups_of(ev)
     if not groups:
-        print("no group-<g> part (WT and DA) is stored yet, so Table 1 has no row")
+        display(Markdown("No `group-<g>` part (WT and DA) is stored yet, so Table 1 has no row."))
         return
-    display(table1_vs_paper(groups))
+    display(captions.table(table1_vs_paper(groups), f"Table 1 of the {ev.profile} profile so far, beside the paper's"))
     for g, r in groups.items():
         pending = pending_nus(ev, g)
-        print(f"{r['group']}: the SI rule picks ν = {float(r['nu']):g} among the stored ν,\n  "
-              + ("final: no ν still to come can change it" if not pending
-                 else f"provisional until ν = {', '.join(f'{n:g}' for n in pending)} are stored"))
-    fig = nu_sweep_figure(groups, ev.settings.si_target)
-    fig.suptitle(f"the {ev.profile} profile so far: the ν sweeps")
-    fig.tight_layout()
-    plt.show()
-    display(models_frame({g: r["table"] for g, r in groups.items()}, sensitivity_of(ev)).round(3))
+        display(Markdown(f"{r['group']}: the SI rule picks ν = {float(r['nu']):g} among the stored ν, "
+                         + ("final: no ν still to come can change it." if not pending
+                            else f"provisional until ν = {', '.join(f'{n:g}' for n in pending)} are stored.")))
+    captions.figure(nu_sweep_figure(groups, ev.settings.si_target), "fig-ch1-so-far-nu-sweeps",
+                    f"The {ev.profile} profile so far: accuracy, LI and SI along the stored ν sweeps, one column "
+                    "per group.",
+                    alt=f"Accuracy, logit invariance and saliency invariance of the regularised models against ν, per "
+                        f"group, for the stored parts of the {ev.profile} profile.")
+    display(captions.table(models_frame({g: r["table"] for g, r in groups.items()}, sensitivity_of(ev)),
+                           f"Every model of the {ev.profile} profile so far"))
