@@ -1,7 +1,7 @@
 """A study beyond the paper's parts: does the ELBO reward an invariance at all? (``scripts/ch2_eta_sweep.py``)
 
 Table 2's ReLU net with the generators of one invariance *fixed* at several values, and learned from others,
-in one sweep; the committed record of it is ``cpu_eta_sweep.json`` (shown by ``records.show_eta_sweep``).
+in one sweep; the committed record of it is ``cpu_eta_sweep.json`` (shown by ``views.show_eta_sweep``).
 """
 from __future__ import annotations
 

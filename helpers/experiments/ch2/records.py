@@ -25,8 +25,8 @@ from .settings import STEM
 from .views import (PAPER_TABLE2, PAPER_TABLE3, eta_frame, plot_eta_figures, table1_frame, table1_vs_paper,
                     table2_vs_paper)
 
-__all__ = ["record_values", "from_record", "show_record", "h100_record", "show_h100", "show_cpu_reduced", "eta_sweep_frame",
-           "show_eta_sweep", "show_so_far", "show_cifar_preprocessing"]
+__all__ = ["record_values", "from_record", "show_record", "h100_record", "eta_sweep_frame",
+           "show_so_far", "show_cifar_preprocessing"]
 
 _ARRAYS = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final", "eta_deg", "eta")
 _T2_INIT = ("cpu_reduced_t2_init.json", "cpu_reduced_t2_init_lr.json")  # Table 2 started off eta = 0
@@ -87,19 +87,6 @@ def h100_record() -> dict | None:
     return recorded(STEM, name="h100_results.json").get("standard")
 
 
-def show_h100() -> None:
-    """The H100 record: its device, date and wall time, the claims it decides judged by this chapter's rules, then
-    its tables and figures (``show_record``)."""
-    rec = h100_record()
-    if rec is None:
-        print(f"no H100 record of chapter 2 in this checkout (results/standard/{STEM}/h100_results.json)")
-        return
-    print(f"{rec['device']}, {rec['date'][:10]}, {rec['wall_time_s']:.0f} s")
-    got = from_record(rec["numbers"])
-    _display(_claims_of(got))
-    show_record(got, "recorded on an H100, standard profile")
-
-
 def record_values(rec: dict) -> dict | None:
     """Today's claim values from a whole-run record's Tables 1-3 (None for a page record, whose claims already
     carry what today's rules need)."""
@@ -115,29 +102,6 @@ def _claims_of(got: dict, ids: Sequence[str] | None = None) -> ClaimTable:
     return ClaimTable.of(CLAIMS, {k: values[k] for k in ids or values})
 
 
-def show_cpu_reduced() -> None:
-    """``cpu_reduced.json`` (its settings and wall times, the claims it decides judged by this chapter's rules, its
-    tables and figures), then the Table 2 runs started off eta = 0 (``cpu_reduced_t2_init*.json``)."""
-    cpu = recorded(STEM, name="cpu_reduced.json").get("standard")
-    if cpu is None:
-        print(f"no CPU record of chapter 2 in this checkout (results/standard/{STEM}/cpu_reduced.json)")
-    else:
-        st = cpu["numbers"]["settings"]
-        print(f"{cpu['device']}, {cpu['date'][:10]}: {st['n_train']:,} training images, {st['hidden']} hidden units, "
-              f"S = {st['train']['samples']}, {st['train']['epochs']} epochs; "
-              + ", ".join(f"{k} {v:.0f} s" for k, v in cpu["numbers"]["seconds"].items()))
-        got = from_record(cpu["numbers"])
-        _display(_claims_of(got))
-        show_record(got, "recorded on a CPU, reduced standard settings")
-    for name in _T2_INIT:
-        init = recorded(STEM, name=name).get("standard")
-        if init is not None:
-            got = from_record(init["numbers"])
-            print(f"{name}: {init['what'].split(': ', 1)[1]} ({init['numbers']['seconds']['t2']:.0f} s)")
-            _display(_claims_of(got, ("C2.5", "C2.6")))
-            show_record(got, name, etas=("rotation", "affine"))
-
-
 def eta_sweep_frame(sweeps: Sequence[dict]) -> pd.DataFrame:
     """``eta_sweep.run_eta_sweep`` results as one table: per sweep and member, the mean final |eta| of the swept
     generators, the training ELBO and the test accuracy."""
@@ -149,16 +113,6 @@ def eta_sweep_frame(sweeps: Sequence[dict]) -> pd.DataFrame:
                          "eta final": float(np.abs(np.asarray(r["eta"])[m, gens]).mean()),
                          "ELBO": float(r["elbo"][m]), "test acc (%)": float(r["test_acc"][m])})
     return pd.DataFrame(rows).set_index(["invariance", "dataset", "member"]).round(3)
-
-
-def show_eta_sweep() -> None:
-    """The committed fixed-eta study (``cpu_eta_sweep.json``): what it ran, and its table."""
-    sweep = recorded(STEM, name="cpu_eta_sweep.json").get("standard")
-    if sweep is None:
-        print(f"no record of the eta sweep in this checkout (results/standard/{STEM}/cpu_eta_sweep.json)")
-        return
-    print(sweep["what"])
-    _display(eta_sweep_frame(sweep["numbers"]["sweeps"]))
 
 
 def show_cifar_preprocessing() -> None:
