@@ -17,16 +17,16 @@ from .similarity import (PARTS, SIMILARITIES, capture, feature_similarity, in_eq
 from .symmetry_checks import (check_equivariance, check_invariance, equivariance_error,  # noqa: F401
                               invariance_error)
 from .liegg import (apply_generator, image_coordinates, image_gradient, lie_generators, polarization_matrix,  # noqa: F401
-                    polarization_matrix_image, polarization_spectrum, symmetry_bias, symmetry_variance,
-                    variance_along)
+                    polarization_matrix_image, polarization_spectrum, spectrum_and_bias, symmetry_bias,
+                    symmetry_variance, variance_along)
 from .marginal import orbit_log_likelihood, preferred_rotation  # noqa: F401
 
 __all__: list[str] = []
 __all__ += ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
             "saliency_map", "saliency_postprocess", "saliency_invariance", "jacobian_sigma_max"]
 __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "image_gradient",
-            "polarization_spectrum", "symmetry_variance", "variance_along", "lie_generators", "symmetry_bias",
-            "apply_generator"]
+            "polarization_spectrum", "spectrum_and_bias", "symmetry_variance", "variance_along", "lie_generators",
+            "symmetry_bias", "apply_generator"]
 __all__ += ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance", "capture",
             "partition", "layer_in_equivariance", "token_maps"]
 __all__ += ["orbit_log_likelihood", "preferred_rotation"]

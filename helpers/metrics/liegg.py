@@ -232,6 +232,22 @@ def variance_along(E: Tensor, h: Tensor) -> float:
     return float((E @ (v / v.norm())).pow(2).sum() / len(E))
 
 
+def spectrum_and_bias(E: Tensor) -> dict:
+    """What Figs. 2 and 3 of Moskalev et al. 2022 plot, from a polarization matrix ``E (N, d*d)`` (on the host,
+    whatever E's device): the spectrum (``polarization_spectrum``), ``symmetry_variance`` and ``symmetry_bias`` in one
+    pass.
+
+    Returns:
+        ``sigma (D,)`` singular values ascending, ``bias (D,)`` the symmetry bias of each right singular vector,
+        ``variance`` = sigma_min^2 / N, and ``generator (d, d)`` the vector of the smallest singular value.
+    """
+    sigma, V = polarization_spectrum(E.double())  # (D,), (D, D)
+    d = math.isqrt(E.shape[1])
+    bias = symmetry_bias(V.T.reshape(-1, d, d))  # (D,), bias of the vector of sigma[i]
+    return {"sigma": sigma.cpu(), "bias": bias.cpu(), "variance": float(sigma[0] ** 2 / len(E)),
+            "generator": V[:, 0].reshape(d, d).cpu()}
+
+
 def lie_generators(E: Tensor, k: int = 1) -> Tensor:
     """The learned generators: right singular vectors of the ``k`` smallest singular values.
 

@@ -5,32 +5,17 @@ store); the metrics themselves are ``helpers.metrics.liegg`` (eqs. 2-4 of Moskal
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from ...metrics import polarization_matrix, polarization_matrix_image, polarization_spectrum, symmetry_bias
+from ...metrics import polarization_matrix, polarization_matrix_image, spectrum_and_bias
 from ...models import count_parameters
 from .models import sub_network
 from .settings import Settings
 
-__all__ = ["spectrum_and_bias", "measure", "summarise", "layerwise", "sample_complexity"]
-
-
-def spectrum_and_bias(E: Tensor) -> dict:
-    """What Figs. 2 and 3 plot, from a polarization matrix ``E (N, d*d)`` (on the host, whatever E's device).
-
-    Returns:
-        ``sigma (D,)`` singular values ascending, ``bias (D,)`` the symmetry bias of each right singular vector,
-        ``variance`` = sigma_min^2 / N, and ``generator (d, d)`` the vector of the smallest singular value.
-    """
-    sigma, V = polarization_spectrum(E.double())  # (D,), (D, D)
-    d = math.isqrt(E.shape[1])
-    bias = symmetry_bias(V.T.reshape(-1, d, d))  # (D,), bias of the vector of sigma[i]
-    return {"sigma": sigma.cpu(), "bias": bias.cpu(), "variance": float(sigma[0] ** 2 / len(E)),
-            "generator": V[:, 0].reshape(d, d).cpu()}
+__all__ = ["measure", "summarise", "layerwise", "sample_complexity"]
 
 
 def measure(model: nn.Module, images: Tensor, layer: int | None = None, background: float | None = 0.0) -> dict:

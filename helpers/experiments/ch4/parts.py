@@ -25,12 +25,12 @@ from scipy import stats
 from torch import Tensor, nn
 
 from ...augment import random_rotation
-from ...metrics import polarization_matrix
+from ...metrics import polarization_matrix, spectrum_and_bias
 from ...parts import Needs, Part
 from ...training import FitConfig, build_models, fit_ensemble, predict, test_accuracy
 from .data import o5_dataset, rotation_cifar10, rotation_mnist
 from .measures import layerwise as measure_layers
-from .measures import sample_complexity, spectrum_and_bias, summarise
+from .measures import sample_complexity, summarise
 from .models import O5Invariant, hidden_for_params, swish_mlp
 from .settings import Settings
 

@@ -9,9 +9,9 @@ that defines it.
   "map" is its response over the evaluation images (the Pool / Final convention of ``metrics.similarity``), so
   invariance asks whether unit c responds to ``g x`` as to ``x``, equivariance whether *some* unit c' does.
 - **Generators (ch4)**: LieGG's image polarization matrix (eq. 3 of Moskalev et al. 2022) of the L2-normalised
-  logits, with background 0 (rotation-MNIST's), read by chapter 4's ``spectrum_and_bias``: the symmetry variance
-  ``sigma_min^2 / N`` and the bias of the generator it retrieves; and the variance *along the rotation generator*
-  ``||E vec(J)||^2 / N`` (eq. 4's variance at ``h = J``, the unit rotation generator).
+  logits, with background 0 (rotation-MNIST's), read by ``metrics.spectrum_and_bias`` (chapter 4's read-out): the
+  symmetry variance ``sigma_min^2 / N`` and the bias of the generator it retrieves; and the variance *along the
+  rotation generator* ``||E vec(J)||^2 / N`` (eq. 4's variance at ``h = J``, the unit rotation generator).
   Layer by layer as chapter 4 measures it (Sec. 5.4 of Moskalev et al. 2022): the same read-out of the L2-normalised
   activations after each hidden layer (``hidden_features``).
 - **Marginal likelihood (ch2)**: the rotation eq. 9 prefers for the trained network, ``metrics.preferred_rotation``
@@ -32,11 +32,10 @@ from torch import Tensor, nn
 
 from ...groups import ROT4
 from ...metrics import (capture, in_equivariance, layer_in_equivariance, polarization_matrix_image,
-                        preferred_rotation, variance_along)
+                        preferred_rotation, spectrum_and_bias, variance_along)
 from ...models import MLP, GroupPooledMLP, SmallCNN
 from ..ch1.measures import evaluate
 from ..ch3.equivariance import rotation
-from ..ch4.measures import spectrum_and_bias
 from ..ch4.models import sub_network
 from .settings import Settings
 from .zoo import EtaNet
