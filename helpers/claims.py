@@ -102,20 +102,28 @@ class Claim:
             return float(self.paper)
         return None
 
+    def _number(self) -> float:
+        """The number an ``approx``, ``>=`` or ``<=`` claim compares with (``__post_init__`` checks there is one)."""
+        t = self._target()
+        assert t is not None, f"claim {self.id}: relation {self.relation!r} without a numeric target"
+        return t
+
     def rule(self) -> str:
         """The rule in one line: what reproduces, what is partly, and the tolerance's reason."""
-        t, tol, r = self._target(), self.tolerance, self.relation
+        tol, r = self.tolerance, self.relation
         if r == "approx":
+            t = self._number()
             text = f"|ours − {t:.4g}| ≤ {tol:.4g}"
             partly = self.partly or f"≤ {2 * tol:.4g}"
         elif r in (">=", "<="):
+            t = self._number()
             text = f"ours {'≥' if r == '>=' else '≤'} {t:.4g}"
             partly = self.partly or (f"{'≥' if r == '>=' else '≤'} {t - tol if r == '>=' else t + tol:.4g}"
                                      if tol else "")
         elif r == "effect":
             text, partly = "difference > 2 SE in the paper's direction (≥ 2 seeds)", self.partly
         elif r == "correlation":
-            text, partly = f"95 % interval of ρ excludes 0, sign {'+' if self.target > 0 else '−'}", self.partly
+            text, partly = f"95 % interval of ρ excludes 0, sign {'+' if self.target == 1 else '−'}", self.partly
         else:
             text = "every sub-check holds"
             partly = self.partly or "≥ half hold, none against the paper beyond noise"
@@ -172,7 +180,7 @@ def _verdict(c: Claim, ours: Any) -> tuple[str, str]:
         return "inconclusive", f"ρ {ours.rho:.2f}, 95 % interval [{lo:.2f}, {hi:.2f}] includes 0 (n = {ours.n})"
     if isinstance(ours, (Effect, Correlation)) or isinstance(ours, (list, tuple)):
         raise TypeError(f"claim {c.id}: relation {r!r} is judged on a number or noise.Seeds, got {ours!r}")
-    x, t, tol = float(ours), c._target(), c.tolerance
+    x, t, tol = float(ours), c._number(), c.tolerance
     if r == "approx":
         err = abs(x - t)
         return ("reproduced", "") if err <= tol else \

@@ -258,7 +258,10 @@ def _load_cached(name: str, train: bool, folder: Path) -> tuple[Tensor, Tensor]:
     if name == "cifar10":
         x, y = _read_cifar(folder, train)
     else:
-        images, labels = _idx_files(folder, train)
+        found = _idx_files(folder, train)
+        if found is None:
+            raise FileNotFoundError(f"{name}: no IDX image and label files under {folder / 'raw'}")
+        images, labels = found
         x, y = _read_idx(images), _read_idx(labels).astype(np.int64)
     if len(x) != len(y):
         raise ValueError(f"{name}: {len(x)} images but {len(y)} labels in {folder}")

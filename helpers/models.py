@@ -102,7 +102,7 @@ class R4SymmetricConv2d(nn.Conv2d):
 
     def symmetric_weight(self) -> Tensor:
         """``(C_out, C_in, k, k)``: the kernels averaged over their quarter turns."""
-        return sum(torch.rot90(self.weight, k, dims=(-2, -1)) for k in range(4)) / 4
+        return sum((torch.rot90(self.weight, k, dims=(-2, -1)) for k in range(4)), torch.zeros_like(self.weight)) / 4
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.symmetric_weight(), self.bias, padding=self.padding)

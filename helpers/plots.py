@@ -159,7 +159,7 @@ def _legible_in_notebooks() -> None:
     def show(fig, *args, **kwargs):
         return shown(legible(fig), *args, **kwargs)
 
-    show._legible = True
+    setattr(show, "_legible", True)
     png.for_type(Figure, show)
 
 

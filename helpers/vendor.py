@@ -72,7 +72,9 @@ def mathjax(root: str | os.PathLike | None = None, tarball: str | os.PathLike | 
             if m.isfile() and rel.startswith(_KEEP):
                 out = tmp / rel.removeprefix("es5/")
                 out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(tar.extractfile(m).read())
+                member = tar.extractfile(m)
+                assert member is not None  # m is a regular file
+                out.write_bytes(member.read())
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest

@@ -110,6 +110,8 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
     Returns:
         The static Figure and the ipywidgets widget (None where the frame slider, or no slider, was shown).
     """
+    if (caption is None) != (figure_name is None):
+        raise ValueError("explore: a numbered figure needs both figure_name and caption")
     values = list(values)
     static = list(static) if static is not None else static_values(values)
     ncols = max(1, min(len(static), int(max_width_in() // size[0])))
@@ -121,7 +123,7 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         draw(v, ax)
         ax.set_title(f"{name} = {fmt(v)}")
     fig.tight_layout()
-    if caption is not None or figure_name is not None:
+    if caption is not None and figure_name is not None:
         from .captions import figure
 
         figure(fig, figure_name, caption, alt)
