@@ -237,18 +237,18 @@ def plan(recs: list[dict], profile: str = "steps", variant: str | None = None) -
 
     out = {}
     for t in ch3.MNIST6_TASKS:
-        out[ch3.parts.mnist6_part(t)] = cost("MNIST6 7-layer CNN", s.mnist6_fit, n_mnist_train, n_mnist_val,
+        out[ch3.settings.mnist6_part(t)] = cost("MNIST6 7-layer CNN", s.mnist6_fit, n_mnist_train, n_mnist_val,
                                              min(s.n_eval, n_mnist_val), s.seeds)
     aug_ms = {"random crop": merged["augment_ms"].get("random crop", 0.0),
               "horizontal flip": merged["augment_ms"].get("horizontal flip", 0.0),
               "RandAugment": merged["augment_ms"].get("RandAugment", 0.0)}
     n_track_aug = len(s.track_epochs) if s.track_augmentations else 0
     for a in s.augmentations:
-        out[ch3.parts.aug_part(a)] = cost("ResNet-44", s.cifar_fit, s.cifar_train, n_cifar_val,
+        out[ch3.settings.aug_part(a)] = cost("ResNet-44", s.cifar_fit, s.cifar_train, n_cifar_val,
                                           min(s.n_eval, n_cifar_val), s.cifar_seed_list, aug_ms.get(a, 0.0),
                                           1 + n_track_aug, cl=s.channels_last)
     for k in s.widths:
-        name = ch3.parts.width_part(s, k)
+        name = ch3.settings.width_part(s, k)
         if name.startswith("width-") and f"WRN-40-{k}" in merged["step_ms"]:
             out[name] = cost(f"WRN-40-{k}", s.cifar_fit, s.cifar_train, n_cifar_val, min(s.n_eval, n_cifar_val),
                              s.cifar_seed_list, 0.0, 1 + len(s.track_epochs), s.stop_acc(k), cl=s.channels_last)

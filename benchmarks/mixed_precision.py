@@ -6,7 +6,7 @@
 ``--first-seed K --with FILE`` trains seeds K, K+1, ... and judges them together with the seeds of an earlier
 run's JSON (same sizes), e.g. to add seeds where three leave an effect undecided.
 
-Trains chapter 3's CIFAR ResNet-44 (the ``aug-baseline`` part's network and recipe, ``ch3.parts.augmentation``) on
+Trains chapter 3's CIFAR ResNet-44 (the ``aug-baseline`` part's network and recipe, ``ch3.runs.augmentation``) on
 the real CIFAR-10 subset at reduced size, once per seed in float32 and once in bfloat16 mixed precision, and compares
 what the chapter reads from it: validation accuracy and the per-layer translation invariance and equivariance
 (eqs. 4 and 7, the depth parts' means). Also times one training step of each network the chapter trains on CIFAR
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
            .replace("\n", " ").strip(), "step_ms": {}, "parts": {}}
     for precision in ("fp32", "bf16"):
         t0 = time.perf_counter()
-        r = ch3.parts.augmentation(replace(s, cifar_fit=replace(s.cifar_fit, precision=precision)), 0, device,
+        r = ch3.runs.augmentation(replace(s, cifar_fit=replace(s.cifar_fit, precision=precision)), 0, device,
                                    "baseline")
         out["parts"][precision] = {"acc": r["acc"], "wall_s": time.perf_counter() - t0,
                                    "runs": [{f"{m}_parts": np.asarray(run[f"{m}_parts"]).tolist() for m in _MEASURES}

@@ -114,7 +114,7 @@ def test_parts_of_each_profile_and_their_hashes():
     names = [p.name for p in ch3.PARTS(quick)]
     assert names == ["similarity-demo", "toy", "mnist6", "mnist6-rot-inv", "mnist6-rot-eq", "aug-baseline",
                      "aug-random-crop", "aug-randaugment", "width-2", "pretrained"]
-    assert ch3.parts.width_part(quick, 1) == "aug-baseline" and ch3.parts.width_part(std, 1) == "width-1"
+    assert ch3.settings.width_part(quick, 1) == "aug-baseline" and ch3.settings.width_part(std, 1) == "width-1"
     assert {"aug-cutmix", "aug-horizontal-flip", "width-1", "width-8"} <= {p.name for p in ch3.PARTS(std)}
     other = replace(std, image_dir="/some/images")
     for p in ch3.PARTS(std):
@@ -122,8 +122,8 @@ def test_parts_of_each_profile_and_their_hashes():
         assert same == (p.name != "pretrained"), p.name
     cifar = replace(std, cifar_fit=replace(std.cifar_fit, epochs=1))
     assert {p.name for p in ch3.PARTS(std) if p.digest(ch3.STEM, std, 0) != p.digest(ch3.STEM, cifar, 0)} == {
-        *(f"aug-{ch3.parts.slug(a)}" for a in std.augmentations), *(f"width-{k}" for k in std.widths)}
-    assert ch3.parts.pretrained(quick, 0, CPU)["skipped"].startswith("no folder")
+        *(f"aug-{ch3.settings.slug(a)}" for a in std.augmentations), *(f"width-{k}" for k in std.widths)}
+    assert ch3.runs.pretrained(quick, 0, CPU)["skipped"].startswith("no folder")
 
 
 def test_parts_smoke_through_the_store(need_data, tmp_path):
@@ -139,7 +139,7 @@ def test_parts_smoke_through_the_store(need_data, tmp_path):
     assert demo["cosine"]["shifted"] > demo["cosine"]["plain"] and demo["example"][0].shape == (8, 8)
     assert set(ev["toy"]) == {"invariant", "equivariant", "random"}
     assert "rho_cosine" in ev["aug-baseline"]["fig2b"] and ev["pretrained"]["skipped"].startswith("no folder")
-    c = ch3.parts.collect(ev, TINY)
+    c = ch3.results.collect(ev, TINY)
     assert set(c["mnist6"]) == set(ch3.MNIST6_TASKS) and len(c["mnist6"]["MNIST6"]["runs"]) == 1
     assert set(c["augmentations"]) == set(ch3.AUGMENTATIONS) and c["widths"][1] is ev["aug-baseline"]
     assert c["widths"][2]["runs"][0]["equivariance_parts"].shape == (len(PARTS),)
@@ -154,7 +154,7 @@ def test_parts_smoke_through_the_store(need_data, tmp_path):
         recs = {r["id"]: r for r in ch3.claims.table(ev, TINY, matching).to_records()}
         assert {c for c, r in recs.items() if "matching" in r} == set(ch3.claims.READS_EQUIVARIANCE)
         assert all(recs[c]["matching"] == matching for c in ch3.claims.READS_EQUIVARIANCE)
-    frames = ch3.views.frames(c)
+    frames = ch3.results.frames(c)
     eqv = frames["mnist6"].loc[("MNIST6", "equivariance_shared"), list(PARTS)].to_numpy()
     assert np.allclose(eqv, c["mnist6"]["MNIST6"]["runs"][0]["equivariance_shared_parts"])
     sec = frames["seconds"]  # every trained model's training and measuring time
@@ -395,7 +395,7 @@ def test_a_cifar_part_resumes_each_seeds_training_from_its_checkpoint(need_data,
     def run():
         ck = checkpoint.Checkpoints(tmp_path / "aug-cutmix.s0.ckpt", "sha256:t", every_s=0)
         with checkpoint.scope(ck):
-            return ck, ch3.parts.augmentation(s, 0, torch.device("cpu"), "CutMix")
+            return ck, ch3.runs.augmentation(s, 0, torch.device("cpu"), "CutMix")
 
     ck, first = run()
     ck2, again = run()
@@ -442,7 +442,7 @@ def test_steps_profile_is_the_papers_mnist6_and_schedule_and_keeps_earlier_hashe
     assert f.epochs >= 100 and f.milestones == (f.epochs // 2, f.epochs * 3 // 4) and f.precision == "fp32"
     assert steps.channels_last and not std.channels_last
     assert steps.cifar_train == 8068 and steps.track_epochs[-1] == f.epochs and len(steps.seeds) == 3
-    assert ch3.parts._track(steps, "widths") == steps.track_epochs and ch3.parts._track(std, "widths") == ()
+    assert ch3.runs._track(steps, "widths") == steps.track_epochs and ch3.runs._track(std, "widths") == ()
 
     new = {"track_epochs", "track_augmentations", "width_stop_acc", "channels_last"}
     assert not new & set(canonical(std)) and not new & set(canonical(paper))  # left out at their defaults
@@ -459,11 +459,11 @@ def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_
 
     need_data("cifar10")
     s = replace(TINY, cifar_seeds=(0,), cifar_fit=replace(TINY.cifar_fit, epochs=3, milestones=(2,)), widths=(1, 2))
-    plain = ch3.parts.width(s, 0, CPU, 2)["runs"][0]
+    plain = ch3.runs.width(s, 0, CPU, 2)["runs"][0]
     tracked = replace(s, track_epochs=(1, 3))
-    r = ch3.parts.width(tracked, 0, CPU, 2)
+    r = ch3.runs.width(tracked, 0, CPU, 2)
     run = r["runs"][0]
-    assert r["acc"] == ch3.parts.width(s, 0, CPU, 2)["acc"]
+    assert r["acc"] == ch3.runs.width(s, 0, CPU, 2)["acc"]
     np.testing.assert_array_equal(run["equivariance_shared"], plain["equivariance_shared"])
     np.testing.assert_array_equal(run["curve"], plain["curve"])
     assert len(run["curve"]) == 3 == run["epochs"] and not run["stopped"]
@@ -478,18 +478,18 @@ def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_
     def resumed():
         ck = checkpoint.Checkpoints(tmp_path / "width-2.s0.ckpt", "sha256:t", every_s=0)
         with checkpoint.scope(ck):
-            return ck, ch3.parts.width(tracked, 0, CPU, 2)["runs"][0]
+            return ck, ch3.runs.width(tracked, 0, CPU, 2)["runs"][0]
     resumed()
     ck, again = resumed()
     assert ck.resumed == ["width-2-s0"] and [p["epoch"] for p in again["track"]] == [1, 3]
     np.testing.assert_array_equal(again["curve"], run["curve"])
     np.testing.assert_array_equal(again["track"][0]["equivariance_shared_parts"],
                                   run["track"][0]["equivariance_shared_parts"])
-    stop = ch3.parts.width(replace(tracked, width_stop_acc=((2, 0.0),)), 0, CPU, 2)["runs"][0]
+    stop = ch3.runs.width(replace(tracked, width_stop_acc=((2, 0.0),)), 0, CPU, 2)["runs"][0]
     assert stop["stopped"] and stop["epochs"] == 1 and [p["epoch"] for p in stop["track"]] == [1]
     uses = {p.name: p.uses for p in ch3.PARTS(replace(tracked, width_stop_acc=((2, 0.0),)))}
     assert {"track_epochs", "width_stop_acc"} <= set(uses["width-2"]) and "track_epochs" not in uses["aug-baseline"]
-    cl = ch3.parts.width(replace(tracked, channels_last=True), 0, CPU, 2)["runs"][0]  # the layout: other rounding
+    cl = ch3.runs.width(replace(tracked, channels_last=True), 0, CPU, 2)["runs"][0]  # the layout: other rounding
     assert cl["epochs"] == 3 and [p["epoch"] for p in cl["track"]] == [1, 3]
     assert "channels_last" in {p.name: p.uses for p in ch3.PARTS(replace(s, channels_last=True))}["aug-baseline"]
 
@@ -498,7 +498,7 @@ def test_matched_accuracy_rule_known_answers():
     """A* is the lowest of each network's best tracked accuracy; a network's value is interpolated linearly in
     accuracy at its first tracked point at or above A*; C3.5 gains the matched comparison only where every network
     was tracked; a plateau is < 1 point of change over the last 10 % of epochs."""
-    from helpers.experiments.ch3.track import at_accuracy, common_accuracy, plateau
+    from helpers.experiments.ch3.results import at_accuracy, common_accuracy, plateau
 
     def pts(accs, vals):
         return [{"epoch": e + 1, "acc": a, "equivariance_shared_parts": np.full(5, v)}
@@ -524,7 +524,7 @@ def test_matched_accuracy_rule_known_answers():
     wid = {1: {"runs": runs([0.7] * 3, [0.5] * 3, narrow)}, 8: {"runs": runs([0.6] * 3, [0.4] * 3, wide)}}
     checks = ch3.claims.labelled_checks(None, None, wid, "equivariance_shared")["C3.5"]
     assert len(checks) == 4 and "matched accuracy 55.0 %" in checks[2][0]
-    m = ch3.claims.matched_widths(wid)
+    m = ch3.results.matched_widths(wid)
     assert m["acc"] == 55 and m["values"][8][:, 1] == pytest.approx([0.3, 0.31, 0.32])
     assert m["values"][1][:, 1] == pytest.approx([0.5 + 25 / 30 * 0.2 + d * 25 / 30 for d in (0, 0.01, 0.02)])
     untracked = {k: {"runs": runs([0.7] * 3, [0.5] * 3, None)} for k in (1, 8)}
@@ -557,9 +557,9 @@ def test_the_channels_last_cnn_is_the_same_network():
     """Known answer: the steps profile's channels-last 7-layer CNN has the contiguous one's weights (same seed) and
     outputs up to float rounding; only its memory layout differs."""
     torch.manual_seed(0)
-    a = ch3.parts._convnet7(6)
+    a = ch3.runs._convnet7(6)
     torch.manual_seed(0)
-    b = ch3.parts._convnet7(6, channels_last=True)
+    b = ch3.runs._convnet7(6, channels_last=True)
     conv = [p for p in b.parameters() if p.ndim == 4]
     assert conv and all(p.is_contiguous(memory_format=torch.channels_last) for p in conv)
     assert not all(p.is_contiguous(memory_format=torch.channels_last) for p in a.parameters() if p.ndim == 4)

@@ -251,7 +251,7 @@ def test_a_part_of_seeds_goes_on_from_its_pieces_on_a_new_machine(tmp_path, monk
     are gone (a fresh clone): the first seed comes from its committed piece, untrained, and the numbers equal an
     uninterrupted run's."""
     from helpers import runner
-    from helpers.experiments.ch3.parts import _seed_run
+    from helpers.experiments.ch3.runs import _seed_run
     from helpers.parts import Part
     from helpers.store import Store
     import types

@@ -2,7 +2,7 @@
 
 The measure itself, eqs. 4 (invariance) and 7 (equivariance), lives in ``helpers.metrics.similarity``; this
 module applies it to a chapter network's ``layers()`` and averages it over the five depth parts (Early,
-Middle, Late, Pool, Final: ``helpers.metrics.PARTS``).
+Middle, Late, Pool, Final: ``helpers.metrics.PARTS``). What it reports is named in ``settings.MEASURES``.
 """
 from __future__ import annotations
 
@@ -12,16 +12,9 @@ from torch import Tensor, nn
 
 from ...metrics.similarity import PARTS as DEPTH_PARTS
 from ...metrics.similarity import layer_in_equivariance
+from .settings import MEASURES
 
-__all__ = ["MEASURES", "EQUIVARIANCE", "rotation", "diagonal_shift", "measure", "part_means"]
-
-#: What ``measure`` reports per layer and part, with their plot labels, in the page's order: invariance (eq. 4);
-#: equivariance as eq. 7 writes it, one channel c' shared by all images of the evaluation set X (the chapter's
-#: measure); and the second reading, the best channel per image (stored as ``equivariance``, the key it had first).
-MEASURES = {"invariance": "invariance (eq. 4)", "equivariance_shared": "equivariance (eq. 7, c' shared over X)",
-            "equivariance": "equivariance (c' per image)"}
-#: The key of the chapter's equivariance (eq. 7), per matching: ``"shared"`` (the measure) or ``"sample"``.
-EQUIVARIANCE = {"shared": "equivariance_shared", "sample": "equivariance"}
+__all__ = ["rotation", "diagonal_shift", "measure", "part_means"]
 
 
 def rotation(k: int):

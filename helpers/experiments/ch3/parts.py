@@ -1,4 +1,5 @@
-"""Chapter 3's compute, as parts (``helpers.parts``): each trains what it measures and returns numbers and arrays.
+"""Chapter 3's parts (``helpers.parts``): the list of what the chapter computes, each part one run of ``runs``
+(which trains what it measures and returns numbers and arrays).
 
 =====================  ==========================================================================  ===========
 part                   what it computes                                                            figure
@@ -13,259 +14,22 @@ part                   what it computes                                         
 =====================  ==========================================================================  ===========
 
 Where WRN-k=1 is the very network and recipe of the augmentation baseline (the same number of blocks, as in
-the quick profile), there is no ``width-1`` part: ``width_part(s, 1)`` names ``aug-baseline`` instead.
+the quick profile), there is no ``width-1`` part: ``settings.width_part(s, 1)`` names ``aug-baseline`` instead.
 Each part's ``uses`` lists the settings it reads, so that e.g. the page's ``image_dir`` changes only the
 ``pretrained`` part's hash.
 """
 from __future__ import annotations
 
-import time
 from functools import partial
-from typing import Callable, Mapping
 
-import numpy as np
-import torch
-from torch import Tensor, nn
-
-from ... import data
-from ...checkpoint import active
-from ...metrics.similarity import feature_similarity, layer_in_equivariance
 from ...parts import Needs, Part
-from ...training import FitConfig, fit, test_accuracy
-from .augment import augmenter, cutmix_loss
-from .data import cifar10, mnist6
-from .equivariance import diagonal_shift, measure, rotation
-from .models import CifarResNet, ConvNet7, toy_cnns
-from .pretrained import run_pretrained
-from .settings import MNIST6_TASKS, Settings
-from .track import StopTraining, Tracker
+from .runs import augmentation, mnist6_task, pretrained, run_similarity_demo, run_toy, width
+from .settings import MNIST6_TASKS, Settings, aug_part, mnist6_part, width_part
 
-__all__ = ["all_parts", "collect", "slug", "mnist6_part", "aug_part", "width_part", "run_similarity_demo", "run_toy",
-           "train_and_measure", "train_tracked", "mnist6_task", "augmentation", "width", "fig2b", "pretrained"]
+__all__ = ["all_parts", "cl_uses"]
 
 _MNIST6_USES = ("seeds", "mnist6_train", "mnist6_val", "mnist6_fit", "n_eval")
 _CIFAR_USES = ("seeds", "cifar_seeds", "cifar_train", "cifar_val", "cifar_fit", "n_eval", "shifts")
-
-
-# --------------------------------------------------------------------------- part names
-def slug(label: str) -> str:
-    """A label as a part name: ``"random crop"`` -> ``"random-crop"``, ``"MNIST6-Rot-Inv"`` -> ``"mnist6-rot-inv"``."""
-    return label.lower().replace(" ", "-")
-
-
-def mnist6_part(task: str) -> str:
-    """The part of one MNIST6 task."""
-    return slug(task)
-
-
-def aug_part(aug: str) -> str:
-    """The part of one augmentation, e.g. ``"aug-random-crop"``."""
-    return f"aug-{slug(aug)}"
-
-
-def _reuses_baseline(s: Settings) -> bool:
-    return s.wrn_blocks == s.resnet_blocks and "baseline" in s.augmentations
-
-
-def width_part(s: Settings, k: int) -> str:
-    """The part that holds WRN width k: ``"width-<k>"``, or ``"aug-baseline"`` for k = 1 where that is the same
-    network, data, seeds and recipe (``wrn_blocks == resnet_blocks``)."""
-    return aug_part("baseline") if k == 1 and _reuses_baseline(s) else f"width-{k}"
-
-
-# --------------------------------------------------------------------------- Figs. 2a and 3
-def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
-    """Fig. 2a: random maps and a noisy copy, compared before and after adding 0.5 to both.
-
-    Returns:
-        ``{kind: {"plain": float, "shifted": float}}`` (means over ``n`` pairs) and one ``example`` pair
-        ``(a (size, size), b (size, size))``.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    a = torch.rand(n, size, size, generator=gen)  # (n, size, size)
-    b = a + 0.5 * torch.randn(n, size, size, generator=gen)  # a noisy copy
-    out = {k: {"plain": float(feature_similarity(a, b, k).mean()),
-               "shifted": float(feature_similarity(a + 0.5, b + 0.5, k).mean())} for k in ("correlation", "cosine")}
-    out["example"] = (a[0], b[0])
-    return out
-
-
-def run_toy(size: int = 28, n: int = 16, seed: int = 0) -> dict:
-    """Fig. 3: rotation in/equivariance per layer of the three toy CNNs on ``n`` real MNIST test digits
-    (90/180/270°). Returns ``{"invariant" | "equivariant" | "random": measure(...)}``."""
-    x, _ = data.load("mnist", train=False)
-    x = data.to_unit(x[:n])[:, None]  # (n, 1, 28, 28)
-    rots = [rotation(k) for k in (1, 2, 3)]
-    return {name: measure(m, x, rots) for name, m in toy_cnns(seed=seed).items()}
-
-
-# --------------------------------------------------------------------------- trained networks
-def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
-                      transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None
-                      ) -> tuple[float, dict, nn.Module]:
-    """Build a network after seeding with ``seed``, train it (``fit``; inside a part its training resumes from
-    checkpoints under ``checkpoint_key``), and measure it on ``xe``.
-
-    Returns:
-        ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds
-        ``seconds = {"train": ..., "measure": ...}`` (both end on a host read, so GPU work is counted).
-    """
-    torch.manual_seed(seed)
-    model = make()
-    torch.manual_seed(seed)
-    res = fit(model.to(device), ds["train"], ds["val"], cfg, augment=augment, loss_fn=loss_fn, seed=seed,
-              device=device, desc=desc, checkpoint_key=checkpoint_key)
-    t_fit = time.perf_counter()
-    acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
-    t1 = time.perf_counter()
-    run = measure(model, xe, transforms)
-    # training time with the earlier runs a checkpoint resumed from (fit's wall_time_s), not this run's alone
-    run["seconds"] = {"train": res.wall_time_s + t1 - t_fit, "measure": time.perf_counter() - t1}
-    return acc, run, model
-
-
-def train_tracked(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
-                  transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None,
-                  track_epochs=(), stop_acc: float | None = None, channels_last: bool = False
-                  ) -> tuple[float, dict, nn.Module]:
-    """``train_and_measure`` for the CIFAR networks, with a ``track.Tracker`` inside ``fit``: the same training
-    and numbers, plus the validation curve and the measure at ``track_epochs`` (and, with ``stop_acc``, a stop once
-    the validation accuracy reaches it, measured there). ``channels_last``: the model in channels-last layout (as
-    ``FitConfig(precision="bf16")`` puts it; here in float32 too).
-
-    Returns:
-        ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds ``curve``
-        (validation accuracy in % per epoch trained), ``track`` (the tracked points: epoch, accuracy,
-        ``{measure}_parts``), ``epochs`` (trained), ``stopped`` (bool) and ``seconds = {"train", "measure",
-        "track"}``. A stopped network keeps its weights at the stop (not the best epoch's) and is measured there.
-    """
-    torch.manual_seed(seed)
-    model = make()
-    torch.manual_seed(seed)
-    model = model.to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    tracker = Tracker(model, xe, transforms, track_epochs, loss_fn, stop_acc)
-    stopped = False
-    try:
-        fit(model, ds["train"], ds["val"], cfg, augment=augment, loss_fn=tracker, score_fn=tracker.score, seed=seed,
-            device=device, desc=desc, checkpoint_key=checkpoint_key)
-    except StopTraining:
-        stopped = True
-    model.eval()
-    t_fit = time.perf_counter()
-    acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
-    t1 = time.perf_counter()
-    run = measure(model, xe, transforms)
-    tr = tracker.result()
-    run |= {"curve": tr["curve"], "track": tr["track"], "epochs": len(tr["curve"]), "stopped": stopped,
-            "seconds": {"train": tracker.train_s() + t1 - t_fit, "measure": time.perf_counter() - t1,
-                        "track": tr["track_s"]}}
-    return acc, run, model
-
-
-def _seed_run(key: str, train: Callable[[], tuple[float, dict, nn.Module]],
-              first: Callable[[nn.Module], dict] | None = None) -> dict:
-    """One seed of a part: its piece ``key`` if an earlier run (any session, any machine) kept it under these
-    settings (``helpers.checkpoint``), else ``train()``'s network measured and kept as that piece.
-
-    Returns:
-        ``{"acc": %, "run": measure(...)}``, plus ``"first": first(model)`` where ``first`` is given (what a part
-        measures on the network of its first seed, which a piece does not keep).
-    """
-    ckpt = active()
-    got = ckpt.piece(key)
-    if got is None:
-        acc, run, model = train()
-        got = {"acc": acc, "run": run}
-        if first is not None:
-            got["first"] = first(model)
-        ckpt.keep(key, got)
-    return got
-
-
-def _convnet7(classes: int, channels_last: bool = False) -> nn.Module:
-    """The 7-layer CNN of Sec. 4.3, in channels-last memory layout where ``channels_last`` (the same network and
-    numbers up to float rounding; ~1.6x faster a float32 step at one CPU thread, ``benchmarks.ch3_throughput``)."""
-    model = ConvNet7(classes)
-    return model.to(memory_format=torch.channels_last) if channels_last else model
-
-
-def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict:
-    """Fig. 5, one task: the 7-layer CNN of each seed of ``s.seeds`` on it; rotation in/equivariance.
-
-    Returns:
-        ``{"task", "classes", "acc": [% per seed], "runs": [measure(...) per seed]}``.
-    """
-    ds = mnist6(task, s.mnist6_train, s.mnist6_val, seed)
-    xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 1, 28, 28)
-    rots = [rotation(k) for k in (1, 2, 3)]
-    accs, runs = [], []
-    for sd in s.seeds:
-        key = f"{mnist6_part(task)}-s{sd}"
-        got = _seed_run(key, lambda: train_and_measure(partial(_convnet7, ds["classes"], s.channels_last), ds,
-                                                       s.mnist6_fit, sd, device, xe, rots, desc=f"{task} seed {sd}",
-                                                       checkpoint_key=key))
-        accs.append(got["acc"])
-        runs.append(got["run"])
-    return {"task": task, "classes": ds["classes"], "acc": accs, "runs": runs}
-
-
-def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = "", key: str = "cifar",
-                first: Callable[[nn.Module, Tensor], dict] | None = None, track_epochs=(),
-                stop_acc: float | None = None) -> tuple[dict, dict | None]:
-    """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``;
-    ``train_tracked``: curves, and measures at ``track_epochs``, a stop at ``stop_acc``); returns the part's dict and
-    ``first(model, xe)`` on the first seed's network (None without ``first``), where ``xe`` are the evaluation images
-    ``(n_eval, 3, 32, 32)``."""
-    ds = cifar10(s.cifar_train, s.cifar_val, seed)
-    xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
-    shifts = [diagonal_shift(p) for p in s.shifts]
-    out, extra = {"n_train": ds["n_train"], "acc": [], "runs": []}, None
-    for i, sd in enumerate(s.cifar_seed_list):
-        loss = cutmix_loss(sd) if aug == "CutMix" else None
-        got = _seed_run(f"{key}-s{sd}",
-                        lambda: train_tracked(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
-                                              desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}",
-                                              track_epochs=track_epochs, stop_acc=stop_acc,
-                                              channels_last=s.channels_last),
-                        (lambda m: first(m, xe)) if first is not None and i == 0 else None)
-        out["acc"].append(got["acc"])
-        out["runs"].append(got["run"])
-        extra = got.get("first", extra)
-    return out, extra
-
-
-def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict:
-    """Fig. 6a, one augmentation: the CIFAR ResNet (``resnet_blocks`` per stage) of each CIFAR seed trained with
-    it; translation in/equivariance. The baseline also measures Fig. 2b on its first seed's network.
-
-    Returns:
-        ``{"augmentation", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}`` and, for the
-        baseline, ``"fig2b"`` (``fig2b``).
-    """
-    out, f2b = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug),
-                           first=fig2b if aug == "baseline" else None, track_epochs=_track(s, "augmentations"))
-    if aug == "baseline":
-        out["fig2b"] = f2b
-    return {"augmentation": aug, **out}
-
-
-def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
-    """Fig. 6b, one width: WRN-k (``wrn_blocks`` per stage) of each CIFAR seed, no augmentation; translation
-    in/equivariance. Returns ``{"width", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
-    out, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
-                         key=f"width-{k}", track_epochs=_track(s, "widths"),
-                         stop_acc=s.stop_acc(k) if s.width_stop_acc else None)
-    return {"width": k, **out}
-
-
-def _track(s: Settings, experiment: str) -> tuple[int, ...]:
-    """The epochs at which ``experiment``'s networks are measured along training (reads only the settings its
-    parts declare: ``_track_uses``)."""
-    if not s.track_epochs or (experiment == "augmentations" and not s.track_augmentations):
-        return ()
-    return tuple(s.track_epochs)
 
 
 def cl_uses(s: Settings) -> tuple[str, ...]:
@@ -281,52 +45,6 @@ def _track_uses(s: Settings, experiment: str) -> tuple[str, ...]:
         return ((("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ())
                 + cl_uses(s))
     return (("track_epochs", "track_augmentations") if s.track_epochs and s.track_augmentations else ()) + cl_uses(s)
-
-
-def fig2b(model: nn.Module, x: Tensor) -> dict:
-    """Fig. 2b on a trained CIFAR ResNet: 90° rotation invariance per block with correlation and with cosine,
-    the blocks' mean |activation|, and Pearson's ρ over the blocks of each with the magnitude.
-
-    Returns:
-        ``{"correlation": (L,), "cosine": (L,), "magnitude": (L,), "rho_correlation", "rho_cosine", "layers"}``.
-    """
-    layers = {k: v for k, v in model.layers().items() if k.startswith(("stem", "block"))}
-    res = {}
-    for kind in ("correlation", "cosine"):
-        r = layer_in_equivariance(model, {**layers, "pool": model.pool, "final": model.head}, x, [rotation(1)], kind)
-        L = len(layers)
-        res[kind] = r["invariance"][:L]
-        res["magnitude"] = r["magnitude"][:L]
-    for kind in ("correlation", "cosine"):
-        res[f"rho_{kind}"] = float(np.corrcoef(res[kind], res["magnitude"])[0, 1])
-    res["layers"] = list(layers)
-    return res
-
-
-def pretrained(s: Settings, seed: int, device: torch.device) -> dict:
-    """Figs. 4 and 7: ``run_pretrained`` on ``s.n_pretrained`` images of ``s.image_dir`` (``{"skipped": why}`` at
-    once without a folder, timm, internet or weights)."""
-    return run_pretrained(s.image_dir or None, n=s.n_pretrained, device=device)
-
-
-# --------------------------------------------------------------------------- the list, and the results by experiment
-def collect(ev: Mapping, s: Settings, stored_only: bool = False) -> dict:
-    """The trained parts' results by experiment, as the figures and claims read them.
-
-    Args:
-        ev: part results by name (a page's ``Evidence``, or a dict); s: the profile's settings.
-        stored_only: leave out the models whose part ``ev`` lacks (a profile in progress,
-            ``runner.stored_so_far``) instead of raising ``KeyError``.
-    Returns:
-        ``{"mnist6": {task: result}, "augmentations": {aug: result}, "widths": {k: result}}`` (each result has
-        ``"acc"`` and ``"runs"``; width 1 is the ``aug-baseline`` result where ``width_part`` says so).
-    """
-    names = {"mnist6": {t: mnist6_part(t) for t in MNIST6_TASKS},
-             "augmentations": {a: aug_part(a) for a in s.augmentations},
-             "widths": {int(k): width_part(s, k) for k in s.widths}}
-    return {key: {model: ev[name] for model, name in per.items() if not stored_only or name in ev}
-            for key, per in names.items()}
-
 
 
 def all_parts(s: Settings) -> list[Part]:

@@ -16,7 +16,8 @@ from torch import Tensor, nn
 from ... import data
 from ...metrics.similarity import PARTS as DEPTH_PARTS
 from ...metrics.similarity import layer_in_equivariance
-from .equivariance import MEASURES, diagonal_shift, part_means, rotation
+from .equivariance import diagonal_shift, part_means, rotation
+from .settings import MEASURES
 
 __all__ = ["PRETRAINED", "IMAGENETTE", "load_images", "imagenette_val", "is_token_model", "pretrained_layers",
            "spearman_parts", "measure_pretrained", "run_pretrained"]

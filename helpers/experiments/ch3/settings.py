@@ -1,16 +1,26 @@
-"""Chapter 3's profiles: one frozen ``Settings`` per profile (quick, standard, steps, paper)."""
+"""Chapter 3's profiles: one frozen ``Settings`` per profile (quick, standard, steps, paper), the names of what the
+profiles train (tasks, augmentations, the measures' keys) and the names of their parts (``width_part``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 from ...training import FitConfig
 
-__all__ = ["STEM", "Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_TASKS"]
+__all__ = ["STEM", "Settings", "SETTINGS", "AUGMENTATIONS", "MNIST6_TASKS", "MEASURES", "EQUIVARIANCE", "slug",
+           "mnist6_part", "aug_part", "width_part"]
 
 STEM = "03_learned_equivariance_depth"  # the notebook of the chapter (book/<STEM>.ipynb)
 
 MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
 AUGMENTATIONS = ("baseline", "random crop", "horizontal flip", "CutMix", "RandAugment")
+#: What ``equivariance.measure`` reports per layer and part, with their plot labels, in the page's order: invariance
+#: (eq. 4); equivariance as eq. 7 writes it, one channel c' shared by all images of the evaluation set X (the
+#: chapter's measure); and the second reading, the best channel per image (stored as ``equivariance``, the key it
+#: had first).
+MEASURES = {"invariance": "invariance (eq. 4)", "equivariance_shared": "equivariance (eq. 7, c' shared over X)",
+            "equivariance": "equivariance (c' per image)"}
+#: The key of the chapter's equivariance (eq. 7), per matching: ``"shared"`` (the measure) or ``"sample"``.
+EQUIVARIANCE = {"shared": "equivariance_shared", "sample": "equivariance"}
 
 
 @dataclass(frozen=True)
@@ -125,3 +135,26 @@ SETTINGS = {
                       cifar_train=50_000, cifar_val=2000, resnet_blocks=7, wrn_blocks=6,
                       cifar_fit=_sgd(200, (100, 150))),
 }
+
+
+# --------------------------------------------------------------------------- part names
+def slug(label: str) -> str:
+    """A label as a part name: ``"random crop"`` -> ``"random-crop"``, ``"MNIST6-Rot-Inv"`` -> ``"mnist6-rot-inv"``."""
+    return label.lower().replace(" ", "-")
+
+
+def mnist6_part(task: str) -> str:
+    """The part of one MNIST6 task."""
+    return slug(task)
+
+
+def aug_part(aug: str) -> str:
+    """The part of one augmentation, e.g. ``"aug-random-crop"``."""
+    return f"aug-{slug(aug)}"
+
+
+def width_part(s: Settings, k: int) -> str:
+    """The part that holds WRN width k: ``"width-<k>"``, or ``"aug-baseline"`` for k = 1 where that is the same
+    network, data, seeds and recipe (``wrn_blocks == resnet_blocks``)."""
+    reuses_baseline = s.wrn_blocks == s.resnet_blocks and "baseline" in s.augmentations
+    return aug_part("baseline") if k == 1 and reuses_baseline else f"width-{k}"

@@ -1,6 +1,5 @@
 """Chapter 3's networks measured along training (issue 40, item 4): the validation curve of every CIFAR network,
-its in/equivariance (eqs. 4 and 7) at chosen epochs with the validation accuracy at each, and the comparison of
-widths at a matched validation accuracy.
+its in/equivariance (eqs. 4 and 7) at chosen epochs with the validation accuracy at each.
 
 ``Tracker`` rides inside ``training.fit`` without changing it: ``fit`` calls its ``score_fn`` once per epoch, after
 putting the model in eval mode, so ``Tracker.score`` records the epoch's validation accuracy (the curve) and, at the
@@ -8,36 +7,22 @@ chosen epochs, measures the network (``equivariance.measure``: no random draws, 
 as without it). ``fit`` saves and restores a ``loss_fn`` that has ``state_dict``: the tracker is the loss too
 (wrapping the part's loss), so its curve and points resume with the training's checkpoints.
 
-**The matched-accuracy rule** (fixed before any ``steps`` result, issue 40 item 4):
-
-- Each width's networks are measured at the settings' ``track_epochs`` (and where a network stops, see
-  ``stop_acc``), each point holding the epoch, the validation accuracy (%) and the depth-part means of every measure.
-- The common accuracy ``A*`` is the lowest, over the widths and their seeds, of each network's highest accuracy at a
-  tracked point: every network of the comparison reaches it at some tracked point.
-- A network's value at ``A*`` is read at its FIRST tracked point with accuracy >= ``A*``: interpolated linearly in
-  accuracy between that point and the tracked point before it (the earlier of the two is below ``A*``); at the
-  network's first tracked point, that point's value itself.
-- The narrowest and the widest width are then compared as C3.5 compares them at the end (Middle and Late, eq. 7's
-  shared equivariance, an effect beyond twice its standard error over seeds, unpaired).
-
-A network has **plateaued** when its validation accuracy changed by less than 1 point over the last 10 % of its
-epochs (``plateau``).
+The rule that reads these points (the widths compared at a matched validation accuracy) and a curve's plateau
+are ``results``' (``matched_widths``, ``plateau``).
 """
 from __future__ import annotations
 
 import copy
-import math
 import time
 
 import numpy as np
 from torch import Tensor, nn
 
 from ...training.basics import _default_loss, accuracy
-from .equivariance import MEASURES, measure
+from .equivariance import measure
+from .settings import MEASURES
 
-__all__ = ["Tracker", "StopTraining", "common_accuracy", "at_accuracy", "plateau", "PLATEAU_POINTS"]
-
-PLATEAU_POINTS = 1.0  #: the largest change (points of validation accuracy) over the last 10 % of epochs of a plateau
+__all__ = ["Tracker", "StopTraining"]
 
 
 class StopTraining(Exception):
@@ -108,37 +93,3 @@ class Tracker:
         return {"curve": np.asarray(self.curve, float), "track": self.points,
                 "track_s": self.earlier_measure_s + self.measure_s}
 
-
-def common_accuracy(nets: list[list[dict]]) -> float:
-    """``A*`` of the rule (module docstring): the lowest over ``nets`` (each a network's tracked points) of each
-    network's highest tracked accuracy. Raises ``ValueError`` for a network without tracked points."""
-    empty = [i for i, pts in enumerate(nets) if not pts]
-    if empty or not nets:
-        raise ValueError(f"networks {empty} have no tracked points; the matched-accuracy rule needs every network's")
-    return float(min(max(p["acc"] for p in pts) for pts in nets))
-
-
-def at_accuracy(points: list[dict], acc: float, key: str) -> np.ndarray:
-    """A network's ``{key}_parts`` ``(5,)`` at validation accuracy ``acc`` by the rule (module docstring): at its
-    first tracked point with accuracy >= ``acc``, interpolated linearly in accuracy from the point before it."""
-    pts = sorted(points, key=lambda p: p["epoch"])
-    i = next((j for j, p in enumerate(pts) if p["acc"] >= acc), None)
-    if i is None:
-        raise ValueError(f"the network never reaches {acc:.2f} % at a tracked point (best "
-                         f"{max((p['acc'] for p in pts), default=math.nan):.2f} %)")
-    hi = np.asarray(pts[i][f"{key}_parts"], float)
-    if i == 0:
-        return hi
-    lo, a0, a1 = np.asarray(pts[i - 1][f"{key}_parts"], float), pts[i - 1]["acc"], pts[i]["acc"]
-    return lo + (acc - a0) / (a1 - a0) * (hi - lo)
-
-
-def plateau(curve) -> dict:
-    """Whether a validation curve (% per epoch) plateaued: ``{"change": last − value 10 % of the epochs before
-    the end (points), "window": epochs, "plateaued": |change| < PLATEAU_POINTS}``."""
-    c = np.asarray(curve, float)
-    if len(c) < 2:
-        raise ValueError(f"a curve needs >= 2 epochs to judge a plateau, got {len(c)}")
-    w = max(1, int(round(0.1 * len(c))))
-    change = float(c[-1] - c[-1 - w])
-    return {"change": change, "window": w, "plateaued": abs(change) < PLATEAU_POINTS}

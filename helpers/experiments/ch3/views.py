@@ -12,11 +12,11 @@ import numpy as np
 
 from ... import captions, plots
 from ...metrics.similarity import PARTS as DEPTH_PARTS
-from .claims import mean_parts
-from .equivariance import MEASURES
+from .results import collect, frames, matched_widths, plateau
+from .settings import MEASURES, SETTINGS
 
 __all__ = ["headline", "demo_frame", "demo_maps", "plot_layers", "toy", "toy_frame", "plot_part_bars", "plot_mnist6",
-           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "frames", "FRAME_CAPTIONS",
+           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "FRAME_CAPTIONS",
            "subcheck_frame", "curves", "plateau_frame", "plot_matched", "show_experiments", "show_so_far"]
 
 #: One panel of the page's multi-panel figures, inches: three fit the column's widest legible figure side by side.
@@ -184,37 +184,7 @@ def plot_pretrained(pre: dict) -> plt.Figure:
 
 
 # --------------------------------------------------------------------------- tables
-def frames(n: dict) -> dict:
-    """Per-part numbers as tables (seed means) of the trained experiments in ``n``.
-
-    Args:
-        n: ``{"mnist6": {task: r}, "augmentations": {aug: r}, "widths": {k: r}}`` (``parts.collect``'s layout,
-            also the ``numbers`` of the chapter's earlier records); experiments that are absent are left out.
-    Returns:
-        ``{"mnist6", "augmentations", "widths"}`` (those present): a DataFrame indexed by (model, measure) with
-        one column per depth part and ``accuracy`` (%); and ``"seconds"`` where every run is timed: training
-        and measuring seconds per model (seeds summed), indexed by (experiment, model).
-    """
-    import pandas as pd
-
-    out = {}
-    for key, label in (("mnist6", "task"), ("augmentations", "augmentation"), ("widths", "width")):
-        if not n.get(key):
-            continue
-        rows = [{label: model if key != "widths" else f"k={model}", "measure": m,
-                 **dict(zip(DEPTH_PARTS, mean_parts(r["runs"], m).tolist())), "accuracy": float(np.mean(r["acc"]))}
-                for model, r in n[key].items() for m in MEASURES if f"{m}_parts" in r["runs"][0]]
-        out[key] = pd.DataFrame(rows).set_index([label, "measure"])
-    times = [{"experiment": key, "model": model if key != "widths" else f"k={model}",
-              **{f"{phase} s": sum(x["seconds"][phase] for x in r["runs"]) for phase in ("train", "measure")}}
-             for key in ("mnist6", "augmentations", "widths") for model, r in (n.get(key) or {}).items()
-             if all("seconds" in x for x in r["runs"])]
-    if times:
-        out["seconds"] = pd.DataFrame(times).set_index(["experiment", "model"])
-    return out
-
-
-#: The caption of each of ``frames``' tables.
+#: The caption of each of ``results.frames``' tables.
 FRAME_CAPTIONS = {
     "mnist6": "MNIST6 (cf. Fig. 5): rotation invariance and equivariance per depth part and validation accuracy (%) "
               "of the 7-layer CNN, per task and measure (seed means).",
@@ -251,9 +221,6 @@ def subcheck_frame(checks: dict[str, list]) -> "pd.DataFrame":
 
 def headline(ev, s=None) -> plt.Figure:
     """The page's first figure: invariance and equivariance by depth in the MNIST6 CNNs (Fig. 5)."""
-    from .parts import collect
-    from .settings import SETTINGS
-
     mn = collect(ev, s if s is not None else SETTINGS[ev.profile])["mnist6"]
     return plot_mnist6(mn)
 
@@ -277,10 +244,8 @@ def curves(variants: dict, title: str | None = None) -> plt.Figure:
 
 def plateau_frame(variants: dict) -> "pd.DataFrame":
     """Per network (variant, seed): epochs trained, whether it stopped early, final and best validation accuracy
-    and the change over its last 10 % of epochs (``track.plateau``: a plateau is < 1 point)."""
+    and the change over its last 10 % of epochs (``results.plateau``: a plateau is < 1 point)."""
     import pandas as pd
-
-    from .track import plateau
 
     rows = [{"variant": str(label), "seed": j, "epochs": len(r["curve"]), "stopped": bool(r.get("stopped", False)),
              "final %": float(r["curve"][-1]), "best %": float(np.max(r["curve"])),
@@ -291,10 +256,8 @@ def plateau_frame(variants: dict) -> "pd.DataFrame":
 
 def plot_matched(wid: dict, key: str = "equivariance_shared") -> plt.Figure | None:
     """Equivariance against validation accuracy along training, per width (Middle and Late panels): each seed's
-    tracked points as a line, the common accuracy A* of ``ch3.track``'s rule as a vertical line and each network's
+    tracked points as a line, the common accuracy A* of the rule of ``results`` as a vertical line and each network's
     value there as a marker. None where the widths were not tracked."""
-    from .claims import matched_widths
-
     m = matched_widths(wid, key)
     if m is None:
         return None
@@ -314,7 +277,7 @@ def plot_matched(wid: dict, key: str = "equivariance_shared") -> plt.Figure | No
 
 
 # --------------------------------------------------------------------------- the trained experiments, captioned
-#: Per experiment of ``parts.collect``'s layout: the paper's figure, what a figure of it plots, and its alt text.
+#: Per experiment of ``results.collect``'s layout: the paper's figure, what a figure of it plots, and its alt text.
 _EXPERIMENTS = {
     "mnist6": ("Fig. 5", "rotation invariance and equivariance per depth part of the 7-layer MNIST6 CNN, one panel "
                          "per task (bars: seed means, whiskers: their spread over seeds; accuracy in each title)",
@@ -335,10 +298,10 @@ def _variants(n: dict, key: str) -> dict:
 
 
 def show_experiments(n: dict, prefix: str, where: str) -> None:
-    """Display the trained experiments ``n`` holds (``parts.collect``'s layout, or an earlier record's
+    """Display the trained experiments ``n`` holds (``results.collect``'s layout, or an earlier record's
     ``numbers``) as numbered figures named ``<prefix>-<experiment>`` whose captions start with ``where``: Fig. 5,
     Figs. 6a and 6b with each variant's validation accuracy, the validation curves and plateau tables where the
-    runs kept them, and the per-part tables (``frames``)."""
+    runs kept them, and the per-part tables (``results.frames``)."""
     from IPython.display import Markdown, display
 
     for key, (paper, what, alt) in _EXPERIMENTS.items():
@@ -365,8 +328,6 @@ def show_so_far(ev) -> None:
     """The stored trained parts of a profile in progress (``runner.stored_so_far``): their provenance, then
     ``show_experiments`` of the experiments stored so far (figures named ``fig-ch3-<profile>-<experiment>``)."""
     from IPython.display import display
-
-    from .parts import collect
 
     display(ev)
     show_experiments(collect(ev, ev.settings, stored_only=True), f"fig-ch3-{ev.profile}",
