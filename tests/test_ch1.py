@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from helpers.experiments import ch1
 from helpers.groups import ROT4, TRANS3
-from helpers.metrics import invariance_penalty
+from helpers.metrics import invariance_penalty, pick_nu
 from helpers.training import FitConfig
 
 TINY = replace(ch1.SETTINGS["quick"], n_train=200, n_test=100, n_val=50, seeds=(0, 1), hidden=(16, 16),
@@ -118,8 +118,8 @@ def test_orbit_neighbours_known_answers():
 
 def test_pick_nu_rule():
     sweep = {0.1: {"SI": [0.5]}, 1.0: {"SI": [0.96, 0.95]}, 10.0: {"SI": [0.99]}}
-    assert ch1.pick_nu(sweep, 0.95) == 1.0  # the smallest nu that reaches the target
-    assert ch1.pick_nu(sweep, 0.999) == 10.0  # none reaches it: the highest SI
+    assert pick_nu(sweep, 0.95) == 1.0  # the smallest nu that reaches the target
+    assert pick_nu(sweep, 0.999) == 10.0  # none reaches it: the highest SI
 
 
 def test_parts_of_a_tiny_profile_give_every_claim(mnist_r4, tmp_path):
@@ -173,6 +173,26 @@ def test_split_layout_measures_what_the_whole_sweep_measures(mnist_r4, tmp_path)
     assert verdicts(whole) == verdicts(parts)
 
 
+def test_older_layout_reads_back_as_stored():
+    """The quick profile's committed parts are in the older layout (one part per sweep): ``results.records`` cuts
+    them into the split layout and ``groups_of`` joins them again into exactly the stored ``group-<g>``."""
+    from pathlib import Path
+
+    from helpers import runner
+    from helpers.store import Store
+
+    root = Path(__file__).resolve().parent.parent / "results"
+    ev = runner.evidence(ch1, "quick", store=Store(root, protected=True), committed=False, progress=None)
+    recs = ch1.results.records(ev)
+    assert "ir-rot4-l2-1" in recs and "ir-rot4-kl-100" in recs and "sensitivity-rot4-kl" not in recs
+    for g, r in ch1.groups_of(ev).items():
+        stored = ev[f"group-{g}"]
+        assert list(r) == list(stored) and r["nu"] == stored["nu"] and r["sweep"] == stored["sweep"]
+        assert r["table"] == stored["table"] and r["drift"] == stored["drift"]
+    for g, sv in ch1.sensitivity_of(ev).items():
+        assert sv["kl"] == {k: ev[f"sensitivity-{g}-kl"][k] for k in ("nu", "sweep")}
+
+
 def test_train_sweep_members_equal_single_nu_runs(mnist_r4):
     """One ensemble over (nu, seed) gives each member the model of its own single-nu run."""
     swept = ch1.train_sweep(mnist_r4, TINY, (0.5, 4.0), "kl")
@@ -221,17 +241,23 @@ def test_pending_nus_says_which_missing_nus_could_still_change_the_pick():
     def ev(l2: dict, kl: dict | None = None, whole: dict | None = None) -> Evidence:
         results = {f"ir-rot4-{pen}-{nu:g}": {"nu": nu, "penalty": pen, "metrics": {"SI": [si]}}
                    for pen, per in (("l2", l2), ("kl", kl or {})) for nu, si in per.items()}
-        if whole is not None:
-            results["group-rot4"] = {"sweep": {nu: {"SI": [si]} for nu, si in whole.items()}}
+        if whole is not None:  # the older layout (quick, standard): the L2 sweep inside group-rot4
+            sweep = {nu: {"SI": [si]} for nu, si in whole.items()}
+            kinds = {k: None for k in ch1.MODELS}
+            results["group-rot4"] = {
+                "group": "ROT4", "nu": pick_nu(sweep, 0.95), "n_params": kinds, "table": kinds, "sweep": sweep,
+                "orbit_example": None, "saliency": {"images": None, "WT": None, "DA": None, "IR": dict.fromkeys(sweep)},
+                "drift": {"betas": [0.0], **kinds, "examples": dict(kinds)},
+                "tsne": {"spread": dict(kinds), "neighbours": dict(kinds)}}
         return Evidence("01_genuine_invariance", "paper", 0, "paper", "", results=results, settings=settings)
 
-    assert ch1.parts.pending_nus(ev({1.0: 0.9, 10.0: 0.96}), "rot4") == [0.3, 3.0]
-    assert ch1.parts.pending_nus(ev({0.3: 0.5, 1.0: 0.9, 3.0: 0.96}), "rot4") == []  # nu = 10 comes after the pick
-    assert ch1.parts.pending_nus(ev({0.3: 0.5, 10.0: 0.9}), "rot4") == [1.0, 3.0]  # none reaches 0.95
-    assert ch1.parts.pending_nus(ev({}), "rot4") == [0.3, 1.0, 3.0, 10.0]
-    assert ch1.parts.pending_nus(ev({1.0: 0.99}, {10.0: 0.99}), "rot4", "kl") == [1.0]
-    assert ch1.parts.pending_nus(ev({}, whole={0.3: 0.5, 1.0: 0.9, 3.0: 0.9, 10.0: 0.99}), "rot4") == []
-    assert ch1.parts.pending_nus(ev({1.0: 0.99}), "trans3") == [0.3, 1.0, 3.0, 10.0]
+    assert ch1.pending_nus(ev({1.0: 0.9, 10.0: 0.96}), "rot4") == [0.3, 3.0]
+    assert ch1.pending_nus(ev({0.3: 0.5, 1.0: 0.9, 3.0: 0.96}), "rot4") == []  # nu = 10 comes after the pick
+    assert ch1.pending_nus(ev({0.3: 0.5, 10.0: 0.9}), "rot4") == [1.0, 3.0]  # none reaches 0.95
+    assert ch1.pending_nus(ev({}), "rot4") == [0.3, 1.0, 3.0, 10.0]
+    assert ch1.pending_nus(ev({1.0: 0.99}, {10.0: 0.99}), "rot4", "kl") == [1.0]
+    assert ch1.pending_nus(ev({}, whole={0.3: 0.5, 1.0: 0.9, 3.0: 0.9, 10.0: 0.99}), "rot4") == []
+    assert ch1.pending_nus(ev({1.0: 0.99}), "trans3") == [0.3, 1.0, 3.0, 10.0]
 
 
 def test_a_part_resumes_its_trained_models_from_their_checkpoints(mnist_r4, tmp_path):

@@ -1,7 +1,8 @@
 """Every invariance / equivariance measure of the book, one definition each.
 
 The package grows one module per concept as the chapters land:
-``invariance`` (ch1: DI, LI, SI), ``sensitivity`` (ch1: Jacobian sigma_max), ``similarity`` (ch3: feature in/equivariance),
+``invariance`` (ch1: DI, LI, SI), ``sensitivity`` (ch1: Jacobian sigma_max), ``output`` (ch1's Table 1 columns of
+trained models and its nu rule), ``similarity`` (ch3: feature in/equivariance),
 ``liegg`` (ch4: polarization matrix, symmetry variance and bias), ``marginal`` (ch2's objective as a probe: the
 rotation a marginal likelihood prefers for a trained network), ``symmetry_checks`` (invariance and
 equivariance errors over a group's elements, for tests), ``checks`` (input validation). Tests and the book call
@@ -20,6 +21,7 @@ from .liegg import (apply_generator, image_coordinates, image_gradient, lie_gene
                     polarization_matrix_image, polarization_spectrum, spectrum_and_bias, symmetry_bias,
                     symmetry_variance, variance_along)
 from .marginal import orbit_log_likelihood, preferred_rotation  # noqa: F401
+from .output import output_lens, pick_nu  # noqa: F401
 
 __all__: list[str] = []
 __all__ += ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
@@ -30,4 +32,5 @@ __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinat
 __all__ += ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance", "capture",
             "partition", "layer_in_equivariance", "token_maps"]
 __all__ += ["orbit_log_likelihood", "preferred_rotation"]
+__all__ += ["output_lens", "pick_nu"]
 __all__ += ["check_invariance", "check_equivariance", "invariance_error", "equivariance_error"]

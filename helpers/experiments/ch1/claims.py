@@ -13,12 +13,10 @@ import numpy as np
 
 from ...claims import Claim, ClaimTable
 from ...noise import Effect, Seeds
-from .parts import groups_of, sensitivity_of
+from .results import groups_of, sensitivity_of
 from .settings import MODELS
 
 __all__ = ["CLAIMS", "values", "table"]
-
-_PAPER_IR_ACC = {"rot4": 87.9, "trans3": 93.1}   # Table 1, IR at SI >= 0.95
 
 CLAIMS = {c.id: c for c in [
     Claim("C1.1", "WT: max over groups of LI, DI and 1 − SI", "Table 1", paper=0.0, relation="<=", target=1e-6,

@@ -1,44 +1,27 @@
-"""What chapter 1 measures on trained models: Table 1's columns (accuracy, LI, DI, SI, sigma_max), the nu rule,
-realigned orbit saliency (Fig. 3), where orbits lie in feature space (Fig. 2, C1.6) and the exact gradient flow
+"""What chapter 1 measures on trained models: Table 1's columns (accuracy, LI, DI, SI, sigma_max), realigned
+orbit saliency (Fig. 3), where orbits lie in feature space (Fig. 2, C1.6) and the exact gradient flow
 of LI for a linear model (eq. 6). The metrics themselves are ``helpers.metrics``'."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ...groups import CyclicGroup
-from ...metrics import (distribution_invariance, jacobian_sigma_max, logit_invariance, saliency_invariance,
-                        saliency_map)
-from ...training import accuracy, predict
+from ...metrics import output_lens, saliency_map
 from .data import Transforming
 from .settings import Settings
 
-__all__ = ["evaluate", "pick_nu", "orbit_saliency", "orbit_spread", "orbit_neighbours", "linear_flow"]
+__all__ = ["evaluate", "orbit_saliency", "orbit_spread", "orbit_neighbours", "linear_flow"]
 
 
 def evaluate(models: list[nn.Module], ds: Transforming, s: Settings, sensitivity: bool = False) -> dict:
-    """Table 1's columns for each member: test accuracy (%), LI, DI, SI (and sigma_max if asked).
+    """Table 1's columns for each member on ``ds``'s test split (``metrics.output_lens`` with the profile's
+    ``n_eval``, ``n_si`` and ``ig_steps``): test accuracy (%), LI, DI, SI (and sigma_max if asked).
 
     Returns:
         ``{"acc": [M], "LI": [M], "DI": [M], "SI": [M], ("sigma_max": [M])}``.
     """
-    x, y = ds.test
-    dev = next(models[0].parameters()).device
-    xe, xs, ys = x[: s.n_eval].to(dev), x[: s.n_si].to(dev), y[: s.n_si].to(dev)
-    out = {"acc": [100 * accuracy(predict(m, x.to(dev)), y.to(dev)) for m in models],
-           "LI": [logit_invariance(m, xe, ds.group) for m in models],
-           "DI": [distribution_invariance(m, xe, ds.group) for m in models],
-           "SI": [saliency_invariance(m, xs, ds.group, ys, n_steps=s.ig_steps) for m in models]}
-    if sensitivity:
-        out["sigma_max"] = [jacobian_sigma_max(m, xe) for m in models]
-    return out
-
-
-def pick_nu(sweep: dict[float, dict], target: float) -> float:
-    """The smallest nu whose mean SI reaches ``target`` (the paper's rule); else the nu of the highest SI."""
-    ok = [nu for nu, r in sorted(sweep.items()) if np.mean(r["SI"]) >= target]
-    return ok[0] if ok else max(sweep, key=lambda nu: np.mean(sweep[nu]["SI"]))
+    return output_lens(models, ds.test, ds.group, s.n_eval, s.n_si, s.ig_steps, sensitivity)
 
 
 def orbit_saliency(model: nn.Module, x: Tensor, y: Tensor, group: CyclicGroup, n_steps: int = 32) -> Tensor:

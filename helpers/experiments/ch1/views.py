@@ -4,22 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from ... import plots
+from .paper import PAPER_TABLE1
+from .results import groups_of, pending_nus, sensitivity_of
 from .settings import MODELS
 
-__all__ = ["headline", "PAPER_TABLE1", "table1", "table1_vs_paper", "plot_nu_sweep", "nu_sweep_figure",
-           "neighbours_frame", "chosen_frame", "drift_figure", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
+__all__ = ["headline", "table1", "table1_vs_paper", "plot_nu_sweep", "nu_sweep_figure", "neighbours_frame",
+           "chosen_frame", "drift_figure", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
            "plot_proposition", "draw_nu", "draw_beta", "models_frame", "record_frame", "show_so_far"]
 
 
-#: The paper's Table 1, typed in as printed: acc (%), LI, DI, SI, mean ± spread over its 4 seeds.
-PAPER_TABLE1 = {
-    "rot4": {"WT": ("94.6 ± 0.1", "0.00 ± 0.0", "0.0 ± 0.0", "1.00 ± 0.00"),
-             "DA": ("94.0 ± 0.5", "98.6 ± 5.4", "0.3 ± 0.1", "0.17 ± 0.04"),
-             "IR": ("87.9 ± 0.8", "0.02 ± 0.0", "0.0 ± 0.0", "0.95 ± 0.03")},
-    "trans3": {"WT": ("96.6 ± 0.1", "0.0 ± 0.0", "0.0 ± 0.0", "1.00 ± 0.0"),
-               "DA": ("96.2 ± 0.2", "50.8 ± 6.8", "0.1 ± 0.0", "0.57 ± 0.08"),
-               "IR": ("93.1 ± 0.1", "0.01 ± 0.0", "0.0 ± 0.0", "0.95 ± 0.07")},
-}
 _TABLE1_COLUMNS = (("acc", "{:.1f}"), ("LI", "{:.2f}"), ("DI", "{:.3f}"), ("SI", "{:.2f}"))
 
 
@@ -27,7 +20,7 @@ def table1(results: dict[str, dict]):
     """Table 1: accuracy (%), LI, DI, SI as mean ± std over seeds, one row per (group, model).
 
     Args:
-        results: ``{group: result of part group-<group>}`` (``parts.groups_of(ev)``).
+        results: ``{group: result of part group-<group>}`` (``results.groups_of(ev)``).
     """
     import pandas as pd
     rows = []
@@ -45,7 +38,7 @@ def table1_vs_paper(results: dict[str, dict]):
     """Table 1 beside the paper's (``PAPER_TABLE1``): accuracy (%), LI, DI, SI as mean ± std over seeds.
 
     Args:
-        results: ``{group: result of part group-<group>}`` (``parts.groups_of(ev)``).
+        results: ``{group: result of part group-<group>}`` (``results.groups_of(ev)``).
     Returns:
         A DataFrame indexed by (group, model), columns (measure, ``paper`` / ``ours``).
     """
@@ -174,7 +167,7 @@ def plot_sensitivity(ax, sens: dict[str, dict], da: dict[str, list]) -> None:
     """Fig. 5: sigma_max(J) of DA and of IR with each regulariser (at its chosen nu), per group.
 
     Args:
-        sens: ``{group: {penalty: {"nu", "sweep"}}}`` (``parts.sensitivity_of(ev)``); da: ``{group: DA sigma_max
+        sens: ``{group: {penalty: {"nu", "sweep"}}}`` (``results.sensitivity_of(ev)``); da: ``{group: DA sigma_max
             per seed}``.
     """
     labels = ["DA", "IR-KL", "IR-L2", "IR-L2/‖f‖²"]
@@ -261,8 +254,6 @@ def headline(ev):
     with their spread), and the IR models of the ν sweep as a line: accurate is not the same as invariant."""
     import matplotlib.pyplot as plt
 
-    from .parts import groups_of
-
     groups = groups_of(ev)
     fig, axes = plt.subplots(1, len(groups), figsize=plots.column_figsize(len(groups), 1, (4.0, 3.4)), squeeze=False,
                              sharey=True)
@@ -288,12 +279,11 @@ def headline(ev):
 def show_so_far(ev) -> None:
     """Display what the stored parts of a profile in progress (``runner.stored_so_far``) show: their provenance,
     Table 1 beside the paper's for each group whose ``group-<g>`` part is stored (IR at the nu the SI rule picks
-    among the stored nus, said to be final or provisional: ``parts.pending_nus``), the nu sweeps, and every model,
+    among the stored nus, said to be final or provisional: ``results.pending_nus``), the nu sweeps, and every model,
     each figure and table with its caption (``helpers.captions``)."""
     from IPython.display import Markdown, display
 
     from ... import captions
-    from .parts import groups_of, pending_nus, sensitivity_of
 
     display(ev)
     groups = groups_of(ev)

@@ -14,8 +14,8 @@ from typing import Mapping
 import numpy as np
 
 from ...claims import Claim, ClaimTable
+from ...metrics import pick_nu
 from ...noise import Correlation, Effect
-from ..ch1.measures import pick_nu
 from .parts import frame, members
 
 __all__ = ["CLAIMS", "values", "table", "networks", "RHO_MIN", "RHO_FLOOR", "ACC_GAP", "FINAL_INV", "MIDDLE_EQV", "SI_TARGET"]
