@@ -7,13 +7,11 @@ import numpy as np
 
 from ...claims import Claim, ClaimTable
 from ...noise import Correlation, Effect, Seeds
-from .views import bias_shifts, sweep_frame
+from .paper import AUTHORS_CODE, FIG4B_SPEARMAN, SAMPLE_PERCENT
+from .results import sweep_frame, worst_bias_shift
 
-__all__ = ["AUTHORS_CODE", "CLAIMS", "values", "table", "worst_bias_shift"]
+__all__ = ["CLAIMS", "values", "table"]
 
-#: Ranges of the LieGG authors' own code on their rotation-MNIST, by data draw (validation accuracy, the bias of
-#: the smallest singular vector, the symmetry variance in their pixel units), as measured for this book (issue 21).
-AUTHORS_CODE = {"accuracy": (86.0, 87.0), "bias": (0.027, 0.10), "variance_pixel_units": (5.6e-4, 1.2e-3)}
 _ACC, _VAR = AUTHORS_CODE["accuracy"], AUTHORS_CODE["variance_pixel_units"]
 
 CLAIMS = {c.id: c for c in [
@@ -39,9 +37,9 @@ CLAIMS = {c.id: c for c in [
           reason="the authors' code gives 5.6e-4 to 1.2e-3 by data draw: inside that range, partly twice as wide"),
     Claim("C4.5a", "Spearman ρ(parameters, symmetry variance) over the sweep", "Fig. 4a", paper="negative",
           relation="correlation", target=-1, reason="negative with its 95 % interval below 0"),
-    Claim("C4.5b", "Spearman ρ(symmetry variance, test accuracy) over the sweep", "Fig. 4b", paper=-0.49,
+    Claim("C4.5b", "Spearman ρ(symmetry variance, test accuracy) over the sweep", "Fig. 4b", paper=FIG4B_SPEARMAN["variance"],
           relation="correlation", target=-1, reason="the paper's sign, with its 95 % interval below 0"),
-    Claim("C4.5c", "Spearman ρ(symmetry bias, test accuracy) over the sweep", "Fig. 4b", paper=-0.31,
+    Claim("C4.5c", "Spearman ρ(symmetry bias, test accuracy) over the sweep", "Fig. 4b", paper=FIG4B_SPEARMAN["bias"],
           relation="correlation", target=-1, reason="the paper's sign, with its 95 % interval below 0"),
     Claim("C4.6a", "final layer: spread (max/min) of the symmetry variance across MLP-7, [F], [L]", "Fig. 5",
           paper="≈ equal", relation="<=", target=2.0, tolerance=1.0,
@@ -57,12 +55,6 @@ CLAIMS = {c.id: c for c in [
           paper="≈ 0", relation="<=", target=0.1, tolerance=0.1,
           reason="as C4.4a: the top of the authors' code's range on MNIST, partly up to 0.2"),
 ]}
-
-
-def worst_bias_shift(sc: Mapping, fraction: float) -> float:
-    """Largest |bias(subset) − bias(all rows)| over the random subsets at the fraction nearest ``fraction``."""
-    i = int(np.argmin(np.abs(np.asarray(sc["fractions"], dtype=float) - fraction)))
-    return float(bias_shifts(sc)[i])
 
 
 def _layerwise(lw: Mapping) -> tuple[float, list[Effect]]:
@@ -98,8 +90,8 @@ def values(ev: Mapping) -> dict:
         "C4.5c": Correlation(col("bias"), col("test_acc")),
         "C4.6a": spread,
         "C4.6b": lower,
-        "C4.7": max(worst_bias_shift(o5["sample_complexity"], 0.0025),
-                    worst_bias_shift(rot["sample_complexity"], 0.05)),
+        "C4.7": max(worst_bias_shift(o5["sample_complexity"], SAMPLE_PERCENT["O(5)"] / 100),
+                    worst_bias_shift(rot["sample_complexity"], SAMPLE_PERCENT["rotation-MNIST"] / 100)),
         "C4.8": None if "skipped" in cifar else Seeds(np.asarray(cifar["bias"], dtype=float)[:, 0]),
     }
 

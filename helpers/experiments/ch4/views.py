@@ -13,16 +13,17 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from scipy import stats
 
 from ... import plots
 from ...metrics import apply_generator
+from .paper import SAMPLE_PERCENT
+from .results import bias_shifts, sweep_correlations, sweep_frame
 from .records import record_frames
 
 __all__ = ["headline", "plot_spectrum", "plot_rotation_density", "plot_sweep", "plot_layerwise", "plot_sample_complexity",
            "o5_text", "o5_figure", "examples", "rotation_text", "rotation_spectrum", "rotation_transforms",
-           "sweep_frame", "sweep_correlations", "sweep_figure", "layerwise_text", "layerwise_figure",
-           "sample_complexity_figure", "bias_shifts", "sample_complexity_text", "cifar_text", "cifar_figure", "summary_tables"]
+           "sweep_figure", "layerwise_text", "layerwise_figure",
+           "sample_complexity_figure", "sample_complexity_text", "cifar_text", "cifar_figure", "summary_tables"]
 
 NETS = ("shallow", "deep")
 
@@ -195,37 +196,6 @@ def rotation_transforms(rot: Mapping, steps: int = 6) -> plt.Figure:
 
 
 # ----------------------------------------------------------------------------- Experiment 3: the sweep
-def sweep_frame(ev: Mapping):
-    """Every (parameter budget, depth, seed) row of the ``sweep-d<p>`` parts, as one DataFrame."""
-    import pandas as pd
-
-    rows = [row for name in ev if name.startswith("sweep-d") for row in ev[name]["rows"]]
-    return pd.DataFrame(rows).sort_values(["params", "depth", "seed"]).reset_index(drop=True)
-
-
-def _within(df, key: str) -> np.ndarray:
-    """``df[key]`` ranked within each depth, centred: what is left of it once the depth is known."""
-    r = df.groupby("depth")[key].rank()
-    return (r - r.groupby(df["depth"]).transform("mean")).to_numpy(float)
-
-
-def sweep_correlations(df) -> dict[str, float]:
-    """Spearman and Pearson correlations of variance and bias with test accuracy, and Spearman's rho of the
-    parameter count with the variance, over all rows of the sweep (Sec. 5.3); and the Pearson correlation of
-    the within-depth ranks (``*_within_depth``), which leaves out what depth alone explains (accuracy falls
-    with depth at a fixed budget)."""
-    acc, var, bias, npar = (df[k].to_numpy(float) for k in ("test_acc", "variance", "bias", "n_params"))
-    return {"spearman_var_acc": float(stats.spearmanr(var, acc).statistic),
-            "spearman_var_acc_within_depth": float(stats.pearsonr(_within(df, "variance"),
-                                                                  _within(df, "test_acc")).statistic),
-            "spearman_bias_acc_within_depth": float(stats.pearsonr(_within(df, "bias"),
-                                                                   _within(df, "test_acc")).statistic),
-            "spearman_bias_acc": float(stats.spearmanr(bias, acc).statistic),
-            "pearson_var_acc": float(stats.pearsonr(var, acc).statistic),
-            "pearson_bias_acc": float(stats.pearsonr(bias, acc).statistic),
-            "spearman_params_var": float(stats.spearmanr(npar, var).statistic)}
-
-
 def sweep_figure(df) -> plt.Figure:
     """Fig. 4 from ``sweep_frame``'s rows."""
     fig, axes = plt.subplots(2, 2, figsize=plots.column_figsize(2, 2, (4.0, 3.2)), constrained_layout=True)
@@ -255,16 +225,12 @@ def sample_complexity_figure(o5: Mapping, rot: Mapping) -> plt.Figure:
     return fig
 
 
-def bias_shifts(sc: Mapping) -> np.ndarray:
-    """``(L,)``: per fraction, the largest |bias(subset) − bias(all rows)| over the random subsets (C4.7)."""
-    return np.abs(np.asarray(sc["bias"], dtype=float) - float(sc["bias_full"])).max(1)
-
-
 def sample_complexity_text(o5: Mapping, rot: Mapping, tolerance: float = 0.02) -> str:
     """A Markdown list: per task, the smallest fraction from which on every random subset's bias is within ``tolerance`` of the
     full-data bias (C4.7's reading), beside the paper's 0.25 % (O(5)) and 5 % (rotation-MNIST)."""
     lines = []
-    for name, sc, paper in (("O(5)", o5["sample_complexity"], 0.25), ("rotation-MNIST", rot["sample_complexity"], 5)):
+    for name, sc in (("O(5)", o5["sample_complexity"]), ("rotation-MNIST", rot["sample_complexity"])):
+        paper = SAMPLE_PERCENT[name]
         f, ok = 100 * np.asarray(sc["fractions"], dtype=float), bias_shifts(sc) <= tolerance
         first = next((i for i in range(len(f)) if ok[i:].all()), len(f) - 1)
         lines.append(f"- {name}: every subset within {tolerance} of the full-data bias from {f[first]:g} % of the "
