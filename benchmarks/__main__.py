@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from helpers.records import device_name, versions
+from helpers.provenance import device_name, versions
 from helpers.training import default_device
 
 from . import book, liegg, metrics, training

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers.chapters import repo_root
+from helpers.registry import repo_root
 
 __all__ = ["wall_times", "format_table", "page_times"]
 
@@ -51,11 +51,11 @@ def page_times(profile: str = "best", keys=None) -> list[dict]:
     """
     import tempfile
 
-    from helpers import chapters
+    from helpers import chapters, registry
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for ch in chapters.get_chapters(keys):
+        for ch in registry.get_chapters(keys):
             (row,) = chapters.run_chapters([ch.key], profile, Path(tmp), progress=None)
             rows.append({"chapter": ch.stem, "profile": row["profile"], "parts computed": len(row["computed"]),
                          "parts_s": row["parts_s"], "page_s": row["page_s"]})

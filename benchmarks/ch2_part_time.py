@@ -25,7 +25,7 @@ import torch
 
 from helpers import data
 from helpers.experiments.ch2.settings import SETTINGS, reduced_settings
-from helpers.records import device_name, versions
+from helpers.provenance import device_name, versions
 
 from .ch2_speed import make_step
 from .ch2_step import sweeps

@@ -30,7 +30,7 @@ import torch
 
 from helpers.experiments.ch2.invariant_weights import InvariantNet
 from helpers.experiments.ch2.settings import SETTINGS, TrainConfig
-from helpers.records import device_name, versions
+from helpers.provenance import device_name, versions
 
 from .ch2_step import _batch, sweeps
 

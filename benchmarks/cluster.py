@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers.records import device_name, versions
+from helpers.provenance import device_name, versions
 
 __all__ = ["time_run", "main"]
 

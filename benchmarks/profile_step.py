@@ -18,7 +18,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from helpers.models import MLP
-from helpers.records import device_name
+from helpers.provenance import device_name
 from helpers.training import FitConfig, build_models, default_device, fit, fit_ensemble
 
 from .timing import sync

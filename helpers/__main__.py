@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {run,build,parts,list,verify,migrate-store}``.
+"""Command line: ``python -m helpers {run,build,parts,list,verify,migrate-store,freeze-records}``.
 
     python -m helpers run --chapter 1 3 --profile quick     # compute missing parts, then render the pages
     python -m helpers run --chapter 2 --profile paper --parts table1-rff-full --cluster ray
@@ -9,6 +9,7 @@
     python -m helpers list                                   # chapters and profiles
     python -m helpers verify                                 # check every committed part against its hashes
     python -m helpers migrate-store --force                  # convert results/ to the current store format, once
+    python -m helpers freeze-records                         # judge the earlier whole-run records by today's rules
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ import argparse
 import os
 import sys
 
-from . import chapters
-from .runner import PROFILE_CHOICES
+from . import chapters, registry
+from .lookup import PROFILE_CHOICES
 
 _PROFILE_HELP = ("quick | standard | paper | auto (standard with CUDA, quick without) | best (the best profile "
                  "whose parts are all stored, else auto)")
@@ -28,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="compute the chapters' missing parts, then render their pages")
     run.add_argument("--chapter", nargs="+", default=["all"], metavar="N",
-                     help=f"chapter keys ({', '.join(c.key for c in chapters.CHAPTERS)}, chN, 0N) or 'all'")
+                     help=f"chapter keys ({', '.join(c.key for c in registry.CHAPTERS)}, chN, 0N) or 'all'")
     run.add_argument("--profile", default="best", choices=PROFILE_CHOICES, help=_PROFILE_HELP)
     run.add_argument("--parts", nargs="+", default=None, metavar="NAME",
                      help="compute only these parts of the one selected chapter (no page)")
@@ -81,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--store", default="results", metavar="DIR", help="default: the committed results/")
     migrate.add_argument("--force", action="store_true", help="needed to convert the committed results/")
     migrate.add_argument("--dry-run", action="store_true", help="list what would be converted")
+    freeze = sub.add_parser("freeze-records", help="judge the earlier whole-run records by today's rules once and "
+                                                   "write each chapter's frozen table (results/history/)")
+    freeze.add_argument("--out", default=None, metavar="DIR", help="default: results/history")
     return p
 
 
@@ -94,13 +98,13 @@ def _literal(text: str):
 
 
 def _parts_table(keys, profiles, store, seed) -> None:
-    from . import runner
+    from . import lookup
 
-    where = runner.stores(store)
-    for ch in chapters.get_chapters(keys):
-        module = runner.chapter_module(ch.stem)
+    where = lookup.stores(store)
+    for ch in registry.get_chapters(keys):
+        module = registry.chapter_module(ch.stem)
         for prof in profiles or [p for p in PROFILE_CHOICES[:-2] if p in module.SETTINGS]:
-            found = runner.find_stored(module, prof, seed, runner.chapter_parts(module, module.SETTINGS[prof]), where)
+            found = lookup.find_stored(module, prof, seed, lookup.chapter_parts(module, module.SETTINGS[prof]), where)
             print(f"{ch.stem}  {prof}: {sum(s.stored is not None for s in found)} of {len(found)} parts stored")
             for s in found:
                 if s.stored is not None:
@@ -119,7 +123,7 @@ def _verify(keys, stores) -> int:
     where = [open_store(s) for s in stores] if stores else [committed_store()]
     if where[0] is None:
         raise RuntimeError("no committed results/ here (helpers is installed without its checkout); name --store")
-    stems = None if keys == ["all"] else [c.stem for c in chapters.get_chapters(keys)]
+    stems = None if keys == ["all"] else [c.stem for c in registry.get_chapters(keys)]
     bad = 0
     for st in where:
         n, problems = 0, []
@@ -149,7 +153,7 @@ def _migrate(store: str, force: bool, dry_run: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .store import release_on_sigterm
+    from .locks import release_on_sigterm
 
     release_on_sigterm()  # ``timeout`` / ``kill``: part locks released, temporary files removed
     try:
@@ -157,10 +161,16 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args.chapter, args.store)
         if args.command == "migrate-store":
             return _migrate(args.store, args.force, args.dry_run)
+        if args.command == "freeze-records":
+            from .history import write
+
+            for stem, changed in write(out=args.out).items():
+                print(f"[helpers] freeze-records {stem}: {'written' if changed else 'unchanged'}")
+            return 0
         if args.command == "run":
             from .runner import check_arguments
 
-            chapters.get_chapters(args.chapter)  # validate before starting anything
+            registry.get_chapters(args.chapter)  # validate before starting anything
             check_arguments(threads=args.threads, seed=args.seed, cell_timeout=args.cell_timeout,
                             lock_wait=args.lock_wait)
             if args.part_timeout is not None:
@@ -180,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "parts":
             _parts_table(args.chapter, args.profile, args.store, args.seed)
         else:
-            have = {c.key for c in chapters.available()}
-            for c in chapters.CHAPTERS:
+            have = {c.key for c in registry.available()}
+            for c in registry.CHAPTERS:
                 print(f"{c.key}  {'ready  ' if c.key in have else 'not yet'}  {c.notebook}  {c.title}")
             print("profiles:", ", ".join(PROFILE_CHOICES))
     except (ValueError, RuntimeError, FileExistsError, TimeoutError) as err:

@@ -1,4 +1,4 @@
-"""The book's chapters, and running them headlessly (papermill) and building the HTML book.
+"""Running the book's chapters headlessly (papermill) and building the HTML book (the chapters: ``helpers.registry``).
 
 ``python -m helpers run`` and ``python -m helpers build`` call ``run_chapters`` and ``build_book``: first the
 chapter's missing parts are computed (``helpers.runner.compute``, in this process or on Ray, with a line of
@@ -9,103 +9,23 @@ chapter's ``results.json`` go to ``_build/runs/<profile>/`` by default; the sour
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
+from . import runner
+from .registry import Chapter, get_chapters, repo_root
 
-__all__ = ["Chapter", "CHAPTERS", "repo_root", "available", "get_chapter", "get_chapters", "notebook_parameters",
-           "run_chapters", "build_book"]
+__all__ = ["notebook_parameters", "run_chapters", "build_book", "without_machine_paths"]
 
 #: Longest a page's cell may run, by profile (seconds; None: no limit). Pages only load stored parts, but a page
 #: opened alone computes what is missing, and a hung cell must not hang CI. ``cell_timeout`` overrides it.
 CELL_TIMEOUT = {"quick": 900, "standard": 3600, "paper": None}
 #: Parameters every run sets itself (``run_chapters``' own arguments).
 _RUN_PARAMETERS = ("profile", "seed", "output_dir", "store")
-_KEY = re.compile(r"^(?:ch)?0?([0-9])$")
-
-
-@dataclass(frozen=True)
-class Chapter:
-    key: str
-    notebook: str  # relative to the repository root
-    title: str
-    module: str  # the chapter package: STEM, SETTINGS, PARTS (helpers.runner)
-
-    @property
-    def stem(self) -> str:
-        return Path(self.notebook).stem
-
-
-CHAPTERS = (
-    Chapter("0", "book/00_template.ipynb", "How a chapter runs (the template)", "helpers.experiments.ch0"),
-    Chapter("1", "book/01_genuine_invariance.ipynb", "Learned vs genuine invariance", "helpers.experiments.ch1"),
-    Chapter("2", "book/02_invariant_weights.ipynb", "Invariant weights by marginal likelihood",
-            "helpers.experiments.ch2"),
-    Chapter("3", "book/03_learned_equivariance_depth.ipynb", "Learned equivariance across depth",
-            "helpers.experiments.ch3"),
-    Chapter("4", "book/04_liegg.ipynb", "LieGG: learned Lie group generators", "helpers.experiments.ch4"),
-    Chapter("5", "book/05_four_lenses.ipynb", "One model zoo, four lenses", "helpers.experiments.ch5"),
-)
-
-
-def get_chapter(key: str) -> Chapter:
-    """A chapter by key: ``"1"``, ``"01"``, ``"ch1"`` or its notebook's stem (``"01_genuine_invariance"``).
-
-    Raises:
-        ValueError: anything else (``"ch"``, ``""``, ``"x"``, ``"11"``), listing the valid keys.
-    """
-    text = str(key).strip().lower()
-    for c in CHAPTERS:
-        if text == c.stem:
-            return c
-    m = _KEY.match(text)
-    match = [c for c in CHAPTERS if m and c.key == m.group(1)]
-    if not match:
-        raise ValueError(f"unknown chapter {key!r}; valid: {[c.key for c in CHAPTERS] + ['all']} "
-                         "(or chN, 0N, or a notebook's stem)")
-    return match[0]
-
-
-def repo_root() -> Path:
-    """The checkout that holds ``book/`` and ``_toc.yml``; a clear error when helpers is installed without one."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "_toc.yml").exists() or not (root / "book").is_dir():
-        raise RuntimeError(
-            f"no book found next to the helpers package ({root}); running or building chapters needs a "
-            "checkout of the repository (git clone, then pip install -e .)")
-    return root
-
-
-def available(root: Path | None = None) -> list[Chapter]:
-    """The chapters whose notebooks exist in this checkout."""
-    root = root or repo_root()
-    return [c for c in CHAPTERS if (root / c.notebook).exists()]
-
-
-def get_chapters(keys: Iterable[str] | None = None, root: Path | None = None) -> list[Chapter]:
-    """Chapters by key (``"1"``, ``"ch1"`` or ``"01"``); all available ones when ``keys`` is None or ``["all"]``.
-
-    Raises:
-        ValueError: an unknown key, or a chapter whose notebook is not written yet; lists the valid keys.
-    """
-    have = available(root)
-    valid = [c.key for c in have]
-    keys = list(keys) if keys is not None else ["all"]
-    if keys == ["all"]:
-        return have
-    out = []
-    for k in keys:
-        ch = get_chapter(k)
-        if ch not in have:
-            raise ValueError(f"chapter {k!r} ({ch.notebook}) is not written yet; available: {valid + ['all']}")
-        out.append(ch)
-    return out
 
 
 def notebook_parameters(ch: Chapter, root: Path | None = None) -> list[str]:
@@ -149,8 +69,6 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
         FileExistsError: committed evidence would be replaced without ``force``.
         papermill.PapermillExecutionError: a page failed (its executed notebook shows where).
     """
-    from . import runner
-
     root = repo_root()
     chapters = get_chapters(keys, root)
     extra = _extra_parameters(chapters, params or {}, root)

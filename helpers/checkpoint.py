@@ -30,7 +30,7 @@ finished run's small result, not its network, in
                                                                  once the part is stored)
 
     got = ckpt.piece(key)           # None, or what keep(key, ...) stored under these settings
-    ckpt.keep(key, value)           # numbers, strings and arrays (``store.encode``), with date, commit and device
+    ckpt.keep(key, value)           # numbers, strings and arrays (``helpers.partfile.encode``), with date, commit and device
 
 so a part of three two-hour seeds can be computed one seed a session. A piece written under other settings is
 never used. The part's record names the pieces it reused (``meta["resumed"]["pieces"]``) and its ``wall_time_s``
@@ -55,7 +55,10 @@ import numpy as np
 import torch
 
 from .data import _READ, note_read
-from .store import IntegrityError, _other_data, array_hash, atomic_write
+from .locks import atomic_write
+from .partfile import IntegrityError, array_hash, decode, dumps, encode
+from .provenance import git_commit, now
+from .store import other_data
 
 __all__ = ["Checkpoints", "active", "scope", "discard", "saved_s", "kept_pieces"]
 
@@ -179,13 +182,11 @@ class Checkpoints:
         machine), or None: no pieces folder, no such piece, or one of other settings."""
         if self.pieces is None:
             return None
-        from .store import decode
-
         path = self._piece_path(key)
         doc = _read_tag(path)
         if doc.get("settings_hash") != self.digest:
             return None
-        other = _other_data(doc.get("data") or {})
+        other = other_data(doc.get("data") or {})
         if other:
             return None  # computed on other data than this machine's: trained again
         arrays: Any = {}
@@ -208,13 +209,11 @@ class Checkpoints:
         return decode(doc["value"], arrays)
 
     def keep(self, key: str, value: Any) -> bool:
-        """Store ``value`` (numbers, strings, arrays: ``store.encode``) as the piece ``key``, with the settings hash,
+        """Store ``value`` (numbers, strings, arrays: ``helpers.partfile.encode``) as the piece ``key``, with the settings hash,
         date, commit and device, and the part's compute time so far; returns whether it wrote (False: no pieces
         folder, or it cannot be written, which turns pieces off with a warning)."""
         if self.pieces is None:
             return False
-        from .store import dumps, encode, git_commit, now
-
         path = self._piece_path(key)
         arrays: dict = {}
         seen = _READ.get()

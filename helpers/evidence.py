@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from .provenance import now, versions
+
 __all__ = ["Evidence", "fmt_seconds"]
 
 
@@ -127,8 +129,7 @@ class Evidence(Mapping):
         ``numbers["parts"]``, ``numbers`` and the claims of ``table``. Returns its path."""
         import json
 
-        from .records import _jsonable, output_dir_for, versions
-        from .store import now
+        from .records import _jsonable, output_dir_for
 
         if self.missing:
             raise ValueError(f"{self.chapter} ({self.profile}): {len(self.missing)} parts are not stored "

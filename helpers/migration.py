@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 
 from . import data as _data
-from .store import FORMAT, IntegrityError, Store, array_hash, atomic_write, decode, dumps, now, part_hash, seal
+from .locks import atomic_write
+from .partfile import FORMAT, IntegrityError, array_hash, decode, dumps, part_hash, seal
+from .provenance import now
+from .store import Store
 
 __all__ = ["data_read", "migrate_store", "COMPUTED_ON"]
 

@@ -2,7 +2,7 @@
 
 A part is a function ``compute(settings, seed, device) -> result`` of a chapter's profile settings. Its result
 holds what the chapter's figures, tables, controls and claims need: numbers, strings and arrays, never models
-or device tensors (``helpers.store.encode`` refuses them). A part trains what it measures: a computation that
+or device tensors (``helpers.partfile.encode`` refuses them). A part trains what it measures: a computation that
 needs a trained model lives in the part that trains it, so parts never wait for one another and can run in
 any order, in one process or as Ray tasks on several machines.
 
@@ -25,9 +25,10 @@ import torch
 
 from .checkpoint import Checkpoints, scope
 from . import data as _data
-from .store import Digest, canonical, git_commit, now, part_hash
+from .partfile import Digest, canonical, part_hash
+from .provenance import determinism, device_name, git_commit, now, versions
 
-__all__ = ["Needs", "Part", "run_part", "check_parts", "determinism", "OnlyUses"]
+__all__ = ["Needs", "Part", "run_part", "check_parts", "OnlyUses"]
 
 
 @dataclass(frozen=True)
@@ -116,22 +117,6 @@ def check_parts(parts: Sequence[Part]) -> list[Part]:
     return list(parts)
 
 
-def determinism() -> dict:
-    """Torch's thread count and determinism flags, and the CUDA / cuDNN versions on a GPU."""
-    out = {"threads": torch.get_num_threads(),
-           "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-           "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
-           "cudnn_benchmark": bool(torch.backends.cudnn.benchmark)}
-    if torch.cuda.is_available():
-        out |= {"cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}
-    return out
-
-
-def _device_name(device: torch.device) -> str:
-    from .records import device_name
-    return device_name(device)
-
-
 def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, device: torch.device | str,
              threads: int | None = None, checkpoints: str | os.PathLike | None = None,
              pieces: str | os.PathLike | None = None) -> tuple[Any, dict]:
@@ -155,8 +140,6 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
         commit, date, wall time, thread count and determinism flags) for ``Store.save``. A result holding
         ``"skipped"`` (``helpers.store.is_skip``) is a skip: the runner reports it and stores nothing.
     """
-    from .records import versions
-
     from threadpoolctl import threadpool_limits
 
     device = torch.device(device)
@@ -166,7 +149,7 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     np.random.seed(seed % 2**32)
     random.seed(seed)
     digest = part.digest(chapter, settings, seed)
-    ckpt = Checkpoints(checkpoints, str(digest), pieces=pieces, device=_device_name(device))
+    ckpt = Checkpoints(checkpoints, str(digest), pieces=pieces, device=device_name(device))
     t0 = time.perf_counter()
     with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt), \
             _data.reading() as read:
@@ -176,7 +159,8 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     wall = time.perf_counter() - t0
     read = dict(sorted(read.items()))
     meta = {"settings_hash": part_hash(chapter, part.name, part.version, seed, part.settings_of(settings), read),
-            "settings": part.settings_of(settings), "data": read, "version": part.version, "description": part.description, "device": _device_name(device),
+            "settings": part.settings_of(settings), "data": read, "version": part.version,
+            "description": part.description, "device": device_name(device),
             "host": platform.node(), "versions": versions(), "git_commit": git_commit(), "date": now(),
             "wall_time_s": round(wall + (ckpt.earlier_s if ckpt.resumed or ckpt.reused else 0.0), 3),
             **determinism()}

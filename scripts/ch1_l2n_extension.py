@@ -15,7 +15,7 @@ import numpy as np
 
 from helpers.experiments import ch1
 from helpers.profiles import resolve, settings
-from helpers.records import device_name, versions
+from helpers.provenance import device_name, versions
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", default=None, help="the JSON to write (default _build/studies/...)")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import chapters
+from helpers import chapters, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -33,9 +33,9 @@ def test_toc_lists_exactly_the_notebooks_and_pages():
     listed = {f for f in files}
     for nb in NOTEBOOKS:
         assert f"book/{nb.stem}" in listed, f"{nb.name} is not in _toc.yml"
-    registered = {c.notebook for c in chapters.CHAPTERS}
+    registered = {c.notebook for c in registry.CHAPTERS}
     for nb in NOTEBOOKS:
-        assert f"book/{nb.name}" in registered, f"{nb.name} is not in helpers.chapters.CHAPTERS"
+        assert f"book/{nb.name}" in registered, f"{nb.name} is not in helpers.registry.CHAPTERS"
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
@@ -287,7 +287,7 @@ def test_landing_table_has_every_chapter_with_its_claims_section(tmp_path):
     from helpers import landing
 
     rows = landing.chapter_verdicts(built=[])
-    assert [r.key for r in rows] == [c.key for c in chapters.available()]
+    assert [r.key for r in rows] == [c.key for c in registry.available()]
     assert {r.key: r.anchor for r in rows} == {"0": "paper-vs-ours", "1": "paper-vs-ours", "2": "paper-vs-ours",
                                                "3": "paper-vs-ours", "4": "paper-vs-ours", "5": "claims-vs-measurements"}
     assert rows[1].papers == ["moskalev2023genuine"] and rows[0].papers == [] and len(rows[5].papers) == 4
@@ -347,9 +347,9 @@ def test_cli_errors_name_the_bad_value():
 
 
 def test_further_notebook_parameters_go_to_the_chapters_that_have_them():
-    ch1, ch3 = chapters.get_chapters(["1", "3"])
+    ch1, ch3 = registry.get_chapters(["1", "3"])
     assert chapters.notebook_parameters(ch3) == ["profile", "seed", "output_dir", "store", "image_dir"]
-    split = chapters._extra_parameters([ch1, ch3], {"image_dir": "imagenette"}, chapters.repo_root())
+    split = chapters._extra_parameters([ch1, ch3], {"image_dir": "imagenette"}, registry.repo_root())
     assert split == {"1": {}, "3": {"image_dir": "imagenette"}}
     from helpers.__main__ import _literal
     assert (_literal("3"), _literal("0.5"), _literal("True"), _literal("imagenette"), _literal("/a b")) == (
@@ -357,14 +357,14 @@ def test_further_notebook_parameters_go_to_the_chapters_that_have_them():
 
 
 def test_chapter_keys():
-    assert [c.key for c in chapters.get_chapters(["ch0", "01", "2", "03_learned_equivariance_depth"])] == ["0", "1", "2", "3"]
+    assert [c.key for c in registry.get_chapters(["ch0", "01", "2", "03_learned_equivariance_depth"])] == ["0", "1", "2", "3"]
     for bad in ("x", "ch", "", "11", "ch01x", "1.0"):
         with pytest.raises(ValueError, match=f"unknown chapter {bad!r}"):
-            chapters.get_chapters([bad])
-    missing = [c for c in chapters.CHAPTERS if c not in chapters.available()]
+            registry.get_chapters([bad])
+    missing = [c for c in registry.CHAPTERS if c not in registry.available()]
     if missing:
         with pytest.raises(ValueError, match="not written yet"):
-            chapters.get_chapters([missing[0].key])
+            registry.get_chapters([missing[0].key])
 
 
 def test_mathjax_is_vendored_and_checked(tmp_path):

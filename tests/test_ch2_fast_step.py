@@ -14,7 +14,7 @@ from helpers.experiments.ch2 import fast_step
 from helpers.experiments.ch2.invariant_weights import InvariantNet
 from helpers.experiments.ch2.settings import SETTINGS, TrainConfig
 from helpers.experiments.ch2.train import fit_sweep
-from helpers.store import canonical, settings_hash
+from helpers.partfile import canonical, settings_hash
 
 RTOL = 1e-4
 

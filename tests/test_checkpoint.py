@@ -250,7 +250,7 @@ def test_a_part_of_seeds_goes_on_from_its_pieces_on_a_new_machine(tmp_path, monk
     """Chapter 3's per-seed loop (``_seed_run``) killed in its second seed, then run where its git-ignored checkpoints
     are gone (a fresh clone): the first seed comes from its committed piece, untrained, and the numbers equal an
     uninterrupted run's."""
-    from helpers import runner
+    from helpers import lookup, runner
     from helpers.experiments.ch3.runs import _seed_run
     from helpers.parts import Part
     from helpers.store import Store
@@ -288,7 +288,7 @@ def test_a_part_of_seeds_goes_on_from_its_pieces_on_a_new_machine(tmp_path, monk
     parts = tmp_path / "s" / "quick" / "09_seeds" / "parts"
     assert trained == [0] and (parts / "seeds.s0.pieces" / "p-s0.json").exists()
     checkpoint.discard(parts / "seeds.s0.ckpt")  # a fresh clone: the ignored checkpoints are gone, the pieces not
-    (st,) = runner.find_stored(m, "quick", 0, m.PARTS(None), [Store(tmp_path / "s")])
+    (st,) = lookup.find_stored(m, "quick", 0, m.PARTS(None), [Store(tmp_path / "s")])
     assert st.stored is None and "1 finished piece stored" in st.note
     runner.compute(m, "quick", store=tmp_path / "s", progress=None)
     assert trained == [0, 1, 2], "seed 0 came from its piece; seeds 1 and 2 were trained"

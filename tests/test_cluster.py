@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import runner
-from helpers.store import Store, differences
+from helpers import registry
+from helpers.partfile import differences
+from helpers.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "3"
@@ -32,7 +33,7 @@ def test_ray_computes_the_same_parts_as_this_process(tmp_path, need_data):
     need_data("cifar10")
     if os.environ.get("CI", "").lower() != "true":
         pytest.importorskip("ray")
-    ch = runner.chapter_module(CHAPTER)
+    ch = registry.chapter_module(CHAPTER)
     settings = ch.SETTINGS["quick"]
     parts = ch.PARTS(settings)
     t_ray, out = _run("--cluster", "ray", "--store", str(tmp_path / "ray"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import chapters, runner
+from helpers import registry, runner
 from helpers.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +17,7 @@ PARTS = sorted((ROOT / "results").glob("*/*/parts/*.json"))
 @pytest.mark.parametrize("path", PARTS, ids=lambda p: str(p.relative_to(ROOT / "results")))
 def test_committed_part_matches_its_chapter_today(path):
     profile, stem = path.parent.parent.parent.name, path.parent.parent.name
-    module = runner.chapter_module(chapters.get_chapter(stem).stem)
+    module = registry.chapter_module(registry.get_chapter(stem).stem)
     meta = json.loads(path.read_text())
     parts = {p.name: p for p in module.PARTS(module.SETTINGS[profile])}
     assert meta["part"] in parts, f"{path.name}: {stem} has no part {meta['part']!r} in {profile} any more"
@@ -49,10 +49,10 @@ def test_a_profile_in_progress_renders_from_its_committed_parts(key, profile, mo
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
     monkeypatch.setattr(plt, "show", lambda *a, **kw: plt.close("all"))
-    module = runner.chapter_module(key)
+    module = registry.chapter_module(key)
     ev = runner.stored_so_far(module, profile, store=Store(ROOT / "results", protected=True), committed=False)
     if not len(ev):
         pytest.skip(f"no part of {module.STEM}'s {profile} profile is committed")
     assert set(ev) | set(ev.missing) == {p.name for p in module.PARTS(module.SETTINGS[profile])}
-    (module.views.show_so_far if key == "1" else module.records.show_so_far)(ev)
+    module.views.show_so_far(ev)
     assert shown[0] is ev and len(shown) >= 2

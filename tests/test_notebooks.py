@@ -3,11 +3,11 @@ import importlib
 
 import pytest
 
-from helpers import chapters
+from helpers import chapters, registry
 from helpers.claims import VERDICTS
 from helpers.records import load_results
 
-CHAPTERS = chapters.available()
+CHAPTERS = registry.available()
 
 
 @pytest.mark.notebooks

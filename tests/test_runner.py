@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import runner
+from helpers import local, lookup, registry, runner
 from helpers.parts import Needs, Part, run_part
 from helpers.store import Store
 
@@ -80,7 +80,7 @@ def test_a_settings_change_invalidates_exactly_the_parts_that_use_it(toy, tmp_pa
     toy.SETTINGS = {**toy.SETTINGS, "quick": Toy(2, 3)}
     assert runner.compute(toy, "quick", store=tmp_path, progress=None).computed == ["alpha", "beta", "gamma"]
     toy.SETTINGS = {**toy.SETTINGS, "quick": Toy(5, 5)}
-    found = runner.find_stored(toy, "quick", 0, toy.PARTS(Toy(5, 5)), [Store(tmp_path)])
+    found = lookup.find_stored(toy, "quick", 0, toy.PARTS(Toy(5, 5)), [Store(tmp_path)])
     assert all(s.stored is None and "stored with other settings" in s.note for s in found)
 
 
@@ -93,22 +93,22 @@ def test_only_named_parts_and_unknown_names(toy, tmp_path):
     with pytest.raises(ValueError, match="no settings for profile 'paper'"):
         runner.compute(toy, "paper", store=tmp_path, progress=None)
     with pytest.raises(ValueError, match="lacks"):
-        runner.chapter_module(types.ModuleType("not_a_chapter"))
+        registry.chapter_module(types.ModuleType("not_a_chapter"))
 
 
 def test_best_profile_is_the_best_complete_store(toy, tmp_path):
     where = [Store(tmp_path)]
-    assert runner.resolve_profile(toy, "best", 0, where, device="cpu") == (
+    assert lookup.resolve_profile(toy, "best", 0, where, device="cpu") == (
         "quick", "no profile has every part stored (standard: 0 of 3 parts stored; quick: 0 of 3 parts stored); "
                  "falling back to quick, computed where it is missing")
     runner.compute(toy, "standard", names=["alpha"], store=tmp_path, progress=None, device="cpu")
-    name, note = runner.resolve_profile(toy, "best", 0, where, device="cpu")
+    name, note = lookup.resolve_profile(toy, "best", 0, where, device="cpu")
     assert name == "quick" and "standard: 1 of 3 parts stored" in note
     runner.compute(toy, "quick", store=tmp_path, progress=None, device="cpu")
-    assert runner.resolve_profile(toy, "best", 0, where, device="cpu") == (
+    assert lookup.resolve_profile(toy, "best", 0, where, device="cpu") == (
         "quick", "every part of the quick profile is stored (not yet standard: 1 of 3 parts stored)")
     runner.compute(toy, "standard", store=tmp_path, progress=None, device="cpu")
-    assert runner.resolve_profile(toy, "best", 0, where, device="cpu")[0] == "standard"
+    assert lookup.resolve_profile(toy, "best", 0, where, device="cpu")[0] == "standard"
     ev = runner.evidence(toy, "best", store=tmp_path, progress=None, device="cpu")
     assert ev.profile == "standard" and ev["alpha"]["value"] == 1020 and "every part of the standard" in ev.headline()
 
@@ -163,10 +163,10 @@ def test_run_part_records_provenance():
 
 def test_a_chapter_computed_twice_stores_the_same_numbers(tmp_path, need_data):
     """Determinism: chapter 0's quick part computed twice from scratch stores identical numbers (wall times aside)."""
-    from helpers.store import differences
+    from helpers.partfile import differences
 
     need_data("mnist")
-    ch0 = runner.chapter_module("0")
+    ch0 = registry.chapter_module("0")
     got = [runner.evidence(ch0, "quick", 0, tmp_path / name, progress=None, device="cpu",
                            committed=False)["ensemble-vs-loop"] for name in ("a", "b")]
     numbers = [{k: v for k, v in r.items() if not k.startswith("wall_s")} for r in got]
@@ -175,13 +175,13 @@ def test_a_chapter_computed_twice_stores_the_same_numbers(tmp_path, need_data):
 
 def test_committed_evidence_can_be_ignored(toy, tmp_path, monkeypatch):
     committed = Store(tmp_path / "results", protected=True)
-    monkeypatch.setattr(runner, "committed_store", lambda: committed)
+    monkeypatch.setattr(lookup, "committed_store", lambda: committed)
     runner.compute(toy, "quick", store=committed, progress=None)
     assert runner.compute(toy, "quick", store=tmp_path / "mine", progress=None).computed == []  # read from results/
     again = runner.compute(toy, "quick", store=tmp_path / "mine", progress=None, committed=False)
     assert again.computed == ["alpha", "beta", "gamma"]
     monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")
-    assert [s.root for s in runner.stores(tmp_path / "x")] == [tmp_path / "x"]
+    assert [s.root for s in lookup.stores(tmp_path / "x")] == [tmp_path / "x"]
 
 
 def test_two_runs_share_the_work(toy, tmp_path):
@@ -223,7 +223,7 @@ def _hold(store_root, toy, part, pid):
 
 def test_a_part_another_live_run_computes_is_waited_for_not_computed_twice(toy, tmp_path, monkeypatch):
     import os
-    monkeypatch.setattr(runner, "LOCK_POLL_S", 0.01)
+    monkeypatch.setattr(local, "LOCK_POLL_S", 0.01)
     other = runner.compute(toy, "quick", names=["beta"], store=tmp_path / "elsewhere", progress=None)
     twin = other.parts[0].store.path(toy.STEM, "quick", "beta", 0)
     lock = _hold(tmp_path / "mine", toy, "beta", os.getpid())  # a live process holds beta
@@ -294,7 +294,7 @@ def test_a_part_killed_midway_resumes_from_its_checkpoint_and_says_so(tmp_path, 
         runner.compute(m, "quick", store=tmp_path, progress=None)
     folder = tmp_path / "quick" / "09_toy" / "parts" / "long.s0.ckpt"
     assert (folder / "loop.pt").exists() and done_steps == [0, 1, 2, 3]
-    (st,) = runner.find_stored(m, "quick", 0, m.PARTS(None), [Store(tmp_path)])
+    (st,) = lookup.find_stored(m, "quick", 0, m.PARTS(None), [Store(tmp_path)])
     assert st.stored is None and "its checkpoints hold" in st.note and "a run resumes from them" in st.note
     lines: list[str] = []
     runner.compute(m, "quick", store=tmp_path, progress=lines.append)

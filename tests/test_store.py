@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.store import IntegrityError, Store, decode, differences, encode, part_hash, settings_hash
+from helpers.partfile import IntegrityError, decode, differences, encode, part_hash, settings_hash
+from helpers.store import Store
 
 
 def _roundtrip(value):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import cluster, runner, store
+from helpers import cluster, locks, partfile, runner
 from helpers.parts import Part
 from helpers.store import Store
 
@@ -47,7 +47,7 @@ def test_two_processes_saving_one_part_200_times_never_expose_a_partial_file(tmp
         p.stdin.flush()
     st = Store(tmp_path)
     path = st.path("01_x", "quick", "p", 0)
-    digest = store.part_hash("01_x", "p", 1, 0, {"n": 1})
+    digest = partfile.part_hash("01_x", "p", 1, 0, {"n": 1})
     reads = 0
     while any(p.poll() is None for p in procs):
         if path.exists():
@@ -70,11 +70,11 @@ def _hold(path: Path, **holder):
 def test_a_lock_whose_pid_belongs_to_another_process_now_is_taken_over(tmp_path):
     st = Store(tmp_path)
     lock = st.path("01_x", "quick", "p", 0).with_suffix(".lock")
-    _hold(lock, started=store._proc_start(os.getpid()))  # this very process: alive, held
+    _hold(lock, started=locks._proc_start(os.getpid()))  # this very process: alive, held
     assert isinstance(st.lock("01_x", "quick", "p", 0), str)
     _hold(lock, started="another-boot:12345")  # the same pid, but another process started it
     took = st.lock("01_x", "quick", "p", 0)
-    assert isinstance(took, store.PartLock) and json.loads(lock.read_text())["started"] == store._proc_start(
+    assert isinstance(took, locks.PartLock) and json.loads(lock.read_text())["started"] == locks._proc_start(
         os.getpid())
     took.release()
     assert not lock.exists()
@@ -119,7 +119,8 @@ def test_a_foreign_lock_is_waited_on_for_a_bounded_time_and_named(tmp_path, monk
 
 _HOLDER = textwrap.dedent("""
     import sys, time
-    from helpers.store import Store, release_on_sigterm
+    from helpers.locks import release_on_sigterm
+    from helpers.store import Store
     release_on_sigterm()
     lock = Store(sys.argv[1]).lock("01_x", "quick", "p", 0)
     print("locked", flush=True)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from helpers import data, runner, store
+from helpers import data, lookup, partfile, registry, runner, store
 from helpers.parts import Part, run_part
-from helpers.store import IntegrityError, Store, part_hash, seal
+from helpers.partfile import IntegrityError, part_hash, seal
+from helpers.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS: list[str] = []
@@ -61,7 +61,7 @@ def test_an_edited_number_is_an_error_naming_the_part_and_the_entry(toy, tmp_pat
     path = run.parts[0].store.path(toy.STEM, "quick", "alpha", 0)
     doc = _record(path)
     doc["result"]["acc"] = 99.0  # a hand edit of one number, content hash kept
-    path.write_text(store.dumps(doc))
+    path.write_text(partfile.dumps(doc))
     with pytest.raises(IntegrityError, match=r"alpha\.s0\.json does not match its content hash: result\['acc'\]"):
         runner.compute(toy, "quick", store=tmp_path, progress=None)
     assert CALLS == ["alpha", "beta"], "an edited part is never silently recomputed"
@@ -93,7 +93,7 @@ def test_edited_settings_with_resealed_content_fail_the_settings_hash(toy, tmp_p
     path = Store(tmp_path).path(toy.STEM, "quick", "alpha", 0)
     doc = _record(path)
     doc["settings"]["a"] = 2
-    path.write_text(store.dumps(seal(doc)))
+    path.write_text(partfile.dumps(seal(doc)))
     with pytest.raises(IntegrityError, match=r"alpha\.s0\.json: its settings, version, seed and data give the "
                                              r"settings hash sha256:\w+, but it records"):
         runner.compute(toy, "quick", store=tmp_path, progress=None)
@@ -132,7 +132,7 @@ def test_an_edited_committed_part_makes_helpers_run_fail_naming_it(tmp_path):
     doc = _record(path)
     key = next(k for k, v in doc["result"].items() if isinstance(v, float))
     doc["result"][key] += 1.0
-    path.write_text(store.dumps(doc))
+    path.write_text(partfile.dumps(doc))
     env = os.environ | {"HELPERS_PROGRESS": "0"}
     r = subprocess.run([sys.executable, "-m", "helpers", "run", "--chapter", "0", "--profile", "quick", "--no-pages",
                         "--ignore-committed", "--store", str(tmp_path / "results")], capture_output=True, text=True,
@@ -204,12 +204,12 @@ def test_the_migration_keeps_every_number_and_verdict(profile, stem, tmp_path):
     folder = tmp_path / profile / stem
     shutil.copytree(committed, folder)
     for path in sorted((folder / "parts").glob("*.json")):
-        path.write_text(store.dumps(_legacy(_record(path))))
+        path.write_text(partfile.dumps(_legacy(_record(path))))
     old_results = {}
     for path in sorted((folder / "parts").glob("*.json")):
         doc = _record(path)
         arrays = dict(np.load(path.with_suffix(".npz"))) if doc["arrays"] else {}
-        old_results[doc["part"]] = store.decode(doc["result"], arrays)
+        old_results[doc["part"]] = partfile.decode(doc["result"], arrays)
     out = migrate_store(tmp_path, say=lambda _: None)
     assert out["converted"] == len(old_results) and out["unchanged"] == 0
     for path in sorted((folder / "parts").glob("*.json")):
@@ -218,11 +218,11 @@ def test_the_migration_keeps_every_number_and_verdict(profile, stem, tmp_path):
         assert {k: v for k, v in a.items() if k not in skip} == {k: v for k, v in b.items() if k not in skip}
         assert a["content"]["result"] == b["content"]["result"]
     assert (folder / "results.json").read_text() == (committed / "results.json").read_text()
-    module = runner.chapter_module(stem)
+    module = registry.chapter_module(stem)
     ev = runner.stored_so_far(module, profile, store=Store(tmp_path, protected=True), committed=False)
     assert not ev.missing
     for name, result in old_results.items():
-        assert store.differences(ev[name], result, name) == []
+        assert partfile.differences(ev[name], result, name) == []
     new = [(r.claim.id, r.verdict) for r in module.claims.table(ev).results]
     ev.results.update(old_results)
     assert new == [(r.claim.id, r.verdict) for r in module.claims.table(ev).results]
@@ -262,7 +262,7 @@ def test_every_route_to_results_is_refused_without_force(route, checkout, toy, m
     with pytest.raises(FileExistsError, match="pass --force"):
         runner.compute(toy, "quick", store=where, recompute=True, committed=committed, progress=None)
     assert CALLS == [] and _mtimes(checkout) == before
-    first = runner.stores(where, committed)[0]
+    first = lookup.stores(where, committed)[0]
     assert first.protected
     runner.compute(toy, "quick", store=where, recompute=True, committed=committed, force=True, progress=None)
     assert CALLS == ["alpha", "beta"]
@@ -305,7 +305,7 @@ def test_a_skip_never_hides_a_committed_result(checkout, tmp_path):
     s = p.settings_of(m.SETTINGS["quick"])
     doc = {"settings": s, "version": 1, "settings_hash": part_hash(m.STEM, "beta", 1, 0, s), "chapter": m.STEM,
            "part": "beta", "profile": "quick", "seed": 0, "format": 2, "arrays": {}, "result": {"skipped": "old"}}
-    path.write_text(store.dumps(seal(doc)))
+    path.write_text(partfile.dumps(seal(doc)))
     ev = runner.evidence(m, "quick", store=local, progress=None)
     assert ev.where["beta"] == "committed" and ev["beta"]["acc"] == 91.0
 
@@ -360,6 +360,6 @@ def test_an_optional_part_that_skips_does_not_keep_best_from_its_profile(tmp_pat
     base = m.PARTS
     m.PARTS = lambda s: [p if p.name == "alpha" else replace(p, optional=True) for p in base(s)]
     runner.compute(m, "standard", store=tmp_path, progress=None, committed=False)  # beta skips: not stored
-    assert runner.resolve_profile(m, "best", where=[Store(tmp_path)])[0] == "standard"
+    assert lookup.resolve_profile(m, "best", where=[Store(tmp_path)])[0] == "standard"
     ev = runner.evidence(m, "best", store=tmp_path, progress=None, committed=False)
     assert ev.profile == "standard" and ev["beta"] == {"skipped": "the beta resource is not here"}
