@@ -21,11 +21,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["OUTCOMES", "Seeds", "Effect", "Correlation", "outcome_of", "Z95"]
+__all__ = ["OUTCOMES", "Seeds", "Effect", "Correlation", "outcome_of", "Z95", "K_SE"]
 
 OUTCOMES = ("holds", "contradicts", "inconclusive", "fails")
 Z95 = 1.959964   # two-sided 95 % normal quantile
-_K = 2.0         # "beyond noise": a difference larger than twice its standard error
+K_SE = 2.0       #: "beyond noise": a difference larger than K_SE times its standard error
 
 
 def _floats(v: Iterable[float] | float, name: str) -> tuple[float, ...]:
@@ -130,7 +130,7 @@ class Effect:
         if self.n < 2:
             return "inconclusive"
         d, se = self.diff, self.se
-        return "holds" if d > _K * se else "contradicts" if d < -_K * se else "inconclusive"
+        return "holds" if d > K_SE * se else "contradicts" if d < -K_SE * se else "inconclusive"
 
     def __float__(self) -> float:
         return self.diff

@@ -16,9 +16,10 @@ import copy
 import time
 
 import numpy as np
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...training.basics import _default_loss, accuracy
+from ...training import accuracy
 from .equivariance import measure
 from .settings import MEASURES
 
@@ -48,7 +49,7 @@ class Tracker:
             raise ValueError(f"track epochs count from 1, got {sorted(epochs)}")
         self.model, self.x, self.transforms = model, x, transforms
         self.epochs, self.stop_acc = {int(e) for e in epochs}, stop_acc
-        self.inner = loss_fn or _default_loss("classification")
+        self.inner = loss_fn or (lambda forward, x, y: F.cross_entropy(forward(x), y))  # fit's default loss
         self.epoch, self.curve, self.points = 0, [], []
         # seconds: training of earlier runs (up to their checkpoint), tracked measures of earlier runs and of this one
         self.earlier_s, self.earlier_measure_s, self.measure_s, self._t0 = 0.0, 0.0, 0.0, time.perf_counter()

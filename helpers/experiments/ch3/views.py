@@ -7,6 +7,8 @@ and carries no suptitle unless one is asked for: the page gives it a numbered ca
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -14,6 +16,9 @@ from ... import captions, plots
 from ...metrics.similarity import PARTS as DEPTH_PARTS
 from .results import collect, frames, matched_widths, plateau
 from .settings import MEASURES, SETTINGS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["headline", "demo_frame", "demo_maps", "plot_layers", "toy", "toy_frame", "plot_part_bars", "plot_mnist6",
            "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "FRAME_CAPTIONS",
@@ -207,7 +212,7 @@ def subcheck_frame(checks: dict[str, list]) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from ...noise import _K, Effect, outcome_of
+    from ...noise import K_SE, Effect, outcome_of
 
     rows = []
     for cid, pairs in checks.items():
@@ -215,7 +220,7 @@ def subcheck_frame(checks: dict[str, list]) -> "pd.DataFrame":
             e = isinstance(c, Effect)
             rows.append({"claim": cid, "check": label, "a": float(np.mean(c.a)) if e else np.nan,
                          "b": float(np.mean(c.b)) if e else np.nan, "a − b": c.diff if e else np.nan,
-                         f"{_K:g} SE": _K * c.se if e else np.nan, "outcome": outcome_of(c)})
+                         f"{K_SE:g} SE": K_SE * c.se if e else np.nan, "outcome": outcome_of(c)})
     return pd.DataFrame(rows).set_index(["claim", "check"])
 
 
