@@ -12,12 +12,12 @@ from __future__ import annotations
 from . import claims, data, measures, models, paper, parts, records, results, runs, settings, views  # noqa: F401
 from .data import o5_dataset, o5_target, rotation_cifar10, rotation_mnist
 from .measures import measure, sample_complexity
-from .models import O5Invariant, hidden_for_params
+from .models import O5Invariant, hidden_for_params, sub_network
 from .parts import all_parts as PARTS  # noqa: N812
 from .settings import SETTINGS, Settings
 
 STEM = "04_liegg"
 
-__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "O5Invariant", "hidden_for_params", "o5_target", "o5_dataset",
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "O5Invariant", "hidden_for_params", "sub_network", "o5_target", "o5_dataset",
            "rotation_mnist", "rotation_cifar10", "measure", "sample_complexity", "claims", "data", "measures",
            "models", "paper", "parts", "records", "results", "runs", "settings", "views"]
