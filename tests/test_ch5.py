@@ -95,9 +95,9 @@ def test_liegg_lens_rotation_invariant_model_and_a_failing_one(digits, need_data
 def test_parts_and_claims_end_to_end(need_data):
     need_data("mnist")
     torch.set_num_threads(1)
-    ev = {"regimes": ch5.parts.run_regimes(TINY, 0, torch.device("cpu")),
-          "nu": ch5.parts.run_nu(TINY, 0, torch.device("cpu")), "eta": ch5.parts.run_eta(TINY, 0, torch.device("cpu"))}
-    df = ch5.parts.frame(ev)
+    ev = {"regimes": ch5.runs.run_regimes(TINY, 0, torch.device("cpu")),
+          "nu": ch5.runs.run_nu(TINY, 0, torch.device("cpu")), "eta": ch5.runs.run_eta(TINY, 0, torch.device("cpu"))}
+    df = ch5.results.frame(ev)
     assert len(df) == 7 * len(TINY.seeds) and set(df.kind) == {"plain", "DA-R4", "DA-SO2", "WT", "IR", "ML-η"}
     assert set(df.eta_star) <= set(TINY.probe_degrees) and df.eta_star.notna().all()
     ml = df[df.kind == "ML-η"]
@@ -105,12 +105,12 @@ def test_parts_and_claims_end_to_end(need_data):
     assert ml.inv_Middle.isna().all() and df[df.kind != "ML-η"].eta_learned.isna().all()
     da, ir0 = ev["regimes"]["members"]["DA-R4 · 24×3"], ev["nu"]["members"]["IR ν=0 · 24×3"]
     assert np.allclose(da["acc"], ir0["acc"]) and np.allclose(da["LI"], ir0["LI"], rtol=1e-4)  # nu = 0 is DA-R4
-    assert len(ch5.claims.networks(df)) == 6 * len(TINY.seeds)
+    assert len(ch5.results.networks(df)) == 6 * len(TINY.seeds)
     table = ch5.claims.table(ev)
     verdicts = {r.claim.id: r.verdict for r in table.results}
     assert set(verdicts) == set(ch5.claims.CLAIMS) and all(v in VERDICTS for v in verdicts.values())
     assert verdicts["V5.1"] == "reproduced" and verdicts["S5.4"] != "not run"
-    assert ch5.views.summary(ev).shape == (6, len(ch5.lenses.LENSES))
+    assert ch5.views.summary(ev).shape == (6, len(ch5.results.LENSES))
     ch5.views.scatter_matrix(ev)  # the per-layer lenses' NaN (ML-η) are left out pair by pair
     assert ch5.views.agreement(ev)["ρ (oriented)"].notna().all()
     lie = ev["regimes"]["members"]["WT · 24×3"]["liegg_layers"]
@@ -209,10 +209,10 @@ def test_cnn_part_end_to_end_and_its_claims_judged(need_data):
     need_data("mnist")
     torch.set_num_threads(1)
     tiny = replace(TINY, cnn=(4, 8, 8), cnn_nus=(1.0,), cnn_fit=FitConfig(epochs=1, batch_size=100, lr=3e-3))
-    ev = {"cnn": ch5.parts.run_cnn(tiny, 0, torch.device("cpu"))}
+    ev = {"cnn": ch5.runs.run_cnn(tiny, 0, torch.device("cpu"))}
     assert list(ev["cnn"]["members"]) == [f"{k} · CNN 4-8-8" for k in ("plain", "DA-R4", "DA-SO2", "WT", "IR ν=1")]
-    df = ch5.parts.frame(ev)
-    assert set(df.arch) == {"cnn"} and ch5.claims.networks(df).empty and len(ch5.claims.networks(df, "cnn")) == 15
+    df = ch5.results.frame(ev)
+    assert set(df.arch) == {"cnn"} and ch5.results.networks(df).empty and len(ch5.results.networks(df, "cnn")) == 15
     verdicts = {r.claim.id: r.verdict for r in ch5.claims.table(ev).results}
     assert verdicts["V5.1"] == "reproduced" and all(verdicts[k] != "not run" for k in ("S5.6", "S5.7", "S5.8"))
     assert verdicts["S5.1"] == "not run"       # the MLP zoo's claims do not read the CNNs

@@ -2,16 +2,19 @@
 R4 and over all angles, WT, IR at several nu, several sizes) and every network measured by every chapter's
 measure: ch1's LI, DI, SI; ch3's per-layer in/equivariance; ch4's LieGG variance and bias. Do they agree?
 
-Files: ``settings`` (profiles), ``zoo`` (the configurations and their training), ``lenses`` (every measure on one
-network, through the chapters' code), ``parts`` (the compute: ``regimes``, ``nu``, ``sizes``), ``views`` (figures
-and tables), ``claims`` (S5.1-S5.5, V5.1).
+The compute, top-down: ``settings`` (profiles), ``zoo`` (the configurations and their training), ``lenses`` (every
+measure on one network, through ``helpers.metrics`` and the chapters' public faces), ``runs`` (what each part trains
+and measures), ``parts`` (the list: ``regimes``, ``nu``, ``sizes``, ``eta``, ``cnn``). The reading: ``results`` (the
+stored members as one frame), ``claims`` (S5.1-S5.8, V5.1), ``views`` (figures and tables). No paper states this
+chapter's claims, so it has no ``paper`` module.
 """
 from __future__ import annotations
 
-from . import claims, lenses, parts, settings, views, zoo  # noqa: F401
+from . import claims, lenses, parts, results, runs, settings, views, zoo  # noqa: F401
 from .parts import all_parts as PARTS  # noqa: N812
 from .settings import KINDS, SETTINGS, Settings
 
 STEM = "05_four_lenses"
 
-__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "KINDS", "claims", "lenses", "parts", "settings", "views", "zoo"]
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "KINDS", "claims", "lenses", "parts", "results", "runs",
+           "settings", "views", "zoo"]

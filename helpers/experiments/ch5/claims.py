@@ -16,9 +16,9 @@ import numpy as np
 from ...claims import Claim, ClaimTable
 from ...metrics import pick_nu
 from ...noise import Correlation, Effect
-from .parts import frame, members
+from .results import frame, members, networks
 
-__all__ = ["CLAIMS", "values", "table", "networks", "RHO_MIN", "RHO_FLOOR", "ACC_GAP", "FINAL_INV", "MIDDLE_EQV", "SI_TARGET"]
+__all__ = ["CLAIMS", "values", "table", "RHO_MIN", "RHO_FLOOR", "ACC_GAP", "FINAL_INV", "MIDDLE_EQV", "SI_TARGET"]
 
 RHO_MIN, RHO_FLOOR = 0.8, 0.5   # S5.1: "rank alike" = Spearman rho >= 0.8 with its 95 % interval above 0.5
 ACC_GAP = 2.0                   # S5.2: "accuracy does not separate" = mean accuracies within 2 points
@@ -77,15 +77,6 @@ CLAIMS |= {c.id: c for c in [
              "Final inv. > Middle equiv. (paired), Middle equiv. ≤ 0.8] each"),
 ]}
 CLAIMS = {k: CLAIMS[k] for k in sorted(CLAIMS, key=lambda k: (k[0] == "V", k))}  # S5.1 .. S5.8, then V5.1
-
-
-def networks(df, arch: str | None = "mlp"):
-    """The zoo's distinct networks of one family (``arch``: ``"mlp"``, the MLP zoo with ML-η, or ``"cnn"``; None:
-    both): IR at nu = 0 is DA-R4 itself (same seeds, batches and augmentations, and eq. 4's term times 0), so its
-    rows are dropped rather than counted twice."""
-    fam = df["arch"] if "arch" in df else "mlp"
-    keep = ~((df.kind == "IR") & (df.nu == 0)) & ((fam == arch) if arch else True)
-    return df[keep]
 
 
 def _s1(df, arch: str = "mlp") -> list | None:

@@ -1,8 +1,8 @@
 """The four papers' lenses on one trained network. Nothing is re-implemented: each lens calls the chapter code
 that defines it.
 
-- **Output (ch1)**: accuracy, LI, DI and SI over R4 (eqs. 1-3 of Moskalev et al. 2023) through chapter 1's
-  ``measures.evaluate``.
+- **Output (ch1)**: accuracy, LI, DI and SI over R4 (eqs. 1-3 of Moskalev et al. 2023), chapter 1's Table 1
+  columns (``metrics.output_lens``).
 - **Layers (ch3)**: the invariance (eq. 4) and equivariance (eq. 7) of Bruintjes et al. 2023 per hidden layer, for
   the three quarter turns (chapter 3's ``rotation`` transforms), with ``metrics.capture`` and
   ``metrics.in_equivariance``. An MLP's layers are vectors, on which a rotation acts as the identity: a unit's
@@ -24,35 +24,24 @@ layers: their per-layer lenses are NaN.
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ... import metrics
 from ...groups import ROT4
 from ...metrics import (capture, in_equivariance, layer_in_equivariance, polarization_matrix_image,
                         preferred_rotation, spectrum_and_bias, variance_along)
 from ...models import MLP, GroupPooledMLP, SmallCNN
-from ..ch1.measures import evaluate
-from ..ch3.equivariance import rotation
-from ..ch4.models import sub_network
-from .settings import Settings
+from ..ch3 import rotation
+from ..ch4 import sub_network
+from .settings import DEPTH, Settings
 from .zoo import EtaNet
 
-__all__ = ["LENSES", "DEPTH", "ROTATION_GENERATOR", "layers_of", "output_lens", "layer_lens", "depth_means",
+__all__ = ["ROTATION_GENERATOR", "layers_of", "output_lens", "layer_lens", "depth_means",
            "liegg_lens", "hidden_features", "liegg_layers", "marginal_lens", "measure"]
 
-#: Every number a network gets, with its direction: +1 where larger means more invariant, -1 where smaller does,
-#: 0 for accuracy (no direction), and its label on the page.
-LENSES = {"acc": (0, "accuracy (%)"), "LI": (-1, "LI (ch1)"), "DI": (-1, "DI (ch1)"), "SI": (1, "SI (ch1)"),
-          "inv_Early": (1, "Early inv. (ch3)"), "inv_Middle": (1, "Middle inv. (ch3)"),
-          "inv_Late": (1, "Late inv. (ch3)"), "inv_Final": (1, "Final inv. (ch3)"),
-          "eqv_Middle": (1, "Middle equiv. (ch3)"),
-          "liegg_rotation": (-1, "LieGG rot. variance (ch4)"), "lie_Middle": (-1, "Middle LieGG rot. var. (ch4)"), "liegg_variance": (-1, "LieGG variance (ch4)"),
-          "liegg_bias": (-1, "LieGG bias (ch4)"), "eta_star": (1, "ML-preferred η° (ch2)")}
-#: Depth parts of an MLP: its hidden layers split in thirds, and the logits (an MLP has no pooling layer).
-DEPTH = ("Early", "Middle", "Late", "Final")
 #: The unit rotation generator J / sqrt(2) in LieGG's (row, col) coordinates, flattened like a row of E: (4,).
 ROTATION_GENERATOR = torch.tensor([0.0, -1.0, 1.0, 0.0], dtype=torch.float64) / math.sqrt(2)
 
@@ -79,8 +68,9 @@ def layers_of(model: nn.Module) -> dict[str, nn.Module]:
 
 
 def output_lens(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings) -> dict:
-    """Chapter 1's Table 1 columns over R4 for each member: ``{"acc", "LI", "DI", "SI"}``, each ``[M]``."""
-    return evaluate(models, SimpleNamespace(test=test, group=ROT4), s)
+    """Chapter 1's Table 1 columns over R4 for each member (``metrics.output_lens`` with the profile's ``n_eval``,
+    ``n_si`` and ``ig_steps``): ``{"acc", "LI", "DI", "SI"}``, each ``[M]``."""
+    return metrics.output_lens(models, test, ROT4, s.n_eval, s.n_si, s.ig_steps)
 
 
 def layer_lens(model: nn.Module, x: Tensor) -> dict:

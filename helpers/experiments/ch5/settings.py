@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...training import FitConfig
-from ..ch2.settings import TrainConfig
+from ..ch2 import TrainConfig
 
-__all__ = ["Settings", "SETTINGS", "KINDS", "ARCHS", "N_CLASSES", "SIZE"]
+__all__ = ["Settings", "SETTINGS", "KINDS", "ARCHS", "N_CLASSES", "SIZE", "DEPTH"]
 
 #: The zoo's training regimes: ``plain`` (nothing), ``DA-R4`` / ``DA-SO2`` (augmentation by a random quarter turn /
 #: a random angle), ``WT`` (weight-tying over R4, ``helpers.models.GroupPooledMLP``), ``IR`` (ch1's invariance
@@ -18,6 +18,8 @@ KINDS = ("plain", "DA-R4", "DA-SO2", "WT", "IR", "ML-η")
 ARCHS = ("mlp", "cnn")
 N_CLASSES = 10
 SIZE = 28
+#: Depth parts of an MLP: its hidden layers split in thirds, and the logits (an MLP has no pooling layer).
+DEPTH = ("Early", "Middle", "Late", "Final")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Chapter 5's figures and tables, drawn from the stored parts (``parts.frame``: one row per trained network)."""
+"""Chapter 5's figures and tables, drawn from the stored parts (``results.frame``: one row per trained network)."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -10,9 +10,8 @@ import seaborn as sns
 
 from ... import plots
 from ...noise import Correlation
-from .claims import networks
-from .lenses import DEPTH, LENSES
-from .parts import frame, members
+from .results import LENSES, frame, members, networks
+from .settings import DEPTH
 
 __all__ = ["pair", "KIND_COLORS", "SCATTER_LENSES", "summary", "summary_parts", "ranks", "headline", "correlations", "scatter_matrix",
            "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets", "layer_lenses", "probe_curves"]

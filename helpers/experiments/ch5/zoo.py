@@ -19,7 +19,7 @@ from ...augment import group_action, random_rotation
 from ...groups import ROT4
 from ...models import MLP, GroupPooledMLP, SmallCNN
 from ...training import build_models, fit_ensemble
-from ..ch1.models import fit_ir_sweep
+from ..ch1 import fit_ir_sweep
 from ..ch2.invariant_weights import InvariantNet, invariance_mask, linspace_eps
 from ..ch2.train import fit_sweep
 from .settings import ARCHS, KINDS, N_CLASSES, SIZE, Settings
