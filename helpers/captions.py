@@ -184,10 +184,11 @@ def source(*objs: Any) -> None:
 
 # ----------------------------------------------------------------------------- the recorded runs of a chapter
 def recorded(chapter: str, names: tuple[str, ...] = ("results.json",)) -> None:
-    """Display a chapter's recorded runs and, claim by claim, what each measured (``records.recorded_runs`` and
-    ``records.recorded_claims``), as two captioned tables that fit the column: verdict columns no run has are
-    left out, wall times in whole seconds, and a verification's kind is written beside its claim id instead of
-    in a column of its own."""
+    """Display a chapter's recorded runs and, claim by claim, what each page record measured
+    (``records.recorded_runs`` and ``records.recorded_claims``: the page records' verdicts, and an earlier whole-run
+    record's as the chapter's frozen table holds them; nothing is judged here), as two captioned tables that fit
+    the column: verdict columns no run has are left out, wall times in whole seconds, and a verification's kind is
+    written beside its claim id instead of in a column of its own."""
     from IPython.display import display
 
     from .claims import VERDICTS

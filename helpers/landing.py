@@ -9,8 +9,9 @@ there are any), with a link to the chapter's claims table. Nothing in it is type
   ``helpers.chapters.build_book`` when it renders the pages), else the committed
   ``results/<profile>/<chapter>/results.json`` of the best profile that has one (paper, steps, standard, quick:
   ``helpers.runner``'s order);
-- the verdicts are the record's reproductions judged by today's rules (``helpers.records.rejudged``), as the
-  chapter's own "Earlier records" table judges them;
+- the verdicts are the record's own: a page record is written from the stored parts by today's rules
+  (``tests/test_rejudged_records.py`` checks that each committed one is what today's parts and rules give), so
+  nothing is judged again here;
 - the paper is what the chapter's first cell cites, the title its first heading, and the link goes to the section
   that renders its claims table (the first code cell calling ``claims.table``).
 
@@ -111,14 +112,14 @@ def page_record(stem: str, root=None, built=None) -> tuple[dict | None, str, Pat
     Raises:
         ValueError: a committed record whose profile is not the one its folder names.
     """
-    from .runner import _BEST_ORDER
+    from .lookup import BEST_ORDER
 
     if built is None:
         built = [p for p in os.environ.get(PAGE_RECORDS_ENV, "").split(os.pathsep) if p]
     if built:
         mine = [Path(p) for p in built if Path(p).parent.name == stem and Path(p).exists()]
         return (json.loads(mine[0].read_text()), "this build", mine[0]) if mine else (None, "", None)
-    for profile in _BEST_ORDER:
+    for profile in BEST_ORDER:
         path = _root(root) / "results" / profile / stem / "results.json"
         if path.exists():
             rec = json.loads(path.read_text())
@@ -131,8 +132,7 @@ def page_record(stem: str, root=None, built=None) -> tuple[dict | None, str, Pat
 def chapter_verdicts(root=None, built=None) -> list[ChapterVerdicts]:
     """One ``ChapterVerdicts`` per chapter whose notebook exists, in the book's order (``built``: see
     ``page_record``)."""
-    from . import records
-    from .chapters import CHAPTERS
+    from .registry import CHAPTERS
 
     root = _root(root)
     rows = []
@@ -144,8 +144,7 @@ def chapter_verdicts(root=None, built=None) -> list[ChapterVerdicts]:
         row = ChapterVerdicts(ch.key, ch.stem, title, papers, claims_anchor(nb))
         rec, source, row.record = page_record(ch.stem, root, built)
         if rec is not None:
-            again = records.rejudged(rec, records.todays_claims(ch.stem), records.record_values(ch.stem, rec))
-            verdicts = [c["verdict"] for c in again if c.get("kind", "reproduction") == "reproduction"]
+            verdicts = [c["verdict"] for c in rec.get("claims", []) if c.get("kind", "reproduction") == "reproduction"]
             row.profile, row.device, row.date, row.source = rec["profile"], rec.get("device", ""), \
                 rec.get("date", "")[:10], source
             row.counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}

@@ -2,6 +2,11 @@
 
 Fields (the contract in docs/architecture.md, *Claims and page records*): ``chapter``, ``profile``, ``device``,
 ``wall_time_s``, ``versions``, ``seed``, the measured ``numbers``, and ``claims`` (id, paper, ours, verdict, ...).
+
+Reading them: ``recorded`` (the committed records of a chapter, by profile), ``recorded_runs`` and
+``recorded_claims`` (what a page's "recorded runs" section shows), and ``frozen`` / ``frozen_table``: the earlier
+whole-run records (``h100_results.json``, ...) as the chapter's frozen table holds them, judged once by today's
+rules (``helpers.history`` writes it). Nothing here judges a claim.
 """
 from __future__ import annotations
 
@@ -10,43 +15,17 @@ import datetime as _dt
 import json
 import math
 import os
-import platform
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
-
-from .claims import Claim, ClaimResult, ClaimTable, Undecided, _nonfinite
+from .claims import Claim, ClaimResult, ClaimTable, Undecided
 from .noise import Correlation, Effect, Seeds
 from .profiles import PROFILES, Profile, resolve
+from .provenance import device_name, versions
 
-__all__ = ["RunRecord", "device_name", "versions", "output_dir_for", "load_results", "recorded",
-           "recorded_runs", "recorded_claims", "value_from_record", "rejudge", "rejudged", "record_values",
-           "todays_claims"]
-
-_PACKAGES = ("torch", "torchvision", "numpy", "captum", "scipy", "scikit-learn", "learned-symmetry")
-
-
-def device_name(device: torch.device | str) -> str:
-    """A human-readable device description, e.g. ``"NVIDIA H100 80GB HBM3"`` or ``"CPU (2 cores)"``."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and of the packages that shape the numbers."""
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
+__all__ = ["RunRecord", "output_dir_for", "load_results", "results_root", "recorded", "recorded_runs",
+           "recorded_claims", "value_from_record", "FROZEN_DIR", "frozen", "frozen_table"]
 
 def output_dir_for(chapter: str, profile: str | Profile, output_dir: str | os.PathLike | None = None) -> Path:
     """``output_dir`` if given, else ``$HELPERS_RUNS/<profile>/<chapter>`` (default ``./runs``)."""
@@ -129,7 +108,7 @@ def load_results(path: str | os.PathLike) -> dict:
     return json.loads(path.read_text())
 
 
-def _results_root(root: str | os.PathLike | None) -> Path:
+def results_root(root: str | os.PathLike | None) -> Path:
     """``<root>/results``; default root: the checkout that holds this package."""
     return (Path(root) if root is not None else Path(__file__).resolve().parent.parent) / "results"
 
@@ -149,7 +128,7 @@ def recorded(chapter: str, root: str | os.PathLike | None = None, name: str = "r
             standard evidence).
     """
     order = {p: i for i, p in enumerate(PROFILES)}
-    paths = sorted(_results_root(root).glob(f"*/{chapter}/{name}"),
+    paths = sorted(results_root(root).glob(f"*/{chapter}/{name}"),
                    key=lambda p: order.get(p.parent.parent.name, len(order)))
     out = {}
     for p in paths:
@@ -164,6 +143,7 @@ def recorded(chapter: str, root: str | os.PathLike | None = None, name: str = "r
 def value_from_record(entry: Mapping) -> Any:
     """The measured value a record's claim entry holds, as ``Claim.judge`` takes it (the inverse of
     ``ClaimResult.to_dict``; older records keep only ``ours``)."""
+    v: Any
     if "a" in entry:
         v = Effect(entry["a"], entry["b"], entry.get("paired", True))
     elif "x" in entry:
@@ -178,96 +158,74 @@ def value_from_record(entry: Mapping) -> Any:
     return Undecided(entry["undecided"], v) if "undecided" in entry else v
 
 
-def rejudge(claim: Claim, entry: Mapping) -> ClaimResult:
-    """``claim`` (today's rule) judged on the numbers a record kept. A record that kept only a number for a
-    claim now judged on seeds (an effect or a correlation), or only the fraction of sub-checks that held, is
-    "inconclusive": the numbers stay, and they cannot show the effect is beyond noise."""
-    value = value_from_record(entry)
-    if claim.relation in ("effect", "correlation") and not isinstance(value, (Effect, Correlation, Undecided)):
-        if value is None or _nonfinite(value):
-            return claim.judge(value)
-        return ClaimResult(claim, value, "inconclusive",
-                           "this record kept one number, not the per-seed values this rule needs")
-    if claim.relation == "holds" and not isinstance(value, (list, tuple, Undecided)) and value is not None \
-            and not _nonfinite(value):
-        return ClaimResult(claim, value, "inconclusive", "this record kept the fraction of sub-checks that held, "
-                                                         "not the outcomes (beyond noise or not) this rule needs")
-    if claim.relation != "holds" and isinstance(value, (list, tuple)):
-        return ClaimResult(claim, value, "inconclusive", "this record kept sub-checks, not the number this rule needs")
-    return claim.judge(value)
+#: The folder of ``results/`` that holds the frozen tables, ``<chapter>.json`` each (``helpers.history``).
+FROZEN_DIR = "history"
 
 
-def todays_claims(chapter: str) -> dict | None:
-    """The chapter's claims as its code defines them today (``experiments.chN.claims.CLAIMS``); None when the
-    chapter has no package (e.g. a test's made-up chapter)."""
-    from .runner import chapter_module
-
-    try:
-        return dict(chapter_module(chapter).claims.CLAIMS)
-    except (ValueError, ImportError, AttributeError):
-        return None
-
-
-def record_values(chapter: str, rec: dict) -> dict | None:
-    """Today's claim values recomputed from a whole-run record's ``numbers``, where the chapter can
-    (``experiments.chN.records.record_values``: chapters 2 and 3 keep their tables in their records); else None."""
-    from .runner import chapter_module
-
-    try:
-        fn = chapter_module(chapter).records.record_values
-    except (ValueError, ImportError, AttributeError):
-        return None
-    return fn(rec)
+def frozen(chapter: str, root: str | os.PathLike | None = None) -> list[dict]:
+    """The chapter's earlier whole-run records as its frozen table holds them, judged once by today's rules
+    (``results/history/<chapter>.json``, written by ``python -m helpers freeze-records``; ``helpers.history``):
+    per record its file (``record``), ``profile``, ``label``, ``device``, ``date``, ``wall_time_s``, ``claims``
+    (``ClaimResult.to_dict`` with ``recorded_verdict``) and, for chapter 3, ``claims_per_image``. Empty when the
+    chapter has none (or ``helpers`` runs without its checkout)."""
+    path = results_root(root) / FROZEN_DIR / f"{chapter}.json"
+    return json.loads(path.read_text())["records"] if path.exists() else []
 
 
-def rejudged(rec: dict, claims: dict | None, values: dict | None = None) -> list[dict]:
-    """A record's claims judged by today's rules: the numbers it kept stay, the verdict and its *why* are
-    recomputed, the verdict it recorded is kept as ``recorded_verdict``. ``values`` (``record_values``), where
-    given, are today's claim values recomputed from the record's numbers; otherwise each claim is judged on what
-    its entry kept (``rejudge``). Claims no longer defined are left out; with ``claims`` None the record's
-    own verdicts stand."""
-    if claims is None:
-        return list(rec.get("claims", []))
-    out = []
-    for c in rec.get("claims", []):
-        if c["id"] not in claims:
-            continue
-        if values is not None and values.get(c["id"]) is not None:
-            r = claims[c["id"]].judge(values[c["id"]])
-        else:
-            r = rejudge(claims[c["id"]], c)
-        out.append(r.to_dict() | {"recorded_verdict": c.get("verdict")})
-    return out
+@dataclasses.dataclass(frozen=True)
+class _FrozenClaim(Claim):
+    """A claim as a frozen table wrote it: its rule is the text it had when it was judged."""
+
+    frozen_rule: str = ""
+
+    def rule(self) -> str:
+        return self.frozen_rule
+
+
+def frozen_table(claims: list[dict]) -> ClaimTable:
+    """A frozen table's claim entries (``frozen(...)[i]["claims"]``) as a ``ClaimTable`` to display: the verdicts,
+    their *why* and the numbers as they were frozen; nothing is judged."""
+    fields = ("id", "statement", "source", "paper", "relation", "target", "tolerance", "kind")
+    return ClaimTable([ClaimResult(_FrozenClaim(**{f: c[f] for f in fields}, frozen_rule=c["rule"]),
+                                   value_from_record(c), c["verdict"], c.get("why", "")) for c in claims])
+
+
+def _counts(claims: list[dict]) -> dict[str, int]:
+    """How many of the reproductions among ``claims`` got each verdict (``VERDICTS`` order, zeros included)."""
+    from .claims import VERDICTS
+
+    verdicts = [c["verdict"] for c in claims if c.get("kind", "reproduction") == "reproduction"]
+    return {v: verdicts.count(v) for v in VERDICTS}
 
 
 def recorded_runs(chapter: str, root: str | os.PathLike | None = None, names: tuple[str, ...] = ("results.json",)):
     """The runs of ``chapter`` committed under ``results/<profile>/<chapter>/<name>`` for each of ``names``.
 
     Args:
-        names: the record files to list (``results.json`` is a page's record; older whole-run records, e.g.
-            ``h100_results.json``, sit beside it).
+        names: the record files to list: ``results.json`` is a page's record (its verdicts are today's rules';
+            ``tests/test_rejudged_records.py`` checks them against the committed parts); an older whole-run record
+            beside it (e.g. ``h100_results.json``) is listed with the verdicts its frozen table holds (``frozen``).
     Returns:
-        A pandas DataFrame, one row per recorded run: profile, record, device, date, wall time, and the
-        count of each verdict among the reproductions, judged by today's rules (``rejudged``). Empty when nothing
-        is recorded.
+        A pandas DataFrame, one row per recorded run: profile, record, device, date, wall time, and the count of
+        each verdict among the reproductions. Empty when nothing is recorded.
     """
     import pandas as pd
 
     from .claims import VERDICTS
 
-    rows, claims = [], todays_claims(chapter)
+    rows, earlier = [], frozen(chapter, root)
     for name in names:
-        for rec in recorded(chapter, root, name).values():
-            again = rejudged(rec, claims, record_values(chapter, rec))
-            verdicts = [c["verdict"] for c in again if c.get("kind", "reproduction") == "reproduction"]
+        runs = (recorded(chapter, root, name).values() if name == "results.json" else
+                [e for e in earlier if e["record"] == name])
+        for rec in runs:
             rows.append({"profile": rec["profile"], "record": name, "device": rec["device"],
                          "date": rec.get("date", "")[:10], "wall time (s)": rec["wall_time_s"],
-                         **{v: verdicts.count(v) for v in VERDICTS}})
+                         **_counts(rec.get("claims", []))})
     return pd.DataFrame(rows, columns=["profile", "record", "device", "date", "wall time (s)", *VERDICTS])
 
 
 def recorded_claims(chapter: str, root: str | os.PathLike | None = None):
-    """Claim by claim, what each committed run of ``chapter`` measured and its verdict.
+    """Claim by claim, what each committed page record of ``chapter`` measured and its verdict.
 
     The book built in one profile (e.g. ``quick`` on CI) shows the verdicts of the others from their
     records, so a reader sees the evidence of the longer runs without re-running them.
@@ -275,14 +233,13 @@ def recorded_claims(chapter: str, root: str | os.PathLike | None = None):
     Returns:
         A pandas DataFrame indexed by claim id: the claim's kind, source and paper value, then for each
         recorded profile ``<profile>: ours`` (numbers as text with 3 significant digits) and
-        ``<profile>: verdict`` by today's rules (``rejudged``). Empty when nothing is recorded.
+        ``<profile>: verdict``, as the record holds them. Empty when nothing is recorded.
     """
     import pandas as pd
 
     rows: dict[str, dict] = {}
-    claims = todays_claims(chapter)
     for prof, rec in recorded(chapter, root).items():
-        for c in rejudged(rec, claims, record_values(chapter, rec)):
+        for c in rec.get("claims", []):
             row = rows.setdefault(c["id"], {"kind": c.get("kind", "reproduction"), "source": c.get("source", ""),
                                             "paper": c.get("paper")})
             ours = c.get("ours")

@@ -199,7 +199,7 @@ def test_record_frames_of_committed_records():
     if not recs:
         pytest.skip("no chapter-3 record committed")
     for rec in recs:
-        frames = ch3.record_frames(rec)
+        frames = ch3.results.frames(rec["numbers"])
         seconds = frames.pop("seconds", None)  # in records made since runs are timed
         assert seconds is None or (list(seconds.columns) == ["train s", "measure s"] and (seconds > 0).all().all())
         for key, frame in frames.items():
@@ -212,28 +212,27 @@ def test_record_frames_of_committed_records():
             assert (rec["numbers"]["claim_values"]["C3.5"] is None) == (not any(e.startswith("widths") for e in ran))
 
 
-def test_claim_values_of_committed_records_recompute():
-    """The claims' code, recomputed from the numbers of each committed earlier record, gives the numbers that run
-    computed (the threshold claims) and judges the rest by today's rules (effects over the record's seeds)."""
+def test_frozen_claims_of_the_earlier_records_give_what_those_runs_computed():
+    """The chapter's frozen table (``helpers.history``: the claims' code on each committed earlier record's
+    numbers, judged by today's rules) gives the numbers that run computed for the threshold claims, under each
+    reading of eq. 7, and decides the claims the run decided."""
     from helpers.claims import VERDICTS
-    from helpers.records import recorded
+    from helpers.records import frozen, recorded
 
-    recs = [recorded("03_learned_equivariance_depth", name=n).get("standard")
-            for n in ("cpu_parts.json", "cpu_widths.json", "gpu_parts.json")]
-    if not any(recs):
+    entries = frozen(ch3.STEM)
+    if not entries:
         pytest.skip("the earlier chapter-3 records are not committed")
     ran = lambda cv: {k: v for k, v in cv.items() if v is not None}  # noqa: E731  (C3.6 was one claim then)
     numbers = [c for c, cl in ch3.claims.CLAIMS.items() if cl.relation in ("<=", ">=", "approx")]
-    for rec in filter(None, recs):
-        n = rec["numbers"]
-        for matching, key in (("sample", "claim_values"), ("shared", "claim_values_shared")):
-            now, then = ran(ch3.records.record_claim_values(n, matching)), ran(n[key])
+    assert [e["record"] for e in entries] == ["gpu_parts.json", "cpu_parts.json", "cpu_widths.json"]
+    for e in entries:
+        n = recorded(ch3.STEM, name=e["record"])[e["profile"]]["numbers"]
+        for key, then in (("claims_per_image", ran(n["claim_values"])), ("claims", ran(n["claim_values_shared"]))):
+            now = {c["id"]: c["ours"] for c in e[key]}
             assert set(now) == set(then)
             assert {c: now[c] for c in numbers if c in now} == pytest.approx({c: then[c] for c in numbers if c in then})
-        tables = ch3.records.record_claim_tables(rec)
-        ids = [r.claim.id for r in tables["per image"].results]
-        assert ids == [c for c in ch3.claims.CLAIMS if c in ran(n["claim_values"])]
-        assert all(r.verdict in VERDICTS for t in tables.values() for r in t.results)
+            assert all(c["verdict"] in VERDICTS for c in e[key])
+        assert [c["id"] for c in e["claims_per_image"]] == [c for c in ch3.claims.CLAIMS if c in ran(n["claim_values"])]
 
 
 def test_pretrained_skips_fast_offline():
@@ -415,7 +414,7 @@ def test_cifar_nets_train_in_bf16_and_the_committed_comparison_is_shown():
     page's Deviations read the committed bf16-vs-fp32 record and its rule's verdict."""
     for name, s in ch3.SETTINGS.items():
         assert s.cifar_fit.precision == ("fp32" if name == "steps" else "bf16") and s.mnist6_fit.precision == "fp32"
-    tables = ch3.records.mixed_precision()
+    tables = ch3.studies.mixed_precision()
     if not tables:
         pytest.skip("no results/benchmarks/mixed-precision-*.json in this checkout")
     rules = [t for name, t in tables.items() if "the rule" in name]
@@ -429,7 +428,7 @@ def test_steps_profile_is_the_papers_mnist6_and_schedule_and_keeps_earlier_hashe
     the subset with the paper's SGD at 100 epochs, drops at 50 % and 75 %, in float32, the widths measured along
     training; the new settings stay out of the standard and paper settings' canonical form, so no stored part's hash
     moves."""
-    from helpers.store import canonical
+    from helpers.partfile import canonical
 
     steps, paper, std = ch3.SETTINGS["steps"], ch3.SETTINGS["paper"], ch3.SETTINGS["standard"]
     for f in ("mnist6_train", "mnist6_val", "mnist6_fit", "n_eval", "seeds"):

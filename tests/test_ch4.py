@@ -125,7 +125,7 @@ def test_parts_store_and_the_page_renders_from_them(need_data, tiny_evidence):
 
 
 def test_record_frames_of_earlier_whole_run_records():
-    earlier = ch4.records.earlier_records()
+    earlier = ch4.views.earlier_records()
     if not earlier:
         pytest.skip("no whole-run record of chapter 4 committed")
     for caption, f in earlier.items():
@@ -133,7 +133,7 @@ def test_record_frames_of_earlier_whole_run_records():
         assert list(f["sweep"].index) == [1, 2, 3, 4, 5]
         assert f["sample_complexity"].loc["o5"].index.max() == 1.0
         assert set(f["claims"].index) <= set(ch4.claims.CLAIMS) and len(f["claims"]) >= 12
-        assert f["claims"]["recorded verdict"].notna().all()   # today's verdicts beside the recorded ones
+        assert f["claims"]["recorded verdict"].notna().all()   # today's verdicts (frozen) beside the recorded ones
 
 
 @pytest.mark.parametrize("name", ["o5", "o5-sizes", "rotation", "sweep-d1", "layerwise", "cifar"])

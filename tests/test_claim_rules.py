@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from helpers.claims import Claim, ClaimTable, Undecided
-from helpers.records import rejudge, value_from_record
+from helpers.history import rejudge
 from helpers.noise import Correlation, Effect, Seeds, outcome_of
+from helpers.records import value_from_record
 
 
 def _c(relation, **kw):

@@ -1,47 +1,94 @@
-"""Every committed record, judged again by today's claim rules (issue 21): the numbers stay, the verdicts follow
-from them, and the page records written from stored parts already carry today's verdicts."""
+"""The committed records judged by today's claim rules (issues 21 and 42).
+
+- The earlier whole-run records (``h100_results.json``, ``cpu_reduced.json``, ...) are judged once into each
+  chapter's frozen table (``results/history/<chapter>.json``, ``helpers.history``), which the pages read: today's
+  rules still give what is frozen (after a rule change: ``python -m helpers freeze-records``).
+- A page record (``results/<profile>/<chapter>/results.json``, written from stored parts) is what today's claims
+  give on the committed parts: the same verdicts and numbers (after a change: ``python -m helpers run --chapter N
+  --profile P --store results --force`` renders it again).
+"""
 import json
 from pathlib import Path
 
 import pytest
 
+from helpers import history, registry, runner
 from helpers.claims import KINDS, VERDICTS
-from helpers.records import rejudge
-from helpers.records import record_values, rejudged, todays_claims
+from helpers.records import FROZEN_DIR
+from helpers.store import Store
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
-RECORDS = sorted(p for p in RESULTS.glob("*/*/*.json") if json.loads(p.read_text()).get("claims"))
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+PAGES = sorted(RESULTS.glob("*/*/results.json"))
+
+#: Page records committed before a change their profile's parts or rules have since had, and not rendered again
+#: (rendering them again replaces committed evidence: ``--force``, the maintainers' call). Each is a failure this
+#: test knows about; it fails once the record is rendered again (strict xfail), so the entry must then go.
+STALE = {
+    "quick/03_learned_equivariance_depth": "rendered on 2026-12-02 under eq. 7's per-image reading; the chapter "
+                                           "reads c' shared over X since edbb568 (its numbers keep that reading as "
+                                           "claim_values_shared)",
+    "quick/04_liegg": "rendered at 00:38 on 2026-12-02, before the cifar part was recomputed as version 2 "
+                      "(2c79ccd, one-sided differences at the frame): C4.8 from the version-1 part",
+    "standard/04_liegg": "rendered at 00:38 on 2026-12-02, before the cifar part was recomputed as version 2 "
+                         "(2c79ccd): C4.8 0.085 then, 0.055 from today's part",
+}
 
 
-@pytest.mark.parametrize("path", RECORDS, ids=lambda p: str(p.relative_to(RESULTS)))
-def test_each_committed_record_is_judged_again_by_todays_rules(path):
+def test_the_frozen_tables_are_what_todays_rules_give(tmp_path):
+    """``python -m helpers freeze-records`` run again writes exactly the committed frozen tables."""
+    changed = history.write(out=tmp_path)
+    assert set(changed) == set(history.EARLIER)
+    for stem in history.EARLIER:
+        committed = RESULTS / FROZEN_DIR / f"{stem}.json"
+        assert committed.exists(), f"{committed} is missing: run python -m helpers freeze-records"
+        assert (tmp_path / f"{stem}.json").read_text() == committed.read_text(), \
+            f"{committed} is not what today's rules give: run python -m helpers freeze-records"
+
+
+@pytest.mark.parametrize("stem", list(history.EARLIER))
+def test_each_frozen_record_is_judged_and_says_why(stem):
+    frozen = json.loads((RESULTS / FROZEN_DIR / f"{stem}.json").read_text())
+    assert frozen["chapter"] == stem and frozen["records"]
+    for e in frozen["records"]:
+        assert (RESULTS / e["profile"] / stem / e["record"]).exists()
+        for c in e["claims"] + e.get("claims_per_image", []):
+            assert c["verdict"] in VERDICTS and c["kind"] in KINDS and c["rule"]
+            if c["verdict"] != "reproduced":
+                assert c["why"], f"{e['record']} {c['id']}: a verdict other than 'reproduced' says why"
+
+
+def _claims(path: Path) -> tuple:
+    """``(profile, module, claims as the record holds them, ``Evidence`` of the committed parts or None)``."""
+    profile, stem = path.parent.parent.name, path.parent.name
+    module = registry.chapter_module(stem)
+    store = Store(RESULTS, protected=True)
+    if runner.stored_so_far(module, profile, store=store, committed=False).missing:
+        return profile, module, None
+    return profile, module, runner.evidence(module, profile, store=store, committed=False, progress=None)
+
+
+def _same(now: list[dict], then: list[dict]) -> None:
+    assert [c["id"] for c in now] == [c["id"] for c in then]
+    for a, b in zip(now, then):
+        assert a["verdict"] == b["verdict"], f"{a['id']}: {a['verdict']} from the parts, {b['verdict']} recorded"
+        if isinstance(a["ours"], float) and isinstance(b["ours"], float):
+            assert a["ours"] == pytest.approx(b["ours"], rel=1e-6), a["id"]
+        else:
+            assert a["ours"] == b["ours"], a["id"]
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(reason=STALE[k], strict=True))
+                                  if (k := f"{p.parent.parent.name}/{p.parent.name}") in STALE else p
+                                  for p in PAGES], ids=lambda p: str(p.relative_to(RESULTS)))
+def test_a_page_record_is_what_todays_claims_give_on_the_committed_parts(path):
+    """Every committed page record whose profile has all its parts committed: today's claim table, computed from
+    those parts (nothing is trained), gives the verdicts and numbers (``ours``, to 6 significant digits: the float
+    arithmetic of a reload) the record holds; chapter 3's second reading too."""
+    profile, module, ev = _claims(path)
+    if ev is None:
+        pytest.skip(f"{module.STEM}'s {profile} parts are not all committed")
     rec = json.loads(path.read_text())
-    claims = todays_claims(path.parent.name)
-    assert claims, f"{path}: no chapter package for {path.parent.name}"
-    values = record_values(path.parent.name, rec)
-    again = rejudged(rec, claims, values)
-    kept = {c["id"]: c for c in rec["claims"]}
-    assert again and all(c["id"] in kept for c in again)
-    for c in again:
-        assert c["verdict"] in VERDICTS and c["kind"] in KINDS
-        if values is not None and values.get(c["id"]) is not None:   # recomputed from the record's tables
-            assert c["verdict"] == claims[c["id"]].judge(values[c["id"]]).verdict
-        else:                                                          # judged on what its claim entry kept
-            assert c["verdict"] == rejudge(claims[c["id"]], kept[c["id"]]).verdict
-        assert c["recorded_verdict"] == kept[c["id"]]["verdict"]
-        if c["verdict"] != "reproduced":
-            assert c["why"], f"{c['id']}: a verdict other than 'reproduced' says why"
-
-
-def test_page_records_carry_todays_verdicts():
-    """A page record (results.json written from stored parts) was rendered with today's rules: judging it again
-    changes nothing. (Rendered again with ``python -m helpers run --chapter N --profile P --store results --force``
-    after a change of rule.)"""
-    pages = [p for p in RECORDS if p.name == "results.json" and "parts" in json.loads(p.read_text())["numbers"]]
-    assert pages, "the page records of the committed parts"
-    for path in pages:
-        rec = json.loads(path.read_text())
-        for c in rejudged(rec, todays_claims(path.parent.name)):
-            assert c["verdict"] == c["recorded_verdict"], f"{path}: {c['id']} was judged by an older rule"
-            assert "rule" in c and "kind" in c
-
+    _same(module.claims.table(ev).to_records(), rec["claims"])
+    if "claims_per_image" in rec["numbers"]:
+        _same(module.claims.table(ev, matching="sample").to_records(), rec["numbers"]["claims_per_image"])

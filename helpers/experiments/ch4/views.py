@@ -16,14 +16,15 @@ import torch
 
 from ... import plots
 from ...metrics import apply_generator
+from ...records import frozen, recorded
 from .paper import SAMPLE_PERCENT
 from .results import bias_shifts, sweep_correlations, sweep_frame
-from .records import record_frames
 
 __all__ = ["headline", "plot_spectrum", "plot_rotation_density", "plot_sweep", "plot_layerwise", "plot_sample_complexity",
            "o5_text", "o5_figure", "examples", "rotation_text", "rotation_spectrum", "rotation_transforms",
            "sweep_figure", "layerwise_text", "layerwise_figure",
-           "sample_complexity_figure", "sample_complexity_text", "cifar_text", "cifar_figure", "summary_tables"]
+           "sample_complexity_figure", "sample_complexity_text", "cifar_text", "cifar_figure", "summary_tables",
+           "earlier_records"]
 
 NETS = ("shallow", "deep")
 
@@ -261,14 +262,68 @@ def cifar_figure(cifar: Mapping) -> plt.Figure | None:
 
 
 # ----------------------------------------------------------------------------- the discussion's tables
+def _tables(n: Mapping) -> dict:
+    """A run's numbers behind the chapter's discussion, as tables (seed means unless noted).
+
+    Args:
+        n: ``{"rotation": {net: result}, "sweep": {"rows": [...]}, "sample_complexity": {task: result},
+            "cifar": result}``: this page's parts (``summary_tables``) or an earlier whole-run record's ``numbers``.
+    Returns:
+        ``{"rotation": by net (test accuracy, bias of the smallest singular vector),
+        "sweep": by depth (test accuracy over all widths and seeds),
+        "sample_complexity": by (task, fraction) (bias), "cifar": by seed (test accuracy, bias)}``.
+    """
+    import pandas as pd
+
+    rot = pd.DataFrame({net: {"test accuracy (%)": 100 * float(np.mean(n["rotation"][net]["test_acc"])),
+                              "bias": float(np.mean([b[0] for b in n["rotation"][net]["bias"]]))}
+                        for net in NETS}).T
+    sweep = pd.DataFrame(n["sweep"]["rows"]).assign(**{"test accuracy (%)": lambda d: 100 * d["test_acc"]}) \
+        .groupby("depth")[["test accuracy (%)"]].mean()
+    sc = pd.DataFrame([{"task": task, "fraction": float(f), "bias": float(np.mean(b))}
+                       for task, v in n["sample_complexity"].items()
+                       for f, b in zip(v["fractions"], v["bias"])]).set_index(["task", "fraction"])
+    cifar = n["cifar"]
+    cif = (pd.DataFrame({"test accuracy (%)": 100 * np.asarray(cifar["test_acc"]), "bias": [b[0] for b in cifar["bias"]]})
+           if "bias" in cifar else pd.DataFrame())
+    cif.index.name = "seed"
+    return {"rotation": rot, "sweep": sweep, "sample_complexity": sc, "cifar": cif}
+
+
 def summary_tables(ev: Mapping) -> dict:
-    """The tables the discussion cites, from this page's parts (``records.record_frames``' layout): rotation
-    (by net), sweep (by depth), sample complexity (by task and fraction), cifar (by seed)."""
+    """The tables the discussion cites, from this page's parts (``_tables``): rotation (by net), sweep (by depth),
+    sample complexity (by task and fraction), cifar (by seed)."""
     numbers = {"rotation": {n: ev["rotation"][n] for n in NETS}, "sweep": {"rows": sweep_frame(ev).to_dict("records")},
                "sample_complexity": {"o5": ev["o5"]["sample_complexity"],
                                      "rotation_mnist": ev["rotation"]["sample_complexity"]},
                "cifar": ev["cifar"]}
-    return record_frames({"numbers": numbers})
+    return _tables(numbers)
+
+
+def earlier_records(stem: str = "04_liegg", root=None) -> dict[str, dict]:
+    """The committed whole-run records of the chapter's standard profile, written before it ran as parts
+    (``h100_results.json``, ``cpu_results.json``): their claims as the chapter's frozen table holds them (judged
+    once by today's rules, beside the verdict each record kept; ``helpers.records.frozen``) and their numbers'
+    tables (``_tables``).
+
+    Returns:
+        ``{caption: {"claims": DataFrame, "rotation", "sweep", "sample_complexity", "cifar"}}``; the caption names
+        the profile, device, date, wall time and file. Empty when none is committed (or the package runs without
+        a checkout).
+    """
+    import pandas as pd
+
+    out = {}
+    for e in frozen(stem, root):
+        rec = recorded(stem, root, name=e["record"])[e["profile"]]
+        rows = [{"claim": c["id"], "ours": f"{c['ours']:.3g}" if isinstance(c.get("ours"), float) else c.get("ours"),
+                 "verdict": c["verdict"], "why": c.get("why", ""), "recorded verdict": c.get("recorded_verdict")}
+                for c in e["claims"]]
+        caption = (f"{e['profile']} on {e['device']}, {e['date']}, {e['wall_time_s']:.0f} s of wall time "
+                   f"({e['record']})")
+        out[caption] = {"claims": pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame(),
+                        **_tables(rec["numbers"])}
+    return out
 
 
 def headline(ev: Mapping) -> plt.Figure:
