@@ -16,9 +16,10 @@ inside the part asks for ``active()`` and calls
     ckpt.save(key, ..., force=True) # the finished state, so that a later loop of the part can run without it
 
 Outside a part (a notebook, a test) ``active()`` is a disabled ``Checkpoints``: ``load`` gives None and ``save`` does
-nothing. A loop that restores everything its later steps read (parameters, optimiser and scheduler, the random
-generator, its counters) resumes to the same numbers as an uninterrupted run; ``ch2.train.fit_sweep`` does, and a
-test checks it.
+nothing. A training loop does this through ``Resume`` (its resume point, the saves at its epoch ends, its compute
+time). A loop that restores everything its later steps read (parameters, optimiser and scheduler, the random
+generator, its counters) resumes to the same numbers as an uninterrupted run; ``fit``, ``fit_ensemble`` and
+``ch2.train.fit_sweep`` do, and tests check it.
 
 ``HELPERS_CHECKPOINT_S`` sets ``every_s`` (seconds; default 300; 0 saves at every opportunity).
 
@@ -60,7 +61,7 @@ from .partfile import IntegrityError, array_hash, decode, dumps, encode
 from .provenance import git_commit, now
 from .store import other_data
 
-__all__ = ["Checkpoints", "active", "scope", "discard", "saved_s", "kept_pieces"]
+__all__ = ["Checkpoints", "Resume", "active", "scope", "discard", "saved_s", "kept_pieces"]
 
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
@@ -268,6 +269,72 @@ def scope(checkpoints: Checkpoints) -> Iterator[Checkpoints]:
         yield checkpoints
     finally:
         _ACTIVE.reset(token)
+
+
+class Resume:
+    """The checkpoint of one training loop of a part: where it resumes, and its saves at epoch ends.
+
+    The one resume block of ``helpers.training.fit``, ``fit_ensemble`` and chapter 2's ``fit_sweep``::
+
+        resume = Resume(checkpoint_key, epochs, t0)   # t0: the loop's perf_counter() start
+        if resume.state is not None:                  # the last save of an earlier run: restore from it
+            model.load_state_dict(resume.state["model"])
+            resume.restore_optimiser(opt, sched, device)
+        for epoch in range(resume.epoch, epochs):
+            ...
+            resume.save(epoch, lambda: {"model": model.state_dict(), **resume.optimiser_state(opt, sched, device)})
+        return ..., resume.wall_s()
+
+    A save holds what the loop's ``state()`` returns plus ``"epoch"`` (the epochs done) and ``"wall_s"`` (the
+    loop's compute time, earlier runs included); it is written at most every ``HELPERS_CHECKPOINT_S`` seconds and
+    always after the last epoch (``Checkpoints.save``), so a finished loop is not trained again. Outside a part, or
+    with ``key`` None, nothing is loaded or saved.
+    """
+
+    def __init__(self, key: str | None, epochs: int, t0: float | None = None):
+        self.key, self.epochs = key, epochs
+        self._t0 = time.perf_counter() if t0 is None else t0
+        self._checkpoints = active()
+        #: The last save of this loop (a dict), or None: start from epoch 0.
+        self.state: dict | None = self._checkpoints.load(key) if key else None
+        self.epoch: int = self.state["epoch"] if self.state is not None else 0
+        self.earlier_s: float = self.state["wall_s"] if self.state is not None else 0.0
+
+    def wall_s(self) -> float:
+        """The loop's compute time so far: earlier runs up to their last save, and this run."""
+        return self.earlier_s + time.perf_counter() - self._t0
+
+    def save(self, epoch: int, state: Callable[[], dict]) -> bool:
+        """At the end of ``epoch`` (counted from 0), save ``state()`` with ``epoch + 1`` and ``wall_s`` when due;
+        returns whether it wrote."""
+        if not self.key:
+            return False
+        return self._checkpoints.save(self.key, lambda: {**state(), "epoch": epoch + 1, "wall_s": self.wall_s()},
+                                      force=epoch + 1 == self.epochs)
+
+    @staticmethod
+    def optimiser_state(opt: torch.optim.Optimizer, sched: Any = None, device: torch.device | None = None) -> dict:
+        """``"opt"``, ``"sched"`` (None without a schedule) and torch's random state ``"torch_rng"``; with
+        ``device``, also ``"cuda_rng"`` (None off CUDA)."""
+        out = {"opt": opt.state_dict(), "sched": sched.state_dict() if sched is not None else None,
+               "torch_rng": torch.get_rng_state()}
+        if device is not None:
+            out["cuda_rng"] = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+        return out
+
+    def restore_optimiser(self, opt: torch.optim.Optimizer, sched: Any = None,
+                          device: torch.device | None = None) -> None:
+        """Restore what ``optimiser_state`` saved into ``opt``, ``sched`` and torch's random state (CUDA's too,
+        on CUDA with ``device``)."""
+        state = self.state
+        if state is None:
+            return
+        opt.load_state_dict(state["opt"])
+        if sched is not None:
+            sched.load_state_dict(state["sched"])
+        torch.set_rng_state(state["torch_rng"])
+        if device is not None and device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
 
 
 def discard(folder: str | os.PathLike) -> None:

@@ -75,7 +75,11 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
     _killed_after(first, 3 * 2 + 1)  # 3 steps an epoch: killed in epoch 3, after the save at the end of epoch 2
     with checkpoint.scope(ck), pytest.raises(RuntimeError, match="killed"):
         fit_sweep(first, _data(), CFG, seed=3, snapshots=3, checkpoint_key="sweep")
-    assert torch.load(tmp_path / "p.s0.ckpt" / "sweep.pt", weights_only=False)["epoch"] == 2
+    saved = torch.load(tmp_path / "p.s0.ckpt" / "sweep.pt", weights_only=False)
+    assert saved["epoch"] == 2
+    # the format the checkpoints of earlier runs have (they must keep resuming): exactly these entries
+    assert sorted(saved) == ["epoch", "gen", "hist", "model", "opt", "running", "sched", "since", "step", "torch_rng",
+                             "wall_s"]
     again = _model()
     ck2 = checkpoint.Checkpoints(tmp_path / "p.s0.ckpt", "sha256:x", every_s=0)
     with checkpoint.scope(ck2):
@@ -172,6 +176,9 @@ def test_a_killed_ensemble_resumes_to_the_uninterrupted_numbers(tmp_path):
     folder = tmp_path / "p.s0.ckpt"
     ck, (again, r1) = _kill_then_resume(run, folder, "ir-l2", kill_after=4 * 2 + 1)  # 4 steps an epoch: in epoch 3
     assert ck.resumed == ["ir-l2"] and step.n == 2 * 4, "only the last two epochs were trained"
+    assert sorted(torch.load(folder / "ir-l2.pt", weights_only=False)) == [  # the format of earlier runs' checkpoints
+        "best_epoch", "best_score", "best_state", "cuda_rng", "epoch", "gens", "history", "model", "opt", "sched",
+        "torch_rng", "wall_s"]
     for a, b in zip(straight, again):
         for (name, u), v in zip(a.state_dict().items(), b.state_dict().values()):
             assert torch.equal(u, v), name
@@ -212,6 +219,8 @@ def test_a_killed_fit_resumes_to_the_uninterrupted_numbers_cutmix_draws_included
     straight, r0 = run()
     ck, (again, r1) = _kill_then_resume(run, tmp_path / "p.s0.ckpt", "aug-cutmix-s0", kill_after=4 * 2 + 1)
     assert ck.resumed == ["aug-cutmix-s0"] and step.n == 2 * 4, "only the last two epochs were trained"
+    assert sorted(torch.load(tmp_path / "p.s0.ckpt" / "aug-cutmix-s0.pt", weights_only=False)) == [  # earlier runs'
+        "best", "cuda_rng", "epoch", "gen", "history", "model", "opt", "sched", "stateful", "torch_rng", "wall_s"]
     for (name, u), v in zip(straight.state_dict().items(), again.state_dict().values()):
         assert torch.equal(u, v), name
     assert r0.history == r1.history and (r0.best_epoch, r0.best_score) == (r1.best_epoch, r1.best_score)

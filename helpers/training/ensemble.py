@@ -113,36 +113,27 @@ def fit_ensemble(
     best_epoch = [config.epochs - 1] * M
     best_state = {k: t.detach().clone() for k, t in {**params, **buffers}.items()}
     history: dict[str, list[list[float]]] = {"train_loss": [], "val_score": []}
-    ckpt, epoch0, earlier_s = checkpoint.active(), 0, 0.0
-    state = ckpt.load(checkpoint_key) if checkpoint_key else None
-    if state is not None:  # before the first step, so that a CUDA graph captures the restored tensors
+    resume = checkpoint.Resume(checkpoint_key, config.epochs, t0)
+    if resume.state is not None:  # before the first step, so that a CUDA graph captures the restored tensors
+        state = resume.state
         with torch.no_grad():
             for k, t in {**params, **buffers}.items():
                 t.copy_(state["model"][k])
             for k, t in best_state.items():
                 t.copy_(state["best_state"][k])
-        opt.load_state_dict(state["opt"])
-        if sched is not None:
-            sched.load_state_dict(state["sched"])
+        resume.restore_optimiser(opt, sched, device)
         for g, g_state in zip(gens, state["gens"]):
             g.set_state(g_state)
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
         best_score, best_epoch, history = state["best_score"].clone(), list(state["best_epoch"]), state["history"]
-        epoch0, earlier_s = state["epoch"], state["wall_s"]
 
-    def snapshot_state(epoch: int) -> dict:
+    def snapshot_state() -> dict:
         return {"model": {k: t.detach().cpu() for k, t in {**params, **buffers}.items()},
-                "best_state": {k: t.cpu() for k, t in best_state.items()}, "opt": opt.state_dict(),
-                "sched": sched.state_dict() if sched is not None else None, "gens": [g.get_state() for g in gens],
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "best_score": best_score, "best_epoch": list(best_epoch),
-                "history": history, "epoch": epoch, "wall_s": earlier_s + time.perf_counter() - t0}
+                "best_state": {k: t.cpu() for k, t in best_state.items()}, **resume.optimiser_state(opt, sched, device),
+                "gens": [g.get_state() for g in gens], "best_score": best_score, "best_epoch": list(best_epoch),
+                "history": history}
 
-    bar = tqdm(range(epoch0, config.epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
-               total=config.epochs)
+    bar = tqdm(range(resume.epoch, config.epochs), desc=desc, disable=not progress_enabled(), leave=False,
+               initial=resume.epoch, total=config.epochs)
     for epoch in bar:
         total.zero_()
         for batch_idx in zip(*[_batches(len(x), config.batch_size, g, device) for g in gens]):
@@ -170,13 +161,11 @@ def fit_ensemble(
                 for k, t in {**params, **buffers}.items():
                     best_state[k][m] = t[m].detach()
             bar.set_postfix(loss=f"{total.mean().item() / len(x):.4f}", val=f"{scores.mean().item():.4f}")
-        if checkpoint_key:
-            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == config.epochs)
+        resume.save(epoch, snapshot_state)
     final = best_state if xv is not None else {**params, **buffers}
     for m, model in enumerate(models):
         model.load_state_dict({k: t[m].detach().clone() for k, t in final.items()})
         model.eval()
     if xv is None:
         best_score = torch.full((M,), math.nan)
-    return EnsembleResult(list(models), best_epoch, best_score.tolist(), history,
-                          earlier_s + time.perf_counter() - t0, stepper.replays)
+    return EnsembleResult(list(models), best_epoch, best_score.tolist(), history, resume.wall_s(), stepper.replays)

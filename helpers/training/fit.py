@@ -73,31 +73,22 @@ def fit(
     best = (-math.inf, 0, copy.deepcopy(model.state_dict()))
     history: dict[str, list[float]] = {"train_loss": [], "val_score": []}
     stateful = [f for f in (loss_fn, augment) if hasattr(f, "state_dict") and hasattr(f, "load_state_dict")]
-    ckpt, epoch0, earlier_s = checkpoint.active(), 0, 0.0
-    state = ckpt.load(checkpoint_key) if checkpoint_key else None
-    if state is not None:
+    resume = checkpoint.Resume(checkpoint_key, config.epochs, t0)
+    if resume.state is not None:
+        state = resume.state
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        if sched is not None:
-            sched.load_state_dict(state["sched"])
+        resume.restore_optimiser(opt, sched, device)
         gen.set_state(state["gen"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
         for f, f_state in zip(stateful, state["stateful"]):
             f.load_state_dict(f_state)
-        best, history, epoch0, earlier_s = tuple(state["best"]), state["history"], state["epoch"], state["wall_s"]
+        best, history = tuple(state["best"]), state["history"]
 
-    def snapshot_state(epoch: int) -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(),
-                "sched": sched.state_dict() if sched is not None else None, "gen": gen.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "stateful": [f.state_dict() for f in stateful], "best": best, "history": history, "epoch": epoch,
-                "wall_s": earlier_s + time.perf_counter() - t0}
+    def snapshot_state() -> dict:
+        return {"model": model.state_dict(), **resume.optimiser_state(opt, sched, device), "gen": gen.get_state(),
+                "stateful": [f.state_dict() for f in stateful], "best": best, "history": history}
 
-    bar = tqdm(range(epoch0, config.epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
-               total=config.epochs)
+    bar = tqdm(range(resume.epoch, config.epochs), desc=desc, disable=not progress_enabled(), leave=False,
+               initial=resume.epoch, total=config.epochs)
     for epoch in bar:
         model.train()
         total.zero_()
@@ -116,11 +107,10 @@ def fit(
             if config.select == "last" or score > best[0]:
                 best = (score, epoch, copy.deepcopy(model.state_dict()))
             bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}", val=f"{score:.4f}")
-        if checkpoint_key:
-            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == config.epochs)
+        resume.save(epoch, snapshot_state)
     if xv is not None:
         model.load_state_dict(best[2])
     else:
         best = (math.nan, config.epochs - 1, None)
     model.eval()
-    return FitResult(model, best[1], best[0], history, earlier_s + time.perf_counter() - t0, stepper.replays)
+    return FitResult(model, best[1], best[0], history, resume.wall_s(), stepper.replays)
