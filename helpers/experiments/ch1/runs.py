@@ -11,6 +11,7 @@ numbers and small arrays, never models.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from torch import nn
 from ... import data
 from ...groups import get_group
 from ...metrics import distribution_invariance, invariance_penalty, pick_nu
-from ...models import count_parameters
+from ...models import MLP, GroupPooledMLP, count_parameters
 from ...training import accuracy, predict
 from .data import Transforming, drifted, transforming
 from .measures import evaluate, linear_flow, orbit_neighbours, orbit_saliency, orbit_spread
@@ -149,8 +150,8 @@ def run_drift(models: dict[str, list[nn.Module]], mnist: Transforming, s: Settin
             ex[kind]["DI"].append([distribution_invariance(ms[0], xe[e:e + 1], mnist.group) for e in range(len(xe))])
             if len(ex["images"]) < len(s.betas):
                 ex["images"].append((xe.cpu() * mnist.std + mnist.mean).numpy())
-        acc = np.array(acc)  # (n_beta, M)
-        out[kind] = {"DI": di, "acc_ratio": (acc / acc[:1]).tolist(), "acc": acc.tolist()}
+        accs = np.array(acc)  # (n_beta, M)
+        out[kind] = {"DI": di, "acc_ratio": (accs / accs[:1]).tolist(), "acc": accs.tolist()}
     out["examples"] = ex
     return out
 
@@ -171,7 +172,8 @@ def run_tsne(models: dict[str, list[nn.Module]], ds: Transforming, s: Settings, 
         dev = next(ms[0].parameters()).device
         with torch.no_grad():
             orbit = ds.group.orbit(x.to(dev)).reshape(G * B, SIZE, SIZE)  # (G*B, H, W)
-            feats[kind] = ms[0].features(orbit).view(G, B, -1).cpu()  # (G, B, D), member 0
+            member = cast("MLP | GroupPooledMLP", ms[0])  # chapter 1's models (models.make_model)
+            feats[kind] = member.features(orbit).view(G, B, -1).cpu()  # (G, B, D), member 0
     out = {"spread": {k: orbit_spread(f, y) for k, f in feats.items()},
            "neighbours": {k: orbit_neighbours(f, y) for k, f in feats.items()}}
     if "DA" not in feats:

@@ -96,9 +96,11 @@ def train(cfg: Config, d: dict, s: Settings, device: torch.device | str = "cpu")
         d: ``{"train", "val", "test"}`` of ``ch4.data.rotation_mnist``, images ``(B, 28, 28)``.
     """
     if cfg.kind == "IR":
-        return train_ir(cfg.hidden, (cfg.nu,), d, s, device, cfg.arch)[cfg.nu]
+        nu = cfg.nu
+        assert nu is not None  # Config: IR has a nu
+        return train_ir(cfg.hidden, (nu,), d, s, device, cfg.arch)[nu]
     if cfg.kind == "ML-η":
-        return train_eta(d, s, device)
+        return [m for m in train_eta(d, s, device)]
     models = [m.to(device) for m in build_models(lambda: make_model(cfg.kind, cfg.hidden, s.activation, cfg.arch),
                                                  s.seeds)]
     fit_ensemble(models, d["train"], d["val"], s.fit, seeds=s.seeds, augment=_AUGMENT[cfg.kind], desc=cfg.label)
