@@ -1,36 +1,19 @@
 """The earlier whole-run records, judged once by today's claim rules into a frozen table per chapter.
 
-Before the chapters ran as parts, a chapter ran as one notebook execution and wrote one JSON file of everything
-it measured: ``results/standard/<chapter>/h100_results.json`` and ``cpu_results.json`` (chapters 1 and 4), chapter
-2's ``h100_results.json`` and ``cpu_reduced*.json`` (Tables 1-3 in their ``numbers``), chapter 3's
-``gpu_parts.json``, ``cpu_parts.json`` and ``cpu_widths.json`` (its experiments' numbers). ``freeze`` judges each
-of them by today's rules and ``write`` keeps what it gives as ``results/history/<chapter>.json``, the chapter's
-frozen table. The pages, the landing table and ``captions.recorded`` read it (``records.frozen``); nothing on the
-render path judges an old record. After a rule changes::
+Before the chapters ran as parts, a chapter ran as one notebook and wrote one JSON of everything it measured
+(``EARLIER``: ``results/standard/<chapter>/h100_results.json``, ...). ``python -m helpers freeze-records`` (``write``)
+judges each by today's rules and writes ``results/history/<chapter>.json``, which the pages, the landing table and
+``captions.recorded`` read (``records.frozen``): nothing on the render path judges an old record, and nothing in
+``helpers`` imports this module but ``__main__``. ``tests/test_rejudged_records.py`` fails while a committed table
+is not what today's rules give. How a record is judged:
 
-    python -m helpers freeze-records
+- chapters 1 and 4: each claim entry the record kept, by today's rule of that claim (``rejudge``);
+- chapter 2: today's claim values from the record's Tables 1-3 (its ``cpu_reduced*.json`` kept no claims, its H100
+  record 7 of today's 11); the Table-2 runs started off eta = 0 decide only C2.5 and C2.6;
+- chapter 3: today's claim values from the record's experiments, under both readings of eq. 7.
 
-writes the tables again; ``tests/test_rejudged_records.py`` fails while a committed table is not what today's rules
-give. This module is the only one that reaches into the chapters' claims to judge an old record; nothing in
-``helpers`` imports it but ``__main__``.
-
-How a record is judged (``EARLIER`` lists the records):
-
-- chapters 1 and 4: each claim entry the record kept, by today's rule of that claim (``rejudge``; claims no
-  longer defined are left out). A record that kept one number where today's rule needs per-seed values is
-  "inconclusive";
-- chapter 2: today's claim values from the record's Tables 1-3 (``ch2.claims.claim_checks`` / ``claim_values``;
-  its ``cpu_reduced*.json`` kept no claims, and its H100 record kept 7 of today's 11), every claim; for the Table-2
-  runs started off eta = 0 only C2.5 and C2.6;
-- chapter 3: today's claim values from the record's experiments (``ch3.claims.claim_values``) under both readings
-  of eq. 7 (``claims``: c' shared over X, the chapter's; ``claims_per_image``), the claims the record decides.
-
-A frozen table (JSON)::
-
-    {"chapter": stem, "made_by": "python -m helpers freeze-records",
-     "records": [{"record": file name, "profile", "label", "device", "date", "wall_time_s", "seconds",
-                  "claims": [ClaimResult.to_dict() | {"recorded_verdict": the verdict the record kept, or None}],
-                  "claims_per_image": [...] (chapter 3)}]}
+A frozen table: ``{"chapter", "made_by", "records": [{"record": file, "profile", "label", "device", "date",
+"wall_time_s", "seconds", "claims": [ClaimResult.to_dict() | {"recorded_verdict"}], "claims_per_image" (ch3)}]}``.
 """
 from __future__ import annotations
 
