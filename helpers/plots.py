@@ -163,7 +163,7 @@ def _legible_in_notebooks() -> None:
     png.for_type(Figure, show)
 
 
-def image_grid(images: Tensor, titles: Sequence[str] | None = None, ncols: int | None = None,
+def image_grid(images: Tensor | np.ndarray, titles: Sequence[str] | None = None, ncols: int | None = None,
                cmap: str = "gray", size: float = 1.6, row_labels: Sequence[str] | None = None):
     """Show images ``(N, H, W)`` or ``(N, 3, H, W)`` (or ``(R, C, H, W)`` as an R x C grid), tensors or arrays.
 

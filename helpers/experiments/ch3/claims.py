@@ -75,7 +75,7 @@ def _toy(toy: dict, eq: str, tol: float = 1e-5) -> list[bool]:
 def _mnist6(mn: dict, eq: str) -> list[tuple[str, object]]:
     """Per task: Early ≥ Middle, Middle ≥ Late (paired over the task's seeds), equivariance > invariance in
     Early and Middle (paired); and Rot-Inv's Early equivariance within 0.05 of MNIST6's. ``(label, check)`` pairs."""
-    checks = []
+    checks: list[tuple[str, object]] = []
     for t, r in mn.items():
         e = lambda p: _runs(r["runs"], eq, p)  # noqa: E731
         checks += [(f"{t}: equivariance Early ≥ Middle", Effect(e(0), e(1))),
@@ -89,7 +89,7 @@ def _mnist6(mn: dict, eq: str) -> list[tuple[str, object]]:
 
 
 def _augmentations(aug: dict, eq: str) -> tuple[list[tuple[str, object]] | None, float]:
-    raised = [(f"{a} > baseline: equivariance in {PART_NAMES[p]}",
+    raised: list[tuple[str, object]] = [(f"{a} > baseline: equivariance in {PART_NAMES[p]}",
                Effect(_runs(aug[a]["runs"], eq, p), _runs(aug["baseline"]["runs"], eq, p), paired=False))
               for a in ("random crop", "RandAugment") if a in aug for p in (1, 2, 4)]
     gap = max(float(np.abs(mean_parts(aug[a]["runs"], eq) - mean_parts(aug[a]["runs"], "invariance")).max())
@@ -101,7 +101,7 @@ def _width_checks(wid: dict, eq: str) -> list[tuple[str, object]]:
     """The narrowest WRN's equivariance above the widest's in Middle and Late (two independent samples), at the end
     of training and, where every network was measured along training, at the matched accuracy (``results.matched_widths``)."""
     ks = int_widths(wid)
-    out = [(f"k={ks[0]} > k={ks[-1]}: equivariance in {PART_NAMES[p]}",
+    out: list[tuple[str, object]] = [(f"k={ks[0]} > k={ks[-1]}: equivariance in {PART_NAMES[p]}",
             Effect(_runs(wid[ks[0]]["runs"], eq, p), _runs(wid[ks[-1]]["runs"], eq, p), paired=False))
            for p in (1, 2)]
     m = matched_widths(wid, eq)
@@ -157,23 +157,23 @@ def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: di
     return out
 
 
-def labelled_checks(mn: dict | None, aug: dict | None, wid: dict | None, eq: str) -> dict[str, list]:
+def labelled_checks(mn: dict | None, aug: dict | None, wid: dict | None, eq: str) -> dict[str, list | None]:
     """The trained-network claims' sub-checks with what each compares: ``{"C3.3" | "C3.4a" | "C3.5":
     [(label, Effect or bool), ...]}`` in the order the claims judge them (an experiment not run is left out)."""
-    out = {}
+    out: dict[str, list | None] = {}
     if mn is not None:
         out["C3.3"] = _mnist6(mn, eq)
     if aug is not None:
         out["C3.4a"] = _augmentations(aug, eq)[0]
-    if len(int_widths(wid)) > 1:
+    if wid is not None and len(int_widths(wid)) > 1:
         out["C3.5"] = _width_checks(wid, eq)
     return out
 
 
-def subchecks(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> dict[str, list]:
+def subchecks(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> dict[str, list | None]:
     """``labelled_checks`` of the chapter's parts (``ev``, its settings ``s``; ``matching``: see ``claim_values``)."""
     eq = _eq(matching)
-    c = collect(ev, s if s is not None else SETTINGS[ev.profile])
+    c = collect(ev, _settings(ev, s))
     return labelled_checks(c["mnist6"], c["augmentations"], c["widths"], eq)
 
 
@@ -184,8 +184,7 @@ def values(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> 
         ev: the page's ``Evidence`` (or any mapping of part results); s: the settings the parts ran with
             (default: ``SETTINGS[ev.profile]``); matching: see ``claim_values``.
     """
-    s = s if s is not None else SETTINGS[ev.profile]
-    c = collect(ev, s)
+    c = collect(ev, s := _settings(ev, s))
     return claim_values(ev["similarity-demo"], ev["aug-baseline"]["fig2b"], ev["toy"], c["mnist6"],
                         c["augmentations"], c["widths"], ev["pretrained"], matching)
 
@@ -194,6 +193,11 @@ def table(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> "
     """The chapter's *paper vs ours* table (eq. 7 with c' shared over X; ``matching="sample"``: the second reading,
     same networks)."""
     return ReadingTable.judge(values(ev, s, matching), matching)
+
+
+def _settings(ev: Mapping, s: Settings | None) -> Settings:
+    """``s``, or the settings of the profile whose parts ``ev`` (an ``Evidence``) holds."""
+    return s if s is not None else SETTINGS[getattr(ev, "profile")]
 
 
 def _eq(matching: str) -> str:

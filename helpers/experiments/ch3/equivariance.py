@@ -6,6 +6,8 @@ Middle, Late, Pool, Final: ``helpers.metrics.PARTS``). What it reports is named 
 """
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -50,7 +52,7 @@ def measure(model: nn.Module, x: Tensor, transforms: list, kind: str = "correlat
     Returns:
         ``layer_in_equivariance``'s dict (per-layer ``(L,)`` arrays) with ``{measure}_parts`` ``(5,)`` added.
     """
-    r = layer_in_equivariance(model, model.layers(), x, transforms, kind)
+    r = layer_in_equivariance(model, cast(Any, model).layers(), x, transforms, kind)
     return {**r, **part_means(r)}
 
 

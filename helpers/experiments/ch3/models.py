@@ -116,6 +116,9 @@ class CifarResNet(nn.Module):
     Shapes: ``(B, 3, 32, 32) -> (B, 10)``.
     """
 
+    mean: Tensor  # buffers (1, 3, 1, 1)
+    std: Tensor
+
     def __init__(self, n: int = 7, k: int = 1, classes: int = 10):
         super().__init__()
         if n < 1 or k < 1:

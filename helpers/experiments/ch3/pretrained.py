@@ -8,6 +8,7 @@ accuracy. Needs ``timm``, its pretrained weights (internet) and images; ``run_pr
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ def _online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
 
 class _Normalised(nn.Module):
     """A pretrained classifier behind its own input standardisation (inputs in [0, 1])."""
+
+    mean: Tensor  # buffers (1, 3, 1, 1)
+    std: Tensor
 
     def __init__(self, model: nn.Module, mean, std):
         super().__init__()
@@ -101,7 +105,7 @@ def is_token_model(model: nn.Module) -> bool:
         getattr(model, "global_pool", None), nn.Module)
 
 
-def pretrained_layers(model: nn.Module) -> dict[str, nn.Module]:
+def pretrained_layers(model: Any) -> dict[str, nn.Module]:
     """The measured layers of a timm ImageNet classifier: transformer / mixer blocks or the CNN's feature
     stages (``feature_info``), the pooled vector (``global_pool`` or ``head_drop``) and the logits."""
     if is_token_model(model):
@@ -140,7 +144,7 @@ def measure_pretrained(x: Tensor, models: dict[str, float] | None = None, device
     x = x.to(device)
     out: dict = {}
     for name, acc in (models or PRETRAINED).items():
-        m = timm.create_model(name, pretrained=pretrained).eval()
+        m: Any = timm.create_model(name, pretrained=pretrained).eval()
         net = _Normalised(m, m.pretrained_cfg["mean"], m.pretrained_cfg["std"]).to(device)
         layers = pretrained_layers(m)
         out[name] = {"acc": acc, "kind": "token" if is_token_model(m) else "cnn"}

@@ -21,7 +21,7 @@ epochs (``plateau``).
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def collect(ev: Mapping, s: Settings, stored_only: bool = False) -> dict:
         ``{"mnist6": {task: result}, "augmentations": {aug: result}, "widths": {k: result}}`` (each result has
         ``"acc"`` and ``"runs"``; width 1 is the ``aug-baseline`` result where ``width_part`` says so).
     """
-    names = {"mnist6": {t: mnist6_part(t) for t in MNIST6_TASKS},
+    names: dict[str, dict[Any, str]] = {"mnist6": {t: mnist6_part(t) for t in MNIST6_TASKS},
              "augmentations": {a: aug_part(a) for a in s.augmentations},
              "widths": {int(k): width_part(s, k) for k in s.widths}}
     return {key: {model: ev[name] for model, name in per.items() if not stored_only or name in ev}

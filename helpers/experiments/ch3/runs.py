@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
     gen = torch.Generator().manual_seed(seed)
     a = torch.rand(n, size, size, generator=gen)  # (n, size, size)
     b = a + 0.5 * torch.randn(n, size, size, generator=gen)  # a noisy copy
-    out = {k: {"plain": float(feature_similarity(a, b, k).mean()),
+    out: dict[str, Any] = {k: {"plain": float(feature_similarity(a, b, k).mean()),
                "shifted": float(feature_similarity(a + 0.5, b + 0.5, k).mean())} for k in ("correlation", "cosine")}
     out["example"] = (a[0], b[0])
     return out
@@ -171,16 +171,17 @@ def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict
 
 
 def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = "", key: str = "cifar",
-                first: Callable[[nn.Module, Tensor], dict] | None = None, track_epochs=(),
+                first: Callable[[Any, Tensor], dict] | None = None, track_epochs=(),
                 stop_acc: float | None = None) -> tuple[dict, dict | None]:
     """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``;
     ``train_tracked``: curves, and measures at ``track_epochs``, a stop at ``stop_acc``); returns the part's dict and
     ``first(model, xe)`` on the first seed's network (None without ``first``), where ``xe`` are the evaluation images
     ``(n_eval, 3, 32, 32)``."""
-    ds = cifar10(s.cifar_train, s.cifar_val, seed)
+    ds: dict[str, Any] = cifar10(s.cifar_train, s.cifar_val, seed)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
     shifts = [diagonal_shift(p) for p in s.shifts]
-    out, extra = {"n_train": ds["n_train"], "acc": [], "runs": []}, None
+    out: dict[str, Any] = {"n_train": ds["n_train"], "acc": [], "runs": []}
+    extra: dict | None = None
     for i, sd in enumerate(s.cifar_seed_list):
         loss = cutmix_loss(sd) if aug == "CutMix" else None
         got = _seed_run(f"{key}-s{sd}",
@@ -227,7 +228,7 @@ def _track(s: Settings, experiment: str) -> tuple[int, ...]:
     return tuple(s.track_epochs)
 
 
-def fig2b(model: nn.Module, x: Tensor) -> dict:
+def fig2b(model: CifarResNet, x: Tensor) -> dict:
     """Fig. 2b on a trained CIFAR ResNet: 90° rotation invariance per block with correlation and with cosine,
     the blocks' mean |activation|, and Pearson's ρ over the blocks of each with the magnitude.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import time
+from typing import Any
 
 import numpy as np
 import torch.nn.functional as F
@@ -49,8 +50,10 @@ class Tracker:
             raise ValueError(f"track epochs count from 1, got {sorted(epochs)}")
         self.model, self.x, self.transforms = model, x, transforms
         self.epochs, self.stop_acc = {int(e) for e in epochs}, stop_acc
-        self.inner = loss_fn or (lambda forward, x, y: F.cross_entropy(forward(x), y))  # fit's default loss
-        self.epoch, self.curve, self.points = 0, [], []
+        self.inner: Any = loss_fn or (lambda forward, x, y: F.cross_entropy(forward(x), y))  # fit's default loss
+        self.epoch = 0
+        self.curve: list[float] = []
+        self.points: list[dict] = []
         # seconds: training of earlier runs (up to their checkpoint), tracked measures of earlier runs and of this one
         self.earlier_s, self.earlier_measure_s, self.measure_s, self._t0 = 0.0, 0.0, 0.0, time.perf_counter()
 

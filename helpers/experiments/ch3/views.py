@@ -201,7 +201,7 @@ FRAME_CAPTIONS = {
 }
 
 
-def subcheck_frame(checks: dict[str, list]) -> "pd.DataFrame":
+def subcheck_frame(checks: dict[str, list | None]) -> "pd.DataFrame":
     """One row per sub-check of the trained-network claims (``claims.subchecks``'s output), to read each verdict
     from what it compares.
 

@@ -5,7 +5,7 @@ store); the metrics themselves are ``helpers.metrics.liegg`` (eqs. 2-4 of Moskal
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 from torch import Tensor, nn
@@ -32,7 +32,7 @@ def measure(model: nn.Module, images: Tensor, layer: int | None = None, backgrou
     Raises:
         ValueError: a layer the model does not have.
     """
-    fn = model if layer is None else sub_network(model, layer)
+    fn = model if layer is None else sub_network(cast(nn.Sequential, model), layer)  # an MLP
     E = polarization_matrix_image(fn, images, normalize=True, background=background)  # (N, 4)
     return spectrum_and_bias(E)
 
@@ -57,13 +57,13 @@ def summarise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch
             "params": count_parameters(models[0])}
 
 
-def layerwise(models: Sequence[nn.Sequential], acc: Tensor, x: Tensor, device: torch.device) -> dict:
+def layerwise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch.device) -> dict:
     """Variance and bias (of the smallest singular vector) after each Linear layer of M MLPs (Fig. 5).
 
     Returns:
         ``variance (M, L)``, ``bias (M, L)`` with L the number of Linear layers, and ``test_acc (M,)``.
     """
-    n_lin = sum(isinstance(m, nn.Linear) for m in models[0])
+    n_lin = sum(isinstance(m, nn.Linear) for m in cast(nn.Sequential, models[0]))  # MLPs
     per = [[measure(m, x.to(device), layer=l) for l in range(1, n_lin + 1)] for m in models]
     return {"variance": torch.tensor([[p["variance"] for p in row] for row in per]),  # (M, L)
             "bias": torch.stack([torch.stack([p["bias"][0] for p in row]) for row in per]),  # (M, L)

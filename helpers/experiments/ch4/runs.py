@@ -8,7 +8,7 @@ App. A.2) live in the run that trains it.
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -126,7 +126,8 @@ def rotation(s: Settings, seed: int, device: torch.device) -> dict:
     """
     d = _rotation_data(s, seed)
     x = d["train"][0]  # (N, 28, 28)
-    out, deep = {}, None
+    out: dict[str, Any] = {}
+    deep: Any = None
     for name, hidden in (("shallow", s.shallow), ("deep", s.deep)):
         models, acc, wall = _train_mlps(hidden, d, _rot_config(s, s.rot_epochs), s.seeds, device,
                                         f"rot-MNIST {name}")
@@ -159,9 +160,9 @@ def sweep(s: Settings, seed: int, device: torch.device, depth: int) -> dict:
     return {"depth": depth, "rows": rows}
 
 
-def _reinjected(w: int, init: list[dict], subs: list[nn.Module], seeds, freeze: bool) -> list[nn.Module]:
+def _reinjected(w: int, init: list[dict], subs: list[Any], seeds, freeze: bool) -> list[nn.Module]:
     """MLP-7s from their initial weights with sub-MLP-3's trained first three Linear layers put back."""
-    models = build_models(lambda: swish_mlp(784, [w] * 6), seeds)
+    models: list[Any] = build_models(lambda: swish_mlp(784, [w] * 6), seeds)
     for m, st, sub in zip(models, init, subs):
         m.load_state_dict(st)
         for i in (1, 3, 5):  # the first three Linear layers

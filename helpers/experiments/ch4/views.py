@@ -78,8 +78,8 @@ def plot_rotation_density(ax, h, title: str, n_points: int = 64) -> None:
     ang = torch.linspace(0, 2 * math.pi, n_points + 1, dtype=torch.float64)[:-1]  # (P,)
     pts = torch.stack([torch.cos(ang), torch.sin(ang)], 1)  # (P, 2)
     moved = torch.einsum("tij,pj->tpi", torch.linalg.matrix_exp(ts[:, None, None] * h), pts)  # (T, P, 2)
-    moved = moved.reshape(-1, 2).clamp(-3, 3).numpy()  # (T*P, 2)
-    sns.kdeplot(x=moved[:, 1], y=-moved[:, 0], fill=True, ax=ax, levels=8, cmap="Blues", bw_adjust=0.5)
+    xy = moved.reshape(-1, 2).clamp(-3, 3).numpy()  # (T*P, 2)
+    sns.kdeplot(x=xy[:, 1], y=-xy[:, 0], fill=True, ax=ax, levels=8, cmap="Blues", bw_adjust=0.5)
     ax.plot(np.cos(ang.numpy()), np.sin(ang.numpy()), "k--", lw=0.8)
     ax.set(aspect="equal", xlim=(-2, 2), ylim=(-2, 2), title=title, xticks=[], yticks=[])
 
