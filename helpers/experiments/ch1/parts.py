@@ -11,9 +11,9 @@ from functools import partial
 
 from ...parts import Needs, Part
 from .runs import proposition, run_fixed, run_group, run_nu, run_sensitivity
-from .settings import Settings
+from .settings import Settings, nu_part_name
 
-__all__ = ["all_parts", "nu_part_name"]
+__all__ = ["all_parts"]
 
 #: The settings fields each kind of part reads (its settings hash covers only these).
 _COMMON = ("n_train", "n_test", "n_val", "seeds", "hidden", "fit", "si_target", "n_eval", "n_si", "ig_steps")
@@ -22,11 +22,6 @@ _USES_SENSITIVITY = _COMMON + ("nus_other",)
 #: Those of the split layout: a nu part's nu is in its name, so a change of the grid leaves the other nus valid.
 _MEASURE = ("n_train", "n_test", "n_val", "seeds", "hidden", "fit", "n_eval", "n_si", "ig_steps")
 _USES_FIXED = _MEASURE + ("betas", "n_tsne")
-
-
-def nu_part_name(group_name: str, penalty: str, nu: float) -> str:
-    """The name of one nu's part in the split layout, e.g. ``ir-rot4-l2-0.3``."""
-    return f"ir-{group_name}-{penalty}-{float(nu):g}"
 
 
 def all_parts(s: Settings) -> list[Part]:

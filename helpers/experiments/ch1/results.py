@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 
 from ...metrics import pick_nu
-from .settings import MODELS, Settings
+from .settings import MODELS, Settings, nu_part_name
 
 __all__ = ["records", "join", "groups_of", "sensitivity_of", "pending_nus", "si_target"]
 
@@ -47,7 +47,7 @@ def _cut_group(g: str, r: dict) -> dict[str, dict]:
         if float(nu) == float(r["nu"]):
             ir["drift"] = {"betas": d["betas"], "IR": d["IR"], "examples": {"IR": d["examples"]["IR"]}}
             ir["tsne"] = {k: {"IR": ts[k]["IR"]} for k in ("spread", "neighbours")}
-        out[f"ir-{g}-l2-{float(nu):g}"] = ir
+        out[nu_part_name(g, "l2", nu)] = ir
     return out
 
 
@@ -62,7 +62,7 @@ def records(ev: Mapping) -> dict[str, dict]:
             out |= _cut_group(name.removeprefix("group-"), r)
         elif name.startswith("sensitivity-"):
             g = name.removeprefix("sensitivity-").split("-", 1)[0]
-            out |= {f"ir-{g}-{r['penalty']}-{float(nu):g}": {"penalty": r["penalty"], "nu": float(nu), "metrics": m}
+            out |= {nu_part_name(g, r["penalty"], nu): {"penalty": r["penalty"], "nu": float(nu), "metrics": m}
                     for nu, m in r["sweep"].items()}
         else:
             out[name] = r

@@ -7,7 +7,7 @@ import numpy as np
 
 from ...training import FitConfig
 
-__all__ = ["Settings", "SETTINGS", "MODELS", "N_CLASSES", "SIZE"]
+__all__ = ["Settings", "SETTINGS", "MODELS", "N_CLASSES", "SIZE", "nu_part_name"]
 
 MODELS = ("WT", "DA", "IR")
 N_CLASSES = 9   # MNIST without the digit 9, Fashion-MNIST without its last class (ankle boot)
@@ -74,3 +74,8 @@ SETTINGS = {
                                  "l2_normalized": (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)},
                       n_eval=50_000, n_si=2000, ig_steps=50, split_sweeps=True),
 }
+
+
+def nu_part_name(group_name: str, penalty: str, nu: float) -> str:
+    """The name of one nu's part in the split layout (``split_sweeps``), e.g. ``ir-rot4-l2-0.3``."""
+    return f"ir-{group_name}-{penalty}-{float(nu):g}"
