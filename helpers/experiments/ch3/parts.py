@@ -26,7 +26,7 @@ from ...parts import Needs, Part
 from .runs import augmentation, mnist6_task, pretrained, run_similarity_demo, run_toy, width
 from .settings import MNIST6_TASKS, Settings, aug_part, mnist6_part, width_part
 
-__all__ = ["all_parts", "cl_uses"]
+__all__ = ["all_parts"]
 
 _MNIST6_USES = ("seeds", "mnist6_train", "mnist6_val", "mnist6_fit", "n_eval")
 _CIFAR_USES = ("seeds", "cifar_seeds", "cifar_train", "cifar_val", "cifar_fit", "n_eval", "shifts")
