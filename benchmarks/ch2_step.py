@@ -27,8 +27,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from helpers import data
 from helpers.experiments.ch2.invariant_weights import InvariantNet, invariance_mask
-from helpers.experiments.ch2.parts import _rotation_members, feature_scale
 from helpers.experiments.ch2.settings import SETTINGS, Settings, TrainConfig
+from helpers.experiments.ch2.sweeps import feature_scale, rotation_members
 from helpers.records import device_name
 from helpers.training import default_device
 
@@ -62,7 +62,7 @@ def sweeps(s: Settings) -> dict[str, tuple[InvariantNet, TrainConfig, int, int, 
     for net in s.table1_nets:  # the RFF net on fully rotated MNIST also holds Fig. 5's ML members
         for name, with_ml, count in (((f"Table 1, {net}, full", True, 1), (f"Table 1, {net}", False, 2))
                                      if net == "rff" else ((f"Table 1, {net}", False, 3),)):
-            eta, learn, bayes, _ = _rotation_members(s, with_ml)
+            eta, learn, bayes, _ = rotation_members(s, with_ml)
             out[name] = (InvariantNet(net, (1, 28, 28), s.hidden, 10, eta, learn, bayes, sigma=s.sigma,
                                       alpha=s.alpha, blur_sigma=s.blur_sigma, feature_scale=feature_scale(s, s.hidden),
                                       init_std=s.init_std), s.train, s.n_train, count, "mnist")

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from helpers.experiments import ch2
-from helpers.experiments.ch2.parts import run_invariance_type
+from helpers.experiments.ch2.sweeps import run_invariance_type
 from helpers.profiles import resolve
 from helpers.records import RunRecord
 

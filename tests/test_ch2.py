@@ -96,7 +96,7 @@ def test_transformed_dataset_on_real_data(need_data):
 
 def test_rotation_sweep_runs_and_fixed_eta_stays(need_data):
     need_data("mnist")
-    r = ch2.parts.run_rotation_sweep(TINY, "rff", "full", CPU, seed=0, with_ml=True)
+    r = ch2.sweeps.run_rotation_sweep(TINY, "rff", "full", CPU, seed=0, with_ml=True)
     assert r["names"] == ["fixed 5", "fixed 175", "learned (5 init)", "ML (5 init)"]
     assert r["eta_deg"].shape[1] == 4 and r["elbo"].shape == (4,) and r["examples"].shape == (4, 1, 28, 28)
     torch.testing.assert_close(r["eta_deg_final"][:2], torch.tensor([5.0, 175.0]))  # fixed members do not move
@@ -107,7 +107,7 @@ def test_rotation_sweep_runs_and_fixed_eta_stays(need_data):
 def test_relu_sweep_runs(need_data):
     """The ReLU rotation sweep (App. Table 5, standard/paper profiles) on a tiny budget: W1 is learned per member."""
     need_data("mnist")
-    r = ch2.parts.run_rotation_sweep(TINY, "relu", "partial", CPU, seed=0)
+    r = ch2.sweeps.run_rotation_sweep(TINY, "relu", "partial", CPU, seed=0)
     assert r["names"] == ["fixed 5", "fixed 175", "learned (5 init)"] and torch.isfinite(r["elbo"]).all()
     torch.testing.assert_close(r["eta_deg_final"][:2], torch.tensor([5.0, 175.0]))
 
@@ -191,7 +191,7 @@ def test_paper_tables_side_by_side():
     assert df.loc["learned (5 init)", ("full", "acc paper")] == 91.72  # Table 1 of the paper
     assert df.loc["fixed 175", ("full", "acc ours")] == 85.0 and len(df) == 6
     t2 = {"invariances": ["none", "affine"], "datasets": ["full", "regular"], "test_acc": np.array([[1.0, 2], [3, 4]])}
-    df2 = ch2.views.table2_vs_paper(t2, ch2.views.PAPER_TABLE3)
+    df2 = ch2.views.table2_vs_paper(t2, ch2.paper.PAPER_TABLE3)
     assert df2.loc["affine", ("full", "paper")] == 46.12 and df2.loc["affine", ("regular", "ours")] == 4.0
 
 
@@ -278,25 +278,25 @@ def test_parts_store_and_the_page_renders_from_them(need_data, tiny_evidence):
     assert list(ev) == [p.name for p in ch2.PARTS(TINY_ALL)]
     full = ev["t2-full"]
     assert isinstance(full["test_acc"], np.ndarray) and full["W1_affine"].shape == (4, 1, 28, 28)
-    assert full["fig3"]["W1"].shape == (ch2.parts.FIG3_SNAPSHOTS, 2, 784) and full["examples"].dtype == np.uint8
+    assert full["fig3"]["W1"].shape == (ch2.sweeps.FIG3_SNAPSHOTS, 2, 784) and full["examples"].dtype == np.uint8
     assert "fig3" not in ev["t2-regular"] and not {"fig3", "W1_affine", "examples"} & set(ev["t3-full"])
-    got = ch2.parts.collect(ev)
+    got = ch2.results.collect(ev)
     assert got["t2"]["test_acc"].shape == (5, 4) and got["t3"]["eta"].shape == (5, 4, 6)
     assert set(got["t1"]["rff"]) == {"full", "partial", "regular"}
     assert set(got["ablation"]) == {"paper", "lr"} and got["ablation"]["lr"]["full"]["eta_deg_final"].shape == (3, 3)
     table = ch2.claims.table(ev)
     assert [c["id"] for c in table.to_records()] == list(ch2.claims.CLAIMS)
     assert all(c["verdict"] != "not run" for c in table.to_records())
-    v = ch2.views
-    for fig in (v.plot_toy(ev["toy"]), v.examples(ev), v.plot_eta_figures(got["t1"]["rff"]), v.fig3(full),
-                v.fig4({d: ev[f"t2-{d}"] for d in TINY_ALL.table2_datasets})):
+    v, f = ch2.views, ch2.figures
+    for fig in (f.plot_toy(ev["toy"]), f.examples(ev), f.plot_eta_figures(got["t1"]["rff"]), f.fig3(full),
+                f.fig4({d: ev[f"t2-{d}"] for d in TINY_ALL.table2_datasets}), f.headline(ev)):
         plt.close(fig)
     digit = ev["t2-regular"]["examples"][:1] / 255.0
-    v.eta_controls(full["W1_affine"], ev["t1-rff-full"], digit, TINY_ALL.init_degrees)
+    f.eta_controls(full["W1_affine"], ev["t1-rff-full"], digit, TINY_ALL.init_degrees)
     plt.close("all")
     assert v.table2_frame(got["t2"]).shape == (5, 4) and v.table1_frame(got["t1"]).shape[0] == 6
     assert v.ablation_frame(got["ablation"], ch2.ablation.ARMS).shape[0] == 4
-    plt.close(v.plot_ablation(got["ablation"]))
+    plt.close(f.plot_ablation(got["ablation"]))
 
 
 def test_eta_sweep_fixes_and_learns_one_invariance(need_data):
@@ -342,7 +342,7 @@ def test_rankings_over_seeds_are_effects_and_one_run_is_inconclusive():
                "elbo": acc[:, j], "eta": seed_eta[0, :, j],
                "per_seed": {"seeds": np.arange(3), "test_acc": t2["seed_acc"][:, :, j], "elbo": t2["seed_acc"][:, :, j],
                             "eta": seed_eta[:, :, j]}} for j, v in enumerate(t2["datasets"])}
-    got = ch2.parts.combine_datasets(per)
+    got = ch2.results.combine_datasets(per)
     assert got["seed_acc"].shape == (3, 5, 4) and np.allclose(got["test_acc"], t2["seed_acc"].mean(0))
 
 
@@ -392,7 +392,7 @@ def _prior_kernel(s, x: torch.Tensor, hidden: int, seed: int) -> torch.Tensor:
     """``alpha h(x)^T h(x')`` of profile ``s``'s RFF net of width ``hidden`` (its feature scale and prior): the prior
     kernel of the output weights' feature part (``(B, B)``)."""
     net = InvariantNet("rff", (1, 28, 28), hidden, 10, torch.zeros(1, 6), torch.zeros(1, 6), torch.ones(1),
-                       sigma=s.sigma, alpha=s.alpha, seed=seed, feature_scale=ch2.parts.feature_scale(s, hidden))
+                       sigma=s.sigma, alpha=s.alpha, seed=seed, feature_scale=ch2.sweeps.feature_scale(s, hidden))
     h = net.features(x, None)[0, 0]  # (B, D)
     return s.alpha * h @ h.T
 
@@ -428,7 +428,7 @@ def test_learned_eta_moves_towards_full_invariance_on_rotated_data_and_stays_sma
     ab = ch2.settings.Ablation(n_train=2000, n_test=100, hidden=128, learned_degrees=(5.0,), fixed_degrees=(),
                                train=ch2.TrainConfig(epochs=12, samples=4, eval_samples=2, log_every=8))
     s = ch2.ablation.arm_settings(ab, "lr-scale")
-    eta = {v: float(ch2.parts.run_rotation_sweep(s, "rff", v, CPU)["eta_deg_final"][0]) for v in ("full", "regular")}
+    eta = {v: float(ch2.sweeps.run_rotation_sweep(s, "rff", v, CPU)["eta_deg_final"][0]) for v in ("full", "regular")}
     assert eta["full"] > 25.0 and eta["full"] > eta["regular"] + 8.0, eta
 
 
@@ -469,22 +469,30 @@ def test_c211_reads_learned_eta_over_seeds():
 
 
 def test_a_lighter_profile_shows_the_full_ablation_where_it_is_stored(tmp_path, monkeypatch):
-    """quick runs a smaller ablation (CI's budget); its page shows the full study's stored parts instead, with their
-    own provenance, and computes nothing for it. Without them (or in the full study's own profile) nothing changes."""
+    """quick runs a smaller ablation (CI's budget); its page reads the full study's stored parts beside its own
+    evidence, as an Evidence of the standard profile with their own provenance, and computes nothing for it; C2.11
+    is judged on them where the page passes them. Without them (or in the full study's own profile) it is the
+    profile's own ablation parts."""
     from helpers.evidence import Evidence
-    assert ch2.SETTINGS["quick"].ablation != ch2.SETTINGS[ch2.parts.FULL_STUDY].ablation
+    fa = ch2.full_ablation
+    assert ch2.SETTINGS["quick"].ablation != ch2.SETTINGS[fa.FULL_STUDY].ablation
     parts = runner.chapter_parts(ch2, ch2.SETTINGS["quick"])
     if any(f.stored is None for f in runner.find_stored(ch2, "quick", 0, parts, runner.stores())):
         pytest.skip("the quick parts are not all committed")
-    ev = ch2.parts.with_full_ablation(runner.evidence(ch2, "quick", progress=None))
-    ab = [n for n in ev if n.startswith("ab-")]
-    assert len(ab) == 16 and all(ev.meta[n]["profile"] == "standard" for n in ab) and "full study" in ev.note
-    assert ev.meta["toy"]["profile"] == "quick"
+    ev = runner.evidence(ch2, "quick", progress=None)
+    study = fa.evidence(ev)
+    assert study.profile == "standard" and len(study) == 16 and list(study) == [n for n in study if n.startswith("ab-")]
+    assert all(study.meta[n]["profile"] == "standard" for n in study) and "full ablation" in study.note
+    assert all(ev.meta[n]["profile"] == "quick" for n in ev), "the page's own evidence is its profile's parts"
+    own, full = ch2.claims.values(ev)["C2.11"], ch2.claims.values(ev, study)["C2.11"]
+    assert full == ch2.claims.claim_checks({}, None, None, ch2.results.collect(study)["ablation"])["C2.11"]
+    assert own == ch2.claims.claim_checks({}, None, None, ch2.results.collect(ev)["ablation"])["C2.11"]
     bare = Evidence(ev.chapter, "standard", 0, "standard", "", dict(ev.results), dict(ev.meta), dict(ev.where))
-    assert ch2.parts.with_full_ablation(bare).note == ""
+    assert fa.evidence(bare).profile == "standard" and fa.evidence(bare).note == ""
+    assert set(fa.evidence(bare)) == {n for n in ev if n.startswith("ab-")}
     monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")  # a store without the full study: nothing is borrowed
     empty = Evidence(ev.chapter, "quick", 0, "quick", "", {}, {}, {})
-    assert ch2.parts.with_full_ablation(empty, store=tmp_path).results == {}
+    assert fa.evidence(empty, store=tmp_path).results == {} and fa.evidence(empty, store=tmp_path).profile == "quick"
 
 
 def test_a_table2_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_path, monkeypatch):
@@ -494,23 +502,23 @@ def test_a_table2_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_pat
     from helpers import checkpoint
 
     s = replace(TINY_ALL, table2_seeds=2)
-    straight = ch2.parts._table23(s, 0, CPU, "mnist", "scaled")
-    real, calls = ch2.parts.run_invariance_type, []
+    straight = ch2.sweeps.table23(s, 0, CPU, "mnist", "scaled")
+    real, calls = ch2.sweeps.run_invariance_type, []
 
     def killed_in_second(*args, **kwargs):
         calls.append(args[4])
         if len(calls) == 2 and kill:
             raise KeyboardInterrupt("killed in seed 1")
         return real(*args, **kwargs)
-    monkeypatch.setattr(ch2.parts, "run_invariance_type", killed_in_second)
+    monkeypatch.setattr(ch2.sweeps, "run_invariance_type", killed_in_second)
     kill = True
     with checkpoint.scope(checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")), \
             pytest.raises(KeyboardInterrupt):
-        ch2.parts._table23(s, 0, CPU, "mnist", "scaled")
+        ch2.sweeps.table23(s, 0, CPU, "mnist", "scaled")
     kill, calls[:] = False, []
     ck = checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")
     with checkpoint.scope(ck):
-        again = ch2.parts._table23(s, 0, CPU, "mnist", "scaled")
+        again = ch2.sweeps.table23(s, 0, CPU, "mnist", "scaled")
     assert calls == [1] and list(ck.reused) == ["sweep-s0"], "seed 0 from its piece, seed 1 trained"
     for k in ("test_acc", "elbo", "eta"):
         np.testing.assert_allclose(again["per_seed"][k], straight["per_seed"][k], rtol=1e-5, atol=1e-6, err_msg=k)

@@ -30,8 +30,9 @@ import numpy as np
 import torch
 
 from .settings import Ablation, Settings, TrainConfig
+from .sweeps import run_rotation_sweep
 
-__all__ = ["ARMS", "arm_settings", "run_arm", "max_eta_move_deg"]
+__all__ = ["ARMS", "arm_settings", "run_arm", "arm_part", "max_eta_move_deg"]
 
 #: arm key -> what it changes from the paper's settings (shown on the page).
 ARMS: dict[str, str] = {
@@ -93,8 +94,6 @@ def run_arm(ab: Ablation, arm: str, variant: str, device: torch.device, seed: in
         ``{"arm", "dataset", "names" (M,), "elbo", "test_acc", "kl_per_n", "eta_deg_final" (S, M), "steps" (L,),
         "eta_deg" (S, L, M) over training, "seeds" (S,), "max_move_deg", "wall_time_s"}``.
     """
-    from .parts import run_rotation_sweep  # the Table 1 sweep itself
-
     t0 = time.perf_counter()
     s = arm_settings(ab, arm, alpha, blur_sigma)
     runs = [run_rotation_sweep(s, "rff", variant, device, seed + k) for k in range(ab.seeds)]
@@ -104,3 +103,9 @@ def run_arm(ab: Ablation, arm: str, variant: str, device: torch.device, seed: in
     for k in ("elbo", "test_acc", "kl_per_n", "eta_deg_final", "eta_deg"):
         out[k] = np.stack([np.asarray(r[k]) for r in runs])  # (S, M) or (S, L, M)
     return out
+
+
+def arm_part(s: Settings, seed: int, device: torch.device, arm: str, variant: str) -> dict:
+    """The ``ab-<arm>-<dataset>`` part of profile settings ``s``: ``run_arm`` on ``s.ablation``."""
+    assert s.ablation is not None, "a profile without an ablation has no ab- parts"
+    return run_arm(s.ablation, arm, variant, device, seed, s.alpha, s.blur_sigma)

@@ -1,7 +1,7 @@
 """Chapter 2's claims, their sub-checks and rules (fixed before the results they judge), and the values the stored
 parts give them.
 
-The claims are read from Tables 1-3 in the layout of ``parts.collect`` (``t1 = {net: {dataset: result}}``,
+The claims are read from Tables 1-3 in the layout of ``results.collect`` (``t1 = {net: {dataset: result}}``,
 ``t2`` / ``t3`` with ``test_acc`` ``(I, V)`` and ``eta`` ``(I, V, 6)``); arrays may be numpy arrays or tensors.
 Sub-checks are kept as JSON-friendly outcomes (bools, or ``"holds"`` / ``"contradicts"`` / ``"inconclusive"``), so
 a record's saved checks are judged again by today's rules.
@@ -13,7 +13,8 @@ from seed noise. The Table 1 nets train once: the location claims (where the ELB
 their own tolerances, stated in each rule. Learned η that never moved (``|η| < ETA_MOVED`` everywhere it matters)
 makes an invariant model the plain MLP: its η claims are inconclusive with that reason (issue 21, item 6), never a
 win. C2.5-C2.7 with a sub-check left undecided and none failing are inconclusive, not partly (issue 26, a rule added
-after seeing results). C2.11 (Fig. 2 over seeds) reads the ablation parts' ``ETA_LEARNS_ARM`` arm.
+after seeing results). C2.11 (Fig. 2 over seeds) reads the ablation parts' ``ETA_LEARNS_ARM`` arm: a page's own,
+or the full study's (``full_ablation``) where the page passes it.
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ import numpy as np
 
 from ...claims import Claim, ClaimTable, Undecided
 from ...noise import Correlation, Effect, Seeds, outcome_of
-from .data import ROTATION_DATASETS
-from .parts import collect
-from .views import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
+from .paper import PAPER_BEST_FIXED, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
+from .results import collect
+from .settings import ROTATION_DATASETS
 
 __all__ = ["CLAIMS", "ETA_MOVED", "ACC_TOLERANCE", "c21_checks", "c22_checks", "c23_checks", "c24_checks",
            "c25_checks", "c26_checks", "accuracy_checks", "eta_moved",
@@ -86,7 +87,6 @@ CLAIMS = {c.id: c for c in [
           reason=f"each beyond 2 SE over seeds; {ETA_SMALL_DEG:.0f}° is a third of partially rotated data's 90°"),
 ]}
 
-_PAPER_BEST_FIXED = {"full": 175.0, "partial": 90.0, "regular": 45.0}  # argmax ELBO of Table 1
 _ETA_INDEX = {"rotation": [2], "translation": [0, 1], "scale": [3, 4], "affine": [0, 1, 2, 3, 4, 5]}
 
 
@@ -104,7 +104,7 @@ def c21_checks(t1: dict) -> list:
         elbo, acc = np.asarray(r["elbo"])[idx], np.asarray(r["test_acc"])[idx]
         best = degs[int(elbo.argmax())]
         grid = sorted(degs)
-        out.append(abs(grid.index(best) - grid.index(_PAPER_BEST_FIXED[v])) <= 1)
+        out.append(abs(grid.index(best) - grid.index(PAPER_BEST_FIXED[v])) <= 1)
         out.append(Correlation(elbo, acc, sign=1).outcome())
     return out
 
@@ -123,7 +123,7 @@ def c22_checks(t1: dict, elbo_tol: float = 0.02, acc_tol: float = 1.0) -> list[b
         elbo, acc = np.asarray(r["elbo"]), np.asarray(r["test_acc"])
         out.append(bool(float(elbo[li]) >= float(elbo[idx].max()) - elbo_tol))
         out.append(bool(float(acc[li]) >= float(acc[idx].max()) - acc_tol))
-        out.append(bool(abs(abs(float(r["eta_deg_final"][li])) - _PAPER_BEST_FIXED[v]) <= ETA_NEAR_DEG))
+        out.append(bool(abs(abs(float(r["eta_deg_final"][li])) - PAPER_BEST_FIXED[v]) <= ETA_NEAR_DEG))
     return out
 
 
@@ -282,7 +282,7 @@ def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None,
     Args:
         t1: ``{net: {dataset: Table 1 result}}``, or part of it: its ``"rff"`` sweeps decide C2.1-C2.3 and C2.8 once
             all three datasets are there, and C2.4 once ``"full"`` is.
-        t2: Table 2 (``parts.combine_datasets``; C2.5, C2.6, C2.9); t3: the same on CIFAR-10 (C2.7, C2.10).
+        t2: Table 2 (``results.combine_datasets``; C2.5, C2.6, C2.9); t3: the same on CIFAR-10 (C2.7, C2.10).
         ablation: ``{arm: {dataset: result}}`` of the ablation parts (C2.11).
     """
     rff = t1.get("rff") or {}
@@ -346,18 +346,20 @@ def _undecided_where_still(checks: list, t: dict | None) -> list | Undecided:
     return Undecided(reason, checks)
 
 
-def checks(ev: Mapping) -> dict[str, list | None]:
-    """The sub-checks of every claim from the chapter's parts (``ev[name]`` is a part's result)."""
+def checks(ev: Mapping, ablation: Mapping | None = None) -> dict[str, list | None]:
+    """The sub-checks of every claim from the chapter's parts (``ev[name]`` is a part's result); C2.11 from the
+    ``ab-`` parts of ``ablation`` (``full_ablation.evidence``) where given, else ``ev``'s."""
     got = collect(ev)
-    return claim_checks(got["t1"], got["t2"], got["t3"], got["ablation"])
+    ab = got["ablation"] if ablation is None else collect(ablation)["ablation"]
+    return claim_checks(got["t1"], got["t2"], got["t3"], ab)
 
 
-def values(ev: Mapping) -> dict:
-    """``{claim id: measured value}`` from the chapter's parts."""
+def values(ev: Mapping, ablation: Mapping | None = None) -> dict:
+    """``{claim id: measured value}`` from the chapter's parts (``ablation`` as in ``checks``)."""
     got = collect(ev)
-    return claim_values(claim_checks(got["t1"], got["t2"], got["t3"], got["ablation"]), got["t2"], got["t3"])
+    return claim_values(checks(ev, ablation), got["t2"], got["t3"])
 
 
-def table(ev: Mapping) -> ClaimTable:
-    """The chapter's *paper vs ours* table."""
-    return ClaimTable.of(CLAIMS, values(ev))
+def table(ev: Mapping, ablation: Mapping | None = None) -> ClaimTable:
+    """The chapter's *paper vs ours* table (``ablation`` as in ``checks``)."""
+    return ClaimTable.of(CLAIMS, values(ev, ablation))

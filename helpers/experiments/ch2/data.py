@@ -9,12 +9,10 @@ from torch import Tensor
 from ... import data
 from ...transforms import affine_warp, rotation_matrices
 
-__all__ = ["VARIANTS", "ROTATION_DATASETS", "transform_variant", "transformed_dataset", "toy_data", "as_uint8"]
+__all__ = ["VARIANTS", "transform_variant", "transformed_dataset", "toy_data", "as_uint8"]
 
 #: Appendix D: the transformed datasets.
 VARIANTS = ("regular", "partial", "full", "translated", "scaled")
-#: The datasets of Table 1 and their rotation range in degrees (the "true" invariance).
-ROTATION_DATASETS = {"full": 180.0, "partial": 90.0, "regular": 0.0}
 
 
 def _variant_matrices(variant: str, n: int, size: int, generator: torch.Generator) -> Tensor | None:

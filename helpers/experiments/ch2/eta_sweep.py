@@ -11,8 +11,8 @@ import torch
 
 from .data import VARIANTS, transformed_dataset
 from .invariant_weights import INVARIANCES, InvariantNet, invariance_mask
-from .parts import feature_scale
 from .settings import Settings
+from .sweeps import feature_scale
 from .train import evaluate, fit_sweep
 
 __all__ = ["run_eta_sweep"]

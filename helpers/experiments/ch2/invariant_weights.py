@@ -295,9 +295,37 @@ class InvariantNet(nn.Module):
         """``(M,)``: the KL term of eq. (9), zero for maximum-likelihood members."""
         return self.bayes * self.posterior.kl(fast)  # (M,)
 
+    def log_lik(self, x: Tensor, y: Tensor, samples: int = 32, generator: torch.Generator | None = None,
+                sample_weights: bool = True, common: bool = False, fast: bool = False) -> Tensor:
+        """``log f_hat(x_b)[y_b]`` per member and point: the data term of eq. (9) (one ``W2 ~ q`` draw where
+        ``sample_weights``, L = 1; arguments as ``forward``'s).
+
+        Args:
+            x: ``(B, *image_shape)``; y: ``(B,)`` labels.
+
+        Returns:
+            ``(M, B)``.
+        """
+        logf = self(x, samples, generator, sample_weights=sample_weights, common=common, fast=fast)  # (M, B, K)
+        return logf.gather(-1, y.expand(logf.shape[0], -1).unsqueeze(-1)).squeeze(-1)  # (M, B)
+
+    def elbo(self, log_lik: Tensor, n_data: int, fast: bool = False) -> Tensor:
+        """The per-datapoint ELBO of eq. (9), ``log_lik - KL / N``: the one definition training (``neg_elbo``) and
+        evaluation (``train.evaluate``) share.
+
+        Args:
+            log_lik: ``(M,)`` an estimate of ``1/N sum_n E_q E_T log f_hat(x_n)[y_n]`` (means of ``log_lik``).
+            n_data: N; fast: ``fast_step``'s KL.
+
+        Returns:
+            ``(M,)``.
+        """
+        return log_lik - self.kl(fast) / n_data  # (M,)
+
     def neg_elbo(self, x: Tensor, y: Tensor, n_data: int, samples: int = 32,
                  generator: torch.Generator | None = None, fast: bool = False) -> Tensor:
-        """Minus the per-datapoint SGVB estimate of eq. (9) on a mini-batch (L = 1 weight sample).
+        """Minus the per-datapoint SGVB estimate of eq. (9) on a mini-batch (L = 1 weight sample): ``-elbo`` of the
+        batch's mean ``log_lik``.
 
         ``-[ mean_b log f_hat(x_b)[y_b] - KL / N ]``: the batch-averaged cross-entropy of the
         sample-averaged prediction plus the KL spread over the N training points.
@@ -308,9 +336,7 @@ class InvariantNet(nn.Module):
         Returns:
             ``(M,)``.
         """
-        logf = self(x, samples, generator, fast=fast)  # (M, B, K)
-        nll = -logf.gather(-1, y.expand(logf.shape[0], -1).unsqueeze(-1)).squeeze(-1).mean(-1)  # (M,)
-        return nll + self.kl(fast) / n_data  # (M,)
+        return -self.elbo(self.log_lik(x, y, samples, generator, fast=fast).mean(-1), n_data, fast)  # (M,)
 
     def member(self, m: int) -> "InvariantNet":
         """A one-member ``InvariantNet`` holding member ``m``'s eta, first layer and posterior (a copy): its

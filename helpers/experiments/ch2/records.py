@@ -73,7 +73,7 @@ def show_so_far(ev) -> None:
     """Display the stored training parts of a profile in progress (``runner.stored_so_far``): their provenance,
     then Tables 1-3 as far as their datasets are stored, beside the paper's (``show_record``). The ablation's
     parts are left out (the page shows them in its own section)."""
-    from .parts import collect
+    from .results import collect
 
     _display(ev)
     training = {n: r for n, r in ev.items() if not n.startswith("ab-")}

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["STEM", "STEPS", "TrainConfig", "Ablation", "Ladder", "Settings", "SETTINGS", "reduced_settings"]
+__all__ = ["STEM", "STEPS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Ladder", "Settings", "SETTINGS",
+           "reduced_settings"]
 
 #: The chapter's notebook stem (also its folder under ``results/<profile>/``).
 STEM = "02_invariant_weights"
+#: The datasets of Table 1 and their rotation range in degrees (the "true" invariance; Appendix D).
+ROTATION_DATASETS = {"full": 180.0, "partial": 90.0, "regular": 0.0}
 #: The implementations of a training step (``TrainConfig.step``).
 STEPS = ("fast", "reference")
 
@@ -173,7 +176,7 @@ SETTINGS = {
     # batch 128), Adam 1e-3 for every group cosine-annealed to 0, sigma 0.3, L = I, alpha = 1, sqrt(2 / D); 3 seeds
     # of every table. Reduced only where this CPU cannot afford the paper: the width D and the samples S (the cost
     # of a step is members x S x batch x D x P multiply-adds; see STEPS_WIDTH), and Table 3 on the offline CIFAR-10
-    # subset (8,068 / 1,017 images, 100 epochs). The ablation is the standard profile's (``with_full_ablation``)
+    # subset (8,068 / 1,017 images, 100 epochs). The page shows the standard profile's ablation (``full_ablation``)
     "steps": Settings(
         n_train=60000, n_test=10000, hidden=STEPS_WIDTH, table1_nets=("rff", "relu"), table1_seeds=3,
         train=TrainConfig(epochs=100, samples=STEPS_SAMPLES, eval_samples=32, log_every=100),

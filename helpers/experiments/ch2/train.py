@@ -130,7 +130,7 @@ def _snapshot(model: InvariantNet, step: int) -> dict:
 @torch.no_grad()
 def evaluate(model: InvariantNet, train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor],
              samples: int, seed: int = 0, batch_size: int = 500, elbo_batch: int = 50) -> dict:
-    """Per-datapoint ELBO (eq. 9) on the training set and test accuracy / log-likelihood.
+    """Per-datapoint ELBO (eq. 9, ``InvariantNet.elbo``) on the training set and test accuracy / log-likelihood.
 
     The ELBO uses one W2 sample and S transformation samples per batch of ``elbo_batch`` training
     points (L = 1 as in training; small batches average the estimate over ``N / elbo_batch`` W2
@@ -148,10 +148,8 @@ def evaluate(model: InvariantNet, train: tuple[Tensor, Tensor], test: tuple[Tens
     ll = torch.zeros(model.members, device=device)
     for i in range(0, len(x), elbo_batch):
         xb, yb = x[i:i + elbo_batch].to(device), y[i:i + elbo_batch].to(device)
-        logf = model(xb, samples, gen, common=True)  # (M, B, K)
-        ll += logf.gather(-1, yb.expand(model.members, -1).unsqueeze(-1)).sum((-2, -1))
-    kl = model.kl() / len(x)  # (M,)
-    elbo = ll / len(x) - kl  # (M,)
+        ll += model.log_lik(xb, yb, samples, gen, common=True).sum(-1)  # (M,)
+    elbo = model.elbo(ll / len(x), len(x))  # (M,)
     xt, yt = test
     correct = torch.zeros(model.members, device=device)
     tll = torch.zeros(model.members, device=device)
@@ -161,5 +159,5 @@ def evaluate(model: InvariantNet, train: tuple[Tensor, Tensor], test: tuple[Tens
         correct += (logf.argmax(-1) == yb).sum(-1)
         tll += logf.gather(-1, yb.expand(model.members, -1).unsqueeze(-1)).sum((-2, -1))
     model.train()
-    return {"elbo": elbo.cpu(), "kl_per_n": kl.cpu(), "test_acc": (100 * correct / len(xt)).cpu(),
+    return {"elbo": elbo.cpu(), "kl_per_n": (model.kl() / len(x)).cpu(), "test_acc": (100 * correct / len(xt)).cpu(),
             "test_ll": (tll / len(xt)).cpu()}

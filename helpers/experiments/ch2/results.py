@@ -1,0 +1,64 @@
+"""Chapter 2's stored part results, reshaped into the layout of the paper's tables (pure: nothing is trained,
+loaded or drawn here).
+
+A part result is what ``sweeps`` returned, as the store gives it back (numpy arrays): ``t1-<net>-<dataset>`` a
+Table 1 sweep, ``t2-<dataset>`` / ``t3-<dataset>`` the invariance types on one dataset, ``ab-<arm>-<dataset>`` an
+ablation arm (``parts`` lists them). ``collect`` puts a page's parts back into the tables' layout
+``{"toy", "t1", "t2", "t3", "ablation"}``, which the claims and the views read.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+__all__ = ["combine_datasets", "collect", "training"]
+
+
+def combine_datasets(per: Mapping[str, dict]) -> dict:
+    """Table 2 / 3 from its per-dataset parts ``{dataset: result}``.
+
+    Returns:
+        ``{"invariances", "datasets", "test_acc" (I, V), "elbo" (I, V), "eta" (I, V, 6), "n_train",
+        "wall_time_s"}``; where the parts trained several seeds, ``test_acc`` and ``elbo`` are seed means, ``eta``
+        the first seed's (the one the figures show), and ``"seed_acc"`` ``(S, I, V)``, ``"seed_eta"``
+        ``(S, I, V, 6)`` hold every seed.
+    """
+    rs = list(per.values())
+    stacked = {k: np.stack([np.asarray(r[k]) for r in rs], 1) for k in ("test_acc", "elbo", "eta")}  # (I, V[, 6])
+    out = {"invariances": list(rs[0]["invariances"]), "datasets": list(per), **stacked,
+           "n_train": rs[0]["n_train"], "wall_time_s": float(sum(r["wall_time_s"] for r in rs))}
+    if all("per_seed" in r for r in rs) and len({len(r["per_seed"]["seeds"]) for r in rs}) == 1:
+        seed = {k: np.stack([np.asarray(r["per_seed"][k]) for r in rs], 2) for k in ("test_acc", "elbo", "eta")}
+        out |= {"test_acc": seed["test_acc"].mean(0), "elbo": seed["elbo"].mean(0), "seed_acc": seed["test_acc"],
+                "seed_eta": seed["eta"]}
+    return out
+
+
+def collect(results: Mapping[str, dict]) -> dict:
+    """The part results (``{part name: result}``, e.g. a page's evidence) in the tables' layout.
+
+    Returns:
+        ``{"toy": result or None, "t1": {net: {dataset: result}}, "ablation": {arm: {dataset: result}} or None,
+        "t2": combine_datasets(...) or None, "t3": the same or None}``.
+    """
+    t1: dict = {}
+    per: dict = {"t2": {}, "t3": {}}
+    ab: dict = {}
+    for name, r in results.items():
+        kind, _, rest = name.partition("-")
+        if kind == "ab":
+            arm, _, variant = rest.rpartition("-")
+            ab.setdefault(arm, {})[variant] = r
+        elif kind == "t1":
+            net, _, variant = rest.partition("-")
+            t1.setdefault(net, {})[variant] = r
+        elif kind in per:
+            per[kind][rest] = r
+    return {"toy": results.get("toy"), "t1": t1, "ablation": ab or None,
+            **{k: combine_datasets(v) if v else None for k, v in per.items()}}
+
+
+def training(results: Mapping[str, dict]) -> dict:
+    """The training parts of ``results`` (``{part name: result}``): all but the ablation's ``ab-`` parts."""
+    return {n: r for n, r in results.items() if not n.startswith("ab-")}
