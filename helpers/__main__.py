@@ -107,7 +107,7 @@ def _parts_table(keys, profiles, store, seed) -> None:
             found = lookup.find_stored(module, prof, seed, lookup.chapter_parts(module, module.SETTINGS[prof]), where)
             print(f"{ch.stem}  {prof}: {sum(s.stored is not None for s in found)} of {len(found)} parts stored")
             for s in found:
-                if s.stored is not None:
+                if s.stored is not None and s.store is not None:
                     m = s.stored.meta
                     state = (f"stored ({'committed' if s.store.protected else s.store.root}), {m.get('device')}, "
                              f"{m.get('wall_time_s', 0):.0f} s, {m.get('date', '')[:10]}")
@@ -120,13 +120,18 @@ def _parts_table(keys, profiles, store, seed) -> None:
 def _verify(keys, stores) -> int:
     from .store import committed_store, open_store
 
-    where = [open_store(s) for s in stores] if stores else [committed_store()]
-    if where[0] is None:
-        raise RuntimeError("no committed results/ here (helpers is installed without its checkout); name --store")
-    stems = None if keys == ["all"] else [c.stem for c in registry.get_chapters(keys)]
+    if stores:
+        where = [open_store(s) for s in stores]
+    else:
+        committed = committed_store()
+        if committed is None:
+            raise RuntimeError("no committed results/ here (helpers is installed without its checkout); name --store")
+        where = [committed]
+    stems: list[str | None] = [None] if keys == ["all"] else [c.stem for c in registry.get_chapters(keys)]
     bad = 0
     for st in where:
-        n, problems = 0, []
+        n = 0
+        problems: list[str] = []
         for stem in stems or [None]:
             k, p = st.verify(stem)
             n, problems = n + k, problems + p

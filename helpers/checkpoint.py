@@ -116,6 +116,7 @@ class Checkpoints:
         return self.folder is not None
 
     def _tag(self) -> Path:
+        assert self.folder is not None
         return self.folder / "state.json"
 
     def wall_s(self) -> float:
@@ -125,6 +126,7 @@ class Checkpoints:
     def _path(self, key: str) -> Path:
         if not key or set(key) - _KEY_CHARS:
             raise ValueError(f"checkpoint key {key!r}: use lower-case letters, digits and . _ - only")
+        assert self.folder is not None
         return self.folder / f"{key}.pt"
 
     def load(self, key: str) -> Any | None:
@@ -176,6 +178,7 @@ class Checkpoints:
     def _piece_path(self, key: str) -> Path:
         if not key or set(key) - _KEY_CHARS:
             raise ValueError(f"piece key {key!r}: use lower-case letters, digits and . _ - only")
+        assert self.pieces is not None
         return self.pieces / f"{key}.json"
 
     def piece(self, key: str) -> Any | None:

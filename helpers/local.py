@@ -124,7 +124,7 @@ def _watch(name: str, progress, every_s: float, limit_s: float | None):
     if thread is not None:
         thread.start()
     alarm = limit_s is not None and threading.current_thread() is threading.main_thread()
-    if alarm:
+    if alarm and limit_s is not None:
         def expired(signum, frame):
             raise TimeoutError(f"part {name!r} ran past its time limit of {fmt_seconds(limit_s)} "
                                "(--part-timeout / HELPERS_PART_TIMEOUT_S); its checkpoints and pieces are kept, a new "

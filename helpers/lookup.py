@@ -59,18 +59,18 @@ def stores(store: str | os.PathLike | Store | None = None, committed: bool | Non
     """
     if committed is None:
         committed = os.environ.get("HELPERS_IGNORE_COMMITTED", "") in ("", "0")
-    committed = committed_store() if committed else None
+    results = committed_store() if committed else None
     if isinstance(store, Store):
         first = store if store.protected else open_store(store.root)
     elif store in (None, ""):
         first = default_store()
     else:
         first = open_store(store)
-    if committed is not None and first.protected and first.root.resolve() == committed.root.resolve():
-        first = committed
+    if results is not None and first.protected and first.root.resolve() == results.root.resolve():
+        first = results
     out = [first]
-    if committed is not None and committed.root.resolve() != first.root.resolve():
-        out.append(committed)
+    if results is not None and results.root.resolve() != first.root.resolve():
+        out.append(results)
     return out
 
 
@@ -139,7 +139,7 @@ def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where
                              f"{sorted(module.SETTINGS)}")
         return name, ""
     where = list(where) if where is not None else stores()
-    counts = []
+    counts: list[str] = []
     for name in BEST_ORDER:
         if name not in module.SETTINGS:
             continue

@@ -85,7 +85,7 @@ def data_read(chapter: str, part: str, result: Any) -> dict:
                      "helpers.migration._READS before converting")
 
 
-def _convert(path: Path, doc: dict, say) -> tuple[str, str] | None:
+def _convert(path: Path, doc: dict, say) -> tuple[str, str]:
     """Convert one format-1 record in place; returns ``(old hash, new hash)``."""
     old = doc.get("settings_hash")
     if part_hash(doc["chapter"], doc["part"], doc.get("version"), doc["seed"], doc.get("settings")) != old:
@@ -123,7 +123,8 @@ def migrate_store(root: str | Path, dry_run: bool = False, say=print) -> dict:
         IntegrityError, ValueError: a record that cannot be converted, naming it (those before it are converted).
     """
     root = Path(root)
-    converted, unchanged, renamed, updated = 0, 0, {}, []
+    converted, unchanged, updated = 0, 0, []
+    renamed: dict[Path, dict[str, str]] = {}
     for path in sorted(root.glob("*/*/parts/*.json")):
         doc = json.loads(path.read_text())
         if doc.get("format") == FORMAT:

@@ -31,7 +31,7 @@ import json
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -85,6 +85,8 @@ class Digest(str):
     """The settings hash a stored part must carry, before the data it read are known: the string is the hash
     without data (that of a part that reads no dataset, and the tag of its checkpoints and pieces);
     ``with_data(data)`` is the hash with the datasets the stored part read."""
+
+    _what: tuple[str, str, Any, int, Any]
 
     def __new__(cls, chapter: str, part: str, version: Any, seed: int, settings: Any):
         self = super().__new__(cls, part_hash(chapter, part, version, seed, settings))
@@ -288,8 +290,8 @@ def check_record(path: Path, doc: dict) -> None:
         raise IntegrityError(f"stored part {path} does not match its content hash: {', '.join(what)} changed "
                              "since it was stored (edited by hand?); committed evidence is never edited: restore it "
                              "(git checkout -- <file>), or delete it and compute it again (--force for results/)")
-    want = part_hash(doc.get("chapter"), doc.get("part"), doc.get("version"), doc.get("seed", 0),
-                     doc.get("settings"), doc.get("data"))
+    want = part_hash(cast(str, doc.get("chapter")), cast(str, doc.get("part")), doc.get("version"),
+                     doc.get("seed", 0), doc.get("settings"), doc.get("data"))
     if doc.get("settings_hash") != want:
         raise IntegrityError(f"stored part {path}: its settings, version, seed and data give the settings hash {want}, "
                              f"but it records {doc.get('settings_hash')}")

@@ -12,6 +12,7 @@ import os
 import platform
 import subprocess
 from importlib import metadata
+from typing import Any
 
 import torch
 
@@ -63,7 +64,7 @@ def now() -> str:
 
 def determinism() -> dict:
     """Torch's thread count and determinism flags, and the CUDA / cuDNN versions on a GPU."""
-    out = {"threads": torch.get_num_threads(),
+    out: dict[str, Any] = {"threads": torch.get_num_threads(),
            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
            "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
            "cudnn_benchmark": bool(torch.backends.cudnn.benchmark)}

@@ -128,7 +128,7 @@ def _with_settings(module: types.ModuleType, profile: str, settings: Any) -> typ
     """A stand-in for ``module`` whose ``SETTINGS[profile]`` is ``settings`` (tests run reduced settings)."""
     clone = types.ModuleType(module.__name__)
     clone.__dict__.update(module.__dict__)
-    clone.SETTINGS = {**module.SETTINGS, profile: settings}
+    setattr(clone, "SETTINGS", {**module.SETTINGS, profile: settings})
     return clone
 
 
@@ -147,6 +147,7 @@ def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 
     ev = Evidence(module.STEM, run.profile, seed, profile, run.note,
                   settings=settings if settings is not None else module.SETTINGS[run.profile])
     for st in run.parts:
+        assert st.stored is not None  # compute stores, or keeps the skip of, every part it returns
         ev.results[st.part.name] = st.stored.result
         ev.meta[st.part.name] = st.stored.meta
         ev.where[st.part.name] = ("skipped" if st.store is None else "committed" if st.store.protected
@@ -174,7 +175,7 @@ def stored_so_far(module: str | types.ModuleType, profile: str, seed: int = 0,
     ev = Evidence(module.STEM, profile, seed, profile, "", settings=module.SETTINGS[profile],
                   missing=[st.part.name for st in status if st.stored is None])
     for st in status:
-        if st.stored is not None:
+        if st.stored is not None and st.store is not None:  # found in a store (find_stored sets both)
             ev.results[st.part.name] = st.stored.result
             ev.meta[st.part.name] = st.stored.meta
             ev.where[st.part.name] = "committed" if st.store.protected else "local"

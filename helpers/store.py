@@ -232,7 +232,7 @@ class Store:
         buf = None
         if arrays:
             buf = io.BytesIO()
-            np.savez_compressed(buf, **arrays)
+            np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]  # numpy types **kwds as allow_pickle
         with FolderLock(path.parent):
             if self.protected and path.exists() and not force:  # another run saved it meanwhile
                 raise FileExistsError(f"{path} is committed evidence; pass --force (force=True) to replace it")

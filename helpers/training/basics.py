@@ -64,6 +64,8 @@ def build_models(make: Callable[[], nn.Module], seeds: Sequence[int]) -> list[nn
 
 
 def _optimizer(params, cfg: FitConfig, capturable: bool = False):
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler | None
     if cfg.optimizer == "adam":
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, capturable=capturable)
     else:

@@ -81,8 +81,8 @@ def fit_ensemble(
     _check_vmappable(models[0])
     device = torch.device(device) if device is not None else next(models[0].parameters()).device
     use_graphs = _graphs_wanted(graphs, config, device)
-    for m in models:
-        m.to(device).train()
+    for member in models:
+        member.to(device).train()
     x, y = (t.to(device) for t in _check_data("train", train))
     xv, yv = (t.to(device) for t in _check_data("val", val)) if val is not None else (None, None)
     loss_fn = loss_fn or _default_loss(config.task)
@@ -146,7 +146,7 @@ def fit_ensemble(
         if sched is not None:
             sched.step()
         history["train_loss"].append((total / len(x)).tolist())
-        if xv is not None:
+        if xv is not None and yv is not None:
             with torch.no_grad():
                 outs = torch.cat(
                     [batched_eval(params, buffers, xv[i : i + config.eval_batch_size])

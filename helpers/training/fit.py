@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -70,9 +71,9 @@ def fit(
     step_loss = _mixed_precision(lambda xb, yb: loss_fn(model, xb, yb), config, device, [model])
     stepper = _Stepper(step_loss, opt, total, config.batch_size, graphs, batch_dim=0)
 
-    best = (-math.inf, 0, copy.deepcopy(model.state_dict()))
+    best: tuple[float, int, dict[str, Any] | None] = (-math.inf, 0, copy.deepcopy(model.state_dict()))
     history: dict[str, list[float]] = {"train_loss": [], "val_score": []}
-    stateful = [f for f in (loss_fn, augment) if hasattr(f, "state_dict") and hasattr(f, "load_state_dict")]
+    stateful: list[Any] = [f for f in (loss_fn, augment) if hasattr(f, "state_dict") and hasattr(f, "load_state_dict")]
     resume = checkpoint.Resume(checkpoint_key, config.epochs, t0)
     if resume.state is not None:
         state = resume.state
@@ -100,7 +101,7 @@ def fit(
             if lrs != [g["lr"] for g in opt.param_groups]:
                 stepper.reset()
         history["train_loss"].append(total.item() / len(x))
-        if xv is not None:
+        if xv is not None and yv is not None:
             model.eval()
             score = score_fn(predict(model, xv, config.eval_batch_size), yv)
             history["val_score"].append(score)
@@ -108,7 +109,7 @@ def fit(
                 best = (score, epoch, copy.deepcopy(model.state_dict()))
             bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}", val=f"{score:.4f}")
         resume.save(epoch, snapshot_state)
-    if xv is not None:
+    if xv is not None and best[2] is not None:  # best[2]: the selected weights (never None with validation data)
         model.load_state_dict(best[2])
     else:
         best = (math.nan, config.epochs - 1, None)

@@ -35,7 +35,8 @@ class _Stepper:
                  batch_dim: int = 1):
         self.loss, self.opt, self.total = loss, opt, total
         self.batch_size, self.graphs, self.warmup, self.batch_dim = batch_size, graphs, warmup, batch_dim
-        self.graph = self.static = None
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.static: tuple[Tensor, Tensor] | None = None
         self.replays = 0
 
     def reset(self, warmup: int = 1) -> None:
@@ -53,7 +54,7 @@ class _Stepper:
     def __call__(self, xb: Tensor, yb: Tensor) -> None:
         if not self.graphs or xb.shape[self.batch_dim] != self.batch_size:
             return self._step(xb, yb)
-        if self.graph is not None:
+        if self.graph is not None and self.static is not None:
             for dst, src in zip(self.static, (xb, yb)):
                 dst.copy_(src)
             self.graph.replay()
