@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import runner
+from . import lookup, runner
 from .registry import Chapter, get_chapters, repo_root
 
 __all__ = ["notebook_parameters", "run_chapters", "build_book", "without_machine_paths"]
@@ -74,7 +74,7 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
     extra = _extra_parameters(chapters, params or {}, root)
     if parts and len(chapters) != 1:
         raise ValueError(f"--parts names parts of one chapter; {len(chapters)} chapters are selected")
-    write = runner.stores(store, committed)[0]
+    write = lookup.stores(store, committed)[0]
     summary = []
     for ch in chapters:
         t0 = time.perf_counter()
