@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torchvision.transforms.v2.functional import gaussian_blur
 
-from helpers import chapters, data
+from helpers import data, registry
 from helpers.claims import VERDICTS
 from helpers.experiments import ch5
 from helpers.metrics import image_coordinates
@@ -118,7 +118,7 @@ def test_parts_and_claims_end_to_end(need_data):
 
 
 def test_chapter_registered_and_errors_name_the_bad_value():
-    assert chapters.get_chapter("5").stem == ch5.STEM == "05_four_lenses"
+    assert registry.get_chapter("5").stem == ch5.STEM == "05_four_lenses"
     assert [p.name for p in ch5.PARTS(ch5.SETTINGS["quick"])] == ["regimes", "nu", "sizes", "eta", "cnn"]
     with pytest.raises(ValueError, match="built and trained as one sweep by train_eta"):
         ch5.zoo.make_model("ML-η", (8,))
