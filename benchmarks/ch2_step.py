@@ -29,7 +29,7 @@ from helpers import data
 from helpers.experiments.ch2.invariant_weights import InvariantNet, invariance_mask
 from helpers.experiments.ch2.settings import SETTINGS, Settings, TrainConfig
 from helpers.experiments.ch2.sweeps import feature_scale, rotation_members
-from helpers.records import device_name
+from helpers.provenance import device_name
 from helpers.training import default_device
 
 from .timing import sync

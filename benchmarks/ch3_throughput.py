@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers.experiments import ch3
-from helpers.records import device_name, versions
+from helpers.provenance import device_name, versions
 
 __all__ = ["NETS", "step_ms", "interleaved_ms", "plan", "main"]
 

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from helpers.experiments import ch3
 from helpers.experiments.ch3.models import CifarResNet
 from helpers.noise import Effect
-from helpers.records import device_name
+from helpers.provenance import device_name
 from helpers.training import default_device
 from helpers.training.basics import _mixed_precision
 
