@@ -36,7 +36,7 @@ from helpers.experiments.ch3.models import CifarResNet
 from helpers.noise import Effect
 from helpers.provenance import device_name
 from helpers.training import default_device
-from helpers.training.basics import _mixed_precision
+from helpers.training.basics import mixed_precision
 
 from .timing import sync
 
@@ -52,7 +52,7 @@ def step_ms(make, precision: str, device: torch.device, batch: int = 128, steps:
     model = make().to(device).train()
     cfg = replace(ch3.SETTINGS["standard"].cifar_fit, precision=precision)
     x, y = torch.rand(batch, 3, 32, 32, device=device), torch.randint(0, 10, (batch,), device=device)
-    loss = _mixed_precision(lambda xb, yb: F.cross_entropy(model(xb), yb), cfg, device, [model])
+    loss = mixed_precision(lambda xb, yb: F.cross_entropy(model(xb), yb), cfg, device, [model])
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
     def step():

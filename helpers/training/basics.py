@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from .config import FitConfig, Forward, LossFn, ScoreFn
 
-__all__ = ["accuracy", "test_accuracy", "predict", "build_models"]
+__all__ = ["accuracy", "test_accuracy", "predict", "build_models", "mixed_precision"]
 
 
 def accuracy(outputs: Tensor, y: Tensor) -> float:
@@ -79,8 +79,8 @@ def _optimizer(params, cfg: FitConfig, capturable: bool = False):
     return opt, sched
 
 
-def _mixed_precision(loss: Callable[..., Tensor], cfg: FitConfig, device: torch.device,
-                     models: Sequence[nn.Module] = ()) -> Callable[..., Tensor]:
+def mixed_precision(loss: Callable[..., Tensor], cfg: FitConfig, device: torch.device,
+                    models: Sequence[nn.Module] = ()) -> Callable[..., Tensor]:
     """``loss`` run under ``torch.autocast`` to bfloat16 when ``cfg.precision == "bf16"`` (else ``loss`` itself);
     convolutional ``models`` are then put in channels-last layout, which bfloat16 convolutions run fastest in."""
     if cfg.precision == "fp32":

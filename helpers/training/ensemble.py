@@ -12,7 +12,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from .. import checkpoint
-from .basics import _batches, _check_data, _default_loss, _default_score, _mixed_precision, _optimizer
+from .basics import _batches, _check_data, _default_loss, _default_score, mixed_precision, _optimizer
 from .config import Augment, EnsembleResult, FitConfig, LossFn, ScoreFn, progress_enabled
 from .stepper import _graphs_wanted, _Stepper
 
@@ -106,7 +106,7 @@ def fit_ensemble(
     batched_eval = vmap(member_forward, in_dims=(0, 0, None), randomness="different")  # (M, B, ...)
     opt, sched = _optimizer([params[k] for k in params if k in trainable], config, capturable=use_graphs)
     total = torch.zeros(M, device=device)  # summed training loss of the epoch, (M,)
-    stepper = _Stepper(_mixed_precision(lambda xb, yb: batched_loss(params, buffers, xb, yb, *extra), config, device),
+    stepper = _Stepper(mixed_precision(lambda xb, yb: batched_loss(params, buffers, xb, yb, *extra), config, device),
                        opt, total, config.batch_size, use_graphs)
 
     best_score = torch.full((M,), -math.inf)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .. import checkpoint
-from .basics import _batches, _check_data, _default_loss, _default_score, _mixed_precision, _optimizer, predict
+from .basics import _batches, _check_data, _default_loss, _default_score, mixed_precision, _optimizer, predict
 from .config import Augment, FitConfig, FitResult, LossFn, ScoreFn, progress_enabled
 from .stepper import _Stepper
 
@@ -68,7 +68,7 @@ def fit(
     gen = torch.Generator().manual_seed(seed)
     opt, sched = _optimizer([p for p in model.parameters() if p.requires_grad], config, capturable=graphs)
     total = torch.zeros((), device=device)  # summed training loss of the epoch
-    step_loss = _mixed_precision(lambda xb, yb: loss_fn(model, xb, yb), config, device, [model])
+    step_loss = mixed_precision(lambda xb, yb: loss_fn(model, xb, yb), config, device, [model])
     stepper = _Stepper(step_loss, opt, total, config.batch_size, graphs, batch_dim=0)
 
     best: tuple[float, int, dict[str, Any] | None] = (-math.inf, 0, copy.deepcopy(model.state_dict()))
