@@ -69,7 +69,7 @@ def _task(module_name: str, profile: str, settings: Any, part_name: str, seed: i
 
 def compute_on_ray(module: types.ModuleType, profile: str, seed: int, todo: Sequence, store: Store, cluster: str,
                    save: Callable[[Any, Any, dict], bool], say: Callable[[str], None]) -> list:
-    """Compute the parts of ``todo`` (``runner.PartStatus`` items) as Ray tasks, each under its store lock, calling
+    """Compute the parts of ``todo`` (``lookup.PartStatus`` items) as Ray tasks, each under its store lock, calling
     ``save(status, result, meta)`` as each finishes and ``say`` with one progress line per event.
 
     Returns:
