@@ -6,6 +6,7 @@ arrays (numpy arrays or tensors) and train nothing.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -51,7 +52,7 @@ def bank_image(weights: Tensor, eta: Tensor, samples: int = 7, blur_sigma: float
     return bank.permute(0, 2, 1, 3).reshape(R * H, S * W)  # (R*H, S*W)
 
 
-def bank_over_training(eta: Tensor, weights: Tensor, shape: tuple[int, ...] = (1, 28, 28), samples: int = 7,
+def bank_over_training(eta: Tensor | np.ndarray, weights: Tensor | np.ndarray, shape: tuple[int, ...] = (1, 28, 28), samples: int = 7,
                        blur_sigma: float = 0.1) -> Tensor:
     """Fig. 3: one weight's deterministically sampled filter bank at each snapshot of training.
 

@@ -19,7 +19,7 @@ or the full study's (``full_ablation``) where the page passes it.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -97,7 +97,7 @@ def _fixed(r: dict) -> list[int]:
 def c21_checks(t1: dict) -> list:
     """C2.1 per dataset: the ELBO-best fixed eta is within one grid step of Table 1's (175/90/45 degrees), and
     the ELBO ranks the fixed models like test accuracy (Spearman rho, its 95 % interval above 0)."""
-    out = []
+    out: list = []
     for v, r in t1.items():
         idx = _fixed(r)
         degs = [float(r["names"][i].split()[1]) for i in idx]
@@ -319,7 +319,7 @@ def claim_values(checks: Mapping[str, list | None], t2: dict | None = None, t3: 
     """The value of each claim from its sub-checks (``claim_checks`` output, or the ``checks`` a record saved):
     the list of sub-checks, ``Undecided`` for the rankings of one run (C2.5, C2.7; ``t2`` / ``t3`` name the
     models whose eta never moved), None where the claim was not run or has no sub-check."""
-    out = {k: list(c) if c else None for k, c in checks.items()}
+    out: dict[str, Any] = {k: list(c) if c else None for k, c in checks.items()}
     for k, t in (("C2.5", t2), ("C2.7", t3)):
         if k in out:
             out[k] = _ranking(out[k], t)

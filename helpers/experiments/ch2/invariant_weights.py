@@ -153,6 +153,11 @@ class InvariantNet(nn.Module):
         init_std: the initial Cholesky factor ``L = init_std * I`` of the posterior (paper: 1).
     """
 
+    learn: Tensor  # (M, 6) buffer
+    bayes: Tensor  # (M,) buffer
+    W1: Tensor  # (1, D, P) buffer (rff) or (M, D, P) parameter (relu)
+    b1: Tensor  # (1, D) buffer or (M, D) parameter
+
     def __init__(self, kind: str, image_shape: tuple[int, ...], hidden: int, classes: int,
                  eta_init: Tensor, learn: Tensor, bayes: Tensor, sigma: float = 0.3,
                  alpha: float = 1.0, blur_sigma: float = 0.1, seed: int = 0, feature_scale: float = 1.0,

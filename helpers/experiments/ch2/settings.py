@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 __all__ = ["STEM", "STEPS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Ladder", "Settings", "SETTINGS",
            "reduced_settings"]
@@ -144,7 +145,7 @@ class Settings:
 #: issue 39 and leaves the features unscaled (its arm "scale" adds sqrt(2 / D): without it the output-weight noise of
 #: L = I dominates the ELBO at these budgets: the eta = 0 member's ELBO is -10.2 / -7.5 per point against
 #: -2.35 / -1.93 with it, and learned eta rises to 29 degrees on regular MNIST against 16).
-_FAST = dict(lr=1e-2, lr_eta=1e-2, lr_cov=1e-3, lr_w1=1e-3)
+_FAST: dict[str, Any] = dict(lr=1e-2, lr_eta=1e-2, lr_cov=1e-3, lr_w1=1e-3)
 #: The steps profile's width D and training samples S (the paper: 1,024 and 32), what this CPU affords at the
 #: paper's 46,900 steps with the fast step. Measured (``benchmarks.ch2_part_time``, CPU time per step on one thread,
 #: results/benchmarks/ch2-step-part-time-steps-D*-S*-1t.json): at 1,024 and 32 the 15 parts need ~990 h of one

@@ -73,6 +73,10 @@ class ClassGaussian(nn.Module):
         init_std: the initial ``L = init_std * I`` (the paper: 1).
     """
 
+    _flat: Tensor  # (P,) buffers: the strictly lower entries' positions
+    _rows: Tensor
+    _cols: Tensor
+
     def __init__(self, members: int, classes: int, dim: int, alpha: float = 1.0, init_std: float = 1.0):
         super().__init__()
         if min(members, classes, dim) < 1:
