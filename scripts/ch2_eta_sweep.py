@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 from helpers.experiments import ch2
-from helpers.experiments.ch2.eta_sweep import run_eta_sweep
-from helpers.experiments.ch2.records import eta_sweep_frame
+from helpers.experiments.ch2.eta_sweep import eta_sweep_frame, run_eta_sweep
 from helpers.profiles import Profile, resolve, settings
 from helpers.records import RunRecord
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import runner
+from helpers import lookup, runner
 from helpers.experiments import ch2
 from helpers.experiments.ch2.invariant_weights import InvariantNet, linspace_eps
 
@@ -195,9 +195,14 @@ def test_paper_tables_side_by_side():
     assert df2.loc["affine", ("full", "paper")] == 46.12 and df2.loc["affine", ("regular", "ours")] == 4.0
 
 
-def test_whole_run_record_round_trips_through_json():
+def test_whole_run_record_round_trips_through_json(tmp_path):
     """A whole-run record (``numbers``: ``table1``, ``table2``, ``checks``, as the H100 and CPU runs saved it) read
-    back with ``records.from_record`` gives the same sub-checks and tables."""
+    back from JSON by the frozen table's generator (``helpers.history``) gives the same sub-checks and claims, and
+    the views read its tables as they read the parts'."""
+    from helpers import history
+    from helpers.claims import ClaimTable
+    from helpers.records import RunRecord
+
     t1 = {"rff": _table1({"full": 175, "partial": 90, "regular": 45})}
     t2 = _table2(torch.arange(20.0).reshape(5, 4))
     checks = ch2.claims.claim_checks(t1, t2)
@@ -209,31 +214,39 @@ def test_whole_run_record_round_trips_through_json():
     plain = lambda r: {k: v.tolist() if torch.is_tensor(v) else v for k, v in r.items()}  # noqa: E731
     numbers = {"toy": None, "table1": {"rff": {v: plain(r) for v, r in t1["rff"].items()}}, "table2": plain(t2),
                "table3": None, "checks": checks}
-    back = ch2.records.from_record(json.loads(json.dumps(numbers)))
-    assert ch2.claims.claim_checks(back["t1"], back["t2"], back["t3"]) == checks
-    assert ch2.views.table1_frame(back["t1"]).shape == ch2.views.table1_frame(t1).shape
+    rec = RunRecord(ch2.STEM, "standard", seed=0, output_dir=tmp_path / "results" / "standard" / ch2.STEM)
+    rec.add(**numbers)
+    rec.write(name="h100_results.json")
+    frozen = history.freeze(ch2.STEM, root=tmp_path)["records"]
+    assert [e["record"] for e in frozen] == ["h100_results.json"]
+    want = ClaimTable.of(ch2.claims.CLAIMS, ch2.claims.claim_values(checks, t2)).to_records()
+    assert [(c["id"], c["verdict"], c.get("checks")) for c in frozen[0]["claims"]] == \
+        [(c["id"], c["verdict"], c.get("checks")) for c in want]
+    back = json.loads(json.dumps(numbers))["table1"]
+    assert ch2.views.table1_frame(back).equals(ch2.views.table1_frame(t1))
 
 
 @pytest.mark.parametrize("name", ["h100_results.json", "cpu_reduced.json", "cpu_reduced_t2_init.json",
                                   "cpu_reduced_t2_init_lr.json"])
-def test_committed_whole_run_records_are_judged_again_by_todays_rules(name):
+def test_committed_whole_run_records_are_judged_by_todays_rules_in_the_frozen_table(name):
     """A committed whole-run record's numbers (its Tables 1-3) decide the same claims as before, now by today's
-    rules: the checks that kept their definition come out as the run saved them, and the rankings of one run
-    (C2.5, C2.7) are inconclusive, never a win."""
+    rules (the frozen table, ``helpers.history``): the claims the run decided are decided, and the rankings of one
+    run (C2.5, C2.7) are inconclusive, never a win."""
     from helpers.claims import VERDICTS
-    from helpers.records import recorded
+    from helpers.noise import outcome_of
+    from helpers.records import frozen, recorded
 
     rec = recorded(ch2.STEM, name=name).get("standard")
     assert rec is not None and "table1" in rec["numbers"], f"results/standard/{ch2.STEM}/{name} is committed evidence"
-    got = ch2.records.from_record(rec["numbers"])
-    checks = ch2.claims.claim_checks(got["t1"], got["t2"], got["t3"])
+    entry = next(e for e in frozen(ch2.STEM) if e["record"] == name)
+    claims = {c["id"]: c for c in entry["claims"]}
     saved = rec["numbers"]["checks"]
-    assert {k for k, v in saved.items() if v is not None} <= {k for k, v in checks.items() if v is not None}
+    assert {k for k, v in saved.items() if v and k in claims} <= {k for k, c in claims.items() if c["verdict"] != "not run"}
     for k in ("C2.5", "C2.7"):                      # the same sub-checks as the run saved
-        assert (checks[k] == saved[k]) if saved.get(k) is not None else True
-    table = ch2.records._claims_of(got)
-    assert all(r.verdict in VERDICTS for r in table.results)
-    assert all(r.verdict in ("inconclusive", "not run") for r in table.results if r.claim.id in ("C2.5", "C2.7"))
+        if saved.get(k) and k in claims:
+            assert claims[k]["checks"] == [outcome_of(x) for x in saved[k]]
+    assert all(c["verdict"] in VERDICTS for c in claims.values())
+    assert all(c["verdict"] in ("inconclusive", "not run") for k, c in claims.items() if k in ("C2.5", "C2.7"))
 
 
 class _Only:
@@ -309,7 +322,7 @@ def test_eta_sweep_fixes_and_learns_one_invariance(need_data):
     torch.testing.assert_close(r["eta"][:2, :2], torch.tensor([[0.0, 0.0], [0.3, 0.3]]))
     assert not torch.allclose(r["eta"][2, :2], torch.tensor([0.2, 0.2]))
     assert (r["eta"][:, 2:] == 0).all() and torch.isfinite(r["elbo"]).all()
-    frame = ch2.records.eta_sweep_frame([r])
+    frame = ch2.eta_sweep.eta_sweep_frame([r])
     assert list(frame["eta final"].round(2)) == [0.0, 0.3, round(float(r["eta"][2, :2].abs().mean()), 2)]
 
 
@@ -476,8 +489,8 @@ def test_a_lighter_profile_shows_the_full_ablation_where_it_is_stored(tmp_path, 
     from helpers.evidence import Evidence
     fa = ch2.full_ablation
     assert ch2.SETTINGS["quick"].ablation != ch2.SETTINGS[fa.FULL_STUDY].ablation
-    parts = runner.chapter_parts(ch2, ch2.SETTINGS["quick"])
-    if any(f.stored is None for f in runner.find_stored(ch2, "quick", 0, parts, runner.stores())):
+    parts = lookup.chapter_parts(ch2, ch2.SETTINGS["quick"])
+    if any(f.stored is None for f in lookup.find_stored(ch2, "quick", 0, parts, lookup.stores())):
         pytest.skip("the quick parts are not all committed")
     ev = runner.evidence(ch2, "quick", progress=None)
     study = fa.evidence(ev)

@@ -19,17 +19,17 @@ The reading, top-down:
 - ``results``: the stored part results in the tables' layout (``collect``); ``paper``: the paper's numbers;
 - ``claims``: the claims, their sub-checks and values; ``ladder``: the budget ladder's pre-registered readings;
 - ``banks``, ``figures``, ``views``: filter banks, figures and tables from stored results;
-- ``full_ablation``: the standard profile's full ablation study, read beside a lighter profile's page;
-- ``records``: the earlier whole-run records.
+- ``full_ablation``: the standard profile's full ablation study, read beside a lighter profile's page; the earlier
+  whole-run records are shown by ``views`` from the chapter's frozen table (``helpers.records.frozen``).
 """
 from __future__ import annotations
 
 from . import ablation, banks, claims, data, eta_sweep, fast_step, figures, full_ablation  # noqa: F401
-from . import invariant_weights, ladder, paper, parts, records, results, settings, sweeps, train  # noqa: F401
+from . import invariant_weights, ladder, paper, parts, results, settings, sweeps, train  # noqa: F401
 from . import variational, views, warps  # noqa: F401
 from .parts import all_parts as PARTS  # noqa: N812
 from .settings import SETTINGS, STEM, Settings, TrainConfig
 
 __all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "TrainConfig", "ablation", "banks", "claims", "data", "eta_sweep",
-           "fast_step", "figures", "full_ablation", "invariant_weights", "ladder", "paper", "parts", "records",
-           "results", "settings", "sweeps", "train", "variational", "views", "warps"]
+           "fast_step", "figures", "full_ablation", "invariant_weights", "ladder", "paper", "parts", "results",
+           "settings", "sweeps", "train", "variational", "views", "warps"]

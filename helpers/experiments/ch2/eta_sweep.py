@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 
 from .data import VARIANTS, transformed_dataset
@@ -15,7 +17,7 @@ from .settings import Settings
 from .sweeps import feature_scale
 from .train import evaluate, fit_sweep
 
-__all__ = ["run_eta_sweep"]
+__all__ = ["run_eta_sweep", "eta_sweep_frame"]
 
 
 def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[float], device: torch.device,
@@ -51,3 +53,16 @@ def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[f
     return {"invariance": invariance, "variant": variant, "names": names, "values": vals,
             "learned": learned.bool().tolist(), **ev,
             "eta": model.eta.detach().cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
+
+
+def eta_sweep_frame(sweeps: Sequence[dict]) -> pd.DataFrame:
+    """``run_eta_sweep`` results as one table: per sweep and member, the mean final |eta| of the swept
+    generators, the training ELBO and the test accuracy."""
+    rows = []
+    for r in sweeps:
+        gens = list(INVARIANCES[r["invariance"]])
+        for m, name in enumerate(r["names"]):
+            rows.append({"invariance": r["invariance"], "dataset": r["variant"], "member": name,
+                         "eta final": float(np.abs(np.asarray(r["eta"])[m, gens]).mean()),
+                         "ELBO": float(r["elbo"][m]), "test acc (%)": float(r["test_acc"][m])})
+    return pd.DataFrame(rows).set_index(["invariance", "dataset", "member"]).round(3)

@@ -183,12 +183,11 @@ def show_vs_paper(rff: dict | None, t2: dict | None, t3: dict | None = None, lab
 
 
 def show_record(got: dict, label: str, name: str, etas: Sequence[str] = ("affine",)) -> None:
-    """A whole-run record (``records.from_record`` output) with captions: Table 1 and the paper's beside it, the eta
-    traces of the RFF net as figure ``fig-ch2-<name>-eta`` (where Table 1 ran), then Tables 2 / 3 beside the paper's
-    with the learned eta of the ``etas`` models (where they ran). ``label`` names the run in the captions."""
-    from IPython.display import display
-
-    from ...captions import figure, table
+    """A whole-run record (``_tables`` of its numbers) or parts in progress with captions: Table 1 and the paper's
+    beside it, the eta traces of the RFF net as figure ``fig-ch2-<name>-eta`` (where Table 1 ran), then Tables 2 / 3
+    beside the paper's with the learned eta of the ``etas`` models (where they ran). ``label`` names the run in the
+    captions."""
+    from ...captions import figure
 
     if "rff" in got["t1"]:
         show_table1(got["t1"], f"{label}: Table 1 and App. Table 5, ELBO per datapoint, test accuracy (%) and final "
@@ -206,12 +205,21 @@ def show_record(got: dict, label: str, name: str, etas: Sequence[str] = ("affine
             show_t2(t, f"{label}, {what}", etas, paper)
 
 
-def _claims_table(got: dict, ids: Sequence[str] | None = None):
-    from ...claims import ClaimTable
-    from .claims import CLAIMS, claim_checks, claim_values
+def _tables(numbers: Mapping) -> dict:
+    """An earlier whole-run record's Tables 1-3 (``numbers``' ``table1``, ``table2``, ``table3``) in the layout of
+    ``results.collect`` (the views read its lists as they read arrays)."""
+    return {"t1": numbers.get("table1") or {}, "t2": numbers.get("table2"), "t3": numbers.get("table3")}
 
-    values = claim_values(claim_checks(got["t1"], got["t2"], got["t3"]), got["t2"], got["t3"])
-    return ClaimTable.of(CLAIMS, {k: values[k] for k in ids or values})
+
+def _earlier(name: str) -> tuple[dict, dict] | None:
+    """``(record, its frozen entry)`` of the standard profile's earlier record ``name``; None when it is not in this
+    checkout. The entry holds its claims judged once by today's rules (``helpers.records.frozen``)."""
+    from ...records import frozen, recorded
+    from .settings import STEM
+
+    rec = recorded(STEM, name=name).get("standard")
+    entry = next((e for e in frozen(STEM) if e["record"] == name and e["profile"] == "standard"), None)
+    return (rec, entry) if rec is not None and entry is not None else None
 
 
 def _note(text: str) -> None:
@@ -221,50 +229,50 @@ def _note(text: str) -> None:
 
 
 def show_h100() -> None:
-    """The H100 record (``records.h100_record``): its device, date and wall time, the claims it decides judged by
-    today's rules, then its tables and figure (``show_record``), every table and figure captioned."""
+    """The H100 record (``h100_results.json``): its device, date and wall time, its claims as the chapter's frozen
+    table holds them (judged once by today's rules), then its tables and figure (``show_record``), every table and
+    figure captioned."""
     from IPython.display import display
 
-    from .records import from_record, h100_record
+    from ...records import frozen_table
     from .settings import STEM
 
-    rec = h100_record()
-    if rec is None:
+    found = _earlier("h100_results.json")
+    if found is None:
         _note(f"No H100 record of chapter 2 in this checkout (`results/standard/{STEM}/h100_results.json`).")
         return
+    rec, entry = found
     _note(f"Recorded on an {rec['device']}, {rec['date'][:10]}, in {rec['wall_time_s']:.0f} s.")
-    got = from_record(rec["numbers"])
-    display(_claims_table(got))
-    show_record(got, "H100 record", "h100")
+    display(frozen_table(entry["claims"]))
+    show_record(_tables(rec["numbers"]), "H100 record", "h100")
 
 
 def show_cpu_reduced() -> None:
-    """``cpu_reduced.json`` (its settings and wall times, the claims it decides by today's rules, its tables and
+    """``cpu_reduced.json`` (its settings and wall times, its claims as the frozen table holds them, its tables and
     figure), then the Table 2 runs started off eta = 0 (``cpu_reduced_t2_init*.json``), every table captioned."""
     from IPython.display import display
 
-    from ...records import recorded
-    from .records import from_record
+    from ...records import frozen_table
     from .settings import STEM
 
-    cpu = recorded(STEM, name="cpu_reduced.json").get("standard")
-    if cpu is None:
+    found = _earlier("cpu_reduced.json")
+    if found is None:
         _note(f"No CPU record of chapter 2 in this checkout (`results/standard/{STEM}/cpu_reduced.json`).")
     else:
+        cpu, entry = found
         st = cpu["numbers"]["settings"]
         _note(f"Recorded on a {cpu['device']}, {cpu['date'][:10]}: {st['n_train']:,} training images, {st['hidden']} "
               f"hidden units, S = {st['train']['samples']}, {st['train']['epochs']} epochs; wall time "
               + ", ".join(f"{k} {v:.0f} s" for k, v in cpu["numbers"]["seconds"].items()) + ".")
-        got = from_record(cpu["numbers"])
-        display(_claims_table(got))
-        show_record(got, "CPU record", "cpu")
+        display(frozen_table(entry["claims"]))
+        show_record(_tables(cpu["numbers"]), "CPU record", "cpu")
     for name in ("cpu_reduced_t2_init.json", "cpu_reduced_t2_init_lr.json"):
-        init = recorded(STEM, name=name).get("standard")
-        if init is not None:
-            got = from_record(init["numbers"])
+        if (found := _earlier(name)) is not None:
+            init, entry = found
             _note(f"`{name}`: {init['what'].split(': ', 1)[1]} ({init['numbers']['seconds']['t2']:.0f} s).")
-            display(_claims_table(got, ("C2.5", "C2.6")))
-            show_record(got, name.removesuffix(".json"), name.removesuffix(".json").replace("_", "-"), etas=("rotation", "affine"))
+            display(frozen_table(entry["claims"]))
+            show_record(_tables(init["numbers"]), name.removesuffix(".json"),
+                        name.removesuffix(".json").replace("_", "-"), etas=("rotation", "affine"))
 
 
 def show_eta_sweep() -> None:
@@ -273,7 +281,7 @@ def show_eta_sweep() -> None:
 
     from ...captions import table
     from ...records import recorded
-    from .records import eta_sweep_frame
+    from .eta_sweep import eta_sweep_frame   # the study's own module: which generators each invariance sweeps
     from .settings import STEM
 
     sweep = recorded(STEM, name="cpu_eta_sweep.json").get("standard")
