@@ -8,7 +8,7 @@ the page passes to ``claims.table`` and the ablation's views.
 """
 from __future__ import annotations
 
-from ... import runner
+from ... import lookup, registry
 from ...evidence import Evidence
 from .settings import SETTINGS
 
@@ -34,9 +34,9 @@ def evidence(ev: Evidence, store=None) -> Evidence:
     full = SETTINGS[FULL_STUDY].ablation
     if ev.profile == FULL_STUDY or SETTINGS.get(ev.profile) is None or SETTINGS[ev.profile].ablation == full:
         return _own(ev)
-    module = runner.chapter_module("2")
-    parts = [p for p in runner.chapter_parts(module, SETTINGS[FULL_STUDY]) if p.name.startswith("ab-")]
-    found = runner.find_stored(module, FULL_STUDY, ev.seed, parts, runner.stores(store))
+    module = registry.chapter_module("2")
+    parts = [p for p in lookup.chapter_parts(module, SETTINGS[FULL_STUDY]) if p.name.startswith("ab-")]
+    found = lookup.find_stored(module, FULL_STUDY, ev.seed, parts, lookup.stores(store))
     if not found or any(f.stored is None or f.store is None for f in found):
         return _own(ev)
     out = Evidence(ev.chapter, FULL_STUDY, ev.seed, FULL_STUDY,

@@ -70,24 +70,20 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
     step, since, running = 0, 0, torch.zeros(model.members, device=device)
     ratio = torch.full((6,), (cfg.lr_eta_other or cfg.lr_eta) / cfg.lr_eta if cfg.lr_eta else 1.0, device=device)
     ratio[2] = 1.0  # per-generator learning rates: Adam's step on eta is rescaled element-wise
-    ckpt, epoch0, earlier_s = checkpoint.active(), 0, 0.0
-    state = ckpt.load(checkpoint_key) if checkpoint_key else None
-    if state is not None:
+    resume = checkpoint.Resume(checkpoint_key, epochs, t0)
+    if resume.state is not None:
+        state = resume.state
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
+        resume.restore_optimiser(opt, sched)
         gen.set_state(state["gen"])
-        torch.set_rng_state(state["torch_rng"])
-        hist, epoch0, earlier_s = state["hist"], state["epoch"], state["wall_s"]
-        step, since, running = state["step"], state["since"], state["running"].to(device)
+        hist, step, since, running = state["hist"], state["step"], state["since"], state["running"].to(device)
 
-    def snapshot_state(epoch: int) -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                "gen": gen.get_state(), "torch_rng": torch.get_rng_state(), "hist": hist, "epoch": epoch,
-                "wall_s": earlier_s + time.perf_counter() - t0, "step": step, "since": since, "running": running}
+    def snapshot_state() -> dict:
+        return {"model": model.state_dict(), **resume.optimiser_state(opt, sched), "gen": gen.get_state(),
+                "hist": hist, "step": step, "since": since, "running": running}
 
-    bar = tqdm(range(epoch0, epochs), desc=desc, disable=not progress_enabled(), leave=False, initial=epoch0,
-               total=epochs)
+    bar = tqdm(range(resume.epoch, epochs), desc=desc, disable=not progress_enabled(), leave=False,
+               initial=resume.epoch, total=epochs)
     for epoch in bar:
         for idx in torch.split(torch.randperm(N, generator=gen).to(device), cfg.batch_size):
             if step >= total:
@@ -112,14 +108,13 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
                 since = 0
         if hist["loss"]:
             bar.set_postfix(neg_elbo=f"{float(hist['loss'][-1].mean()):.3f}")
-        if checkpoint_key:
-            ckpt.save(checkpoint_key, lambda: snapshot_state(epoch + 1), force=epoch + 1 == epochs)
+        resume.save(epoch, snapshot_state)
     out = dict(hist)
     if total in snap_at:
         out["snapshots"] = hist["snapshots"] + [_snapshot(model, step)]
     out["eta"] = torch.stack(hist["eta"])  # (L, M, 6)
     out["loss"] = torch.stack(hist["loss"]) if hist["loss"] else torch.zeros(0, model.members)
-    out["wall_time_s"] = earlier_s + time.perf_counter() - t0
+    out["wall_time_s"] = resume.wall_s()
     return out
 
 
