@@ -4,7 +4,8 @@ Modules: ``groups`` (discrete groups, affine and so(n) Lie algebras), ``data`` (
 ``transforms`` (affine warps, blur), ``models``, ``metrics``, ``training`` (fit, fit_ensemble), ``profiles``,
 ``claims``, ``records``, ``plots``, ``widgets``; ``parts``, ``store`` and ``runner`` (a chapter's compute as named
 parts, kept in a store, loaded or computed by pages, in process or on Ray); ``experiments`` (one package per
-chapter); ``chapters`` (the book's chapter registry and the papermill runner behind ``python -m helpers``).
+chapter); ``registry`` (the book's chapters); ``chapters`` (the papermill runner behind ``python -m helpers``).
+docs/architecture.md gives every module's layer.
 
 Shape letters used in every docstring and shape comment:
 

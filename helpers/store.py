@@ -152,7 +152,7 @@ class Store:
         """Read and check one record and its arrays (``check_record``, ``check_arrays``).
 
         Raises:
-            IntegrityError, ValueError: naming the file and what is wrong.
+            ~helpers.partfile.IntegrityError, ValueError: naming the file and what is wrong.
         """
         with FolderLock(path.parent, shared=True):
             try:
@@ -178,7 +178,7 @@ class Store:
         read, which must be this machine's data where it has them); None otherwise (noted in ``self.stale``).
 
         Raises:
-            IntegrityError: a record or npz that does not match its hashes, naming the file and what differs.
+            ~helpers.partfile.IntegrityError: a record or npz that does not match its hashes, naming the file and what differs.
             ValueError: a record that cannot be read, is of the old format, or whose npz is missing.
         """
         path = self.path(chapter, profile, part, seed)
