@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,7 +67,7 @@ def fit_sweep(model: InvariantNet, train: tuple[Tensor, Tensor], cfg: TrainConfi
     epochs = math.ceil(total / per_epoch)  # the last one cut at ``total`` steps where cfg.total_steps says so
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: _cosine(t, total))
     snap_at = set(np.linspace(0, total, snapshots).round().astype(int).tolist()) if snapshots else set()
-    hist = {"steps": [0], "eta": [model.eta.detach().cpu().clone()], "loss": [], "snapshots": []}
+    hist: dict[str, Any] = {"steps": [0], "eta": [model.eta.detach().cpu().clone()], "loss": [], "snapshots": []}
     step, since, running = 0, 0, torch.zeros(model.members, device=device)
     ratio = torch.full((6,), (cfg.lr_eta_other or cfg.lr_eta) / cfg.lr_eta if cfg.lr_eta else 1.0, device=device)
     ratio[2] = 1.0  # per-generator learning rates: Adam's step on eta is rescaled element-wise
