@@ -8,7 +8,7 @@ there are any), with a link to the chapter's claims table. Nothing in it is type
   (``HELPERS_PAGE_RECORDS``: the records' paths, separated by ``os.pathsep``, set by
   ``helpers.chapters.build_book`` when it renders the pages), else the committed
   ``results/<profile>/<chapter>/results.json`` of the best profile that has one (paper, steps, standard, quick:
-  ``helpers.runner``'s order);
+  ``helpers.lookup.BEST_ORDER``);
 - the verdicts are the record's own: a page record is written from the stored parts by today's rules
   (``tests/test_rejudged_records.py`` checks that each committed one is what today's parts and rules give), so
   nothing is judged again here;
