@@ -88,7 +88,7 @@ def rotation_matrices(angles: Tensor) -> Tensor:
     return R
 
 
-def rotate(images: Tensor, angles: Tensor, mode: str = "bilinear", padding_mode: str = "zeros") -> Tensor:
+def rotate(images: Tensor, angles: Tensor | float, mode: str = "bilinear", padding_mode: str = "zeros") -> Tensor:
     """Rotate images by ``angles`` (radians; ``pi / 2`` equals ``torch.rot90(x, 1, dims=(-2, -1))``).
 
     Args:
