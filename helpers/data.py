@@ -29,6 +29,7 @@ import functools
 import gzip
 import os
 import pickle
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,7 @@ _READ: ContextVar[dict | None] = ContextVar("helpers_data_read", default=None)
 
 
 @contextlib.contextmanager
-def reading():
+def reading() -> Iterator[dict]:
     """Inside the block, every dataset ``load`` returns is noted: yields a dict ``{name: identity}`` that fills as
     the block reads (``helpers.parts.run_part`` keeps it as the part's ``data``)."""
     seen: dict = {}
