@@ -80,7 +80,7 @@ def _input_gradients(model: Model, x: Tensor, normalize: bool, chunk_size: int) 
                 (g,) = torch.autograd.grad(out.sum(), xc)
             grads.append(g.detach())
     finally:
-        if was_training:
+        if was_training and isinstance(model, nn.Module):
             model.train()
     return torch.cat(grads)  # (B, ...)
 
