@@ -23,7 +23,7 @@ from helpers.experiments import ch3
 from helpers.groups import ROT4
 from helpers.metrics import (capture, invariance_penalty, layer_in_equivariance, orbit_logits, saliency_invariance,
                              saliency_postprocess)
-from helpers.metrics.similarity import _in_equivariance
+from helpers.metrics.similarity import in_equivariance_readings
 from helpers.models import MLP
 
 from .timing import median_time
@@ -66,7 +66,8 @@ def measure_on_host(model, layers: dict, x: torch.Tensor, transforms: list) -> d
     scores = []  # (T, L, 3)
     for t in transforms:
         moved = capture(model, layers, t(x, H))
-        scores.append([_in_equivariance(moved[k], t(base[k], H) if base[k].ndim == 4 else base[k], "correlation")
+        scores.append([in_equivariance_readings(moved[k], t(base[k], H) if base[k].ndim == 4 else base[k],
+                                                "correlation")
                        for k in layers])
     mean = np.mean(scores, axis=0)  # (L, 3)
     return dict(zip(("invariance", "equivariance", "equivariance_shared"), mean.T))

@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from .checks import check_batch, check_same_shape
 
 __all__ = ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance",
-           "capture", "token_maps", "partition", "layer_in_equivariance"]
+           "in_equivariance_readings", "capture", "token_maps", "partition", "layer_in_equivariance"]
 
 SIMILARITIES = ("correlation", "cosine")
 PARTS = ("Early", "Middle", "Late", "Pool", "Final")
@@ -123,7 +123,7 @@ def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entri
     """
     if matching not in ("sample", "shared"):
         raise ValueError(f"unknown matching {matching!r}; valid: ['sample', 'shared']")
-    inv, eqv, shared = _in_equivariance(ft, tf, kind, max_entries)
+    inv, eqv, shared = in_equivariance_readings(ft, tf, kind, max_entries)
     return inv, (eqv if matching == "sample" else shared)
 
 
@@ -160,7 +160,8 @@ def _vector_scores(ft: Tensor, tf: Tensor, kind: str) -> tuple[float, float, flo
     return inv, eqv, eqv
 
 
-def _in_equivariance(ft: Tensor, tf: Tensor, kind: str, max_entries: float = 2e7) -> tuple[float, float, float]:
+def in_equivariance_readings(ft: Tensor, tf: Tensor, kind: str,
+                             max_entries: float = 2e7) -> tuple[float, float, float]:
     """``(invariance, equivariance with c' per image, equivariance with c' shared)`` in one pass."""
     check_same_shape(("ft", "tf"), ft, tf)
     check_batch("ft", ft, min_batch=2 if ft.ndim == 2 else 1)  # vectors are compared along the samples
