@@ -149,6 +149,7 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     np.random.seed(seed % 2**32)
     random.seed(seed)
     digest = part.digest(chapter, settings, seed)
+    commit = git_commit()  # the code this process loaded (read once; see provenance.git_commit)
     ckpt = Checkpoints(checkpoints, str(digest), pieces=pieces, device=device_name(device))
     t0 = time.perf_counter()
     with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt), \
@@ -161,7 +162,7 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     meta = {"settings_hash": part_hash(chapter, part.name, part.version, seed, part.settings_of(settings), read),
             "settings": part.settings_of(settings), "data": read, "version": part.version,
             "description": part.description, "device": device_name(device),
-            "host": platform.node(), "versions": versions(), "git_commit": git_commit(), "date": now(),
+            "host": platform.node(), "versions": versions(), "git_commit": commit, "date": now(),
             "wall_time_s": round(wall + (ckpt.earlier_s if ckpt.resumed or ckpt.reused else 0.0), 3),
             **determinism()}
     if ckpt.resumed or ckpt.reused:

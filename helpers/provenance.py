@@ -8,6 +8,7 @@ that shape the numbers, the checkout's git commit, the date, and torch's thread 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import platform
 import subprocess
@@ -42,8 +43,11 @@ def versions() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """The checkout's commit (with ``+dirty`` for uncommitted changes), or ``""`` outside a git checkout."""
+    """The checkout's commit (with ``+dirty`` for uncommitted changes), or ``""`` outside a git checkout: read once
+    per process, at the first call (``parts.run_part`` calls it before a part computes), so a part or piece saved
+    hours later names the code the process loaded, not a commit made while it ran."""
     root = repo_root_or_none()
     if root is None or not (root / ".git").exists():
         return ""
