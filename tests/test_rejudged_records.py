@@ -23,16 +23,10 @@ PAGES = sorted(RESULTS.glob("*/*/results.json"))
 
 #: Page records committed before a change their profile's parts or rules have since had, and not rendered again
 #: (rendering them again replaces committed evidence: ``--force``, the maintainers' call). Each is a failure this
-#: test knows about; it fails once the record is rendered again (strict xfail), so the entry must then go.
-STALE = {
-    "quick/03_learned_equivariance_depth": "rendered on 2026-12-02 under eq. 7's per-image reading; the chapter "
-                                           "reads c' shared over X since edbb568 (its numbers keep that reading as "
-                                           "claim_values_shared)",
-    "quick/04_liegg": "rendered at 00:38 on 2026-12-02, before the cifar part was recomputed as version 2 "
-                      "(2c79ccd, one-sided differences at the frame): C4.8 from the version-1 part",
-    "standard/04_liegg": "rendered at 00:38 on 2026-12-02, before the cifar part was recomputed as version 2 "
-                         "(2c79ccd): C4.8 0.085 then, 0.055 from today's part",
-}
+#: test knows about; it fails once the record is rendered again (strict xfail), so the entry must then go. None now:
+#: the three found when this test was written (ch3 quick under eq. 7's per-image reading, ch4 quick and standard
+#: from the version-1 cifar part) were rendered again on 2026-12-07.
+STALE: dict[str, str] = {}
 
 
 def test_the_frozen_tables_are_what_todays_rules_give(tmp_path):
