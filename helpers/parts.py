@@ -145,6 +145,11 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     device = torch.device(device)
     if threads is not None:
         torch.set_num_threads(int(threads))
+    # Subnormal floats (|x| < 1.2e-38) read as zero on the CPU: weights that weight decay drives towards zero turn
+    # subnormal, and each operation on one costs ~100 cycles. Measured on chapter 3's MNIST6 CNN (steps profile,
+    # epoch 16, one thread): 8,988 ms a step with them, 344 ms flushed, 371 ms for a fresh network. Their values lie
+    # below float32's normal range, far under any tolerance a result is read to. A GPU run is not affected.
+    flush = bool(torch.set_flush_denormal(True))
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
@@ -164,7 +169,7 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
             "description": part.description, "device": device_name(device),
             "host": platform.node(), "versions": versions(), "git_commit": commit, "date": now(),
             "wall_time_s": round(wall + (ckpt.earlier_s if ckpt.resumed or ckpt.reused else 0.0), 3),
-            **determinism()}
+            **determinism(), "flush_denormal": flush}
     if ckpt.resumed or ckpt.reused:
         meta["resumed"] = {"checkpoints": ckpt.resumed, "earlier_runs_s": round(ckpt.earlier_s, 3),
                            "this_run_s": round(wall, 3)}
