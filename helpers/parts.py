@@ -146,7 +146,7 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     if threads is not None:
         torch.set_num_threads(int(threads))
     # Subnormal floats (|x| < 1.2e-38) read as zero on the CPU: weights that weight decay drives towards zero turn
-    # subnormal, and each operation on one costs ~100 cycles. Measured on chapter 3's MNIST6 CNN (steps profile,
+    # subnormal, which x86 CPUs handle in slow microcode. Measured on chapter 3's MNIST6 CNN (steps profile,
     # epoch 16, one thread): 8,988 ms a step with them, 344 ms flushed, 371 ms for a fresh network. Their values lie
     # below float32's normal range, far under any tolerance a result is read to. A GPU run is not affected.
     flush = bool(torch.set_flush_denormal(True))
