@@ -72,3 +72,32 @@ def test_the_ground_floor_and_the_layers_below_the_runner_do_not_import_upwards(
     below = ("store", "partfile", "locks", "checkpoint", "parts", "evidence", "records", "lookup", "local", "cluster")
     for m in below:
         assert not graph[f"helpers.{m}"] & {"helpers.runner", "helpers.chapters", "helpers.__main__"}, m
+
+
+
+def _chapter_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Imports that break the chapters' rule: a module inside another chapter (not its package), or a chapter's
+    claims / views importing the chapter's compute."""
+    out = []
+    for m, targets in graph.items():
+        if not m.startswith("helpers.experiments.ch"):
+            continue
+        mine = ".".join(m.split(".")[:3])
+        out += [f"{m} -> {t}" for t in sorted(targets)
+                if t.startswith("helpers.experiments.ch") and not t.startswith(mine) and t.count(".") > 2]
+        if m.split(".")[-1] in ("claims", "views"):
+            out += [f"{m} -> {t}" for t in sorted(targets)
+                    if t in {f"{mine}.{c}" for c in ("parts", "runs", "sweeps", "models", "train")}]
+    return out
+
+
+def test_a_chapter_reads_another_chapter_only_through_its_public_face():
+    """Chapter 5 borrows from chapters 1–4 only what their packages export (``from ..ch2 import InvariantNet``),
+    never a module inside them (``..ch2.train``); a chapter's claims and views import nothing of its compute
+    (``parts``, ``runs``, ``sweeps``, ``models``, ``train``): they read stored results through ``results``. The rule
+    fails on a made-up graph that breaks it."""
+    assert _chapter_violations(_graph()) == []
+    bad = {"helpers.experiments.ch5.zoo": {"helpers.experiments.ch2.train", "helpers.experiments.ch2"},
+           "helpers.experiments.ch3.views": {"helpers.experiments.ch3.runs", "helpers.experiments.ch3.results"}}
+    assert _chapter_violations(bad) == ["helpers.experiments.ch5.zoo -> helpers.experiments.ch2.train",
+                                        "helpers.experiments.ch3.views -> helpers.experiments.ch3.runs"]

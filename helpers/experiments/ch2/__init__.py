@@ -28,8 +28,11 @@ from . import ablation, banks, claims, data, eta_sweep, fast_step, figures, full
 from . import invariant_weights, ladder, paper, parts, results, settings, sweeps, train  # noqa: F401
 from . import variational, views, warps  # noqa: F401
 from .parts import all_parts as PARTS  # noqa: N812
+from .invariant_weights import InvariantNet, invariance_mask, linspace_eps
 from .settings import SETTINGS, STEM, Settings, TrainConfig
+from .train import fit_sweep
 
-__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "TrainConfig", "ablation", "banks", "claims", "data", "eta_sweep",
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "TrainConfig", "InvariantNet", "invariance_mask", "linspace_eps",
+           "fit_sweep", "ablation", "banks", "claims", "data", "eta_sweep",
            "fast_step", "figures", "full_ablation", "invariant_weights", "ladder", "paper", "parts", "results",
            "settings", "sweeps", "train", "variational", "views", "warps"]

@@ -20,8 +20,7 @@ from ...groups import ROT4
 from ...models import MLP, GroupPooledMLP, SmallCNN
 from ...training import build_models, fit_ensemble
 from ..ch1 import fit_ir_sweep
-from ..ch2.invariant_weights import InvariantNet, invariance_mask, linspace_eps
-from ..ch2.train import fit_sweep
+from ..ch2 import InvariantNet, fit_sweep, invariance_mask, linspace_eps
 from .settings import ARCHS, KINDS, N_CLASSES, SIZE, Settings
 
 __all__ = ["Config", "make_model", "label", "train", "train_ir", "EtaNet", "train_eta"]
