@@ -56,6 +56,7 @@ import numpy as np
 import torch
 
 from .data import _READ, note_read
+from .environment import env_seconds
 from .locks import atomic_write
 from .partfile import IntegrityError, array_hash, decode, dumps, encode
 from .provenance import git_commit, now
@@ -67,14 +68,7 @@ _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
 def _every_s() -> float:
-    value = os.environ.get("HELPERS_CHECKPOINT_S", "300")
-    try:
-        every = float(value)
-    except ValueError:
-        raise ValueError(f"HELPERS_CHECKPOINT_S must be a number of seconds, got {value!r}") from None
-    if every < 0:
-        raise ValueError(f"HELPERS_CHECKPOINT_S must be >= 0, got {value!r}")
-    return every
+    return env_seconds("HELPERS_CHECKPOINT_S", 300.0)
 
 
 class Checkpoints:

@@ -9,7 +9,6 @@ computes only what is missing (and resumes its checkpoints, ``helpers.checkpoint
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Any, Callable
 import torch
 
 from . import checkpoint
+from .environment import env_seconds
 from .evidence import fmt_seconds
 from .locks import lock_wait_s
 from .lookup import PartStatus
@@ -69,25 +69,13 @@ PART_TIMEOUT_S = {"quick": 3600, "standard": None, "steps": None, "paper": None}
 def part_timeout_s(profile: str) -> float | None:
     """The time limit of one part of ``profile``: ``HELPERS_PART_TIMEOUT_S`` when set (0: none), else
     ``PART_TIMEOUT_S``."""
-    value = os.environ.get("HELPERS_PART_TIMEOUT_S")
-    if value is None:
-        return PART_TIMEOUT_S.get(profile)
-    try:
-        limit = float(value)
-    except ValueError:
-        raise ValueError(f"HELPERS_PART_TIMEOUT_S must be a number of seconds, got {value!r}") from None
-    if limit < 0:
-        raise ValueError(f"HELPERS_PART_TIMEOUT_S must be >= 0, got {value!r}")
-    return limit or None
+    limit = env_seconds("HELPERS_PART_TIMEOUT_S", None)
+    return PART_TIMEOUT_S.get(profile) if limit is None else limit or None
 
 
 def heartbeat_s() -> float:
     """Seconds between the progress lines of a part being computed (``HELPERS_HEARTBEAT_S``, default 60; 0: none)."""
-    value = os.environ.get("HELPERS_HEARTBEAT_S", "60")
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        raise ValueError(f"HELPERS_HEARTBEAT_S must be a number of seconds, got {value!r}") from None
+    return env_seconds("HELPERS_HEARTBEAT_S", 60.0)
 
 
 def _bars() -> str:

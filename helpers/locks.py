@@ -26,6 +26,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .environment import env_seconds
+
 __all__ = ["LOCK_MAX_AGE_S", "lock_wait_s", "atomic_write", "FolderLock", "PartLock", "take_lock",
            "release_all_locks", "release_on_sigterm", "describe_lock"]
 
@@ -35,14 +37,7 @@ LOCK_MAX_AGE_S = 12 * 3600
 
 def lock_wait_s() -> float:
     """Longest a run waits for a part another run holds (``HELPERS_LOCK_WAIT_S``, seconds; default 3600)."""
-    value = os.environ.get("HELPERS_LOCK_WAIT_S", "3600")
-    try:
-        wait = float(value)
-    except ValueError:
-        raise ValueError(f"HELPERS_LOCK_WAIT_S must be a number of seconds, got {value!r}") from None
-    if wait < 0:
-        raise ValueError(f"HELPERS_LOCK_WAIT_S must be >= 0, got {value!r}")
-    return wait
+    return env_seconds("HELPERS_LOCK_WAIT_S", 3600.0)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

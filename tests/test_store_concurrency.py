@@ -276,6 +276,26 @@ def test_a_long_part_shows_its_progress(tmp_path, monkeypatch):
     assert beats and any(re.search(r"\(fit \d+/10, .*ETA", x) for x in beats), lines
 
 
+def test_every_seconds_setting_names_its_bad_value(monkeypatch):
+    """One parser (``helpers.environment.env_seconds``) for the four ``HELPERS_*_S`` durations: unset gives the
+    default, a number is read, text and negatives are errors naming the variable and the value."""
+    from helpers.checkpoint import _every_s
+    from helpers.local import heartbeat_s, part_timeout_s
+    from helpers.locks import lock_wait_s
+
+    readers = {"HELPERS_LOCK_WAIT_S": (lock_wait_s, 3600.0), "HELPERS_CHECKPOINT_S": (_every_s, 300.0),
+               "HELPERS_HEARTBEAT_S": (heartbeat_s, 60.0), "HELPERS_PART_TIMEOUT_S": (lambda: part_timeout_s("quick"), 3600)}
+    for name, (read, default) in readers.items():
+        monkeypatch.delenv(name, raising=False)
+        assert read() == default
+        monkeypatch.setenv(name, "12.5")
+        assert read() == 12.5
+        for bad, why in (("soon", "a number of seconds, got 'soon'"), ("-1", ">= 0, got '-1'")):
+            monkeypatch.setenv(name, bad)
+            with pytest.raises(ValueError, match=f"{name} must be {re.escape(why)}"):
+                read()
+
+
 def test_the_cluster_extra_installs_the_ray_client():
     import tomllib
 
