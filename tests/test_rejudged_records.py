@@ -21,13 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 PAGES = sorted(RESULTS.glob("*/*/results.json"))
 
-#: Page records committed before a change their profile's parts or rules have since had, and not rendered again
-#: (rendering them again replaces committed evidence: ``--force``, the maintainers' call). Each is a failure this
-#: test knows about; it fails once the record is rendered again (strict xfail), so the entry must then go. None now:
-#: the three found when this test was written (ch3 quick under eq. 7's per-image reading, ch4 quick and standard
-#: from the version-1 cifar part) were rendered again on 2026-12-07.
-STALE: dict[str, str] = {}
-
 
 def test_the_frozen_tables_are_what_todays_rules_give(tmp_path):
     """``python -m helpers freeze-records`` run again writes exactly the committed frozen tables."""
@@ -72,9 +65,7 @@ def _same(now: list[dict], then: list[dict]) -> None:
             assert a["ours"] == b["ours"], a["id"]
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(reason=STALE[k], strict=True))
-                                  if (k := f"{p.parent.parent.name}/{p.parent.name}") in STALE else p
-                                  for p in PAGES], ids=lambda p: str(p.relative_to(RESULTS)))
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(RESULTS)))
 def test_a_page_record_is_what_todays_claims_give_on_the_committed_parts(path):
     """Every committed page record whose profile has all its parts committed: today's claim table, computed from
     those parts (nothing is trained), gives the verdicts and numbers (``ours``, to 6 significant digits: the float
