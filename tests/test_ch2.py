@@ -124,6 +124,28 @@ def test_training_raises_the_elbo():
     assert after["elbo"] > before + 0.2 and after["test_acc"] > 90
 
 
+def test_sampled_and_posterior_mean_predictives():
+    """Issue 39, item 5. Known answers: a maximum-likelihood member (no posterior) with eta = 0 (T the identity)
+    gives the same predictive both ways; a Bayesian member whose posterior spread is large loses accuracy to its
+    samples, so the sampled predictive is below the posterior mean's; and the posterior-mean numbers are those of
+    an evaluation with the sampled predictive's draws taken from a generator of its own (the same numbers on
+    a second call)."""
+    x, y = ch2.data.toy_data(256, seed=0)
+    eta = torch.zeros(2, 6)
+    model = InvariantNet("rff", (2,), 64, 2, eta, torch.zeros(2, 6), torch.tensor([0.0, 1.0]), sigma=2.0,
+                         feature_scale=math.sqrt(2 / 64))
+    ch2.train.fit_sweep(model, (x, y), ch2.TrainConfig(epochs=40, batch_size=64, lr=3e-2, samples=2))
+    with torch.no_grad():
+        model.posterior.log_diag[1] += 4.0  # member 1: a posterior far wider than its mean's scale
+    a = ch2.train.evaluate(model, (x, y), (x, y), samples=4)
+    b = ch2.train.evaluate(model, (x, y), (x, y), samples=4)
+    for k in ("test_acc", "test_ll", "test_acc_sampled", "test_ll_sampled"):
+        torch.testing.assert_close(a[k], b[k])
+    torch.testing.assert_close(a["test_acc_sampled"][0], a["test_acc"][0])
+    torch.testing.assert_close(a["test_ll_sampled"][0], a["test_ll"][0])
+    assert a["test_acc"][1] > 90 and a["test_acc_sampled"][1] < a["test_acc"][1] - 5
+
+
 def test_filter_bank_shapes_and_identity():
     w = torch.randn(3, 1, 10, 10)
     bank = ch2.banks.filter_bank(w, torch.zeros(6), linspace_eps(5), blur_sigma=0.0)

@@ -90,8 +90,9 @@ def run_rotation_sweep(s: Settings, net: str, variant: str, device: torch.device
     """Table 1 / Fig. 2 (/ Fig. 5) on one dataset: fixed and learned eta_rot (and ML members).
 
     Returns:
-        ``{"names", "elbo", "kl_per_n", "test_acc", "test_ll" (M,), "eta_deg_final" (M,), "steps" (L,),
-        "eta_deg" (L, M) over training, "wall_time_s", "n_train", "examples" (4, 1, 28, 28) uint8}``.
+        ``{"names", "elbo", "kl_per_n", "test_acc", "test_ll", "test_acc_sampled", "test_ll_sampled" (M,),
+        "eta_deg_final" (M,), "steps" (L,), "eta_deg" (L, M) over training, "wall_time_s", "n_train", "examples"
+        (4, 1, 28, 28) uint8}`` (``train.evaluate``).
     """
     ds = transformed_dataset("mnist", variant, s.n_train, s.n_test, seed)
     eta, learn, bayes, names = rotation_members(s, with_ml)
@@ -161,13 +162,16 @@ def toy(s: Settings, seed: int, device: torch.device) -> dict:
 
 
 _PER_SEED = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final")
+#: Kept per seed where every seed has them (evaluations since issue 39, item 5: the sampled predictive).
+_PER_SEED_NEW = ("test_acc_sampled", "test_ll_sampled")
 
 
 def seeded_sweeps(run, seeds: int, seed: int) -> dict:
     """``run(seed, checkpoint_key)`` on seeds ``seed``, ``seed + 1``, ...: each finished seed kept as a piece and
     each running one checkpointing under ``sweep-s<seed>`` (``helpers.checkpoint``), so the part goes on across
     sessions a seed at a time. Returns the first seed's result with ``"per_seed"``: ``{"seeds" (S,), "elbo",
-    "kl_per_n", "test_acc", "test_ll", "eta_deg_final" (S, M)}``, ``wall_time_s`` summed over the seeds."""
+    "kl_per_n", "test_acc", "test_ll", "eta_deg_final" (S, M)}`` (and ``"test_acc_sampled"``, ``"test_ll_sampled"``
+    where every seed was evaluated with them), ``wall_time_s`` summed over the seeds."""
     ckpt, runs = active(), []
     for k in range(seeds):
         key = f"sweep-s{seed + k}"
@@ -178,7 +182,8 @@ def seeded_sweeps(run, seeds: int, seed: int) -> dict:
         runs.append(got)
     out = dict(runs[0])
     out["per_seed"] = {"seeds": np.arange(seed, seed + len(runs)),
-                       **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in _PER_SEED}}
+                       **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in _PER_SEED
+                          + tuple(k for k in _PER_SEED_NEW if all(k in r for r in runs))}}
     out["wall_time_s"] = float(sum(r["wall_time_s"] for r in runs))
     return out
 
