@@ -223,9 +223,7 @@ class _ReluFeatures(Function):
 
 
 def relu_features(pre: Tensor, c: float) -> Tensor:
-    """``c relu(pre)``, gradient ``c [pre > 0]`` (``c > 0``)."""
-    if c <= 0:
-        raise ValueError(f"feature scale must be > 0, got {c}")
+    """``c relu(pre)``, gradient ``c [pre > 0]`` (``c > 0``: ``InvariantNet`` takes this step only then)."""
     return _ReluFeatures.apply(pre, float(c))
 
 

@@ -35,19 +35,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import vmap
 
-from ...groups import AFFINE_NAMES, affine_matrices
+from ...groups import affine_matrices
 from . import fast_step
 from .variational import ClassGaussian
-from .warps import transform_weights, warp_inputs
+from .warps import blur_is_identity, transform_weights, warp_inputs
 
-__all__ = [
-    "INVARIANCES",
-    "invariance_mask",
-    "uniform_eps",
-    "linspace_eps",
-    "transformation_matrices",
-    "InvariantNet",
-]
+__all__ = ["INVARIANCES", "invariance_mask", "uniform_eps", "linspace_eps", "transformation_matrices", "InvariantNet"]
 
 #: Which of the six generators (order of ``helpers.groups.AFFINE_NAMES``) each invariance learns (App. E).
 INVARIANCES: dict[str, tuple[int, ...]] = {
@@ -197,10 +190,6 @@ class InvariantNet(nn.Module):
         """``(M, 6)``: eta with the gradient cut where it is fixed."""
         return self.eta * self.learn + self.eta.detach() * (1 - self.learn)  # (M, 6)
 
-    def sample_eps(self, samples: int, generator: torch.Generator | None = None) -> Tensor:
-        """``(M, S, 6)`` Monte Carlo noise on the model's device."""
-        return uniform_eps(self.members, samples, generator, self.eta.device)
-
     def first_layer(self, matrices: Tensor | None) -> Tensor:
         """Transformed first-layer weights ``(M, S, D, P)`` (``S = 1`` and no warp when ``matrices`` is None)."""
         M, D = self.members, self.hidden
@@ -266,31 +255,25 @@ class InvariantNet(nn.Module):
             ``(M, B, K)`` log-probabilities.
         """
         if eps is None:
-            eps = uniform_eps(1, samples, generator, self.eta.device)[0] if common else self.sample_eps(samples, generator)
-        eps = eps.to(self.eta.device)  # (S, 6) or (M, S, 6)
-        T = transformation_matrices(self.effective_eta(), eps)  # (M, S, 3, 3)
-        if fast and self._fast_ok(x):
-            S = T.shape[1]
+            eps = uniform_eps(1 if common else self.members, samples, generator, self.eta.device)  # (M or 1, S, 6)
+            eps = eps[0] if common else eps
+        T = transformation_matrices(self.effective_eta(), eps.to(self.eta.device))  # (M, S, 3, 3)
+        fast = fast and self._fast_ok(x)
+        scale = self.bayes if sample_weights else torch.zeros_like(self.bayes)  # (M,)
+        W2 = self.posterior.sample(scale, generator, common, fast=fast)  # (M, K, D+1)
+        if fast:
             pre = fast_step.warped_linear(x, T, self.W1, self.b1, self._runs())  # (M, S*B, D)
             feat = fast_step.cos_features if self.kind == "rff" else fast_step.relu_features
-            h = feat(pre, self.feature_scale)  # (M, S*B, D)
-            scale = self.bayes if sample_weights else torch.zeros_like(self.bayes)  # (M,)
-            W2 = self.posterior.sample(scale, generator, common, fast=True)  # (M, K, D+1)
-            return fast_step.output_log_probs(h, W2, S)  # (M, B, K)
+            return fast_step.output_log_probs(feat(pre, self.feature_scale), W2, T.shape[1])  # (M, B, K)
         h = self.features(x, T)  # (M, S, B, D)
         h = torch.cat([h, torch.ones_like(h[..., :1])], -1)  # (M, S, B, D+1)
-        scale = self.bayes if sample_weights else torch.zeros_like(self.bayes)  # (M,)
-        W2 = self.posterior.sample(scale, generator, common)  # (M, K, D+1)
         logp = torch.log_softmax(torch.einsum("msbd,mkd->msbk", h, W2), -1)  # (M, S, B, K)
         return torch.logsumexp(logp, 1) - math.log(logp.shape[1])  # (M, B, K)
 
     def _fast_ok(self, x: Tensor) -> bool:
         """Whether ``fast_step`` computes this model's features: images, a blur that is the identity
-        (``warps.blur_weights``' rule) and a positive feature scale."""
-        if len(self.image_shape) != 3 or self.feature_scale <= 0:
-            return False
-        s = self.blur_sigma
-        return s == 0 or math.exp(-0.5 / s**2) < 1e-3 * torch.finfo(x.dtype).eps
+        (``warps.blur_is_identity``) and a positive feature scale."""
+        return len(self.image_shape) == 3 and self.feature_scale > 0 and blur_is_identity(self.blur_sigma, x.dtype)
 
     def _runs(self) -> tuple[tuple[int, int], ...]:
         """The contiguous member ranges whose eta is learned somewhere (``fast_step.learned_runs``)."""
@@ -361,7 +344,3 @@ class InvariantNet(nn.Module):
         q = one.posterior
         q.mu, q.log_diag, q.off = (nn.Parameter(pick(getattr(self.posterior, n))) for n in ("mu", "log_diag", "off"))
         return one
-
-    def describe_eta(self) -> list[dict[str, float]]:
-        """The current eta of each member as ``{generator name: value}``."""
-        return [dict(zip(AFFINE_NAMES, row.tolist())) for row in self.eta.detach().cpu()]

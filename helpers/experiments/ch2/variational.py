@@ -94,15 +94,12 @@ class ClassGaussian(nn.Module):
         self.register_buffer("_cols", cols, persistent=False)  # (P,)
         self.off = nn.Parameter(torch.zeros(members, classes, len(rows)))  # (M, K, P) strictly lower, packed
 
-    def lower(self) -> Tensor:
-        """``(M, K, D, D)``: the strictly lower part of ``L`` (zeros on and above the diagonal)."""
-        M, K, D = self.mu.shape
-        return self.off.new_zeros(M, K, D * D).index_copy(-1, self._flat, self.off).view(M, K, D, D)
-
     @property
     def L(self) -> Tensor:
         """``(M, K, D, D)`` lower-triangular Cholesky factors with positive diagonal."""
-        return self.lower() + torch.diag_embed(self.log_diag.exp())  # (M, K, D, D)
+        M, K, D = self.mu.shape
+        below = self.off.new_zeros(M, K, D * D).index_copy(-1, self._flat, self.off).view(M, K, D, D)  # (M, K, D, D)
+        return below + torch.diag_embed(self.log_diag.exp())  # (M, K, D, D)
 
     def set_cholesky(self, L: Tensor) -> None:
         """Set ``L`` (``(M, K, D, D)`` or broadcastable, lower triangular, positive diagonal)."""

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ...transforms import blur
 
-__all__ = ["blur_weights", "transform_weights", "adjoint_warp", "warp_inputs"]
+__all__ = ["blur_is_identity", "blur_weights", "transform_weights", "adjoint_warp", "warp_inputs"]
 
 
 def _check_matrices(matrices: Tensor) -> tuple[int, int]:
@@ -30,6 +30,11 @@ def _check_matrices(matrices: Tensor) -> tuple[int, int]:
     if matrices.ndim != 4 or matrices.shape[-2:] != (3, 3):
         raise ValueError(f"matrices must be (M, S, 3, 3), got shape {tuple(matrices.shape)}")
     return matrices.shape[0], matrices.shape[1]
+
+
+def blur_is_identity(sigma: float, dtype: torch.dtype = torch.float32) -> bool:
+    """Whether a blur of ``sigma`` pixels is the identity to ``dtype``'s precision (``blur_weights``' rule)."""
+    return sigma == 0 or math.exp(-0.5 / sigma**2) < 1e-3 * torch.finfo(dtype).eps
 
 
 def blur_weights(weights: Tensor, sigma: float) -> Tensor:
@@ -49,7 +54,7 @@ def blur_weights(weights: Tensor, sigma: float) -> Tensor:
     """
     if sigma < 0:
         raise ValueError(f"blur sigma must be >= 0, got {sigma}")
-    if sigma == 0 or math.exp(-0.5 / sigma**2) < 1e-3 * torch.finfo(weights.dtype).eps:
+    if blur_is_identity(sigma, weights.dtype):
         return weights
     shape = weights.shape
     return blur(weights.reshape(-1, *shape[-3:]), sigma).reshape(shape)  # (N, C, H, W) -> (..., C, H, W)
@@ -138,8 +143,6 @@ def warp_inputs(x: Tensor, matrices: Tensor, blur_sigma: float = 0.1) -> Tensor:
     Returns:
         ``(M, S, B, C, H, W)``.
     """
-    if x.ndim != 4:
-        raise ValueError(f"x must be (B, C, H, W), got shape {tuple(x.shape)}")
     M, S = _check_matrices(matrices)
     B, C, H, W = x.shape
     grid = F.affine_grid(matrices.reshape(M * S, 3, 3)[:, :2].to(x), [M * S, 1, H, W], align_corners=False)
