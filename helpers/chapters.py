@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Sequence
+from unittest import mock
 
 from . import lookup, runner
 from .registry import Chapter, get_chapters, repo_root
@@ -107,21 +108,13 @@ def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, 
     env = {"HELPERS_PROGRESS": "0", "HELPERS_STATIC": "1"}  # the kernel inherits these: no tqdm bars, no sliders
     if committed is False:
         env["HELPERS_IGNORE_COMMITTED"] = "1"
-    before = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with mock.patch.dict(os.environ, env):
         pm.execute_notebook(
             str(root / ch.notebook), str(out / f"{ch.stem}.ipynb"),
             parameters={**extra, "profile": profile, "seed": seed, "output_dir": str(record_dir.resolve()),
                         "store": str(write.root.resolve())},
             cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output,
             execution_timeout=timeout)
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     without_machine_paths(out / f"{ch.stem}.ipynb", root)
     dt = time.perf_counter() - t0
     if progress is not None:

@@ -45,7 +45,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 import warnings
 import zipfile
 from contextvars import ContextVar
@@ -118,10 +117,8 @@ class Checkpoints:
         return self.earlier_s + time.monotonic() - self._t0
 
     def _path(self, key: str) -> Path:
-        if not key or set(key) - _KEY_CHARS:
-            raise ValueError(f"checkpoint key {key!r}: use lower-case letters, digits and . _ - only")
         assert self.folder is not None
-        return self.folder / f"{key}.pt"
+        return self.folder / f"{_checked(key, 'checkpoint')}.pt"
 
     def load(self, key: str) -> Any | None:
         """What the last ``save(key, ...)`` of this part (with these settings) wrote, or None."""
@@ -149,12 +146,9 @@ class Checkpoints:
             return False
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = _tmp(path)
-            try:
-                torch.save(state() if callable(state) else state, tmp)
-                tmp.replace(path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            buf = io.BytesIO()
+            torch.save(state() if callable(state) else state, buf)
+            atomic_write(path, buf.getvalue())
             atomic_write(self._tag(), (json.dumps({"settings_hash": self.digest, "wall_s": self.wall_s()})
                                        + "\n").encode())
         except OSError as err:  # a full disk or a folder a remote worker cannot write: go on without checkpoints
@@ -170,10 +164,8 @@ class Checkpoints:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def _piece_path(self, key: str) -> Path:
-        if not key or set(key) - _KEY_CHARS:
-            raise ValueError(f"piece key {key!r}: use lower-case letters, digits and . _ - only")
         assert self.pieces is not None
-        return self.pieces / f"{key}.json"
+        return self.pieces / f"{_checked(key, 'piece')}.json"
 
     def piece(self, key: str) -> Any | None:
         """What ``keep(key, ...)`` stored under this part's settings (in this run or an earlier one, on any
@@ -237,9 +229,10 @@ class Checkpoints:
         return True
 
 
-def _tmp(path: Path) -> Path:
-    """A temporary name beside ``path``, unique to this process and call."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+def _checked(key: str, what: str) -> str:
+    if not key or set(key) - _KEY_CHARS:
+        raise ValueError(f"{what} key {key!r}: use lower-case letters, digits and . _ - only")
+    return key
 
 
 def _read_tag(path: Path) -> dict:

@@ -289,20 +289,17 @@ def load(name: str, train: bool = True, root: str | os.PathLike | None = None) -
 
 
 # --------------------------------------------------------------------------- pure tensor helpers
-def select_classes(images: Tensor, labels: Tensor, keep, relabel: bool = True) -> tuple[Tensor, Tensor]:
-    """Keep the samples whose label is in ``keep``; with ``relabel`` map them to ``0..len(keep)-1``.
+def select_classes(images: Tensor, labels: Tensor, keep) -> tuple[Tensor, Tensor]:
+    """Keep the samples whose label is in ``keep``, relabelled ``0..len(keep)-1``.
 
     Args:
         images: ``(B, ...)``; labels: ``(B,)``; keep: iterable of class ids (order sets new ids).
     """
     keep = torch.as_tensor(list(keep), dtype=labels.dtype)
     mask = torch.isin(labels, keep)
-    x, y = images[mask], labels[mask]
-    if relabel:
-        table = torch.full((int(labels.max()) + 1,), -1, dtype=labels.dtype)
-        table[keep] = torch.arange(len(keep), dtype=labels.dtype)
-        y = table[y]
-    return x, y
+    table = torch.full((int(labels.max()) + 1,), -1, dtype=labels.dtype)
+    table[keep] = torch.arange(len(keep), dtype=labels.dtype)
+    return images[mask], table[labels[mask]]
 
 
 def split_indices(n: int, sizes, seed: int) -> list[Tensor]:
@@ -343,8 +340,7 @@ def to_unit(images: Tensor) -> Tensor:
     return images.to(torch.float32) / 255.0
 
 
-def standardize(x: Tensor, mean: float | Tensor | None = None, std: float | Tensor | None = None):
-    """``(x - mean) / std``; statistics from ``x`` when not given. Returns ``(x_std, mean, std)``."""
-    mean = x.mean() if mean is None else mean
-    std = x.std() if std is None else std
+def standardize(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(x - mean) / std`` with the statistics of ``x``. Returns ``(x_std, mean, std)``."""
+    mean, std = x.mean(), x.std()
     return (x - mean) / std, mean, std

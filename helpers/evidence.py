@@ -6,7 +6,6 @@ line a chapter opens with, and ``ev.record(table, output_dir)`` writes the page'
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,15 +112,6 @@ class Evidence(Mapping):
 
     def __repr__(self) -> str:
         return self.headline().replace("**", "").replace("*", "").replace("`", "")
-
-    def parts_frame(self):
-        """One row per part: device, date, wall time (s), commit, store."""
-        import pandas as pd
-
-        rows = [{"part": n, "device": m.get("device", ""), "date": m.get("date", "")[:10],
-                 "wall time (s)": round(m.get("wall_time_s", math.nan), 1), "commit": m.get("git_commit", ""),
-                 "store": self.where.get(n, "")} for n, m in self.meta.items()]
-        return pd.DataFrame(rows).set_index("part")
 
     def record(self, table=None, output_dir: str | os.PathLike | None = None, **numbers: Any) -> Path:
         """Write the page's ``results.json`` (the schema in docs/architecture.md, *Claims and page records*):

@@ -29,7 +29,7 @@ from pathlib import Path
 from .environment import env_seconds
 
 __all__ = ["LOCK_MAX_AGE_S", "lock_wait_s", "atomic_write", "FolderLock", "PartLock", "take_lock",
-           "release_all_locks", "release_on_sigterm", "describe_lock"]
+           "release_all_locks", "release_on_sigterm"]
 
 #: A lock from another host older than this is taken to be stale (seconds).
 LOCK_MAX_AGE_S = 12 * 3600
@@ -142,12 +142,6 @@ def _lock_holder_alive(holder: dict) -> bool:
     return not started or _proc_start(pid) in (None, started)
 
 
-def describe_lock(holder: dict) -> str:
-    """Who holds a lock, from its file's content: ``"pid 12 on host since 2026-12-07 18:00:00 UTC"``."""
-    since = _dt.datetime.fromtimestamp(float(holder.get("since", 0)), _dt.timezone.utc)
-    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {since:%Y-%m-%d %H:%M:%S} UTC"
-
-
 def take_lock(path: Path) -> PartLock | str:
     """Take the lock file ``path`` of a part about to be computed: a ``PartLock`` (release it when the part is
     saved), or, when a live run holds it, a line naming that run and the lock file. A stale lock (module docstring)
@@ -164,8 +158,10 @@ def take_lock(path: Path) -> PartLock | str:
                     holder = {"host": "?", "since": path.stat().st_mtime}
                 except FileNotFoundError:
                     continue
-            if _lock_holder_alive(holder):
-                return f"{describe_lock(holder)} (lock file {path})"
+            if _lock_holder_alive(holder):  # "pid 12 on host since 2026-12-07 18:00:00 UTC (lock file ...)"
+                since = _dt.datetime.fromtimestamp(float(holder.get("since", 0)), _dt.timezone.utc)
+                return (f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since "
+                        f"{since:%Y-%m-%d %H:%M:%S} UTC (lock file {path})")
             path.unlink(missing_ok=True)  # stale: take it over
             continue
         token = uuid.uuid4().hex

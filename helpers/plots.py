@@ -57,31 +57,29 @@ def _texts(fig):
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
-def min_text_px(fig, column_px: float = PAGE_COLUMN_PX) -> float:
-    """The smallest text of ``fig`` in screen pixels once the page shows it at most ``column_px`` wide
+def min_text_px(fig) -> float:
+    """The smallest text of ``fig`` in screen pixels once the page shows it at most ``PAGE_COLUMN_PX`` wide
     (``inf`` for a figure without text)."""
     fig.draw_without_rendering()      # tick labels get their text at draw time
     sizes = [t.get_fontsize() for t in _texts(fig)]
     if not sizes:
         return float("inf")
     w_in, dpi = fig.get_size_inches()[0], fig.get_dpi()
-    return min(sizes) / 72 * min(dpi, column_px / w_in)
+    return min(sizes) / 72 * min(dpi, PAGE_COLUMN_PX / w_in)
 
 
-def shown_fraction(fig, column_px: float = PAGE_COLUMN_PX) -> float:
-    """The fraction of its natural width (width x dpi) at which a column ``column_px`` wide shows ``fig``."""
-    w_px = fig.get_size_inches()[0] * fig.get_dpi()
-    return min(1.0, column_px / w_px)
+def shown_fraction(fig) -> float:
+    """The fraction of its natural width (width x dpi) at which the page's column shows ``fig``."""
+    return min(1.0, PAGE_COLUMN_PX / (fig.get_size_inches()[0] * fig.get_dpi()))
 
 
-def max_width_in(column_px: float = PAGE_COLUMN_PX, min_shown: float = MIN_SHOWN, dpi: float = DPI) -> float:
-    """The widest figure (inches, at ``dpi``) the column shows at no less than ``min_shown`` of its natural
+def max_width_in() -> float:
+    """The widest figure (inches, at ``DPI``) the column shows at no less than ``MIN_SHOWN`` of its natural
     width: 10.2 in for the book's 675-px column at 110 dpi."""
-    return column_px / (min_shown * dpi)
+    return PAGE_COLUMN_PX / (MIN_SHOWN * DPI)
 
 
-def column_figsize(ncols: int = 1, nrows: int = 1, panel: tuple[float, float] = (3.6, 2.8),
-                   column_px: float = PAGE_COLUMN_PX) -> tuple[float, float]:
+def column_figsize(ncols: int = 1, nrows: int = 1, panel: tuple[float, float] = (3.6, 2.8)) -> tuple[float, float]:
     """The size of an ``nrows x ncols`` grid of ``panel``-sized axes (inches), shrunk as a whole to the widest
     figure the column shows legibly (``max_width_in``).
 
@@ -91,12 +89,11 @@ def column_figsize(ncols: int = 1, nrows: int = 1, panel: tuple[float, float] = 
     if ncols < 1 or nrows < 1:
         raise ValueError(f"a grid needs at least one row and column, got {nrows} x {ncols}")
     w, h = panel[0] * ncols, panel[1] * nrows
-    scale = min(1.0, max_width_in(column_px) / w)
+    scale = min(1.0, max_width_in() / w)
     return (w * scale, h * scale)
 
 
-def panel_grid(n: int, panel: tuple[float, float] = (3.6, 2.8), max_cols: int | None = None,
-               column_px: float = PAGE_COLUMN_PX, **subplots_kw):
+def panel_grid(n: int, panel: tuple[float, float] = (3.6, 2.8), max_cols: int | None = None, **subplots_kw):
     """``n`` panels of about ``panel`` inches in as many rows as the column needs: at most ``max_cols`` (default:
     as many as fit ``max_width_in``) a row; axes left over in the last row are removed.
 
@@ -107,25 +104,24 @@ def panel_grid(n: int, panel: tuple[float, float] = (3.6, 2.8), max_cols: int | 
     """
     if n < 1:
         raise ValueError(f"panel_grid needs at least one panel, got n = {n}")
-    fit = max(1, int(max_width_in(column_px) // panel[0]))
+    fit = max(1, int(max_width_in() // panel[0]))
     ncols = min(n, fit if max_cols is None else max(1, min(max_cols, fit)))
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=column_figsize(ncols, nrows, panel, column_px), squeeze=False,
-                             **subplots_kw)
+    fig, axes = plt.subplots(nrows, ncols, figsize=column_figsize(ncols, nrows, panel), squeeze=False, **subplots_kw)
     flat = list(axes.flat)
     for ax in flat[n:]:
         fig.delaxes(ax)
     return fig, flat[:n]
 
 
-def legible(fig, column_px: float = PAGE_COLUMN_PX, min_px: float = MIN_TEXT_PX):
-    """Raise every text of ``fig`` smaller than ``min_px`` (at the page's column width) to that size, and lay
+def legible(fig):
+    """Raise every text of ``fig`` smaller than ``MIN_TEXT_PX`` (at the page's column width) to that size, and lay
     the figure out again (a figure the column shows below ``MIN_SHOWN`` of its natural width should instead be
     laid out with ``panel_grid`` / ``column_figsize``: ``shown_fraction`` measures it). Returns ``fig``."""
-    if min_text_px(fig, column_px) >= min_px:
+    if min_text_px(fig) >= MIN_TEXT_PX:
         return fig
     w_in, dpi = fig.get_size_inches()[0], fig.get_dpi()
-    need_pt = min_px * 72 / min(dpi, column_px / w_in)
+    need_pt = MIN_TEXT_PX * 72 / min(dpi, PAGE_COLUMN_PX / w_in)
     for t in _texts(fig):
         if t.get_fontsize() < need_pt:
             t.set_fontsize(need_pt)
@@ -164,7 +160,7 @@ def _legible_in_notebooks() -> None:
 
 
 def image_grid(images: Tensor | np.ndarray, titles: Sequence[str] | None = None, ncols: int | None = None,
-               cmap: str = "gray", size: float = 1.6, row_labels: Sequence[str] | None = None):
+               cmap: str = "gray", size: float = 1.6):
     """Show images ``(N, H, W)`` or ``(N, 3, H, W)`` (or ``(R, C, H, W)`` as an R x C grid), tensors or arrays.
 
     Returns:
@@ -193,9 +189,6 @@ def image_grid(images: Tensor | np.ndarray, titles: Sequence[str] | None = None,
         ax.imshow(img.detach().cpu().numpy(), cmap=cmap)
         if titles is not None and i < len(titles):
             ax.set_title(titles[i], fontsize="small")
-    if row_labels is not None:
-        for r, label in enumerate(row_labels):
-            axes[r, 0].set_ylabel(label, fontsize="small")
     fig.tight_layout()
     return fig
 

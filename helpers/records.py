@@ -24,7 +24,7 @@ from .noise import Correlation, Effect, Seeds
 from .profiles import PROFILES, Profile, resolve
 from .provenance import device_name, versions
 
-__all__ = ["RunRecord", "output_dir_for", "load_results", "results_root", "recorded", "recorded_runs",
+__all__ = ["RunRecord", "output_dir_for", "results_root", "recorded", "recorded_runs",
            "recorded_claims", "value_from_record", "FROZEN_DIR", "frozen", "frozen_table"]
 
 def output_dir_for(chapter: str, profile: str | Profile, output_dir: str | os.PathLike | None = None) -> Path:
@@ -98,14 +98,6 @@ class RunRecord:
         d = self.to_dict(claims) | ({"what": what} if what is not None else {})
         path.write_text(json.dumps(_jsonable(d), indent=2) + "\n")
         return path
-
-
-def load_results(path: str | os.PathLike) -> dict:
-    """Read a ``results.json`` (a file, or a folder that holds one)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "results.json"
-    return json.loads(path.read_text())
 
 
 def results_root(root: str | os.PathLike | None) -> Path:

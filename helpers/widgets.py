@@ -56,10 +56,9 @@ _ONINPUT = ("var d=this.closest('.{cls}'),im=d.querySelectorAll('img'),l=JSON.pa
 
 
 def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
-                size: tuple[float, float] = (4.0, 3.2), fmt: Callable[[Any], str] = str, dpi: int = 90,
-                start: int = 0) -> str:
+                size: tuple[float, float] = (4.0, 3.2), fmt: Callable[[Any], str] = str, dpi: int = 90) -> str:
     """A self-contained slider over precomputed frames, as HTML: ``draw(value, ax)`` once per value into an
-    inline PNG, and a range input that shows one frame at a time (``start``: the index shown first).
+    inline PNG, and a range input that shows one frame at a time (the first one first).
 
     Returns:
         HTML with no ``<script>`` tag and no external resource.
@@ -67,8 +66,6 @@ def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: s
     values = list(values)
     if not values:
         raise ValueError("explore needs at least one value")
-    if not 0 <= start < len(values):
-        raise ValueError(f"start must index values (0..{len(values) - 1}), got {start}")
     labels = [fmt(v) for v in values]
     imgs = []
     for i, v in enumerate(values):
@@ -78,14 +75,14 @@ def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: s
         fig.tight_layout()
         src = _png(legible(fig), dpi)
         plt.close(fig)
-        hidden = "" if i == start else " style=\"display:none\""
+        hidden = "" if i == 0 else " style=\"display:none\""
         imgs.append(f'<img src="data:image/png;base64,{src}" alt="{html.escape(name)} = {html.escape(labels[i])}"'
                     f' class="{FRAME_CLASS}-frame"{hidden}>')
     handler = html.escape(_ONINPUT.format(cls=FRAME_CLASS), quote=True)
     return (f'<div class="{FRAME_CLASS}" data-name="{html.escape(name)}" '
             f'data-labels="{html.escape(json.dumps(labels), quote=True)}" style="max-width:100%">'
-            f'<label style="display:block">{html.escape(name)} = <output>{html.escape(labels[start])}</output> '
-            f'<input type="range" min="0" max="{len(values) - 1}" step="1" value="{start}" '
+            f'<label style="display:block">{html.escape(name)} = <output>{html.escape(labels[0])}</output> '
+            f'<input type="range" min="0" max="{len(values) - 1}" step="1" value="0" '
             f'aria-label="{html.escape(name)}" style="width:60%;vertical-align:middle" oninput="{handler}">'
             f'</label>{"".join(imgs)}</div>')
 
@@ -135,12 +132,12 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         from IPython.display import HTML, display
     except ImportError:
         return fig, None
+    if interactive:
+        try:
+            import ipywidgets as W
+        except ImportError:
+            interactive = False
     if not interactive:
-        display(HTML(frames_html(draw, values, name, size, fmt)))
-        return fig, None
-    try:
-        import ipywidgets as W
-    except ImportError:
         display(HTML(frames_html(draw, values, name, size, fmt)))
         return fig, None
     options = [(fmt(v), v) for v in values]

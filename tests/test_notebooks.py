@@ -1,11 +1,11 @@
 """Every chapter computed and rendered in the quick profile (as `python -m helpers run` does), and its record."""
 import importlib
+import json
 
 import pytest
 
 from helpers import chapters, registry
 from helpers.claims import VERDICTS
-from helpers.records import load_results
 
 CHAPTERS = registry.available()
 
@@ -17,7 +17,7 @@ def test_chapter_runs_in_quick_profile(chapter, tmp_path, need_data):
     summary = chapters.run_chapters([chapter.key], "quick", tmp_path, store=tmp_path / "store", committed=False)
     assert summary[0]["profile"] == "quick" and summary[0]["computed"], "a fresh store computes every part"
     assert (tmp_path / f"{chapter.stem}.ipynb").exists()
-    rec = load_results(tmp_path / chapter.stem)
+    rec = json.loads((tmp_path / chapter.stem / "results.json").read_text())
     assert rec["profile"] == "quick" and rec["wall_time_s"] > 0 and rec["numbers"]["parts"]
     assert rec["claims"], "a chapter ends with its paper-vs-ours table"
     assert all(c["verdict"] in VERDICTS for c in rec["claims"])

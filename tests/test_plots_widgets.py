@@ -62,8 +62,6 @@ def test_frame_slider_is_self_contained_html():
     assert '&quot;0.5&quot;, &quot;1&quot;, &quot;2&quot;' in out      # the labels, escaped into an attribute
     with pytest.raises(ValueError, match="at least one value"):
         widgets.frames_html(lambda v, ax: None, [], "nu")
-    with pytest.raises(ValueError, match="start must index"):
-        widgets.frames_html(lambda v, ax: None, [1], "nu", start=3)
     plt.close("all")
 
 

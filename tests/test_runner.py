@@ -126,7 +126,7 @@ def test_evidence_names_its_source_and_records_it(toy, tmp_path):
     ev = runner.evidence(toy, "quick", store=tmp_path, progress=None)
     text = ev.headline()
     assert "**quick** profile, 3 stored parts computed on CPU" in text and str(tmp_path) not in text
-    assert ev.parts_frame().loc["gamma", "store"] == "local" and ev.compute_s >= 0
+    assert ev.where["gamma"] == "local" and ev.compute_s >= 0
     from helpers.claims import Claim, ClaimTable
     table = ClaimTable.of({"C9.1": Claim("C9.1", "x", "y", paper=102.0, tolerance=1.0)}, {"C9.1": ev["beta"]["value"]})
     rec = json.loads(ev.record(table, tmp_path / "out").read_text())

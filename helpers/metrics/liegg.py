@@ -176,10 +176,7 @@ def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool =
     dI = image_gradient(images.detach(), background)  # (B, [C,] H, W, 2), d/d(scaled coordinate)
     dF = _input_gradients(model, images, normalize, chunk_size)  # (B, [C,] H, W)
     xy = image_coordinates(H, W, images.dtype, images.device)  # (H, W, 2)
-    if images.ndim == 4:
-        E = torch.einsum("bchw,bchwk,hwj->bkj", dF, dI, xy)  # (B, 2, 2)
-    else:
-        E = torch.einsum("bhw,bhwk,hwj->bkj", dF, dI, xy)  # (B, 2, 2)
+    E = torch.einsum("b...hw,b...hwk,hwj->bkj", dF, dI, xy)  # (B, 2, 2), summed over the channels if any
     return E.reshape(len(images), 4)  # (B, 4)
 
 
