@@ -88,6 +88,8 @@ CLAIMS = {c.id: c for c in [
 ]}
 
 _ETA_INDEX = {"rotation": [2], "translation": [0, 1], "scale": [3, 4], "affine": [0, 1, 2, 3, 4, 5]}
+#: C2.5 / C2.7: the dataset each invariance type should win on.
+_MATCH = {"rotation": "full", "translation": "translated", "scale": "scaled"}
 
 
 def _fixed(r: dict) -> list[int]:
@@ -111,6 +113,16 @@ def c21_checks(t1: dict) -> list:
 
 def _learned_5(r: dict) -> int:
     return r["names"].index(next(n for n in r["names"] if n.startswith("learned")))
+
+
+def _init(name: str) -> float:
+    """The initial eta (degrees) in a member's name, ``"ML (5 init)"`` -> 5."""
+    return float(name.split("(")[1].split()[0])
+
+
+def _abs_eta(t: dict) -> np.ndarray:
+    """``(S, I, V, 6)``: |eta| of Table 2 / 3's models on every seed (``seed_eta``; else one seed, ``eta``)."""
+    return np.abs(np.asarray(t.get("seed_eta", np.asarray(t["eta"])[None]), dtype=float))
 
 
 def c22_checks(t1: dict, elbo_tol: float = 0.02, acc_tol: float = 1.0) -> list[bool]:
@@ -140,12 +152,8 @@ def c24_checks(full: dict) -> list[bool]:
     """C2.4 per ML init on fully rotated data: the ML eta ends below the VI eta from the same init, and below its
     own init (Fig. 5: maximum likelihood collapses the invariance)."""
     eta = dict(zip(full["names"], np.abs(np.asarray(full["eta_deg_final"], dtype=float)).tolist()))
-    out = []
-    for n in full["names"]:
-        if n.startswith("ML"):
-            init = float(n.split("(")[1].split()[0])
-            out += [bool(eta[n] < eta[n.replace("ML", "learned")]), bool(eta[n] < init)]
-    return out
+    return [ok for n in full["names"] if n.startswith("ML")
+            for ok in (bool(eta[n] < eta[n.replace("ML", "learned")]), bool(eta[n] < _init(n)))]
 
 
 def c25_checks(t2: dict) -> list:
@@ -159,9 +167,8 @@ def c25_checks(t2: dict) -> list:
     if np.asarray(t2.get("seed_acc", np.zeros((1,)))).shape[0] >= 2:
         return _c25_effects(t2)
     inv, ds, acc = t2["invariances"], t2["datasets"], np.asarray(t2["test_acc"])  # acc (I, V)
-    match = {"rotation": "full", "translation": "translated", "scale": "scaled"}
-    three = [inv.index(k) for k in match]
-    out = [int(acc[three, ds.index(d)].argmax()) == three.index(inv.index(k)) for k, d in match.items()]
+    three = [inv.index(k) for k in _MATCH]
+    out = [int(acc[three, ds.index(d)].argmax()) == three.index(inv.index(k)) for k, d in _MATCH.items()]
     mean = acc.mean(1)  # (I,)
     out.append(int(mean.argmax()) == inv.index("affine"))
     out += [bool(mean[i] > mean[inv.index("none")]) for i in range(len(inv)) if inv[i] != "none"]
@@ -177,9 +184,8 @@ def _c25_effects(t2: dict) -> list[str]:
     def judged(a: str, b: str, v: np.ndarray, w: np.ndarray) -> str:
         return "inconclusive" if {a, b} & still else Effect(v, w).outcome()
 
-    match = {"rotation": "full", "translation": "translated", "scale": "scaled"}
     out = [judged(k, o, acc[:, inv.index(k), ds.index(d)], acc[:, inv.index(o), ds.index(d)])
-           for k, d in match.items() if d in ds for o in match if o != k]
+           for k, d in _MATCH.items() if d in ds for o in _MATCH if o != k]
     mean = acc.mean(2)                                       # (S, I): each seed's mean over datasets
     out += [judged("affine", k, mean[:, inv.index("affine")], mean[:, i]) for i, k in enumerate(inv) if k != "affine"]
     out += [judged(k, "none", mean[:, i], mean[:, inv.index("none")])
@@ -190,21 +196,16 @@ def _c25_effects(t2: dict) -> list[str]:
 def _still_generators(t: dict) -> list[str]:
     """``"translation η of translation, affine"``-style labels for the translation and scale generators that stayed
     below ``ETA_MOVED`` (over datasets and seeds) in the models that learn them."""
-    eta = np.abs(np.asarray(t.get("seed_eta", np.asarray(t["eta"])[None]), dtype=float))  # (S, I, V, 6)
-    out = []
-    for kind in ("translation", "scale"):
-        idx = _ETA_INDEX[kind]
-        models = [k for k in (kind, "affine") if k in t["invariances"]
-                  and eta[:, t["invariances"].index(k)][..., idx].max() < ETA_MOVED]
-        if models:
-            out.append(f"{kind} η of {', '.join(models)}")
-    return out
+    eta, inv = _abs_eta(t), t["invariances"]  # (S, I, V, 6)
+    still = {kind: [k for k in (kind, "affine") if k in inv and eta[:, inv.index(k)][..., _ETA_INDEX[kind]].max()
+                    < ETA_MOVED] for kind in ("translation", "scale")}
+    return [f"{kind} η of {', '.join(models)}" for kind, models in still.items() if models]
 
 
 def eta_moved(t2: dict) -> dict[str, float]:
     """The largest |eta| each invariant model learned over the datasets (and seeds, where there are several),
     ``{invariance: max |eta|}``."""
-    eta = np.abs(np.asarray(t2.get("seed_eta", np.asarray(t2["eta"])[None]), dtype=float))     # (S, I, V, 6)
+    eta = _abs_eta(t2)  # (S, I, V, 6)
     return {k: float(eta[:, t2["invariances"].index(k)][..., idx].max())
             for k, idx in _ETA_INDEX.items() if k in t2["invariances"]}
 
@@ -238,12 +239,14 @@ def accuracy_checks(t: dict, paper: Mapping[str, Mapping[str, float]]) -> list[b
 
 
 def _table1_accuracy(rff: dict) -> list[bool]:
-    out = []
-    for v, r in rff.items():
-        paper = PAPER_TABLE1["learned (5 init)"].get(v)
-        if paper is not None:
-            out.append(bool(abs(float(np.asarray(r["test_acc"])[_learned_5(r)]) - paper[1]) <= ACC_TOLERANCE))
-    return out
+    paper = PAPER_TABLE1["learned (5 init)"]
+    return [bool(abs(float(np.asarray(r["test_acc"])[_learned_5(r)]) - paper[v][1]) <= ACC_TOLERANCE)
+            for v, r in rff.items() if v in paper]
+
+
+def _learned_eta(r: dict) -> np.ndarray:
+    """``(S,)``: the learned member's final |eta_rot| (degrees) on each seed of an ablation arm."""
+    return np.abs(np.asarray(r["eta_deg_final"], dtype=float))[:, _learned_5(r)]
 
 
 def c211_checks(ablation: Mapping[str, Mapping[str, dict]] | None, arm: str = ETA_LEARNS_ARM) -> list | None:
@@ -254,25 +257,14 @@ def c211_checks(ablation: Mapping[str, Mapping[str, dict]] | None, arm: str = ET
     runs = (ablation or {}).get(arm) or {}
     if not {"full", "regular"} <= set(runs):
         return None
-
-    def learned(r: dict) -> tuple[np.ndarray, float]:
-        i = next(k for k, n in enumerate(r["names"]) if n.startswith("learned"))
-        init = float(r["names"][i].split("(")[1].split()[0])
-        return np.abs(np.asarray(r["eta_deg_final"], dtype=float))[:, i], init  # (S,), degrees
-
-    full, init = learned(runs["full"])
-    regular, _ = learned(runs["regular"])
+    full, regular = _learned_eta(runs["full"]), _learned_eta(runs["regular"])  # (S,), (S,)
+    init = _init(runs["full"]["names"][_learned_5(runs["full"])])
     return [Effect(full, [init]).outcome(), Effect(full, regular).outcome(), Effect([ETA_SMALL_DEG], regular).outcome()]
 
 
 def c211_value(ablation: Mapping[str, Mapping[str, dict]] | None, arm: str = ETA_LEARNS_ARM) -> dict | None:
     """The learned eta of C2.11's arm as ``{dataset: noise.Seeds}`` (degrees), for the page."""
-    runs = (ablation or {}).get(arm) or {}
-    out = {}
-    for v, r in runs.items():
-        i = next(k for k, n in enumerate(r["names"]) if n.startswith("learned"))
-        out[v] = Seeds(np.abs(np.asarray(r["eta_deg_final"], dtype=float))[:, i])
-    return out or None
+    return {v: Seeds(_learned_eta(r)) for v, r in ((ablation or {}).get(arm) or {}).items()} or None
 
 
 def claim_checks(t1: dict, t2: dict | None, t3: dict | None = None,
