@@ -7,8 +7,7 @@ composes as ``act(act(x, h), g) == act(x, (g + h) % order)``.
 Lie-algebra tools:
 - ``affine_generators`` / ``affine_matrices``: the six generators of the affine group of the
   plane in homogeneous coordinates (ch2, Appendix E, eq. 10): T = exp(sum_i eps_i eta_i G_i).
-- ``so_basis`` / ``project_so``: an orthonormal basis of so(n) (skew-symmetric matrices) and the
-  orthogonal projection onto it (ch4: the ground-truth generators and the symmetry bias).
+- ``so_basis``: an orthonormal basis of so(n), the skew-symmetric matrices (ch4: the ground-truth generators).
 """
 from __future__ import annotations
 
@@ -28,7 +27,6 @@ __all__ = [
     "affine_generators",
     "affine_matrices",
     "so_basis",
-    "project_so",
 ]
 
 
@@ -57,10 +55,6 @@ class CyclicGroup:
     def inverse(self, g: int) -> int:
         """The inverse element: ``act(act(x, g), inverse(g)) == x``."""
         return (-self._check(g)) % self.order
-
-    def compose(self, g: int, h: int) -> int:
-        """``g * h``, the element acting as ``act(act(x, h), g)``."""
-        return (self._check(g) + self._check(h)) % self.order
 
     def orbit(self, x: Tensor) -> Tensor:
         """Every transformed copy of ``x``.
@@ -173,16 +167,3 @@ def so_basis(n: int, dtype: torch.dtype = torch.float64) -> Tensor:
             E[i, j], E[j, i] = 1.0, -1.0
             rows.append(E / 2**0.5)
     return torch.stack(rows)  # (n(n-1)/2, n, n)
-
-
-def project_so(h: Tensor) -> Tensor:
-    """Orthogonal (Frobenius) projection onto so(n): the skew-symmetric part ``(h - h^T) / 2``.
-
-    Args:
-        h: ``(..., n, n)``.
-    Returns:
-        ``(..., n, n)``, skew-symmetric.
-    """
-    if h.ndim < 2 or h.shape[-1] != h.shape[-2]:
-        raise ValueError(f"project_so needs square matrices (..., n, n), got {tuple(h.shape)}")
-    return (h - h.transpose(-1, -2)) / 2
