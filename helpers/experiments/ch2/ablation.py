@@ -51,15 +51,15 @@ def arm_settings(ab: Ablation, arm: str, alpha: float = 1.0, blur_sigma: float =
     paper = replace(ab.train, lr=1e-3, lr_eta=1e-3, lr_cov=1e-3, lr_w1=1e-3, lr_eta_other=None)
     fast = replace(paper, lr=1e-2, lr_eta=1e-2)
     budget = replace(paper, epochs=paper.epochs * ab.budget_factor, log_every=paper.log_every * ab.budget_factor)
-    change: dict[str, Any] = {
+    changes: dict[str, dict[str, Any]] = {
         "paper": {}, "sigma": {"sigma": 0.1}, "scale": {"normalise_features": True}, "linit": {"init_std": 0.3},
         "lr": {"train": fast}, "budget": {"train": budget}, "lr-scale": {"train": fast, "normalise_features": True},
         "old": {"sigma": 0.1, "normalise_features": True, "init_std": 0.3, "train": replace(fast, lr_eta=2e-2)},
-    }[arm]
+    }
     return replace(Settings(n_train=ab.n_train, n_test=ab.n_test, hidden=ab.hidden, train=paper, sigma=0.3,
                             normalise_features=False, init_std=1.0, alpha=alpha, blur_sigma=blur_sigma,
                             init_degrees=ab.fixed_degrees, learned_init_degrees=ab.learned_degrees,
-                            ml_init_degrees=(), ablation=None), **change)
+                            ml_init_degrees=(), ablation=None), **changes[arm])
 
 
 def max_eta_move_deg(cfg: TrainConfig, n_train: int) -> float:
