@@ -106,3 +106,35 @@ def test_elbo_choice_gap_and_variation_effect():
         ladder.elbo_choice_gap(elbo, [45.0, 90.0, 135.0], 60.0)
     assert ladder.variation_effect([0.05, 0.06, 0.04], [-0.02, -0.01, -0.03]) == "moves"
     assert ladder.variation_effect([0.05, 0.06, 0.04], [0.04, 0.06, 0.05]) == "no effect"
+
+
+def _rung(steps: int, elbo_rows, learned_deg, acc, sampled=None) -> dict:
+    """A made-up stored rung: fixed members at 45, 90 and 175 degrees and "learned (5 init)", one row per seed."""
+    per_seed = {"seeds": np.arange(len(elbo_rows)), "elbo": np.array([r + [-2.0] for r in elbo_rows]),
+                "eta_deg_final": np.array([[45, 90, 175, d] for d in learned_deg], dtype=float),
+                "test_acc": np.array([[0, 0, 0, a] for a in acc], dtype=float)}
+    if sampled is not None:
+        per_seed["test_acc_sampled"] = np.array([[0, 0, 0, a] for a in sampled], dtype=float)
+    return {"names": ["fixed 45", "fixed 90", "fixed 175", "learned (5 init)"], "steps": [0, steps // 2, steps],
+            "per_seed": per_seed}
+
+
+def test_ladder_rungs_and_summary_known_answers():
+    """The page's reading of stored rungs: the ELBO's choice per seed and its gap to Table 1's (90 degrees on partially
+    rotated MNIST), the learned member's eta and accuracy, seed mean and SE, and the trend once three rungs exist."""
+    res = {f"ladder-partial-{s}": _rung(s, [[-1.0, -1.1, -1.3], [-1.2, -1.0, -1.4]], [d, d + 2], [a, a + 2])
+           for s, d, a in ((733, 20, 60), (2931, 40, 70))}
+    res["t1-rff-partial"] = _rung(46900, [[-1.0, -1.0, -1.5], [-1.3, -0.9, -1.2]], [88, 90], [90, 92], [80, 84])
+    res["t2-mnist"] = {"per_seed": {}}  # not a rung: ignored
+    frame = ladder.rungs(res)
+    assert list(frame["steps"]) == [733, 733, 2931, 2931, 46900, 46900]
+    assert list(frame["argmax_deg"]) == [45.0, 90.0, 45.0, 90.0, 45.0, 90.0]  # a tie goes to the first member
+    np.testing.assert_allclose(frame["choice_gap"], [0.1, 0, 0.1, 0, 0, 0], atol=1e-12)
+    assert frame["acc_sampled"].isna().sum() == 4 and list(frame["acc_sampled"].tail(2)) == [80.0, 84.0]
+    summary = ladder.rung_summary(frame).set_index("steps")
+    assert summary.loc[46900, "learned_deg"] == 89.0 and summary.loc[46900, "acc_sampled"] == 82.0
+    np.testing.assert_allclose(summary.loc[2931, "learned_deg SE"], 1.0)  # std (ddof 1) sqrt(2) / sqrt(2)
+    assert summary.loc[733, "ELBO's choice (°)"] == "45, 90"
+    assert summary["trend learned_deg"].eq("towards").all()  # gaps 69, 49, 1 degrees, SEs 1
+    assert summary["trend acc"].eq("towards").all()
+    assert ladder.rung_summary(ladder.rungs({k: res[k] for k in list(res)[:2]}))["trend acc"].eq("needs 3 rungs").all()

@@ -22,7 +22,7 @@ from .results import collect
 from .settings import ROTATION_DATASETS
 
 __all__ = ["headline", "plot_toy", "examples", "plot_eta_traces", "plot_eta_figures", "fig3", "fig4", "draw_eta",
-           "draw_generator", "eta_controls", "plot_ablation"]
+           "draw_generator", "eta_controls", "plot_ablation", "plot_ladder"]
 
 
 # --------------------------------------------------------------------------- figures
@@ -216,4 +216,40 @@ def plot_ablation(ab: Mapping[str, Mapping[str, dict]]) -> plt.Figure:
         ax.set(xlabel="fraction of the arm's training", title=f"{v} MNIST (true range {ROTATION_DATASETS[v]:g}°)")
     axes[0, 0].set_ylabel("learned |η_rot| (degrees)")
     fig.legend(handles=list(handles.values()), loc="outside lower center", ncols=4, title="arm")
+    return fig
+
+
+#: The ladder's budgets and the paper's 46,900 steps (100 epochs of 60,000 at batch 128), the x ticks of ``plot_ladder``.
+LADDER_TICKS = (733, 2931, 11725, 46900)
+
+
+def plot_ladder(frame, summary) -> plt.Figure:
+    """The budget ladder (issue 39, item 4): each claim's quantity (``ladder.QUANTITIES``) against training steps on a
+    log axis, seed mean +- SE per dataset and rung (``ladder.rung_summary`` of ``ladder.rungs``' ``frame``), the
+    seeds as dots, the paper's value as a dashed line of the dataset's colour; the accuracy panel also shows the
+    sampled predictive (open markers) where the rungs have it."""
+    from .ladder import QUANTITIES
+
+    fig, axes = plt.subplots(1, len(QUANTITIES), figsize=(4.2 * len(QUANTITIES), 3.4), squeeze=False)
+    colors = dict(zip(ROTATION_DATASETS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for ax, (q, (label, paper)) in zip(axes[0], QUANTITIES.items()):
+        for v, g in summary.groupby("dataset", sort=False):
+            c = colors.get(v, "k")
+            seeds = frame[frame.dataset == v]
+            ax.scatter(seeds["steps"], seeds[q], s=8, color=c, alpha=0.4)
+            ax.errorbar(g["steps"], g[q], yerr=g[f"{q} SE"].fillna(0), color=c, marker="o", ms=4, capsize=3,
+                        label=f"{v} rotated MNIST")
+            if q == "acc" and g["acc_sampled"].notna().any():
+                ax.errorbar(g["steps"], g["acc_sampled"], yerr=g["acc_sampled SE"].fillna(0), color=c, marker="o",
+                            mfc="white", ls=":", ms=4, capsize=3, label=f"{v}, sampled predictive")
+            ax.axhline(paper[v], color=c, ls="--", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlim(500, 7e4)
+        ax.set_xticks(LADDER_TICKS, [f"{t:,}" for t in LADDER_TICKS], fontsize=7)
+        ax.minorticks_off()
+        ax.axvline(LADDER_TICKS[-1], color="0.6", ls=":", lw=1)  # the paper's steps
+        ax.set_xlabel("training steps (dotted: the paper's)")
+        ax.set_title(label, fontsize=8, wrap=True)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
     return fig

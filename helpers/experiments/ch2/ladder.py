@@ -26,11 +26,16 @@ A claim's verdict (item 6, judged with the chapter's rules) then says whether it
 from __future__ import annotations
 
 import math
-from typing import Sequence
+import re
+from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["TREND_RULE", "LAST_RUNGS", "gap", "trend", "elbo_choice_gap", "variation_effect"]
+from .paper import PAPER_BEST_FIXED, PAPER_TABLE1
+
+__all__ = ["TREND_RULE", "LAST_RUNGS", "QUANTITIES", "gap", "trend", "elbo_choice_gap", "variation_effect", "rungs",
+           "rung_summary"]
 
 TREND_RULE = ("over the last three budgets the gap to the paper shrinks (grows) at each step by more than 2 SE: "
               "moving towards (away from) the paper; otherwise no trend")
@@ -91,3 +96,73 @@ def variation_effect(diff_high: Sequence[float], diff_low: Sequence[float]) -> s
     (_, sh), (_, sl) = gap(diff_high, 0.0), gap(diff_low, 0.0)  # the SEs (and >= 2 seeds each)
     mh, ml = float(np.mean(diff_high)), float(np.mean(diff_low))
     return "moves" if abs(mh - ml) > 2 * math.hypot(sh, sl) else "no effect"
+
+
+#: The claims' quantities the ladder draws: column of ``rungs`` -> (label, the paper's value per dataset).
+QUANTITIES: dict[str, tuple[str, dict[str, float]]] = {
+    "choice_gap": ("ELBO of the argmax fixed η − ELBO of the paper's choice (C2.1)", {v: 0.0 for v in PAPER_BEST_FIXED}),
+    "learned_deg": ("learned η_rot from 5° (degrees; the paper's line: its ELBO choice, C2.2)", dict(PAPER_BEST_FIXED)),
+    "acc": ("test accuracy of learned η from 5° (%, posterior-mean W2; Table 1)",
+            {v: a for v, (_, a) in PAPER_TABLE1["learned (5 init)"].items()}),
+}
+_RUNG = re.compile(r"^(?:ladder-(?P<v>[a-z]+)-\d+|t1-rff-(?P<t>[a-z]+))$")
+
+
+def rungs(results: Mapping[str, dict]) -> pd.DataFrame:
+    """The ladder's stored rungs, one row per dataset, rung and seed: the ``ladder-<dataset>-<steps>`` parts and, as
+    the top rung, a ``t1-rff-<dataset>`` part trained on several seeds (the steps profile's, at the paper's steps).
+
+    Args:
+        results: ``{part name: result}`` (other parts are ignored).
+
+    Returns:
+        Columns ``dataset, steps, seed, argmax_deg`` (the ELBO's choice among the fixed members), ``choice_gap``
+        (``elbo_choice_gap`` against Table 1's choice), ``learned_deg`` (final |eta_rot| of "learned (5 init)"),
+        ``acc`` and ``acc_sampled`` (its test accuracy, %, with the posterior-mean W2 and with the sampled
+        predictive; NaN where the part predates the sampled one), sorted by dataset and steps.
+    """
+    rows = []
+    for name, r in results.items():
+        m = _RUNG.match(name)
+        if m is None or "per_seed" not in r or (m["t"] or m["v"]) not in PAPER_BEST_FIXED:
+            continue
+        v, ps, names = m["t"] or m["v"], r["per_seed"], list(r["names"])
+        fixed = [i for i, n in enumerate(names) if n.startswith("fixed ")]
+        degrees = [float(names[i].split()[1]) for i in fixed]
+        elbo = np.asarray(ps["elbo"], dtype=float)  # (S, M)
+        gaps = elbo_choice_gap(elbo[:, fixed], degrees, PAPER_BEST_FIXED[v])  # (S,)
+        learned = names.index("learned (5 init)")
+        sampled = np.asarray(ps["test_acc_sampled"], dtype=float) if "test_acc_sampled" in ps else None
+        for k, seed in enumerate(np.asarray(ps["seeds"]).tolist()):
+            rows.append({"dataset": v, "steps": int(np.asarray(r["steps"])[-1]), "seed": int(seed),
+                         "argmax_deg": degrees[int(elbo[k, fixed].argmax())], "choice_gap": float(gaps[k]),
+                         "learned_deg": float(np.asarray(ps["eta_deg_final"])[k, learned]),
+                         "acc": float(np.asarray(ps["test_acc"])[k, learned]),
+                         "acc_sampled": float(sampled[k, learned]) if sampled is not None else float("nan")})
+    cols = ["dataset", "steps", "seed", "argmax_deg", "choice_gap", "learned_deg", "acc", "acc_sampled"]
+    return pd.DataFrame(rows, columns=cols).sort_values(["dataset", "steps", "seed"], ignore_index=True)
+
+
+def rung_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset and rung of ``rungs(...)``: the seeds, the ELBO's choices (degrees, per seed), and each of
+    ``QUANTITIES`` and ``acc_sampled`` as seed mean and standard error (``gap``'s SE; NaN with one seed); then per
+    dataset the ``trend`` of each quantity over its last ``LAST_RUNGS`` rungs (``"needs 3 rungs"`` before), in the
+    columns ``trend <quantity>``."""
+    out = []
+    for (v, steps), g in frame.groupby(["dataset", "steps"], sort=True):
+        row = {"dataset": v, "steps": steps, "seeds": len(g), "ELBO's choice (°)": ", ".join(
+            f"{d:g}" for d in g["argmax_deg"])}
+        for q in (*QUANTITIES, "acc_sampled"):
+            x = g[q].to_numpy(dtype=float)
+            row[q] = float(x.mean()) if np.isfinite(x).all() else float("nan")
+            row[f"{q} SE"] = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
+        out.append(row)
+    summary = pd.DataFrame(out)
+    for q, (_, paper) in QUANTITIES.items():
+        col = []
+        for v, g in summary.groupby("dataset", sort=False):
+            per = [frame[(frame.dataset == v) & (frame.steps == s)][q].to_numpy() for s in g["steps"]]
+            ok = len(per) >= LAST_RUNGS and all(len(x) >= 2 for x in per[-LAST_RUNGS:])
+            col += [trend(per, paper[v]) if ok else f"needs {LAST_RUNGS} rungs"] * len(g)
+        summary[f"trend {q}"] = col
+    return summary
