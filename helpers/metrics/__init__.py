@@ -4,8 +4,7 @@ The package grows one module per concept as the chapters land:
 ``invariance`` (ch1: DI, LI, SI), ``sensitivity`` (ch1: Jacobian sigma_max), ``output`` (ch1's Table 1 columns of
 trained models and its nu rule), ``similarity`` (ch3: feature in/equivariance),
 ``liegg`` (ch4: polarization matrix, symmetry variance and bias), ``marginal`` (ch2's objective as a probe: the
-rotation a marginal likelihood prefers for a trained network), ``symmetry_checks`` (invariance and
-equivariance errors over a group's elements, for tests), ``checks`` (input validation). Tests and the book call
+rotation a marginal likelihood prefers for a trained network), ``checks`` (input validation). Tests and the book call
 the same functions.
 """
 from __future__ import annotations
@@ -15,8 +14,6 @@ from .invariance import (PENALTIES, distribution_invariance, invariance_penalty,
 from .sensitivity import jacobian_sigma_max  # noqa: F401
 from .similarity import (PARTS, SIMILARITIES, capture, feature_similarity, in_equivariance,  # noqa: F401
                          layer_in_equivariance, partition, similarity_matrix, token_maps)
-from .symmetry_checks import (check_equivariance, check_invariance, equivariance_error,  # noqa: F401
-                              invariance_error)
 from .liegg import (apply_generator, image_coordinates, image_gradient, lie_generators, polarization_matrix,  # noqa: F401
                     polarization_matrix_image, polarization_spectrum, spectrum_and_bias, symmetry_bias,
                     symmetry_variance, variance_along)
@@ -33,4 +30,3 @@ __all__ += ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", 
             "partition", "layer_in_equivariance", "token_maps"]
 __all__ += ["orbit_log_likelihood", "preferred_rotation"]
 __all__ += ["output_lens", "pick_nu"]
-__all__ += ["check_invariance", "check_equivariance", "invariance_error", "equivariance_error"]
