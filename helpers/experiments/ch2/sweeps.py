@@ -1,7 +1,7 @@
 """Chapter 2's training runs: one function per experiment, each a sweep of ``M`` members trained as one model
 (``train.fit_sweep``), and the runs of the parts (``parts`` lists them; the ablation's arms are ``ablation``'s).
 
-- ``run_toy``: Fig. 1, a 2-D two-class problem with no / some / full rotational invariance.
+- ``toy``: Fig. 1, a 2-D two-class problem with no / some / full rotational invariance.
 - ``run_rotation_sweep``: Table 1 (App. Tables 4 / 5) and Fig. 2 on one dataset, fixed eta_rot at 5..175 degrees and
   learned eta from the same initial values (and the maximum-likelihood members of Fig. 5).
 - ``run_invariance_type``: Table 2 / 3 on one dataset, ReLU nets learning no / rotation / translation / scale /
@@ -25,7 +25,7 @@ from .invariant_weights import InvariantNet, invariance_mask, linspace_eps
 from .settings import Settings, TrainConfig
 from .train import evaluate, fit_sweep
 
-__all__ = ["FIG3_SNAPSHOTS", "feature_scale", "run_toy", "rotation_members", "run_rotation_sweep",
+__all__ = ["FIG3_SNAPSHOTS", "feature_scale", "toy", "rotation_members", "run_rotation_sweep",
            "run_invariance_type", "seeded_sweeps", "toy", "table1", "ladder_settings", "ladder_rung",
            "ladder_variation", "table23"]
 
@@ -39,9 +39,8 @@ def feature_scale(s: Settings, hidden: int) -> float:
 
 
 # --------------------------------------------------------------------------- Fig. 1: the toy problem
-def run_toy(s: Settings, device: torch.device, seed: int = 0,
-            etas_deg: tuple[float, ...] = (0.0, 60.0, 180.0)) -> dict:
-    """Fig. 1: RFF nets (sigma 5) with fixed eta_rot: no, some and full rotational invariance.
+def toy(s: Settings, seed: int, device: torch.device, etas_deg: tuple[float, ...] = (0.0, 60.0, 180.0)) -> dict:
+    """The ``toy`` part, Fig. 1: RFF nets (sigma 5) with fixed eta_rot: no, some and full rotational invariance.
 
     Returns:
         ``{"etas_deg", "x" (n, 2), "y" (n,), "prob" (M, G, G) of class 1 on the grid [-3, 3]^2 (G = 61),
@@ -156,22 +155,19 @@ def run_invariance_type(s: Settings, name: str, variant: str, device: torch.devi
 
 
 # --------------------------------------------------------------------------- the parts' runs (``parts``)
-def toy(s: Settings, seed: int, device: torch.device) -> dict:
-    """The ``toy`` part: ``run_toy``."""
-    return run_toy(s, device, seed)
-
-
 _PER_SEED = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final")
 #: Kept per seed where every seed has them (evaluations since issue 39, item 5: the sampled predictive).
 _PER_SEED_NEW = ("test_acc_sampled", "test_ll_sampled")
 
 
-def seeded_sweeps(run, seeds: int, seed: int) -> dict:
+def seeded_sweeps(run, seeds: int, seed: int, keys: tuple[str, ...] = _PER_SEED,
+                  optional: tuple[str, ...] = _PER_SEED_NEW) -> dict:
     """``run(seed, checkpoint_key)`` on seeds ``seed``, ``seed + 1``, ...: each finished seed kept as a piece and
     each running one checkpointing under ``sweep-s<seed>`` (``helpers.checkpoint``), so the part goes on across
     sessions a seed at a time. Returns the first seed's result with ``"per_seed"``: ``{"seeds" (S,), "elbo",
-    "kl_per_n", "test_acc", "test_ll", "eta_deg_final" (S, M)}`` (and ``"test_acc_sampled"``, ``"test_ll_sampled"``
-    where every seed was evaluated with them), ``wall_time_s`` summed over the seeds."""
+    "kl_per_n", "test_acc", "test_ll", "eta_deg_final" (S, M)}`` (``keys``; and those of ``optional``,
+    ``"test_acc_sampled"``, ``"test_ll_sampled"``, where every seed has them), ``wall_time_s`` summed over the
+    seeds."""
     ckpt, runs = active(), []
     for k in range(seeds):
         key = f"sweep-s{seed + k}"
@@ -182,8 +178,8 @@ def seeded_sweeps(run, seeds: int, seed: int) -> dict:
         runs.append(got)
     out = dict(runs[0])
     out["per_seed"] = {"seeds": np.arange(seed, seed + len(runs)),
-                       **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in _PER_SEED
-                          + tuple(k for k in _PER_SEED_NEW if all(k in r for r in runs))}}
+                       **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in keys
+                          + tuple(k for k in optional if all(k in r for r in runs))}}
     out["wall_time_s"] = float(sum(r["wall_time_s"] for r in runs))
     return out
 
@@ -238,22 +234,11 @@ def table23(s: Settings, seed: int, device: torch.device, name: str, variant: st
     """Table 2 / 3 on one dataset, trained on ``s.table2_seeds`` seeds (``seed``, ``seed + 1``, ...): the first
     seed's result (with what the page draws: the MNIST parts keep the figures, fully rotated MNIST also Fig. 3)
     and ``"per_seed"``: ``{"seeds" (S,), "test_acc" (S, I), "elbo" (S, I), "eta" (S, I, 6)}`` for the claims that
-    compare the invariance types (C2.5, C2.7).
-
-    Each finished seed is kept as a piece (``helpers.checkpoint``), so the part goes on across sessions a seed at
-    a time; a seed's ``wall_time_s`` is its own run's."""
+    compare the invariance types (C2.5, C2.7); each finished seed is a piece (``seeded_sweeps``)."""
     mnist = name == "mnist"
-    ckpt, runs = active(), []
-    for k in range(s.table2_seeds):
-        key = f"sweep-s{seed + k}"
-        run = ckpt.piece(key)
-        if run is None:
-            run = run_invariance_type(s, name, variant, device, seed + k, figures=mnist and k == 0,
-                                      snapshots=FIG3_SNAPSHOTS if mnist and variant == "full" and k == 0 else 0)
-            ckpt.keep(key, run)
-        runs.append(run)
-    out = runs[0]
-    out["per_seed"] = {"seeds": np.arange(seed, seed + len(runs)),
-                       **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in ("test_acc", "elbo", "eta")}}
-    out["wall_time_s"] = float(sum(r["wall_time_s"] for r in runs))
-    return out
+
+    def run(sd: int, key: str) -> dict:
+        first = sd == seed
+        return run_invariance_type(s, name, variant, device, sd, figures=mnist and first,
+                                   snapshots=FIG3_SNAPSHOTS if mnist and variant == "full" and first else 0)
+    return seeded_sweeps(run, s.table2_seeds, seed, ("test_acc", "elbo", "eta"), optional=())
