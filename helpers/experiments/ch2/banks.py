@@ -67,10 +67,7 @@ def bank_over_training(eta: Tensor | np.ndarray, weights: Tensor | np.ndarray, s
         ``(T * H, samples * W)``.
     """
     eta, weights = torch.as_tensor(eta, dtype=torch.float32), torch.as_tensor(weights, dtype=torch.float32)
-    rows = []
-    for eta_t, w_t in zip(eta, weights):
-        rot = torch.zeros(6)
-        rot[2] = eta_t[2]
-        w = w_t.reshape(1, *shape)[:1]  # (1, 1, H, W)
-        rows.append(bank_image(w, rot, samples, blur_sigma, dims=(2,)))  # (H, samples * W)
-    return torch.cat(rows)  # (T*H, samples*W)
+    rot = torch.zeros(len(eta), 6)  # (T, 6): eta_rot only
+    rot[:, 2] = eta[:, 2]
+    return torch.cat([bank_image(w.reshape(1, *shape)[:1], r, samples, blur_sigma, dims=(2,))  # (H, samples * W)
+                      for r, w in zip(rot, weights)])  # (T*H, samples*W)

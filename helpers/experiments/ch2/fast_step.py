@@ -2,21 +2,13 @@
 
 ``InvariantNet``'s reference step (``forward`` / ``neg_elbo`` with ``fast=False``) is written for clarity; on a
 CPU most of its time went to memory traffic rather than arithmetic (``benchmarks.ch2_step``'s profile of the
-standard sweep: 22 % in the first layer's matrix product). This module computes the same quantities:
-
-- ``packed_lower_matvec``: ``(L_strict eps)_i = sum_{j<i} off_ij eps_j`` from the row-packed strictly lower
-  Cholesky entries (``ClassGaussian``), one row segment at a time (each a contiguous slice), instead of a gather of
-  ``eps`` and an ``index_add`` over all ``D (D - 1) / 2`` entries; its backward writes ``off``'s gradient
-  segment by segment (``g_i eps_j``) without the two gathers.
-- ``squared_norm``: ``||off_c||^2`` (App. A's ``tr(Sigma_p^-1 Sigma_c)``) with the one-pass gradient ``2 off``.
-- ``warped_linear``: the adjoint warp of the inputs and the first layer's product (Sec. 3.2; ``warps.warp_inputs``),
-  whose backward computes the warp's grid gradient, and the product's input gradient it needs, only for the
-  members whose eta is learned (a fixed member's eta gets no gradient in either step).
-- ``cos_features`` / ``relu_features``: ``c * phi(pre)`` in one pass with a one-pass gradient.
-- the output layer as one batched product with the bias added (no concatenated column of ones).
-
-``fit_sweep`` also uses Adam's fused implementation (one pass over each parameter). A test checks that the two
-steps give the same ELBO and gradient to float32 round-off.
+standard sweep: 22 % in the first layer's matrix product). This module computes the same quantities with fewer
+passes over memory: the packed Cholesky product one contiguous row segment at a time (``packed_lower_matvec``),
+``||off||^2`` and the features with one-pass gradients (``squared_norm``, ``cos_features``, ``relu_features``), the
+adjoint warp fused with the first layer, its grid gradient only for the members whose eta is learned
+(``warped_linear``), and the output layer as one batched product with the bias added (``output_log_probs``).
+``fit_sweep`` also uses Adam's fused implementation. A test checks that the two steps give the same ELBO and
+gradient to float32 round-off.
 """
 from __future__ import annotations
 

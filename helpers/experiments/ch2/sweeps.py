@@ -1,13 +1,8 @@
-"""Chapter 2's training runs: one function per experiment, each a sweep of ``M`` members trained as one model
-(``train.fit_sweep``), and the runs of the parts (``parts`` lists them; the ablation's arms are ``ablation``'s).
-
-- ``toy``: Fig. 1, a 2-D two-class problem with no / some / full rotational invariance.
-- ``run_rotation_sweep``: Table 1 (App. Tables 4 / 5) and Fig. 2 on one dataset, fixed eta_rot at 5..175 degrees and
-  learned eta from the same initial values (and the maximum-likelihood members of Fig. 5).
-- ``run_invariance_type``: Table 2 / 3 on one dataset, ReLU nets learning no / rotation / translation / scale /
-  affine invariance, with the small arrays of Figs. 3 / 4 and the eta control.
-- ``toy``, ``table1``, ``table23``, ``ladder_rung``, ``ladder_variation``: a part's run ``(settings, seed, device,
-  ...) -> result``; the seeded ones keep each finished seed as a piece (``seeded_sweeps``, ``helpers.checkpoint``).
+"""Chapter 2's training runs, each a sweep of ``M`` members trained as one model (``train.fit_sweep``): one per
+experiment (``run_rotation_sweep``: Table 1, Figs. 2 / 5; ``run_invariance_type``: Tables 2 / 3, Figs. 3 / 4), and
+the parts' runs ``(settings, seed, device, ...) -> result`` (``toy``, ``table1``, ``table23``, ``ladder_rung``,
+``ladder_variation``; ``parts`` lists them), the seeded ones keeping each finished seed as a piece
+(``seeded_sweeps``, ``helpers.checkpoint``).
 """
 from __future__ import annotations
 
@@ -26,7 +21,7 @@ from .settings import Settings, TrainConfig
 from .train import evaluate, fit_sweep
 
 __all__ = ["FIG3_SNAPSHOTS", "feature_scale", "toy", "rotation_members", "run_rotation_sweep",
-           "run_invariance_type", "seeded_sweeps", "toy", "table1", "ladder_settings", "ladder_rung",
+           "run_invariance_type", "seeded_sweeps", "table1", "ladder_settings", "ladder_rung",
            "ladder_variation", "table23"]
 
 #: Snapshots over training of the rotation member on fully rotated MNIST (``t2-full``; Fig. 3 draws them).
@@ -69,19 +64,14 @@ def toy(s: Settings, seed: int, device: torch.device, etas_deg: tuple[float, ...
 
 # --------------------------------------------------------------------------- Table 1, Fig. 2, Fig. 5
 def rotation_members(s: Settings, with_ml: bool) -> tuple[Tensor, Tensor, Tensor, list[str]]:
-    fixed, learned = list(s.init_degrees), list(s.learned_init_degrees)
-    names = [f"fixed {d:g}" for d in fixed] + [f"learned ({d:g} init)" for d in learned]
-    degs, learn = fixed + learned, [0.0] * len(fixed) + [1.0] * len(learned)
-    bayes = [1.0] * len(degs)
-    if with_ml:
-        names += [f"ML ({d:g} init)" for d in s.ml_init_degrees]
-        degs += list(s.ml_init_degrees)
-        learn += [1.0] * len(s.ml_init_degrees)
-        bayes += [0.0] * len(s.ml_init_degrees)
-    eta = torch.zeros(len(degs), 6)
-    eta[:, 2] = torch.deg2rad(torch.tensor(degs))
-    mask = torch.tensor(learn)[:, None] * invariance_mask("rotation")  # (M, 6)
-    return eta, mask, torch.tensor(bayes), names
+    """Table 1's members: ``eta_init`` ``(M, 6)``, ``learn`` ``(M, 6)``, ``bayes`` ``(M,)`` and their names, the
+    fixed eta_rot, then the learned ones and (``with_ml``) the maximum-likelihood ones, from their initial degrees."""
+    fixed, learned, ml = list(s.init_degrees), list(s.learned_init_degrees), list(s.ml_init_degrees) if with_ml else []
+    names = [f"fixed {d:g}" for d in fixed] + [f"learned ({d:g} init)" for d in learned] + [f"ML ({d:g} init)" for d in ml]
+    eta = torch.zeros(len(names), 6)
+    eta[:, 2] = torch.deg2rad(torch.tensor(fixed + learned + ml))
+    learn = torch.tensor([0.0] * len(fixed) + [1.0] * (len(learned) + len(ml)))[:, None] * invariance_mask("rotation")
+    return eta, learn, torch.tensor([1.0] * (len(fixed) + len(learned)) + [0.0] * len(ml)), names
 
 
 def run_rotation_sweep(s: Settings, net: str, variant: str, device: torch.device, seed: int = 0,
