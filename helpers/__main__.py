@@ -132,7 +132,7 @@ def _verify(keys, stores) -> int:
     for st in where:
         n = 0
         problems: list[str] = []
-        for stem in stems or [None]:
+        for stem in stems:
             k, p = st.verify(stem)
             n, problems = n + k, problems + p
         print(f"[helpers] verify {st.root}: {n} stored parts checked, "

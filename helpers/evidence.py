@@ -7,6 +7,7 @@ line a chapter opens with, and ``ev.record(table, output_dir)`` writes the page'
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -59,10 +60,7 @@ class Evidence(Mapping):
     @property
     def devices(self) -> dict[str, int]:
         """``{device: number of parts computed there}``."""
-        out: dict[str, int] = {}
-        for m in self.meta.values():
-            out[m.get("device", "?")] = out.get(m.get("device", "?"), 0) + 1
-        return out
+        return dict(Counter(m.get("device", "?") for m in self.meta.values()))
 
     def dates(self) -> tuple[str, str]:
         days = sorted(m.get("date", "")[:10] for m in self.meta.values())

@@ -66,12 +66,9 @@ def stores(store: str | os.PathLike | Store | None = None, committed: bool | Non
         first = default_store()
     else:
         first = open_store(store)
-    if results is not None and first.protected and first.root.resolve() == results.root.resolve():
-        first = results
-    out = [first]
-    if results is not None and results.root.resolve() != first.root.resolve():
-        out.append(results)
-    return out
+    if results is None or results.root.resolve() != first.root.resolve():
+        return [first] if results is None else [first, results]
+    return [results if first.protected else first]  # the committed store itself is the writable one
 
 
 @dataclass

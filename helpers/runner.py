@@ -11,10 +11,7 @@ writable one first, then the committed ``results/``) and computes only what none
 missing. ``evidence`` does the same inside a page and returns an ``Evidence`` (``helpers.evidence``): the results
 by part name plus where they came from. With ``cluster="ray"`` (a local Ray) or ``"ray://HOST:PORT"`` (an
 existing cluster) every missing part is a Ray task with the resources it declared (``helpers.cluster``); without
-it Ray is not imported.
-
-Profiles: ``quick``, ``standard``, ``steps``, ``paper``, ``auto`` (standard with CUDA, quick without) and ``best``:
-the best profile (paper, then steps, standard, quick) whose parts are all stored, else ``auto``.
+it Ray is not imported. The profiles (``best`` and ``auto`` included): ``helpers.lookup``.
 """
 from __future__ import annotations
 

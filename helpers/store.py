@@ -6,23 +6,18 @@ A part's result is written as
                                                             up to 64 numbers inline, provenance and content hashes)
     <root>/<profile>/<chapter>/parts/<part>.s<seed>.npz     the larger arrays (absent when there are none)
 
-Every read (``Store.load``, ``Store.verify``, ``python -m helpers verify``) checks a record against its hashes and
-recomputes its settings hash from the stored settings (``helpers.partfile``); a mismatch raises ``IntegrityError``
-naming the file and what differs: an edited part is never rendered and never silently recomputed.
-
-A lookup (``Store.load`` with the ``Digest`` of ``Part.digest``) recomputes the settings hash with the stored
-``data`` (the datasets the part read, ``helpers.data.reading``) and takes the part only where this machine's
-datasets are those (or are absent): a part computed on the CIFAR-10 subset is not taken for a run on all of
-CIFAR-10. A stored part whose hash differs from the one asked for is never taken (``Store.load`` returns None
+Every read checks a record against its hashes (``helpers.partfile``): an edited part is never rendered and never
+silently recomputed. A lookup (``Store.load`` with the ``Digest`` of ``Part.digest``) recomputes the settings hash
+with the stored ``data`` (the datasets the part read, ``helpers.data.reading``) and takes the part only where this
+machine's datasets are those (or are absent): a part computed on the CIFAR-10 subset is not taken for a run on all
+of CIFAR-10. A stored part whose hash differs from the one asked for is never taken (``Store.load`` returns None
 and says why in ``Store.stale``).
 
 A store marked ``protected`` (the committed ``results/``, however it is named: ``committed_store``,
 ``open_store``) is never overwritten without ``force=True``.
 
-Saves are atomic and locked (``helpers.locks``): the npz and the record are written to temporary files and
-renamed into place, the npz first and the record last, under an exclusive ``flock`` on the folder; a read holds a
-shared one. A save killed between its two renames leaves a new npz beside the old record: the array hashes in the
-record detect it. While a run computes a part it holds the part's lock (``Store.lock``).
+Saves are atomic and locked (``helpers.locks``), the npz first and the record last: a save killed between its two
+renames leaves a new npz beside the old record, which the array hashes in the record detect.
 """
 from __future__ import annotations
 
@@ -269,10 +264,6 @@ class Store:
         (release it when the part is saved), or, when a live run holds it, a line naming that run and the lock file
         (``helpers.locks.take_lock``)."""
         return take_lock(self.path(chapter, profile, part, seed).with_suffix(".lock"))
-
-    def parts(self, chapter: str, profile: str) -> list[Path]:
-        """The records stored for a chapter and profile."""
-        return sorted(self.folder(chapter, profile).glob("*.json"))
 
 
 def other_data(data: dict) -> str:
