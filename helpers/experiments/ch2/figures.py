@@ -39,15 +39,14 @@ def plot_toy(toy: dict) -> plt.Figure:
     return fig
 
 
-def examples(results: Mapping[str, dict], order: Sequence[str] = ("regular", "partial", "full", "translated",
-                                                                   "scaled")) -> plt.Figure:
+def examples(results: Mapping[str, dict]) -> plt.Figure:
     """Four training images of each MNIST dataset of Appendix D, from the first part that built it."""
     found: dict[str, np.ndarray] = {}
     for name, r in results.items():
         variant = name.rpartition("-")[2]
         if name.startswith(("t1-", "t2-")) and variant not in found and "examples" in r:
             found[variant] = np.asarray(r["examples"])[:, 0]  # (4, H, W)
-    shown = [v for v in order if v in found]
+    shown = [v for v in ("regular", "partial", "full", "translated", "scaled") if v in found]
     grid = np.stack([found[v] for v in shown], axis=1)  # (4, V, H, W): a column per dataset
     return plots.image_grid(grid, titles=shown, size=1.3)
 
@@ -71,11 +70,11 @@ def plot_eta_traces(ax, r: dict, prefix: str = "learned", style: str = "-", colo
     ax.xaxis.set_major_locator(plt.MaxNLocator(4, integer=True))
 
 
-def plot_eta_figures(rff: dict, title: str = "") -> plt.Figure:
+def plot_eta_figures(rff: dict) -> plt.Figure:
     """Figs. 2 and 5 of one RFF Table-1 run (``{dataset: result}``):
     learned |eta_rot| over training on each dataset present, and on fully rotated data variational (solid)
     vs maximum-likelihood (dashed) members; two panels a row (``plots.panel_grid``), a colour per initial value
-    and one legend under the panels. ``title``, if given, heads the figure."""
+    and one legend under the panels."""
     variants = [v for v in ("regular", "partial", "full") if v in rff]
     inits = sorted({_init_of(n) for r in rff.values() for n in r["names"] if n.startswith(("learned", "ML"))},
                    key=lambda x: float(x) if x.replace(".", "", 1).isdigit() else math.inf)
@@ -89,15 +88,12 @@ def plot_eta_figures(rff: dict, title: str = "") -> plt.Figure:
         plot_eta_traces(axes[-1], rff["full"], "learned", colors=colors)
         plot_eta_traces(axes[-1], rff["full"], "ML", style="--", colors=colors)
         axes[-1].set_title("full MNIST: ELBO (solid) vs ML (dashed)")
-    for k, ax in enumerate(axes):
-        if k % 2:
-            ax.set_ylabel("")   # the row shares the left panel's axis
+    for ax in axes[1::2]:
+        ax.set_ylabel("")   # the row shares the left panel's axis
     handles = [Line2D([], [], color=colors[k], label=f"from {k}°") for k in inits]
     if "full" in rff:
         handles += [Line2D([], [], color="0.3", ls="-", label="ELBO"), Line2D([], [], color="0.3", ls="--", label="ML")]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), title="initial η_rot")
-    if title:
-        fig.suptitle(title)
     return fig
 
 
@@ -128,11 +124,16 @@ def fig4(per: Mapping[str, dict]) -> plt.Figure:
 
 
 # --------------------------------------------------------------------------- the eta control
-def _bank(ax, weights, eta: torch.Tensor, inputs) -> None:
+def _bank(ax, weights, inputs, generator: int, value: float, xlabel: str) -> None:
+    """One panel of the eta control: the filter bank of ``weights`` (under ``inputs`` as the top rows, if given)
+    with only eta's ``generator`` set to ``value``, labelled ``xlabel``."""
     rows = torch.as_tensor(np.asarray(weights), dtype=torch.float32)  # (R, 1, H, W)
     if inputs is not None:
         rows = torch.cat([torch.as_tensor(np.asarray(inputs), dtype=torch.float32), rows])  # (R' + R, 1, H, W)
+    eta = torch.zeros(6)
+    eta[generator] = value
     ax.imshow(bank_image(rows, eta).numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set(xticks=[], yticks=[], xlabel=xlabel)
 
 
 def draw_eta(ax, weights, sweep: dict, degrees: float, inputs=None) -> None:
@@ -143,12 +144,9 @@ def draw_eta(ax, weights, sweep: dict, degrees: float, inputs=None) -> None:
     Args:
         weights: ``(R, 1, H, W)``; sweep: a Table 1 result; inputs: ``(R', 1, H, W)`` or None.
     """
-    eta = torch.zeros(6)
-    eta[2] = math.radians(degrees)
-    _bank(ax, weights, eta, inputs)
     i = sweep["names"].index(f"fixed {degrees:g}")
-    ax.set(xticks=[], yticks=[], xlabel=f"fixed η: ELBO {float(sweep['elbo'][i]):.3f}, "
-                                         f"test acc {float(sweep['test_acc'][i]):.1f}%")
+    _bank(ax, weights, inputs, 2, math.radians(degrees),
+          f"fixed η: ELBO {float(sweep['elbo'][i]):.3f}, test acc {float(sweep['test_acc'][i]):.1f}%")
 
 
 def draw_generator(ax, weights, generator: str, value: float = 0.5, inputs=None) -> None:
@@ -159,12 +157,7 @@ def draw_generator(ax, weights, generator: str, value: float = 0.5, inputs=None)
         weights: ``(R, 1, H, W)``; generator: one of ``helpers.groups.AFFINE_NAMES``;
         inputs: ``(R', 1, H, W)`` or None.
     """
-    if generator not in AFFINE_NAMES:
-        raise ValueError(f"unknown generator {generator!r}; valid: {list(AFFINE_NAMES)}")
-    eta = torch.zeros(6)
-    eta[AFFINE_NAMES.index(generator)] = value
-    _bank(ax, weights, eta, inputs)
-    ax.set(xticks=[], yticks=[], xlabel=f"η_{generator} = {value:g}")
+    _bank(ax, weights, inputs, AFFINE_NAMES.index(generator), value, f"η_{generator} = {value:g}")
 
 
 def eta_controls(weights, sweep: dict, digit, degrees: Sequence[float]) -> None:
