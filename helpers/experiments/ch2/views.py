@@ -7,15 +7,18 @@ Tables 1-3 come in the layout of ``results.collect`` (``t1 = {net: {dataset: res
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from functools import partial
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ...captions import figure, table
 from ...groups import AFFINE_NAMES
 from .figures import plot_eta_figures
 from .paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
 from .results import collect, training
+from .settings import STEM
 
 __all__ = ["table1_frame", "table2_frame", "eta_frame", "table1_vs_paper", "table2_vs_paper", "ablation_frame",
            "styled", "show_table1", "show_t2", "show_record", "show_h100", "show_cpu_reduced", "show_eta_sweep",
@@ -132,31 +135,23 @@ def styled(frame: pd.DataFrame, digits: Mapping[str, int], default: int = 1):
 
 def show_table1(t1: dict, caption: str) -> None:
     """``table1_frame`` of ``t1`` as a captioned table (ELBO to 3 decimals, accuracy and eta to 1)."""
-    from IPython.display import display
-
-    from ...captions import table
-
-    display(table(styled(table1_frame(t1), {"ELBO": 3}), caption))
+    _show(table(styled(table1_frame(t1), {"ELBO": 3}), caption))
 
 
 def show_t2(t: dict, what: str, etas: Sequence[str] = ("affine",), paper: dict | None = None) -> None:
     """Table 2 or 3 (``what`` names it in the captions) as captioned tables: our test accuracy (beside the paper's
     when ``paper`` is given), then the learned eta of each of the ``etas`` models per dataset."""
-    from IPython.display import display
-
-    from ...captions import table
-
     n = f"{t['n_train']:,} training images" if "n_train" in t else "this profile's training images"
     if paper is None:
-        display(table(styled(table2_frame(t), {}), f"{what}, ours ({n}): test accuracy (%) of each invariance "
-                                                   "type (rows) on each dataset (columns)."))
+        _show(table(styled(table2_frame(t), {}), f"{what}, ours ({n}): test accuracy (%) of each invariance "
+                                                 "type (rows) on each dataset (columns)."))
     else:
-        display(table(styled(table2_vs_paper(t, paper), _VS_DIGITS),
-                      f"{what}: test accuracy (%) of each invariance type, the paper's beside ours ({n})."))
+        _show(table(styled(table2_vs_paper(t, paper), _VS_DIGITS),
+                    f"{what}: test accuracy (%) of each invariance type, the paper's beside ours ({n})."))
     for inv in etas:
-        display(table(styled(eta_frame(t, inv), {}, default=3),
-                      f"{what}: the learned η of the {inv} model per dataset (translation in normalised coordinates, "
-                      "rotation in radians, scale and shear in log-scale; App. E)."))
+        _show(table(styled(eta_frame(t, inv), {}, default=3),
+                    f"{what}: the learned η of the {inv} model per dataset (translation in normalised coordinates, "
+                    "rotation in radians, scale and shear in log-scale; App. E)."))
 
 
 #: Decimals of the paper-vs-ours tables: the paper's as printed, ours as ``table1_vs_paper`` / ``table2_vs_paper``
@@ -167,28 +162,22 @@ _VS_DIGITS = {"ELBO paper": 2, "ELBO ours": 3, "acc paper": 2, "acc ours": 1, "p
 def show_vs_paper(rff: dict | None, t2: dict | None, t3: dict | None = None, label: str = "") -> None:
     """The paper's Tables 1-3 beside ours, each a captioned table: Table 1 of the RFF net (``{dataset: result}``),
     then Tables 2 and 3 where they ran (``label``, if given, starts each caption)."""
-    from IPython.display import display
-
-    from ...captions import table
-
     head = f"{label}: " if label else ""
     if rff:
-        display(table(styled(table1_vs_paper(rff), _VS_DIGITS),
-                      f"{head}Table 1 (RFF): the paper's ELBO per datapoint and test accuracy (%) beside ours."))
+        _show(table(styled(table1_vs_paper(rff), _VS_DIGITS),
+                    f"{head}Table 1 (RFF): the paper's ELBO per datapoint and test accuracy (%) beside ours."))
     for what, t, paper in (("Table 2 (ReLU, MNIST", t2, PAPER_TABLE2), ("Table 3 (ReLU, CIFAR-10", t3, PAPER_TABLE3)):
         if t is not None:
             n = f"; ours on {t['n_train']:,} training images" if "n_train" in t else ""
-            display(table(styled(table2_vs_paper(t, paper), _VS_DIGITS),
-                          f"{head}{what} test accuracy %{n}): the paper's beside ours."))
+            _show(table(styled(table2_vs_paper(t, paper), _VS_DIGITS),
+                        f"{head}{what} test accuracy %{n}): the paper's beside ours."))
 
 
 def show_record(got: dict, label: str, name: str, etas: Sequence[str] = ("affine",)) -> None:
-    """A whole-run record (``_tables`` of its numbers) or parts in progress with captions: Table 1 and the paper's
+    """A whole-run record's Tables 1-3 (``_show_earlier``) or parts in progress with captions: Table 1 and the paper's
     beside it, the eta traces of the RFF net as figure ``fig-ch2-<name>-eta`` (where Table 1 ran), then Tables 2 / 3
     beside the paper's with the learned eta of the ``etas`` models (where they ran). ``label`` names the run in the
     captions."""
-    from ...captions import figure
-
     if "rff" in got["t1"]:
         show_table1(got["t1"], f"{label}: Table 1 and App. Table 5, ELBO per datapoint, test accuracy (%) and final "
                                "|η_rot| (°) of every member, per net and dataset.")
@@ -205,74 +194,64 @@ def show_record(got: dict, label: str, name: str, etas: Sequence[str] = ("affine
             show_t2(t, f"{label}, {what}", etas, paper)
 
 
-def _tables(numbers: Mapping) -> dict:
-    """An earlier whole-run record's Tables 1-3 (``numbers``' ``table1``, ``table2``, ``table3``) in the layout of
-    ``results.collect`` (the views read its lists as they read arrays)."""
-    return {"t1": numbers.get("table1") or {}, "t2": numbers.get("table2"), "t3": numbers.get("table3")}
+def _show(obj) -> None:
+    from IPython.display import display
 
-
-def _earlier(name: str) -> tuple[dict, dict] | None:
-    """``(record, its frozen entry)`` of the standard profile's earlier record ``name``; None when it is not in this
-    checkout. The entry holds its claims judged once by today's rules (``helpers.records.frozen``)."""
-    from ...records import frozen, recorded
-    from .settings import STEM
-
-    rec = recorded(STEM, name=name).get("standard")
-    entry = next((e for e in frozen(STEM) if e["record"] == name and e["profile"] == "standard"), None)
-    return (rec, entry) if rec is not None and entry is not None else None
+    display(obj)
 
 
 def _note(text: str) -> None:
-    from IPython.display import Markdown, display
+    from IPython.display import Markdown
 
-    display(Markdown(text))
+    _show(Markdown(text))
+
+
+def _show_earlier(name: str, label: str, tag: str, intro: Callable[[dict], str],
+                  etas: Sequence[str] = ("affine",)) -> bool:
+    """The standard profile's earlier whole-run record ``name``: ``intro(record)`` as a note, its claims as the
+    chapter's frozen table holds them (judged once by today's rules, ``helpers.records.frozen``), then its Tables
+    1-3 and figure ``fig-ch2-<tag>-eta`` (``show_record``, ``label`` naming it in the captions). False where the
+    record is not in this checkout."""
+    from ...records import frozen, frozen_table, recorded
+
+    rec = recorded(STEM, name=name).get("standard")
+    entry = next((e for e in frozen(STEM) if e["record"] == name and e["profile"] == "standard"), None)
+    if rec is None or entry is None:
+        return False
+    _note(intro(rec))
+    _show(frozen_table(entry["claims"]))
+    n = rec["numbers"]  # its lists are read as arrays
+    show_record({"t1": n.get("table1") or {}, "t2": n.get("table2"), "t3": n.get("table3")}, label, tag, etas)
+    return True
 
 
 def show_h100() -> None:
-    """The H100 record (``h100_results.json``): its device, date and wall time, its claims as the chapter's frozen
-    table holds them (judged once by today's rules), then its tables and figure (``show_record``), every table and
-    figure captioned."""
-    from IPython.display import display
-
-    from ...records import frozen_table
-    from .settings import STEM
-
-    found = _earlier("h100_results.json")
-    if found is None:
+    """The H100 record (``h100_results.json``): its device, date and wall time, then its claims, tables and figure
+    (``_show_earlier``)."""
+    if not _show_earlier("h100_results.json", "H100 record", "h100",
+                         lambda r: f"Recorded on an {r['device']}, {r['date'][:10]}, in {r['wall_time_s']:.0f} s."):
         _note(f"No H100 record of chapter 2 in this checkout (`results/standard/{STEM}/h100_results.json`).")
-        return
-    rec, entry = found
-    _note(f"Recorded on an {rec['device']}, {rec['date'][:10]}, in {rec['wall_time_s']:.0f} s.")
-    display(frozen_table(entry["claims"]))
-    show_record(_tables(rec["numbers"]), "H100 record", "h100")
+
+
+def _cpu_intro(cpu: dict) -> str:
+    st = cpu["numbers"]["settings"]
+    return (f"Recorded on a {cpu['device']}, {cpu['date'][:10]}: {st['n_train']:,} training images, {st['hidden']} "
+            f"hidden units, S = {st['train']['samples']}, {st['train']['epochs']} epochs; wall time "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in cpu["numbers"]["seconds"].items()) + ".")
+
+
+def _init_intro(name: str, rec: dict) -> str:
+    return f"`{name}`: {rec['what'].split(': ', 1)[1]} ({rec['numbers']['seconds']['t2']:.0f} s)."
 
 
 def show_cpu_reduced() -> None:
-    """``cpu_reduced.json`` (its settings and wall times, its claims as the frozen table holds them, its tables and
-    figure), then the Table 2 runs started off eta = 0 (``cpu_reduced_t2_init*.json``), every table captioned."""
-    from IPython.display import display
-
-    from ...records import frozen_table
-    from .settings import STEM
-
-    found = _earlier("cpu_reduced.json")
-    if found is None:
+    """``cpu_reduced.json`` (its settings and wall times, then its claims, tables and figure: ``_show_earlier``),
+    then the Table 2 runs started off eta = 0 (``cpu_reduced_t2_init*.json``)."""
+    if not _show_earlier("cpu_reduced.json", "CPU record", "cpu", _cpu_intro):
         _note(f"No CPU record of chapter 2 in this checkout (`results/standard/{STEM}/cpu_reduced.json`).")
-    else:
-        cpu, entry = found
-        st = cpu["numbers"]["settings"]
-        _note(f"Recorded on a {cpu['device']}, {cpu['date'][:10]}: {st['n_train']:,} training images, {st['hidden']} "
-              f"hidden units, S = {st['train']['samples']}, {st['train']['epochs']} epochs; wall time "
-              + ", ".join(f"{k} {v:.0f} s" for k, v in cpu["numbers"]["seconds"].items()) + ".")
-        display(frozen_table(entry["claims"]))
-        show_record(_tables(cpu["numbers"]), "CPU record", "cpu")
     for name in ("cpu_reduced_t2_init.json", "cpu_reduced_t2_init_lr.json"):
-        if (found := _earlier(name)) is not None:
-            init, entry = found
-            _note(f"`{name}`: {init['what'].split(': ', 1)[1]} ({init['numbers']['seconds']['t2']:.0f} s).")
-            display(frozen_table(entry["claims"]))
-            show_record(_tables(init["numbers"]), name.removesuffix(".json"),
-                        name.removesuffix(".json").replace("_", "-"), etas=("rotation", "affine"))
+        stem = name.removesuffix(".json")
+        _show_earlier(name, stem, stem.replace("_", "-"), partial(_init_intro, name), etas=("rotation", "affine"))
 
 
 def show_eta_sweep() -> None:
@@ -319,9 +298,7 @@ def show_so_far(ev) -> None:
     """The stored training parts of a profile in progress (``runner.stored_so_far``): their provenance, then
     Tables 1-3 as far as their datasets are stored, beside the paper's (``show_record``); the ablation's parts are
     left out (the page shows them in its own section)."""
-    from IPython.display import display
-
-    display(ev)
+    _show(ev)
     parts = training(ev)
     if parts:
         show_record(collect(parts), f"The {ev.profile} profile so far", f"{ev.profile}-so-far")
@@ -332,9 +309,6 @@ def show_ladder(ev) -> None:
     reading (``ladder.TREND_RULE``), a figure of each claim's quantity against steps (``figures.plot_ladder``) and
     a table per rung with the ELBO's choices per seed and each quantity's trend, or a note when no rung is
     stored."""
-    from IPython.display import display
-
-    from ...captions import figure, table
     from .figures import plot_ladder
     from .ladder import TREND_RULE, rung_summary, rungs
 
@@ -355,8 +329,8 @@ def show_ladder(ev) -> None:
     cols = ["dataset", "steps", "seeds", "ELBO's choice (°)", "choice_gap", "choice_gap SE", "learned_deg",
             "learned_deg SE", "acc", "acc SE", "acc_sampled", "acc_sampled SE"] + [
         c for c in summary if c.startswith("trend ")]
-    display(table(styled(summary[cols].set_index(["dataset", "steps"]), {"choice": 3}, default=1),
-                  f"The ladder's rungs: per dataset and steps, the fixed η the ELBO picks in each seed, the ELBO gap "
-                  f"to the paper's choice (C2.1), the learned η from 5° (C2.2) and its test accuracy with the "
-                  f"posterior-mean W2 and with the sampled predictive (seed mean and SE), and each quantity's trend "
-                  f"under the rule fixed before the results: {TREND_RULE}."))
+    _show(table(styled(summary[cols].set_index(["dataset", "steps"]), {"choice": 3}, default=1),
+                f"The ladder's rungs: per dataset and steps, the fixed η the ELBO picks in each seed, the ELBO gap "
+                f"to the paper's choice (C2.1), the learned η from 5° (C2.2) and its test accuracy with the "
+                f"posterior-mean W2 and with the sampled predictive (seed mean and SE), and each quantity's trend "
+                f"under the rule fixed before the results: {TREND_RULE}."))
