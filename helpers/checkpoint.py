@@ -327,9 +327,10 @@ class Resume:
             torch.cuda.set_rng_state(state["cuda_rng"], device)
 
 
-def discard(folder: str | os.PathLike) -> None:
-    """Remove a part's checkpoint folder (once the part is stored, its checkpoints are of no further use)."""
-    shutil.rmtree(folder, ignore_errors=True)
+def discard(*folders: str | os.PathLike) -> None:
+    """Remove a part's checkpoint and pieces folders (once the part is stored, they are of no further use)."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def saved_s(folder: str | os.PathLike, digest: str) -> float | None:

@@ -149,8 +149,8 @@ def _run_tasks(ray, module, profile, seed, todo, store, cluster, save, say) -> N
             if not save(st, result, meta):
                 say(f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: {st.note}")
                 continue
-            checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name, seed))
-            checkpoint.discard(store.pieces(module.STEM, profile, st.part.name, seed))
+            checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name, seed),
+                               store.pieces(module.STEM, profile, st.part.name, seed))
             say(f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
                 f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")
         if failed:

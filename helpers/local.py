@@ -137,10 +137,6 @@ def compute_here(module, profile: str, seed: int, todo: list[PartStatus], store:
     wait = lock_wait_s()
     while pending:
         st = pending.pop(0)
-        if (st.stored is None or st.stored.skipped) and stored_meanwhile(module, profile, seed, st, store):
-            done += 1
-            say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: stored meanwhile by another run")
-            continue
         lock = store.lock(module.STEM, profile, st.part.name, seed)
         if isinstance(lock, str):
             if st.part.name not in told:
@@ -154,12 +150,11 @@ def compute_here(module, profile: str, seed: int, todo: list[PartStatus], store:
             if all(p.part.name in told for p in pending):
                 time.sleep(min(LOCK_POLL_S, max(wait / 10, 0.05)))
             continue
-        try:
+        try:  # a part another run stored since this run looked is taken from the store
+            done += 1
             if (st.stored is None or st.stored.skipped) and stored_meanwhile(module, profile, seed, st, store):
-                done += 1
                 say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: stored meanwhile by another run")
                 continue
-            done += 1
             say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: computing on {device} ...")
             ckpt = store.checkpoints(module.STEM, profile, st.part.name, seed)
             pieces = store.pieces(module.STEM, profile, st.part.name, seed)
@@ -169,8 +164,7 @@ def compute_here(module, profile: str, seed: int, todo: list[PartStatus], store:
             if not save_part(module, profile, seed, st, store, result, meta, force):
                 say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: {st.note}")
                 continue
-            checkpoint.discard(ckpt)
-            checkpoint.discard(pieces)
+            checkpoint.discard(ckpt, pieces)
         finally:
             lock.release()
         resumed = (f", resumed from a checkpoint after {fmt_seconds(meta['resumed']['earlier_runs_s'])} of earlier runs"
