@@ -194,19 +194,14 @@ class InvariantNet(nn.Module):
         """Transformed first-layer weights ``(M, S, D, P)`` (``S = 1`` and no warp when ``matrices`` is None)."""
         M, D = self.members, self.hidden
         W1 = self.W1.expand(M, D, self.W1.shape[-1])  # (M, D, P)
-        if matrices is None or len(self.image_shape) == 1:
-            if matrices is not None:  # flat inputs (the toy): T acts on each row as a vector
-                return self._transform_vectors(W1, matrices)
+        if matrices is None:
             return W1.unsqueeze(1)  # (M, 1, D, P)
+        if len(self.image_shape) == 1:  # flat inputs (the toy): w^T (T x) = (T^T w)^T x, rows move by T^T (Sec. 3.2)
+            if W1.shape[-1] != 2:
+                raise ValueError(f"flat inputs are transformed as 2-D points; got P = {W1.shape[-1]}")
+            return torch.einsum("msji,mdj->msdi", matrices[..., :2, :2], W1)  # (M, S, D, 2)
         w = self.W1.reshape(self.W1.shape[0], D, *self.image_shape)  # (M or 1, D, C, H, W)
         return transform_weights(w, matrices, self.blur_sigma).flatten(3)  # (M, S, D, P)
-
-    @staticmethod
-    def _transform_vectors(W1: Tensor, matrices: Tensor) -> Tensor:
-        if W1.shape[-1] != 2:
-            raise ValueError(f"flat inputs are transformed as 2-D points; got P = {W1.shape[-1]}")
-        # w^T (T x) = (T^T w)^T x: the row transforms by T^T (Sec. 3.2)
-        return torch.einsum("msji,mdj->msdi", matrices[..., :2, :2], W1)  # (M, S, D, 2)
 
     def features(self, x: Tensor, matrices: Tensor | None) -> Tensor:
         """Hidden features ``c * phi((W1 o T) x + b)`` (``c = feature_scale``), for images computed as
