@@ -1,20 +1,17 @@
 """Chapter 2's claims, their sub-checks and rules (fixed before the results they judge), and the values the stored
 parts give them.
 
-The claims are read from Tables 1-3 in the layout of ``results.collect`` (``t1 = {net: {dataset: result}}``,
-``t2`` / ``t3`` with ``test_acc`` ``(I, V)`` and ``eta`` ``(I, V, 6)``); arrays may be numpy arrays or tensors.
-Sub-checks are kept as JSON-friendly outcomes (bools, or ``"holds"`` / ``"contradicts"`` / ``"inconclusive"``), so
-a record's saved checks are judged again by today's rules.
+The claims read Tables 1-3 in the layout of ``results.collect`` (``t1 = {net: {dataset: result}}``, ``t2`` / ``t3``
+with ``test_acc`` ``(I, V)`` and ``eta`` ``(I, V, 6)``). Sub-checks are JSON-friendly outcomes (bools, or
+``"holds"`` / ``"contradicts"`` / ``"inconclusive"``), so a record's saved checks are judged again by today's rules.
 
-The Table 2 / 3 nets train on ``table2_seeds`` seeds (3 in standard and paper): the claims that rank the
-invariance types by accuracy (C2.5, C2.7) are effects over those seeds; with one seed (quick, and the earlier
-whole-run records) they are "inconclusive (n = 1)": one run cannot separate a difference of a point or two
-from seed noise. The Table 1 nets train once: the location claims (where the ELBO peaks, where η ends) carry
-their own tolerances, stated in each rule. Learned η that never moved (``|η| < ETA_MOVED`` everywhere it matters)
-makes an invariant model the plain MLP: its η claims are inconclusive with that reason (issue 21, item 6), never a
-win. C2.5-C2.7 with a sub-check left undecided and none failing are inconclusive, not partly (issue 26, a rule added
-after seeing results). C2.11 (Fig. 2 over seeds) reads the ablation parts' ``ETA_LEARNS_ARM`` arm: a page's own,
-or the full study's (``full_ablation``) where the page passes it.
+The claims that rank the invariance types by accuracy (C2.5, C2.7) are effects over the ``table2_seeds`` seeds;
+with one seed (quick, and the earlier whole-run records) they are "inconclusive (n = 1)". The location claims
+(where the ELBO peaks, where η ends) carry their own tolerances, stated in each rule. Learned η that never moved
+(``|η| < ETA_MOVED`` everywhere it matters) makes an invariant model the plain MLP: its η claims are inconclusive
+with that reason (issue 21, item 6); C2.5-C2.7 with a sub-check left undecided and none failing are inconclusive,
+not partly (issue 26, a rule added after seeing results). C2.11 (Fig. 2 over seeds) reads the ablation's
+``ETA_LEARNS_ARM`` arm: a page's own, or the full study's (``full_ablation``) where the page passes it.
 """
 from __future__ import annotations
 

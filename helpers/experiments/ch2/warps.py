@@ -33,7 +33,8 @@ def _check_matrices(matrices: Tensor) -> tuple[int, int]:
 
 
 def blur_is_identity(sigma: float, dtype: torch.dtype = torch.float32) -> bool:
-    """Whether a blur of ``sigma`` pixels is the identity to ``dtype``'s precision (``blur_weights``' rule)."""
+    """Whether a blur of ``sigma`` pixels is the identity to ``dtype``'s precision: the nearest tap's relative weight
+    ``exp(-1 / (2 sigma^2))`` is below ``1e-3 * eps`` (for the paper's sigma 0.1 the outer taps weigh ``e^-50``)."""
     return sigma == 0 or math.exp(-0.5 / sigma**2) < 1e-3 * torch.finfo(dtype).eps
 
 
@@ -42,12 +43,8 @@ def blur_weights(weights: Tensor, sigma: float) -> Tensor:
 
     Args:
         weights: ``(..., C, H, W)``.
-        sigma: standard deviation in pixels; 0 returns the input. The blur is ``helpers.transforms.blur``
-            (``2 * ceil(3 sigma) + 1`` taps). For the paper's sigma 0.1 the outer taps weigh
-            ``e^-50 ~ 2e-22`` of the centre: the blur is the identity to float precision, so when
-            the nearest tap's relative weight ``exp(-1 / (2 sigma^2))`` is below ``1e-3 * eps`` of
-            the dtype the convolution is skipped (same numbers, half the cost of a training step;
-            a test checks it against the explicit blur).
+        sigma: standard deviation in pixels (``helpers.transforms.blur``, ``2 * ceil(3 sigma) + 1`` taps); skipped
+            where ``blur_is_identity`` (the same numbers at half the cost of a training step; a test checks it).
 
     Returns:
         The same shape.
