@@ -8,7 +8,7 @@ The compute, read top-down:
   (App. A), the first layer's warps and their adjoint (Sec. 3.2), the training step's fast operators (issue 39), and
   ``InvariantNet``, M shallow nets with learnable weight-space invariance and their ELBO (eqs. 3, 6, 9);
 - ``train``: ``fit_sweep`` / ``evaluate``, a sweep of M members trained as one model;
-- ``sweeps``: the training runs, one per experiment (``run_toy``, ``run_rotation_sweep``, ``run_invariance_type``)
+- ``sweeps``: the training runs, one per experiment (``toy``, ``run_rotation_sweep``, ``run_invariance_type``)
   and the parts' runs; ``ablation``: what the parameterisation costs, the paper's settings and one departure at a
   time (the ``ab`` parts' runs); ``eta_sweep``: the fixed-eta study of ``scripts/ch2_eta_sweep.py``;
 - ``parts``: the list of parts, one per experiment and dataset (``toy``, ``t1-<net>-<dataset>``, ``t2-<dataset>``,
