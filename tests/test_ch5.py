@@ -13,7 +13,8 @@ from torchvision.transforms.v2.functional import gaussian_blur
 from helpers import data, registry
 from helpers.claims import VERDICTS
 from helpers.experiments import ch5
-from helpers.metrics import image_coordinates
+from helpers.groups import ROT4
+from helpers.metrics import image_coordinates, output_lens
 from helpers.experiments.ch2.settings import TrainConfig
 from helpers.training import FitConfig
 
@@ -40,7 +41,8 @@ def models(need_data):
 
 
 def test_output_lens_wt_exact_plain_fails(models, digits):
-    wt, plain = (ch5.lenses.output_lens([models[k]], digits[:2], TINY) for k in ("WT", "plain"))
+    wt, plain = (output_lens([models[k]], digits[:2], ROT4, TINY.n_eval, TINY.n_si, TINY.ig_steps)
+                 for k in ("WT", "plain"))
     assert wt["LI"][0] < 1e-10 and wt["DI"][0] < 1e-10 and wt["SI"][0] > 1 - 1e-5
     assert plain["LI"][0] > 1e-6 and plain["DI"][0] > 1e-9 and plain["SI"][0] < 0.99   # untrained: small logits
 
@@ -163,7 +165,8 @@ def test_cnn_family_wt_exact_at_every_layer_and_plain_fails(digits, need_data):
     need_data("mnist")
     torch.manual_seed(0)
     wt, plain = (ch5.zoo.make_model(k, (4, 8, 8), arch="cnn") for k in ("WT", "plain"))
-    out = {k: ch5.lenses.output_lens([m], digits[:2], TINY) for k, m in (("WT", wt), ("plain", plain))}
+    out = {k: output_lens([m], digits[:2], ROT4, TINY.n_eval, TINY.n_si, TINY.ig_steps)
+           for k, m in (("WT", wt), ("plain", plain))}
     assert out["WT"]["LI"][0] < 1e-10 and out["WT"]["DI"][0] < 1e-10 and out["WT"]["SI"][0] > 1 - 1e-5
     assert out["plain"]["LI"][0] > 1e-8 and out["plain"]["SI"][0] < 0.99
     lay = ch5.lenses.layer_lens(wt, digits[0])

@@ -110,9 +110,7 @@ def _s3(zoo: dict, base: str) -> list | None:
 
 
 def _s4(df, zoo: dict, base: str) -> list | None:
-    if "eta_star" not in df or df.eta_star.isna().all():
-        return None
-    d = networks(df, "mlp").dropna(subset=["eta_star"])
+    d = networks(df, "mlp")
     star = {k: zoo.get(f"{k} · {base}", {}).get("eta_star") for k in ("plain", "DA-R4", "DA-SO2")}
     if any(v is None for v in star.values()):
         return None
@@ -121,7 +119,7 @@ def _s4(df, zoo: dict, base: str) -> list | None:
 
 
 def _s5(df) -> list | None:
-    ir = df[(df.kind == "IR") & ((df["arch"] == "mlp") if "arch" in df else True)]  # the MLP sweep, nu = 0 included
+    ir = df[(df.kind == "IR") & (df.arch == "mlp")]  # the MLP sweep, nu = 0 included
     if ir.nu.nunique() < 2:
         return None
     return [Correlation(ir.nu, ir.LI, sign=-1), Correlation(ir.nu, ir.SI, sign=1),

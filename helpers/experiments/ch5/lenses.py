@@ -24,22 +24,21 @@ layers: their per-layer lenses are NaN.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ... import metrics
 from ...groups import ROT4
-from ...metrics import (capture, in_equivariance, layer_in_equivariance, polarization_matrix_image,
+from ...metrics import (capture, in_equivariance, layer_in_equivariance, output_lens, polarization_matrix_image,
                         preferred_rotation, spectrum_and_bias, variance_along)
 from ...models import MLP, GroupPooledMLP, SmallCNN
 from ..ch3 import rotation
-from ..ch4 import sub_network
 from .settings import DEPTH, Settings
 from .zoo import EtaNet
 
-__all__ = ["ROTATION_GENERATOR", "layers_of", "output_lens", "layer_lens", "depth_means",
+__all__ = ["ROTATION_GENERATOR", "layers_of", "layer_lens", "depth_means",
            "liegg_lens", "hidden_features", "liegg_layers", "marginal_lens", "measure"]
 
 #: The unit rotation generator J / sqrt(2) in LieGG's (row, col) coordinates, flattened like a row of E: (4,).
@@ -65,12 +64,6 @@ def layers_of(model: nn.Module) -> dict[str, nn.Module]:
     acts = [m for m, nxt in zip(mods, mods[1:]) if isinstance(nxt, nn.Linear) and not isinstance(m, nn.Flatten)]
     names = {**first, **{f"h{i + 1 + len(first)}": m for i, m in enumerate(acts)}}
     return {**names, "logits": mods[-1]}
-
-
-def output_lens(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings) -> dict:
-    """Chapter 1's Table 1 columns over R4 for each member (``metrics.output_lens`` with the profile's ``n_eval``,
-    ``n_si`` and ``ig_steps``): ``{"acc", "LI", "DI", "SI"}``, each ``[M]``."""
-    return metrics.output_lens(models, test, ROT4, s.n_eval, s.n_si, s.ig_steps)
 
 
 def layer_lens(model: nn.Module, x: Tensor) -> dict:
@@ -122,23 +115,21 @@ def liegg_lens(model: nn.Module, x: Tensor) -> dict:
 
 
 def hidden_features(model: nn.Module) -> list:
-    """Callables ``(B, 28, 28) -> (B, C)``, the activations after each hidden layer in depth order (the layers of
-    ``layers_of`` but the logits): chapter 4's ``sub_network`` of an MLP; for WT the pooled layer, then
-    ``sub_network`` of the rest on it; for a ``SmallCNN`` each block's maps, flattened.
+    """Callables ``(B, 28, 28) -> (B, C)``, the outputs of the layers of ``layers_of`` but the logits in depth order
+    (read by a forward hook, flattened): an MLP's activations after each hidden layer, WT's pooled layer first, a
+    ``SmallCNN``'s block maps."""
+    return [partial(_output_of, model, m) for m in list(layers_of(model).values())[:-1]]
 
-    Raises:
-        ValueError: a model that is neither ``MLP``, ``GroupPooledMLP`` nor ``SmallCNN``.
-    """
-    if isinstance(model, SmallCNN):
-        return [lambda x, k=k: model.blocks[:k](x.unsqueeze(1)).flatten(1) for k in (1, 2, 3)]
-    if isinstance(model, GroupPooledMLP):
-        n = sum(isinstance(m, nn.Linear) for m in model.rest)
-        rest = [lambda x, sub=sub_network(model.rest, k): sub(model.pooled(x)) for k in range(1, n)]
-        return [model.pooled, *rest]
-    if isinstance(model, MLP):
-        n = sum(isinstance(m, nn.Linear) for m in model)
-        return [sub_network(model, k) for k in range(1, n)]
-    raise ValueError(f"hidden_features needs an MLP, a GroupPooledMLP or a SmallCNN, got {type(model).__name__}")
+
+def _output_of(model: nn.Module, module: nn.Module, x: Tensor) -> Tensor:
+    """``module``'s output ``(B, ...)`` in ``model(x)``, flattened to ``(B, C)`` (gradients flow to ``x``)."""
+    out: list[Tensor] = []
+    hook = module.register_forward_hook(lambda _m, _i, o: out.append(o))
+    try:
+        model(x)
+    finally:
+        hook.remove()
+    return out[0].flatten(1)
 
 
 def liegg_layers(model: nn.Module, x: Tensor) -> np.ndarray:
@@ -166,10 +157,9 @@ def marginal_lens(model: nn.Module, train: tuple[Tensor, Tensor], s: Settings) -
     return {"eta_star": math.degrees(r["eta"]), "log_lik": r["log_lik"], "gain": r["gain"]}
 
 
-def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings,
-            train: tuple[Tensor, Tensor] | None = None) -> dict:
+def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings, train: tuple[Tensor, Tensor]) -> dict:
     """Every lens on each of M trained members of one configuration (``test``, ``train``: ``(x (B, 28, 28),
-    y (B,))``; without ``train`` the marginal-likelihood lens is skipped).
+    y (B,))``).
 
     Returns:
         ``{"acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias", "liegg_rotation", "eta_star", "eta_gain",
@@ -179,11 +169,10 @@ def measure(models: list[nn.Module], test: tuple[Tensor, Tensor], s: Settings,
     """
     dev = next(models[0].parameters()).device
     x = test[0][: s.n_eval].to(dev)  # (B, 28, 28)
-    out = output_lens(models, test, s)
-    if train is not None:
-        ml = [marginal_lens(m, train, s) for m in models]
-        out |= {"eta_star": [r["eta_star"] for r in ml], "eta_gain": [r["gain"] for r in ml],
-                "probe_log_lik": np.array([r["log_lik"] for r in ml])}  # (M, K)
+    out = output_lens(models, test, ROT4, s.n_eval, s.n_si, s.ig_steps)  # chapter 1's Table 1 columns over R4
+    ml = [marginal_lens(m, train, s) for m in models]
+    out |= {"eta_star": [r["eta_star"] for r in ml], "eta_gain": [r["gain"] for r in ml],
+            "probe_log_lik": np.array([r["log_lik"] for r in ml])}  # (M, K)
     out["eta_learned"] = [m.eta_degrees if isinstance(m, EtaNet) else None for m in models]
     lie = [liegg_lens(m, x) for m in models]
     out |= {"liegg_variance": [r["variance"] for r in lie], "liegg_bias": [r["bias"] for r in lie],

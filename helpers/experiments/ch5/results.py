@@ -35,21 +35,18 @@ def members(ev: Mapping) -> dict[str, dict]:
 def frame(ev: Mapping):
     """One row per trained network (configuration x seed), one column per lens (``LENSES``) plus
     ``config``, ``kind``, ``nu``, ``arch`` (``mlp`` / ``cnn``), ``member`` (seed index) and ``hidden``; per-depth columns ``inv_``, ``eqv_`` and
-    ``lie_`` + Early / Middle / Late / Final (NaN for ML-η), ``eta_star`` (the probe's eta, degrees; NaN in
-    records before the probe) and ``eta_learned`` (ML-η's own eta, NaN otherwise): a ``pandas.DataFrame``."""
+    ``lie_`` + Early / Middle / Late / Final (NaN for ML-η), ``eta_star`` (the probe's eta, degrees) and
+    ``eta_learned`` (ML-η's own eta, NaN otherwise): a ``pandas.DataFrame``."""
     rows = []
     for lab, r in members(ev).items():
         for m in range(len(r["acc"])):
             row = {"config": lab, "kind": r["kind"], "nu": r["nu"], "hidden": "×".join(map(str, r["hidden"])),
                    "arch": r.get("arch", "mlp"), "member": m}
             row |= {k: float(r[k][m]) for k in ("acc", "LI", "DI", "SI", "liegg_variance", "liegg_bias",
-                                                "liegg_rotation")}
-            row["eta_star"] = float(r["eta_star"][m]) if "eta_star" in r else float("nan")
-            learned = r.get("eta_learned", [None] * len(r["acc"]))[m]
-            row["eta_learned"] = float("nan") if learned is None else float(learned)
-            row |= {f"inv_{p}": float(r["inv_parts"][m][i]) for i, p in enumerate(DEPTH)}
-            row |= {f"eqv_{p}": float(r["eqv_parts"][m][i]) for i, p in enumerate(DEPTH)}
-            row |= {f"lie_{p}": float(r["lie_parts"][m][i]) for i, p in enumerate(DEPTH)}
+                                                "liegg_rotation", "eta_star")}
+            row["eta_learned"] = float("nan") if r["eta_learned"][m] is None else float(r["eta_learned"][m])
+            row |= {f"{pre}_{p}": float(r[f"{pre}_parts"][m][i]) for pre in ("inv", "eqv", "lie")
+                    for i, p in enumerate(DEPTH)}
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -58,6 +55,5 @@ def networks(df, arch: str | None = "mlp"):
     """The zoo's distinct networks of one family (``arch``: ``"mlp"``, the MLP zoo with ML-η, or ``"cnn"``; None:
     both): IR at nu = 0 is DA-R4 itself (same seeds, batches and augmentations, and eq. 4's term times 0), so its
     rows are dropped rather than counted twice."""
-    fam = df["arch"] if "arch" in df else "mlp"
-    keep = ~((df.kind == "IR") & (df.nu == 0)) & ((fam == arch) if arch else True)
+    keep = ~((df.kind == "IR") & (df.nu == 0)) & ((df.arch == arch) if arch else True)
     return df[keep]

@@ -13,7 +13,7 @@ from ...noise import Correlation
 from .results import LENSES, frame, members, networks
 from .settings import DEPTH
 
-__all__ = ["pair", "KIND_COLORS", "SCATTER_LENSES", "summary", "summary_parts", "ranks", "headline", "correlations", "scatter_matrix",
+__all__ = ["pair", "KIND_COLORS", "SCATTER_LENSES", "summary", "summary_parts", "ranks", "headline", "scatter_matrix",
            "nu_lenses", "draw_nu", "nu_values", "agreement", "findings", "subsets", "layer_lenses", "probe_curves"]
 
 #: One colour per regime (chapter 1's WT / DA / IR colours where they exist).
@@ -81,19 +81,6 @@ def summary_parts(ev: Mapping) -> dict[str, pd.DataFrame]:
             for name, cols in (("accuracy and chapter 1's output lenses", output),
                                ("chapter 4's LieGG and chapter 2's preferred η", rest),
                                ("the per-layer lenses of chapters 3 and 4", layer)) if cols}
-
-
-def correlations(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES, arch: str = "mlp") -> pd.DataFrame:
-    """Spearman rho between every two lenses over the zoo's networks, with its 95 % interval (Fisher's z), as
-    ``"rho [lo, hi]"`` strings; signs as measured (not oriented)."""
-    df = networks(frame(ev))
-    out = pd.DataFrame(index=[LENSES[k][1] for k in lenses], columns=[LENSES[k][1] for k in lenses], dtype=object)
-    for a in lenses:
-        for b in lenses:
-            c = pair(df, a, b)
-            lo, hi = c.interval
-            out.loc[LENSES[a][1], LENSES[b][1]] = f"{c.rho:+.2f} [{lo:+.2f}, {hi:+.2f}]"
-    return out
 
 
 def scatter_matrix(ev: Mapping, lenses: Sequence[str] = SCATTER_LENSES, arch: str = "mlp") -> plt.Figure:
@@ -173,8 +160,7 @@ def nu_values(ev: Mapping) -> list[float]:
 def _ir(ev: Mapping) -> pd.DataFrame:
     """The IR networks of the MLP family (ν = 0: DA-R4), one row per network."""
     df = frame(ev)
-    fam = df["arch"] if "arch" in df else "mlp"
-    return df[(df.kind == "IR") & (fam == "mlp")]
+    return df[(df.kind == "IR") & (df.arch == "mlp")]
 
 
 def nu_lenses(ev: Mapping, lenses: Sequence[str] = ("acc", "LI", "SI", "inv_Middle", "eqv_Middle", "liegg_rotation",
@@ -251,11 +237,10 @@ def findings(ev: Mapping) -> str:
              "Means by regime (all sizes): " + "; ".join(
                  f"{k}: acc {r.acc:.1f} %, LI {r.LI:.2g}, SI {r.SI:.2f}, LieGG rot. var. {r.liegg_rotation:.2g}"
                  for k, r in by.iterrows()) + "."]
-    if df.eta_star.notna().any():
-        base = df[df.kind == "plain"].hidden.iloc[0]
-        star = df[(df.hidden == base) | (df.kind == "ML-η")].groupby("config", sort=False).eta_star.agg(["mean", "std"])
-        lines.append("Preferred η* (ch2's lens, degrees, mean ± std over seeds): " + "; ".join(
-            f"{k.split(' · ')[0]} {r['mean']:.0f} ± {r['std']:.0f}" for k, r in star.iterrows()) + ".")
+    base = df[df.kind == "plain"].hidden.iloc[0]
+    star = df[(df.hidden == base) | (df.kind == "ML-η")].groupby("config", sort=False).eta_star.agg(["mean", "std"])
+    lines.append("Preferred η* (ch2's lens, degrees, mean ± std over seeds): " + "; ".join(
+        f"{k.split(' · ')[0]} {r['mean']:.0f} ± {r['std']:.0f}" for k, r in star.iterrows()) + ".")
     ml = df[df.kind == "ML-η"]
     if len(ml):
         lines.append(f"ML-η learned η = {ml.eta_learned.mean():.1f} ± {ml.eta_learned.std():.1f}° at "
@@ -301,8 +286,6 @@ def probe_curves(ev: Mapping, degrees: Sequence[float]) -> plt.Figure:
         rows = fam[((fam.hidden == base) | (fam.kind == "ML-η")) & ((fam.kind != "IR") | (fam.nu == fam.nu.max()))]
         for lab in rows.config.unique():
             r = zoo[lab]
-            if "probe_log_lik" not in r:
-                continue
             ll = np.asarray(r["probe_log_lik"])  # (M, K)
             gain = (ll - ll[:, :1]).mean(0)  # (K,)
             color = KIND_COLORS[r["kind"]]

@@ -23,7 +23,7 @@ from ..ch1 import fit_ir_sweep
 from ..ch2 import InvariantNet, fit_sweep, invariance_mask, linspace_eps
 from .settings import ARCHS, KINDS, N_CLASSES, SIZE, Settings
 
-__all__ = ["Config", "make_model", "label", "train", "train_ir", "EtaNet", "train_eta"]
+__all__ = ["Config", "make_model", "train", "train_ir", "EtaNet", "train_eta"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,7 @@ class Config:
     arch: str = "mlp"
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown model kind {self.kind!r}; valid: {list(KINDS)}")
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown architecture {self.arch!r}; valid: {list(ARCHS)}")
+        _check(self.kind, self.arch)
         if self.arch == "cnn" and self.kind == "ML-η":
             raise ValueError("ML-η is chapter 2's one-hidden-layer net; there is no CNN of it")
         if self.kind == "ML-η" and len(self.hidden) != 1:
@@ -50,18 +47,21 @@ class Config:
 
     @property
     def label(self) -> str:
-        return label(self.kind, self.hidden, self.nu, self.arch)
+        """The configuration's name on the page, e.g. ``"IR ν=10 · 96×3"``, ``"DA-R4 · 48×3"`` or
+        ``"WT · CNN 8-16-32"``."""
+        h = self.hidden
+        if self.arch == "cnn":
+            size = f"CNN {'-'.join(map(str, h))}"
+        else:
+            size = f"{h[0]}×{len(h)}" if len(set(h)) == 1 else "-".join(map(str, h))
+        return f"{self.kind}{f' ν={self.nu:g}' if self.nu is not None else ''} · {size}"
 
 
-def label(kind: str, hidden, nu: float | None = None, arch: str = "mlp") -> str:
-    """A configuration's name on the page, e.g. ``"IR ν=10 · 96×3"``, ``"DA-R4 · 48×3"`` or
-    ``"WT · CNN 8-16-32"``."""
-    h = tuple(hidden)
-    if arch == "cnn":
-        size = f"CNN {'-'.join(map(str, h))}"
-    else:
-        size = f"{h[0]}×{len(h)}" if len(set(h)) == 1 else "-".join(map(str, h))
-    return f"{kind}{f' ν={nu:g}' if nu is not None else ''} · {size}"
+def _check(kind: str, arch: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; valid: {list(ARCHS)}")
 
 
 def make_model(kind: str, hidden, activation: str = "swish", arch: str = "mlp") -> nn.Module:
@@ -72,10 +72,7 @@ def make_model(kind: str, hidden, activation: str = "swish", arch: str = "mlp") 
     Raises:
         ValueError: an unknown kind or architecture, or ML-η (trained as one sweep by ``train_eta``).
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown model kind {kind!r}; valid: {list(KINDS)}")
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; valid: {list(ARCHS)}")
+    _check(kind, arch)
     if kind == "ML-η":
         raise ValueError("ML-η members are chapter 2's InvariantNet, built and trained as one sweep by train_eta")
     if arch == "cnn":
