@@ -56,12 +56,11 @@ def figure_markdown(name: str, caption: str, alt: str) -> str:
     return f"```{{glue:figure}} {name}\n:name: {name}\n:alt: {alt}\n\n{caption}\n```\n"
 
 
-def figure(fig, name: str, caption: str, alt: str | None = None, close: bool = True) -> None:
+def figure(fig, name: str, caption: str, alt: str | None = None) -> None:
     """Show ``fig`` as a numbered figure with ``caption`` (a paragraph of MyST: math and roles work) and ``alt``
-    (what the figure shows, for a reader who cannot see it; default: the caption).
+    (what the figure shows, for a reader who cannot see it; default: the caption), then close it.
 
-    In the book the page refers to it as ``{numref}`name```. ``close``: close the figure afterwards (else the
-    inline backend shows it a second time at the end of the cell).
+    In the book the page refers to it as ``{numref}`name```.
 
     Raises:
         ValueError: a bad ``name`` (see ``figure_markdown``), an empty caption or alt, or ``fig`` not a Figure.
@@ -81,10 +80,9 @@ def figure(fig, name: str, caption: str, alt: str | None = None, close: bool = T
     else:
         display(fig)
         display(Markdown(f"*Figure `{name}`.* {_one_line(caption, 'caption')}"))
-    if close:
-        import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
 
-        plt.close(fig)
+    plt.close(fig)  # else the inline backend shows it a second time at the end of the cell
 
 
 # ----------------------------------------------------------------------------- tables
@@ -121,15 +119,13 @@ _FIT_STYLES = [
 FIT_COLUMNS = 7
 
 
-def table(frame, caption: str, precision: int = 3, na_rep: str = "—", hide_index: bool = False,
-          fit: bool | None = None):
+def table(frame, caption: str, precision: int = 3, hide_index: bool = False):
     """``frame`` (a DataFrame, or a Styler) as a pandas ``Styler`` with ``caption`` inside its HTML, floats to
     ``precision`` decimals (``number``: very small or large ones in scientific notation, in text columns too),
-    missing values as ``na_rep``, compact cells; display it (or make it a cell's last
-    expression).
+    missing values as a dash, compact cells; display it (or make it a cell's last expression).
 
-    ``fit``: the table takes the column's width and its cells wrap at spaces to stay within it (default: for a
-    table of ``FIT_COLUMNS`` or more columns, index included); a narrower table keeps its own width.
+    A table of ``FIT_COLUMNS`` or more columns (index included) takes the column's width and its cells wrap at
+    spaces to stay within it; a narrower table keeps its own width.
 
     Raises:
         ValueError: an empty caption, or ``frame`` neither a DataFrame nor a Styler.
@@ -141,16 +137,14 @@ def table(frame, caption: str, precision: int = 3, na_rep: str = "—", hide_ind
     if isinstance(frame, pd.Series):
         frame = frame.to_frame()
     if isinstance(frame, pd.DataFrame):
-        styler = frame.style.format(lambda v: number(v, precision), na_rep=na_rep)
+        styler = frame.style.format(lambda v: number(v, precision), na_rep="—")
     elif isinstance(frame, Styler):
         styler = frame
     else:
         raise ValueError(f"table() takes a DataFrame or a Styler, got {type(frame).__name__}")
     if caption is None:
         raise ValueError("a table needs a caption")
-    data = styler.data
-    if fit is None:
-        fit = data.shape[1] + (0 if hide_index else data.index.nlevels) >= FIT_COLUMNS
+    fit = styler.data.shape[1] + (0 if hide_index else styler.data.index.nlevels) >= FIT_COLUMNS
     styler = styler.set_caption(caption).set_table_attributes('class="dataframe ls-table"')
     styles = _TABLE_STYLES + (_FIT_STYLES if fit else [])
     styler = styler.set_table_styles(styles, overwrite=False)

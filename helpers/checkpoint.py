@@ -46,7 +46,6 @@ import os
 import shutil
 import time
 import warnings
-import zipfile
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -57,7 +56,7 @@ import torch
 from .data import _READ, note_read
 from .environment import env_seconds
 from .locks import atomic_write
-from .partfile import IntegrityError, array_hash, decode, dumps, encode
+from .partfile import IntegrityError, array_hash, decode, dumps, encode, read_npz
 from .provenance import git_commit, now
 from .store import other_data
 
@@ -96,17 +95,13 @@ class Checkpoints:
             tag = self._tag()
             held = json.loads(tag.read_text()) if tag.exists() else {}
             if held.get("settings_hash") != digest:
-                self.clear()
+                shutil.rmtree(self.folder, ignore_errors=True)
             else:
                 self.earlier_s = float(held.get("wall_s", 0.0))
         if self.pieces is not None:  # both tags count from the part's first run: the later save is the larger
             held = _read_tag(self.pieces / "state.json")
             if held.get("settings_hash") == digest:
                 self.earlier_s = max(self.earlier_s, float(held.get("wall_s", 0.0)))
-
-    @property
-    def enabled(self) -> bool:
-        return self.folder is not None
 
     def _tag(self) -> Path:
         assert self.folder is not None
@@ -158,11 +153,6 @@ class Checkpoints:
         self._last[key] = now
         return True
 
-    def clear(self) -> None:
-        """Remove the folder and everything in it."""
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
     def _piece_path(self, key: str) -> Path:
         assert self.pieces is not None
         return self.pieces / f"{_checked(key, 'piece')}.json"
@@ -176,18 +166,12 @@ class Checkpoints:
         doc = _read_tag(path)
         if doc.get("settings_hash") != self.digest:
             return None
-        other = other_data(doc.get("data") or {})
-        if other:
+        if other_data(doc.get("data") or {}):
             return None  # computed on other data than this machine's: trained again
         arrays: Any = {}
         if doc.get("arrays"):
             npz = path.with_suffix(".npz")
-            try:
-                with np.load(npz, allow_pickle=False) as z:
-                    arrays = {k: z[k] for k in z.files}
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-                raise ValueError(f"piece {npz} cannot be read ({type(err).__name__}: {err}); delete it and "
-                                 f"{path.name} to train that piece again") from err
+            arrays = read_npz(npz, path)
             bad = [k for k, h in (doc.get("array_hashes") or {}).items()  # pieces kept before hashes: none
                    if k not in arrays or array_hash(arrays[k]) != h]
             if bad:

@@ -238,12 +238,14 @@ def differences(a: Any, b: Any, path: str = "result") -> list[str]:
 
 
 def read_npz(npz: Path, record: Path) -> dict[str, np.ndarray]:
+    """The arrays of the npz beside ``record`` (a stored part or a piece); an ``IntegrityError`` naming both files
+    when it cannot be read."""
     try:
         with np.load(npz, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise IntegrityError(f"stored part {record}: its arrays {npz} cannot be read ({type(err).__name__}: {err}; "
-                             "truncated or not an npz); delete both files to recompute") from err
+        raise IntegrityError(f"{record}: its arrays {npz} cannot be read ({type(err).__name__}: {err}; truncated or "
+                             "not an npz); delete both files to compute them again") from err
 
 
 def _where_in(tree: Any, name: str, path: str = "result") -> str:

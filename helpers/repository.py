@@ -89,10 +89,6 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, HERE)'''
 
 
-def _notebooks(root: Path) -> list[Path]:
-    return sorted((root / "book").glob("*.ipynb"))
-
-
 def _first_code(nb: dict) -> dict:
     cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     if not cells:
@@ -102,7 +98,7 @@ def _first_code(nb: dict) -> dict:
 
 def setup_cells(root: str | Path | None = None) -> dict[Path, str]:
     """Each chapter notebook's first code cell (its setup cell), by notebook path."""
-    return {p: "".join(_first_code(json.loads(p.read_text()))["source"]) for p in _notebooks(_root(root))}
+    return {p: "".join(_first_code(json.loads(p.read_text()))["source"]) for p in sorted((_root(root) / "book").glob("*.ipynb"))}
 
 
 def stale_setup_cells(root: str | Path | None = None) -> list[Path]:

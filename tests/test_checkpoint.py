@@ -99,7 +99,7 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
 
 
 def test_without_a_part_nothing_is_saved_and_keys_are_checked(tmp_path):
-    assert not checkpoint.active().enabled and checkpoint.active().load("k") is None
+    assert checkpoint.active().folder is None and checkpoint.active().load("k") is None
     assert not checkpoint.active().save("k", {"a": 1}, force=True)
     ck = checkpoint.Checkpoints(tmp_path / "c", "sha256:a", every_s=3600)
     assert not ck.save("k", {"a": 1})  # within every_s of the first look: not yet
@@ -139,7 +139,7 @@ def test_a_folder_that_cannot_be_written_turns_checkpoints_off_without_failing_t
     ck = checkpoint.Checkpoints(blocker / "p.ckpt", "sha256:a", every_s=0)
     with pytest.warns(RuntimeWarning, match="checkpoints off for this part: cannot write"):
         assert not ck.save("k", {"a": 1})
-    assert not ck.enabled and ck.load("k") is None and not ck.save("k", {"a": 1}, force=True)
+    assert ck.folder is None and ck.load("k") is None and not ck.save("k", {"a": 1}, force=True)
 
 
 def test_a_killed_ensemble_resumes_to_the_uninterrupted_numbers(tmp_path):
