@@ -1,14 +1,11 @@
-"""One package per chapter (``ch0`` ... ``ch4``), each with the same files:
+"""One package per chapter (``ch0`` ... ``ch5``), one paper each, with the same files, the compute top-down:
+``settings`` (profiles), ``data`` (chapter-only datasets, never synthetic stand-ins for real data), ``models`` and
+``measures`` (where the chapter has modules and read-outs of its own), ``runs`` (what each part trains and measures,
+returning numbers and arrays, never models), ``parts`` (only the list of parts: ``all_parts(settings) ->
+list[helpers.parts.Part]``); and the reading, which never imports the compute: ``results`` (stored results
+reshaped, where the chapter needs it), ``paper`` (the paper's typed-in numbers), ``claims`` (the claims, their rules
+fixed before the results, and the values computed from part results) and ``views`` (figures and tables).
 
-- ``settings``: the frozen ``Settings`` dataclass and ``SETTINGS = {"quick": ..., "standard": ..., "paper": ...}``;
-- ``data``: chapter-only datasets (built from ``helpers.data``; never synthetic stand-ins for real data);
-- ``models``: chapter-only modules (where the chapter has any);
-- ``parts``: the compute, ``all_parts(settings) -> list[helpers.parts.Part]``; each part returns numbers and
-  arrays, never models, and trains what it measures;
-- ``views``: figures and tables drawn from part results (numpy arrays, as the store gives them back);
-- ``claims``: ``CLAIMS`` (the rules, fixed before results), ``values(ev)`` (the measured value of each claim from
-  the part results) and ``table(ev)``.
-
-Each package exposes ``STEM`` (its notebook's stem), ``SETTINGS`` and ``PARTS`` (= ``parts.all_parts``) for
-``helpers.runner``. Core modules never import this package; what two chapters use lives in the core.
+Each package exposes what ``helpers.runner`` needs: ``STEM`` (its notebook's stem), ``SETTINGS`` and ``PARTS``
+(= ``parts.all_parts``). Core modules never import this package; what two chapters use lives in the core.
 """

@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import plots
 
-__all__ = ["headline", "examples", "curves"]
+__all__ = ["headline", "examples"]
 
 
 def examples(r: dict):
@@ -15,8 +15,10 @@ def examples(r: dict):
     return plots.image_grid(np.asarray(ex["images"]), titles=[str(int(v)) for v in ex["labels"]])
 
 
-def curves(r: dict, seeds) -> plt.Figure:
-    """Validation accuracy per epoch of each seed: the loop (circles) and the ensemble (crosses)."""
+def headline(ev) -> plt.Figure:
+    """The page's first figure: validation accuracy per epoch of each seed, the loop (circles) against the ensemble
+    (crosses)."""
+    r, seeds = ev["ensemble-vs-loop"], ev.settings.seeds
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for m, (a, b) in enumerate(zip(r["val_curve_loop"], r["val_curve_ensemble"])):
         ax.plot(np.arange(1, len(a) + 1), 100 * np.asarray(a), "o-", color=f"C{m}", label=f"seed {seeds[m]}: loop")
@@ -25,8 +27,3 @@ def curves(r: dict, seeds) -> plt.Figure:
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="The ensemble retraces each separate run")
     ax.legend(fontsize="small", ncol=2)
     return fig
-
-
-def headline(ev) -> plt.Figure:
-    """The page's first figure: each seed's validation curve, loop against ensemble."""
-    return curves(ev["ensemble-vs-loop"], ev.settings.seeds)
