@@ -311,8 +311,7 @@ def split_indices(n: int, sizes, seed: int) -> list[Tensor]:
     return list(torch.split(perm[: sum(sizes)], sizes))
 
 
-def subset(name: str, n: int, seed: int, train: bool = True, root: str | os.PathLike | None = None
-           ) -> tuple[Tensor, Tensor]:
+def subset(name: str, n: int, seed: int, train: bool = True) -> tuple[Tensor, Tensor]:
     """A seeded random subset of ``n`` images of one split as floats in ``[0, 1]`` (capped at what exists).
 
     The subset of ``seed`` is the first ``n`` of one permutation, so a larger ``n`` extends a smaller one.
@@ -321,7 +320,7 @@ def subset(name: str, n: int, seed: int, train: bool = True, root: str | os.Path
         ``(x, y)``: ``(B, H, W)`` (MNIST-like) or ``(B, 3, 32, 32)`` (CIFAR-10) float32, and ``(B,)`` int64, with
         ``B = min(n, len(split))``.
     """
-    x, y = load(name, train=train, root=root)
+    x, y = load(name, train=train)
     (idx,) = split_indices(len(x), (min(int(n), len(x)),), seed)
     return to_unit(x[idx]), y[idx]
 

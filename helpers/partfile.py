@@ -1,27 +1,20 @@
 """The file of a stored part: its encoding, its hashes, and the checks that make it evidence.
 
-A part's result (nested dicts and lists of numbers, strings and arrays; never models) is written as a record,
-``<part>.s<seed>.json`` (the tree, arrays of up to 64 numbers inline, and what makes it evidence), and an npz of
-its larger arrays (``helpers.store`` places them). The record (``FORMAT`` 2) carries chapter, part, profile,
-seed, the settings it ran with, the datasets it read (``data``: ``{name: identity}``, ``helpers.data.identity``)
-and their settings hash, provenance (``helpers.provenance``), and, to make every stored number verifiable:
+A record (``FORMAT`` 2; its fields: docs/architecture.md, *The store format*) holds the result tree (arrays of up to
+64 numbers inline, larger ones in an npz beside it, placed by ``helpers.store``), the settings, the datasets it read
+(``data``, ``helpers.data.identity``), its settings hash (``part_hash``: chapter, part, version, seed, the settings
+the part uses and, when it read any, its data; ``Digest`` is the hash before the data are known), provenance, and,
+to make every number verifiable, ``arrays`` (the SHA-256 of each npz array: dtype, shape and bytes) and ``content``
+(the SHA-256 of the record without its result and of each top-level entry of the result, so that a mismatch names
+what differs), summed up in ``content_hash``.
 
-- ``arrays``: the SHA-256 of each array in the npz (dtype, shape and bytes), so a record paired with another
-  run's arrays is detected;
-- ``content``: the SHA-256 of the record without its result (``record``) and of each top-level entry of the result
-  (``result``), so that a mismatch names what differs; ``content_hash``: the SHA-256 of all of it.
+Every read recomputes these hashes and the settings hash (``check_record``, ``check_arrays``): a mismatch raises
+``IntegrityError`` naming the file and what differs; a record of the old format (no content hash) names
+``python -m helpers migrate-store`` (``helpers.migration``).
 
-Every read recomputes these hashes and the settings hash from the stored settings (``check_record``,
-``check_arrays``); a mismatch raises ``IntegrityError`` naming the file and what differs. A record of the old
-format (no content hash) is an error too, naming ``python -m helpers migrate-store`` (``helpers.migration``).
-
-The settings hash (``part_hash``) covers chapter, part, version, seed, the settings the part uses and the data
-it read (``data``; left out when the part read no dataset). The data enter after the run: ``Digest`` is the hash
-before they are known, and ``Digest.with_data`` the hash with them.
-
-Encoding (``encode`` / ``decode``, exact round trip): tensors and numpy arrays come back as numpy arrays of
-the same dtype and shape; dicts whose keys are not all strings come back with their int / float / bool keys;
-tuples come back as lists; NaN and inf survive (Python's JSON writes ``NaN`` / ``Infinity``).
+Encoding (``encode`` / ``decode``, exact round trip): tensors and numpy arrays come back as numpy arrays of the
+same dtype and shape; dicts whose keys are not all strings come back with their int / float / bool keys; tuples
+come back as lists; NaN and inf survive (Python's JSON writes ``NaN`` / ``Infinity``).
 """
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ computes a metric. ``METHOD_COLORS`` keeps a method's colour the same across cha
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Sequence
 
 import matplotlib
@@ -20,7 +19,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["METHOD_COLORS", "PAGE_COLUMN_PX", "MIN_TEXT_PX", "MIN_SHOWN", "DPI", "set_style", "min_text_px",
-           "shown_fraction", "max_width_in", "column_figsize", "panel_grid", "legible", "image_grid", "savefig"]
+           "shown_fraction", "max_width_in", "column_figsize", "panel_grid", "legible", "image_grid"]
 
 #: The rendered book's text column in pixels (sphinx-book-theme in a 1280-px window): a wider figure is shrunk
 #: to it, and its text with it.
@@ -191,11 +190,3 @@ def image_grid(images: Tensor | np.ndarray, titles: Sequence[str] | None = None,
             ax.set_title(titles[i], fontsize="small")
     fig.tight_layout()
     return fig
-
-
-def savefig(fig, output_dir: str | os.PathLike, name: str) -> Path:
-    """Save ``fig`` as ``<output_dir>/<name>.png`` and return the path."""
-    path = Path(output_dir) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    return path

@@ -11,7 +11,6 @@ rules (``helpers.history`` writes it). Nothing here judges a claim.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import math
 import os
@@ -22,7 +21,7 @@ from typing import Any, Mapping
 from .claims import Claim, ClaimResult, ClaimTable, Undecided
 from .noise import Correlation, Effect, Seeds
 from .profiles import PROFILES, Profile, resolve
-from .provenance import device_name, versions
+from .provenance import device_name, now, versions
 
 __all__ = ["RunRecord", "output_dir_for", "results_root", "recorded", "recorded_runs",
            "recorded_claims", "value_from_record", "FROZEN_DIR", "frozen", "frozen_table"]
@@ -85,7 +84,7 @@ class RunRecord:
             "wall_time_s": round(self.wall_time_s, 2),
             "versions": versions(),
             "seed": self.seed,
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": now(),
             "numbers": _jsonable(self.numbers),
             "claims": claims.to_records() if claims is not None else [],
         }

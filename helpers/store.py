@@ -63,9 +63,7 @@ def open_store(path: str | os.PathLike) -> "Store":
     """A store at ``path``: protected when it is (inside) the committed ``results/`` (``is_committed``); the
     literal ``"results"`` means the checkout's committed store wherever the command runs."""
     root = repo_root_or_none()
-    if str(path) == "results" and root is not None:
-        return Store(root / "results", protected=True)
-    return Store(path, protected=is_committed(path))
+    return Store(root / "results" if str(path) == "results" and root is not None else path)  # protected: __init__
 
 
 def default_store() -> "Store":
