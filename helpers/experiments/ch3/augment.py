@@ -82,20 +82,20 @@ def randaugment_batch(x: Tensor, gen: torch.Generator, num_ops: int = 2, magnitu
 
 
 class CutMixLoss:
-    """CutMix (Yun et al. 2019) inside the loss: paste a random box from a shuffled batch, mix the labels by area.
+    """CutMix (Yun et al. 2019, alpha 1) inside the loss: paste a random box from a shuffled batch, mix the labels by
+    area.
 
     ``loss(forward, x (B, C, H, W), y (B,)) -> scalar``, with its own seeded draws; ``state_dict`` /
     ``load_state_dict`` carry them, so that ``fit``'s checkpoints resume the same boxes.
     """
 
-    def __init__(self, seed: int, alpha: float = 1.0):
-        self.alpha = alpha
+    def __init__(self, seed: int):
         self.gen = torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, forward, x: Tensor, y: Tensor) -> Tensor:
         B, _, H, W = x.shape
-        lam = float(self.rng.beta(self.alpha, self.alpha)) if self.alpha > 0 else 1.0
+        lam = float(self.rng.beta(1.0, 1.0))
         perm = torch.randperm(B, generator=self.gen).to(x.device)
         h, w = int(H * math.sqrt(1 - lam)), int(W * math.sqrt(1 - lam))
         cy, cx = (int(v) for v in torch.randint(H, (2,), generator=self.gen))
@@ -114,6 +114,4 @@ class CutMixLoss:
         self.rng.bit_generator.state = state["rng"]
 
 
-def cutmix_loss(seed: int, alpha: float = 1.0) -> CutMixLoss:
-    """CutMix's loss with draws seeded by ``seed`` (``CutMixLoss``)."""
-    return CutMixLoss(seed, alpha)
+cutmix_loss = CutMixLoss  #: CutMix's loss with draws seeded by ``seed``

@@ -60,9 +60,5 @@ def part_means(r: dict) -> dict:
     """``{"invariance_parts", "equivariance_parts", "equivariance_shared_parts"}``, each ``(5,)``: means over
     the layers of each depth part (``metrics.PARTS`` order) of a ``layer_in_equivariance`` result."""
     idx = {n: i for i, n in enumerate(r["layers"])}
-    out = {}
-    for key in MEASURES:
-        if key not in r:  # records made before the shared matching was measured
-            continue
-        out[f"{key}_parts"] = np.array([np.mean([r[key][idx[n]] for n in r["parts"][p]]) for p in DEPTH_PARTS])
-    return out
+    return {f"{key}_parts": np.array([np.mean([r[key][idx[n]] for n in r["parts"][p]]) for p in DEPTH_PARTS])
+            for key in MEASURES}

@@ -43,22 +43,6 @@ def _online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
         return False
 
 
-class _Normalised(nn.Module):
-    """A pretrained classifier behind its own input standardisation (inputs in [0, 1])."""
-
-    mean: Tensor  # buffers (1, 3, 1, 1)
-    std: Tensor
-
-    def __init__(self, model: nn.Module, mean, std):
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.model((x - self.mean) / self.std)
-
-
 def load_images(image_dir: str, n: int, size: int = 224) -> Tensor:
     """``n`` images (jpg/png) from ``image_dir`` and its subfolders, evenly spaced through the sorted paths (so a
     folder of class subfolders gives every class its share): shorter side resized to ``size``, centre crop, in
@@ -140,12 +124,14 @@ def measure_pretrained(x: Tensor, models: dict[str, float] | None = None, device
         "spearman": {transform: {measure key: [ρ per part (5)]}}, "n_images": n}``.
     """
     import timm
+    from torchvision.transforms.v2 import Normalize
+
     rots, shifts = [rotation(k) for k in (1, 2, 3)], [diagonal_shift(p, exact=False) for p in (32, 64)]
     x = x.to(device)
     out: dict = {}
     for name, acc in (models or PRETRAINED).items():
         m: Any = timm.create_model(name, pretrained=pretrained).eval()
-        net = _Normalised(m, m.pretrained_cfg["mean"], m.pretrained_cfg["std"]).to(device)
+        net = nn.Sequential(Normalize(m.pretrained_cfg["mean"], m.pretrained_cfg["std"]), m).to(device)  # in [0, 1]
         layers = pretrained_layers(m)
         out[name] = {"acc": acc, "kind": "token" if is_token_model(m) else "cnn"}
         for key, ts in (("translation", shifts), ("rotation", rots)):

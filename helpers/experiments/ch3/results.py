@@ -24,11 +24,12 @@ import math
 from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 
 from ...metrics.similarity import PARTS as DEPTH_PARTS
 from .settings import MEASURES, MNIST6_TASKS, Settings, aug_part, mnist6_part, width_part
 
-__all__ = ["collect", "mean_parts", "int_widths", "matched_widths", "common_accuracy", "at_accuracy", "plateau",
+__all__ = ["collect", "mean_parts", "measured", "matched_widths", "common_accuracy", "at_accuracy", "plateau",
            "PLATEAU_POINTS", "frames"]
 
 PLATEAU_POINTS = 1.0  #: the largest change (points of validation accuracy) over the last 10 % of epochs of a plateau
@@ -58,6 +59,12 @@ def mean_parts(runs: list[dict], key: str) -> np.ndarray:
     return np.mean([r[f"{key}_parts"] for r in runs], 0)
 
 
+def measured(runs: list[dict]) -> list[str]:
+    """The ``MEASURES`` keys that ``runs`` (measure results) hold per part (an earlier record lacks eq. 7's shared
+    reading)."""
+    return [m for m in MEASURES if f"{m}_parts" in runs[0]]
+
+
 def frames(n: dict) -> dict:
     """Per-part numbers as tables (seed means) of the trained experiments in ``n``.
 
@@ -69,15 +76,13 @@ def frames(n: dict) -> dict:
         one column per depth part and ``accuracy`` (%); and ``"seconds"`` where every run is timed: training
         and measuring seconds per model (seeds summed), indexed by (experiment, model).
     """
-    import pandas as pd
-
     out = {}
     for key, label in (("mnist6", "task"), ("augmentations", "augmentation"), ("widths", "width")):
         if not n.get(key):
             continue
         rows = [{label: model if key != "widths" else f"k={model}", "measure": m,
                  **dict(zip(DEPTH_PARTS, mean_parts(r["runs"], m).tolist())), "accuracy": float(np.mean(r["acc"]))}
-                for model, r in n[key].items() for m in MEASURES if f"{m}_parts" in r["runs"][0]]
+                for model, r in n[key].items() for m in measured(r["runs"])]
         out[key] = pd.DataFrame(rows).set_index([label, "measure"])
     times = [{"experiment": key, "model": model if key != "widths" else f"k={model}",
               **{f"{phase} s": sum(x["seconds"][phase] for x in r["runs"]) for phase in ("train", "measure")}}
@@ -89,15 +94,10 @@ def frames(n: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- the matched-accuracy rule
-def int_widths(wid: dict | None) -> list[int]:
-    """The widths k of ``collect``'s ``"widths"`` (int keys), ascending; [] for None."""
-    return sorted(k for k in (wid or {}) if isinstance(k, int))
-
-
 def matched_widths(wid: dict, eq: str = "equivariance_shared") -> dict | None:
     """The widths at the common validation accuracy of the rule (module docstring): ``{"acc": A* (%), "values": {k: (seeds,
     5) {eq}_parts at A*}}``; None unless every network of every width has tracked points."""
-    ks = int_widths(wid)
+    ks = sorted(wid)
     runs = [r for k in ks for r in wid[k]["runs"]]
     if len(ks) < 2 or not all(len(r.get("track") or []) for r in runs):
         return None

@@ -49,7 +49,7 @@ def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
     return out
 
 
-def run_toy(size: int = 28, n: int = 16, seed: int = 0) -> dict:
+def run_toy(n: int = 16, seed: int = 0) -> dict:
     """Fig. 3: rotation in/equivariance per layer of the three toy CNNs on ``n`` real MNIST test digits
     (90/180/270°). Returns ``{"invariant" | "equivariant" | "random": measure(...)}``."""
     x, _ = data.load("mnist", train=False)
@@ -60,7 +60,7 @@ def run_toy(size: int = 28, n: int = 16, seed: int = 0) -> dict:
 
 # --------------------------------------------------------------------------- trained networks
 def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
-                      transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None
+                      transforms: list, desc: str = "", checkpoint_key: str | None = None
                       ) -> tuple[float, dict, nn.Module]:
     """Build a network after seeding with ``seed``, train it (``fit``; inside a part its training resumes from
     checkpoints under ``checkpoint_key``), and measure it on ``xe``.
@@ -72,8 +72,8 @@ def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, s
     torch.manual_seed(seed)
     model = make()
     torch.manual_seed(seed)
-    res = fit(model.to(device), ds["train"], ds["val"], cfg, augment=augment, loss_fn=loss_fn, seed=seed,
-              device=device, desc=desc, checkpoint_key=checkpoint_key)
+    res = fit(model.to(device), ds["train"], ds["val"], cfg, seed=seed, device=device, desc=desc,
+              checkpoint_key=checkpoint_key)
     t_fit = time.perf_counter()
     acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
     t1 = time.perf_counter()
@@ -205,7 +205,8 @@ def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict
         baseline, ``"fig2b"`` (``fig2b``).
     """
     out, f2b = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug),
-                           first=fig2b if aug == "baseline" else None, track_epochs=_track(s, "augmentations"))
+                           first=fig2b if aug == "baseline" else None,
+                           track_epochs=s.track_epochs if s.track_augmentations else ())
     if aug == "baseline":
         out["fig2b"] = f2b
     return {"augmentation": aug, **out}
@@ -215,17 +216,8 @@ def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
     """Fig. 6b, one width: WRN-k (``wrn_blocks`` per stage) of each CIFAR seed, no augmentation; translation
     in/equivariance. Returns ``{"width", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
     out, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
-                         key=f"width-{k}", track_epochs=_track(s, "widths"),
-                         stop_acc=s.stop_acc(k) if s.width_stop_acc else None)
+                         key=f"width-{k}", track_epochs=s.track_epochs, stop_acc=s.stop_acc(k))
     return {"width": k, **out}
-
-
-def _track(s: Settings, experiment: str) -> tuple[int, ...]:
-    """The epochs at which ``experiment``'s networks are measured along training (reads only the settings its
-    parts declare: ``parts._track_uses``)."""
-    if not s.track_epochs or (experiment == "augmentations" and not s.track_augmentations):
-        return ()
-    return tuple(s.track_epochs)
 
 
 def fig2b(model: CifarResNet, x: Tensor) -> dict:
@@ -236,16 +228,12 @@ def fig2b(model: CifarResNet, x: Tensor) -> dict:
         ``{"correlation": (L,), "cosine": (L,), "magnitude": (L,), "rho_correlation", "rho_cosine", "layers"}``.
     """
     layers = {k: v for k, v in model.layers().items() if k.startswith(("stem", "block"))}
-    res = {}
+    L, res = len(layers), {}
     for kind in ("correlation", "cosine"):
         r = layer_in_equivariance(model, {**layers, "pool": model.pool, "final": model.head}, x, [rotation(1)], kind)
-        L = len(layers)
-        res[kind] = r["invariance"][:L]
-        res["magnitude"] = r["magnitude"][:L]
-    for kind in ("correlation", "cosine"):
-        res[f"rho_{kind}"] = float(np.corrcoef(res[kind], res["magnitude"])[0, 1])
-    res["layers"] = list(layers)
-    return res
+        res[kind], res["magnitude"] = r["invariance"][:L], r["magnitude"][:L]
+    res |= {f"rho_{kind}": float(np.corrcoef(res[kind], res["magnitude"])[0, 1]) for kind in ("correlation", "cosine")}
+    return res | {"layers": list(layers)}
 
 
 def pretrained(s: Settings, seed: int, device: torch.device) -> dict:

@@ -25,42 +25,33 @@ EQUIVARIANCE = {"shared": "equivariance_shared", "sample": "equivariance"}
 
 @dataclass(frozen=True)
 class Settings:
-    """One profile of the chapter.
+    """One profile of the chapter (paper values in brackets).
 
     Attributes:
-        seeds: training seeds of every model (paper: 3).
-        mnist6_train, mnist6_val: MNIST6 split sizes (validation images are also the evaluation set).
-        mnist6_fit: optimiser of the 7-layer CNN (paper: Adam 0.01, batch 128, L2 5e-4, 100 epochs, /10 at 25, 50).
-        cifar_train, cifar_val: CIFAR-10 images used (capped by what exists offline). Standard trains on
-            8,068 (the size of the offline subset) also where the full set downloads, so its CIFAR training
-            is the same size online and offline (all 50,000 would be 6.2 times the steps); paper uses all.
+        seeds: training seeds of every model [3]; cifar_seeds: those of the CIFAR models where they differ (standard
+            trains them on all three: C3.4a and C3.5 compare two networks' means, issue 21).
+        mnist6_train, mnist6_val: MNIST6 split sizes (the validation images are also the evaluation set).
+        mnist6_fit: optimiser of the 7-layer CNN [Adam 0.01, batch 128, L2 5e-4, 100 epochs, /10 at 25, 50].
+        cifar_train, cifar_val: CIFAR-10 images used (capped by what exists offline). Standard trains on the 8,068 of
+            the offline subset also where the full set downloads, so it is the same size online and offline [all].
         resnet_blocks: residual blocks per stage of the augmentation ResNet (7 -> ResNet-44).
-        wrn_blocks: blocks per stage of the wide ResNets (6 -> WRN-40); widths: its width factors.
-        cifar_fit: optimiser (paper: SGD 0.1, momentum 0.9, L2 1e-4, batch 128, 200 epochs, /10 at 100, 150), in
-            bfloat16 mixed precision (``FitConfig.precision``; the paper does not say).
+        wrn_blocks: blocks per stage of the wide ResNets (6 -> WRN-40); widths: their width factors.
+        cifar_fit: optimiser [SGD 0.1, momentum 0.9, L2 1e-4, batch 128, 200 epochs, /10 at 100, 150], in bfloat16
+            mixed precision (``FitConfig.precision``; the paper does not say).
         augmentations, widths: which variants are trained.
-        n_eval: evaluation images for the measure (paper: 2000).
-        shifts: diagonal shifts in pixels (paper: 1..16; whole pixels at every layer, see
-            ``equivariance.diagonal_shift``).
-        cifar_seeds: seeds of the CIFAR models when they differ from ``seeds``. Standard trains the CIFAR models
-            on all three seeds: C3.4a and C3.5 compare two networks' means, which one seed cannot decide
-            (issue 21; it triples the CIFAR parts' GPU time, about 30 min of an H100 in all).
-        n_pretrained: images for the pretrained ImageNet models, Figs. 4 and 7 (paper: 2000).
-        image_dir: natural images for the pretrained models: a folder, ``"imagenette"`` (downloaded), or ``""``
-            (the pretrained part is skipped). The page's ``image_dir`` parameter sets it; only the ``pretrained``
-            part reads it.
-        track_epochs: epochs (counted from 1 as they end) after which the width parts measure each network on the
-            evaluation images, with its validation accuracy (``track``: the matched-accuracy rule); () tracks none.
-        track_augmentations: the augmentation parts track at ``track_epochs`` too.
-        width_stop_acc: ``((k, acc %), ...)``: WRN-40-k stops training once its validation accuracy reaches acc
-            (measured there), for widths whose whole schedule the CPU cannot afford; the matched-accuracy
-            comparison needs them only up to the common accuracy.
-        channels_last: the networks (the MNIST6 CNN and the CIFAR nets) train in channels-last memory layout in
-            float32 too (bf16 always does): the same model and optimisation, other float rounding; ~1.25x faster a
-            ResNet-44 step and ~1.6x the 7-layer CNN's on this CPU at one thread (benchmarks.ch3_throughput,
-            interleaved A/B).
-        The last four are left out of the settings hashes while they hold their defaults (the parts stored before
-        them keep their hashes) and enter only the hashes of the parts that read them.
+        n_eval: evaluation images of the measure [2000]; n_pretrained: those of the pretrained models, Figs. 4, 7.
+        shifts: diagonal shifts in pixels [1..16; whole pixels at every layer, ``equivariance.diagonal_shift``].
+        image_dir: natural images for the pretrained models: a folder, ``"imagenette"`` or ``""`` (skipped); only the
+            ``pretrained`` part reads it.
+        track_epochs: epochs (counted from 1) after which the CIFAR networks are measured along training, with their
+            validation accuracy (``track``: the matched-accuracy rule); track_augmentations: the augmentation parts
+            too, not only the widths.
+        width_stop_acc: ``((k, acc %), ...)``: WRN-40-k stops (measured there) once its validation accuracy reaches
+            acc; the matched-accuracy comparison needs it only up to the common accuracy.
+        channels_last: the networks train in channels-last layout in float32 too (bf16 always does): other float
+            rounding, ~1.25x (ResNet-44) to ~1.6x (7-layer CNN) faster a step at one CPU thread
+            (``benchmarks.ch3_throughput``).
+        The last four enter only the hashes of the parts that read them, and only away from their defaults.
     """
 
     seeds: tuple[int, ...]
@@ -106,14 +97,11 @@ def _sgd(epochs: int, milestones: tuple[int, ...], precision: str = "bf16") -> F
                      schedule="step", milestones=milestones, gamma=0.1, eval_batch_size=1000, precision=precision)
 
 
-#: The steps profile's CIFAR schedule (issue 40), declared before its results: 100 epochs (6,300 steps of 128 on the
-#: 8,068-image subset), not the paper's 200, with the paper's drops moved to 50 % and 75 % (epochs 50 and 75), because
-#: a 200-epoch run of ResNet-44 costs ~4 h of one CPU thread per seed (benchmarks.ch3_throughput). Float32: on this
-#: CPU (no AMX) bf16 autocast is no faster than float32 at one thread, so no precision rule is needed; the networks
-#: train in channels-last layout (``channels_last``), ~1.25x faster a ResNet-44 step in float32.
+#: The steps profile's CIFAR schedule (issue 40), fixed before its results: 100 epochs (6,300 steps of 128 on the
+#: 8,068-image subset), the paper's drops at 50 % and 75 %: 200 epochs of ResNet-44 cost ~4 h of one CPU thread per
+#: seed (benchmarks.ch3_throughput). Float32 (bf16 is no faster on this CPU), in channels-last layout.
 STEPS_EPOCHS = 100
-#: Epochs after which the steps profile measures its width networks: dense early (accuracy moves fast), and just
-#: after each learning-rate drop (50, 75), where it jumps.
+#: Epochs after which the steps profile measures its width networks: dense early, and just after each drop.
 STEPS_TRACK = (1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 51, 53, 56, 60, 70, 75, 76, 80, 90, 100)
 
 

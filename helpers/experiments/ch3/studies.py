@@ -62,9 +62,9 @@ def mixed_precision(root=None) -> dict[str, pd.DataFrame]:
     for path in sorted((results_root(root) / "benchmarks").glob("mixed-precision-*.json")):
         rec = json.loads(path.read_text())
         c, dev = rec["compare"], rec["device"]
-        seeds = rec.get("seed_list", list(range(rec["seeds"])))
         out[f"{dev}: validation accuracy (%) per seed, ResNet-44, {rec['n_train']:,} images, {rec['epochs']} epochs"] = (
-            pd.DataFrame({"fp32": c["acc_fp32"], "bf16": c["acc_bf16"]}, index=pd.Index(seeds, name="seed")).round(1))
+            pd.DataFrame({"fp32": c["acc_fp32"], "bf16": c["acc_bf16"]},
+                         index=pd.Index(rec["seed_list"], name="seed")).round(1))
         rows = {"accuracy (points)": {"bf16 - fp32": c["acc_diff"], "rule's bound": max(2 * c["acc_diff_se"], 1.0),
                                       "holds": c["accuracy_holds"]}}
         for m, v in c["measures"].items():
@@ -100,12 +100,10 @@ def readings(rec: dict) -> dict[str, dict[str, dict]]:
 def readings_frame(rec: dict) -> pd.DataFrame:
     """``readings`` as a table: per claim, the value, verdict and why under eq. 7 with c' shared over X (the
     chapter's verdict) and with c' per image (the second reading), read from the record, never retyped."""
-    def ours(c):
-        v = c.get("ours")
+    def ours(v):
         return f"{v:.3g}" if isinstance(v, float) else ("—" if v is None else str(v))
 
-    rows = [{"claim": cid, "shared: ours": ours(r["shared"]), "shared: verdict": r["shared"]["verdict"],
-             "shared: why": r["shared"]["why"], "per image: ours": ours(r["per image"]),
-             "per image: verdict": r["per image"]["verdict"], "per image: why": r["per image"]["why"]}
+    rows = [{"claim": cid, **{f"{reading}: {k}": ours(c.get("ours")) if k == "ours" else c[k]
+                              for reading, c in r.items() for k in ("ours", "verdict", "why")}}
             for cid, r in readings(rec).items()]
     return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()

@@ -3,26 +3,23 @@
 Figures follow the paper's: per-layer bars (Fig. 3), per-part bars (Fig. 5), per-part lines over variants
 (Fig. 6), Fig. 2b's invariance against magnitude, and Figs. 4 / 7 for the pretrained models. Each is sized for the
 book's page column (``plots.panel_grid`` / ``plots.column_figsize``), with its legend outside the plotted data,
-and carries no suptitle unless one is asked for: the page gives it a numbered caption (``helpers.captions``).
+and carries no suptitle: the page gives it a numbered caption (``helpers.captions``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from ... import captions, plots
 from ...metrics.similarity import PARTS as DEPTH_PARTS
-from .results import collect, frames, matched_widths, plateau
+from ...noise import K_SE, Effect, outcome_of
+from .results import collect, frames, matched_widths, measured, plateau
 from .settings import MEASURES, SETTINGS
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-__all__ = ["headline", "demo_frame", "demo_maps", "plot_layers", "toy", "toy_frame", "plot_part_bars", "plot_mnist6",
-           "plot_parts", "plot_translation", "accuracies", "plot_fig2b", "plot_pretrained", "FRAME_CAPTIONS",
-           "subcheck_frame", "curves", "plateau_frame", "plot_matched", "show_experiments", "show_so_far"]
+__all__ = ["headline", "demo_frame", "demo_maps", "toy", "toy_frame", "plot_mnist6", "plot_translation", "accuracies",
+           "plot_fig2b", "plot_pretrained", "FRAME_CAPTIONS", "subcheck_frame", "curves", "plateau_frame", "plot_matched",
+           "show_experiments", "show_so_far"]
 
 #: One panel of the page's multi-panel figures, inches: three fit the column's widest legible figure side by side.
 PANEL = (3.2, 2.9)
@@ -37,11 +34,9 @@ def _legend_below(fig, ax, ncol: int | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- Figs. 2a and 3
-def demo_frame(demo: dict) -> "pd.DataFrame":
+def demo_frame(demo: dict) -> pd.DataFrame:
     """Fig. 2a's numbers as a table: each similarity (rows) of the random maps and their noisy copies, as they are
     and with 0.5 added to both (columns)."""
-    import pandas as pd
-
     return pd.DataFrame({kind: {"maps as they are": float(demo[kind]["plain"]),
                                 "both + 0.5": float(demo[kind]["shifted"])} for kind in ("correlation", "cosine")}
                         ).T.rename_axis("similarity")
@@ -54,100 +49,78 @@ def demo_maps(demo: dict) -> plt.Figure:
                             titles=["map", "noisy copy", "map + 0.5", "copy + 0.5"])
 
 
-def plot_layers(ax, r: dict, title: str = "") -> None:
-    """In- vs equivariance (eq. 7, c' shared over X) per layer of one ``measure`` result, as paired bars (Figs. 3, 5
-    style)."""
-    x = np.arange(len(r["layers"]))
-    ax.bar(x - 0.2, r["invariance"], 0.4, label=MEASURES["invariance"], color=plots.METHOD_COLORS["invariance"])
-    ax.bar(x + 0.2, r["equivariance_shared"], 0.4, label=MEASURES["equivariance_shared"],
-           color=plots.METHOD_COLORS["equivariance"])
-    ax.set_xticks(x, r["layers"], rotation=45, ha="right")
-    ax.set(ylim=(min(0.0, float(np.min(r["invariance"])) - 0.05), 1.05), title=title,
-           ylabel="mean correlation\n(1 = exact)")
-
-
 def toy(toy_result: dict) -> plt.Figure:
-    """Fig. 3: rotation in/equivariance per layer of the toy CNNs, one panel each, the legend under the panels."""
+    """Fig. 3: rotation invariance and equivariance (eq. 7, c' shared over X) per layer of the toy CNNs as paired
+    bars, one panel each, the legend under the panels."""
     fig, axes = plots.panel_grid(len(toy_result), PANEL, sharey=True, layout="constrained")
     for ax, (name, r) in zip(axes, toy_result.items()):
-        plot_layers(ax, r, f"{name} filters")
-    for ax in axes[1:]:
-        ax.set_ylabel("")          # the panels share their y axis
+        x = np.arange(len(r["layers"]))
+        for dx, key in ((-0.2, "invariance"), (0.2, "equivariance_shared")):
+            ax.bar(x + dx, r[key], 0.4, label=MEASURES[key], color=plots.METHOD_COLORS[key.split("_")[0]])
+        ax.set_xticks(x, r["layers"], rotation=45, ha="right")
+        ax.set(ylim=(min(0.0, float(np.min(r["invariance"])) - 0.05), 1.05), title=f"{name} filters")
+    axes[0].set_ylabel("mean correlation\n(1 = exact)")   # the panels share their y axis
     _legend_below(fig, axes[0], ncol=2)
     return fig
 
 
-def toy_frame(toy_result: dict) -> "pd.DataFrame":
+def toy_frame(toy_result: dict) -> pd.DataFrame:
     """The toy CNNs' per-layer values: rows (network, measure), one column per layer."""
-    import pandas as pd
-
     rows = {(name, MEASURES[k]): dict(zip(r["layers"], np.asarray(r[k], dtype=float).tolist()))
             for name, r in toy_result.items() for k in MEASURES if k in r}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["network", "measure"])
 
 
 # --------------------------------------------------------------------------- Figs. 5 and 6
-def plot_part_bars(ax, runs: list[dict], title: str = "") -> None:
-    """Per-part ``MEASURES`` (those the runs have; mean ± std over seeds) as grouped bars (Fig. 5 style)."""
-    x = np.arange(len(DEPTH_PARTS))
-    keys = [k for k in MEASURES if f"{k}_parts" in runs[0]]
-    w = 0.8 / len(keys)
-    for i, key in enumerate(keys):
-        v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
-        ax.bar(x + (i - (len(keys) - 1) / 2) * w, v.mean(0), w, yerr=v.std(0) if len(v) > 1 else None, capsize=2,
-               label=MEASURES[key], color=plots.METHOD_COLORS.get(key.split("_")[0]),
-               alpha=0.45 if key == "equivariance" else 1.0)  # the second reading (c' per image) paler
-    ax.set_xticks(x, DEPTH_PARTS)
-    ax.set(ylim=(-0.3, 1.05), title=title, ylabel="mean correlation\n(1 = exact)")
+def _mean_std(runs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The seed mean of ``{key}_parts`` over ``runs`` ``(5,)`` and its std over seeds (None for one seed)."""
+    v = np.array([r[f"{key}_parts"] for r in runs])  # (seeds, 5)
+    return v.mean(0), v.std(0) if len(v) > 1 else None
 
 
-def plot_mnist6(mn: dict, title: str | None = None) -> plt.Figure:
-    """Fig. 5: one panel of ``plot_part_bars`` per MNIST6 task, the legend under the panels; ``title`` a
-    suptitle (none by default: the page captions it). ``mn``: ``{task: {"acc", "runs"}}``."""
+def plot_mnist6(mn: dict) -> plt.Figure:
+    """Fig. 5: one panel per MNIST6 task of the per-part ``MEASURES`` its runs have (mean ± std over seeds) as grouped
+    bars, the legend under the panels. ``mn``: ``{task: {"acc", "runs"}}``."""
     fig, axes = plots.panel_grid(len(mn), PANEL, sharey=True, layout="constrained")
+    x = np.arange(len(DEPTH_PARTS))
     for ax, (task, r) in zip(axes, mn.items()):
-        plot_part_bars(ax, r["runs"], f"{task} (acc {np.mean(r['acc']):.1f} %)")
-    for ax in axes[1:]:
-        ax.set_ylabel("")          # the panels share their y axis
+        keys = measured(r["runs"])
+        w = 0.8 / len(keys)
+        for i, key in enumerate(keys):
+            mean, std = _mean_std(r["runs"], key)
+            ax.bar(x + (i - (len(keys) - 1) / 2) * w, mean, w, yerr=std, capsize=2, label=MEASURES[key],
+                   color=plots.METHOD_COLORS.get(key.split("_")[0]),
+                   alpha=0.45 if key == "equivariance" else 1.0)  # the second reading (c' per image) paler
+        ax.set_xticks(x, DEPTH_PARTS)
+        ax.set(ylim=(-0.3, 1.05), title=f"{task} (acc {np.mean(r['acc']):.1f} %)")
+    axes[0].set_ylabel("mean correlation\n(1 = exact)")   # the panels share their y axis
     _legend_below(fig, axes[0])
-    if title:
-        fig.suptitle(title)
     return fig
 
 
-def plot_parts(ax, runs: dict[str, list[dict]], key: str = "equivariance_shared", title: str = "") -> None:
-    """Per-part means (± std over seeds) of ``key`` for several trained variants, as lines over the parts."""
-    x = np.arange(len(DEPTH_PARTS))
-    for label, rs in runs.items():
-        v = np.array([r[f"{key}_parts"] for r in rs])  # (seeds, 5)
-        ax.errorbar(x, v.mean(0), yerr=v.std(0) if len(v) > 1 else None, marker="o", capsize=2, label=str(label))
-    ax.set_xticks(x, DEPTH_PARTS)
-    ax.set(ylabel=f"{MEASURES.get(key, key)} (mean correlation)", title=title, ylim=(-0.05, 1.05),
-           xlim=(-0.4, len(x) - 0.6))      # the end ticks' labels clear of the next panel's
-
-
-def plot_translation(variants: dict, title: str | None = None) -> plt.Figure:
-    """Figs. 6a/6b: one panel per ``MEASURES`` entry the runs have, a line per variant, the legend under the
-    panels; ``title`` a suptitle (none by default: the page captions it).
-
-    ``variants``: ``{label: {"acc": [...], "runs": [...]}}`` (augmentations or widths, from parts or a record).
-    """
+def plot_translation(variants: dict) -> plt.Figure:
+    """Figs. 6a/6b: one panel per ``MEASURES`` entry the runs have, a line per variant (per-part means ± std over
+    seeds), the legend under the panels. ``variants``: ``{label: {"acc": [...], "runs": [...]}}`` (augmentations or
+    widths, from parts or a record)."""
     runs = {str(k): v["runs"] for k, v in variants.items()}
-    keys = [k for k in MEASURES if f"{k}_parts" in next(iter(runs.values()))[0]]
+    keys = measured(next(iter(runs.values())))
     fig, axes = plots.panel_grid(len(keys), PANEL, sharey=True, layout="constrained")
+    x = np.arange(len(DEPTH_PARTS))
     for ax, key in zip(axes, keys):
-        plot_parts(ax, runs, key, MEASURES[key].replace(" (", "\n("))
-        ax.set_ylabel("")
+        for label, rs in runs.items():
+            mean, std = _mean_std(rs, key)
+            ax.errorbar(x, mean, yerr=std, marker="o", capsize=2, label=label)
+        ax.set_xticks(x, DEPTH_PARTS)
+        ax.set(title=MEASURES[key].replace(" (", "\n("), ylim=(-0.05, 1.05),
+               xlim=(-0.4, len(x) - 0.6))      # the end ticks' labels clear of the next panel's
     axes[0].set_ylabel("translation, mean correlation")
     _legend_below(fig, axes[0], ncol=min(len(runs), 5))
-    if title:
-        fig.suptitle(title)
     return fig
 
 
-def accuracies(variants: dict, prefix: str = "") -> str:
-    """``"<prefix><label> 45.7 %, ..."``: each variant's validation accuracy, seed mean."""
-    return ", ".join(f"{prefix}{k} {np.mean(v['acc']):.1f} %" for k, v in variants.items())
+def accuracies(variants: dict) -> str:
+    """``"<label> 45.7 %, ..."``: each variant's validation accuracy, seed mean."""
+    return ", ".join(f"{k} {np.mean(v['acc']):.1f} %" for k, v in variants.items())
 
 
 def plot_fig2b(f2: dict) -> plt.Figure:
@@ -201,7 +174,7 @@ FRAME_CAPTIONS = {
 }
 
 
-def subcheck_frame(checks: dict[str, list | None]) -> "pd.DataFrame":
+def subcheck_frame(checks: dict[str, list | None]) -> pd.DataFrame:
     """One row per sub-check of the trained-network claims (``claims.subchecks``'s output), to read each verdict
     from what it compares.
 
@@ -210,10 +183,6 @@ def subcheck_frame(checks: dict[str, list | None]) -> "pd.DataFrame":
         ``b``), ``a − b``, ``2 SE`` (beyond it a difference is more than seed noise; ``helpers.noise``) and
         ``outcome`` (holds / contradicts / inconclusive for effects over seeds; holds / fails for a threshold).
     """
-    import pandas as pd
-
-    from ...noise import K_SE, Effect, outcome_of
-
     rows = []
     for cid, pairs in checks.items():
         for label, c in pairs or []:
@@ -226,32 +195,27 @@ def subcheck_frame(checks: dict[str, list | None]) -> "pd.DataFrame":
 
 def headline(ev, s=None) -> plt.Figure:
     """The page's first figure: invariance and equivariance by depth in the MNIST6 CNNs (Fig. 5)."""
-    mn = collect(ev, s if s is not None else SETTINGS[ev.profile])["mnist6"]
-    return plot_mnist6(mn)
+    return plot_mnist6(collect(ev, s if s is not None else SETTINGS[ev.profile])["mnist6"])
 
 
 # --------------------------------------------------------------------------- training curves and matched accuracy
-def curves(variants: dict, title: str | None = None) -> plt.Figure:
+def curves(variants: dict) -> plt.Figure:
     """Each network's validation curve (% per epoch; ``train_tracked``'s ``curve``), one colour per variant, one
     line per seed, the legend under the axes. ``variants``: ``{label: {"runs": [...]}}`` (runs without a curve are
-    left out); ``title``: the axes' title (none by default: the page captions the figure)."""
+    left out)."""
     fig, ax = plt.subplots(figsize=plots.column_figsize(1, 1, (6.4, 3.4)), layout="constrained")
     for i, (label, v) in enumerate(variants.items()):
         for j, r in enumerate(x for x in v["runs"] if "curve" in x):
             c = np.asarray(r["curve"])
             ax.plot(np.arange(1, len(c) + 1), c, color=f"C{i}", lw=1, alpha=0.8, label=str(label) if j == 0 else None)
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
-    if title:
-        ax.set_title(title)
     _legend_below(fig, ax, ncol=min(len(variants), 5))
     return fig
 
 
-def plateau_frame(variants: dict) -> "pd.DataFrame":
+def plateau_frame(variants: dict) -> pd.DataFrame:
     """Per network (variant, seed): epochs trained, whether it stopped early, final and best validation accuracy
     and the change over its last 10 % of epochs (``results.plateau``: a plateau is < 1 point)."""
-    import pandas as pd
-
     rows = [{"variant": str(label), "seed": j, "epochs": len(r["curve"]), "stopped": bool(r.get("stopped", False)),
              "final %": float(r["curve"][-1]), "best %": float(np.max(r["curve"])),
              **{k: v for k, v in plateau(r["curve"]).items() if k != "window"}}
@@ -297,11 +261,6 @@ _EXPERIMENTS = {
 }
 
 
-def _variants(n: dict, key: str) -> dict:
-    """The experiment ``key`` of ``n`` keyed by its labels (widths as ``k=<k>``)."""
-    return {f"k={k}" if key == "widths" else str(k): r for k, r in n[key].items()}
-
-
 def show_experiments(n: dict, prefix: str, where: str) -> None:
     """Display the trained experiments ``n`` holds (``results.collect``'s layout, or an earlier record's
     ``numbers``) as numbered figures named ``<prefix>-<experiment>`` whose captions start with ``where``: Fig. 5,
@@ -312,7 +271,7 @@ def show_experiments(n: dict, prefix: str, where: str) -> None:
     for key, (paper, what, alt) in _EXPERIMENTS.items():
         if not n.get(key):
             continue
-        variants = _variants(n, key)
+        variants = {f"k={k}" if key == "widths" else str(k): r for k, r in n[key].items()}  # widths as k=<k>
         if key != "mnist6":
             display(Markdown(f"{where}, validation accuracy: {accuracies(variants)}."))
         fig = plot_mnist6(variants) if key == "mnist6" else plot_translation(variants)

@@ -3,9 +3,9 @@ rotation-MNIST and rotation-augmented CIFAR-10.
 
 Files: ``settings`` (profiles), ``data`` (eq. 5's task, rotation-MNIST, rotation-CIFAR-10), ``models`` (the
 invariant model, the Swish MLPs, widths for a parameter budget), ``measures`` (LieGG read-outs of trained
-networks), ``runs`` (the training runs), ``parts`` (the list of parts); the reading: ``results`` (stored
-results reshaped), ``paper`` (the typed-in numbers), ``views`` (figures and tables from part results and from the earlier
-whole-run records' frozen table), ``claims``. The package exposes what ``helpers.runner`` needs: ``STEM``, ``SETTINGS`` and ``PARTS``.
+networks), ``runs`` (the training runs), ``parts`` (the list of parts); the reading: ``results`` (stored results
+reshaped), ``paper`` (the typed-in numbers), ``views`` (figures and tables, also of the earlier whole-run records),
+``claims``. The package exposes what ``helpers.runner`` needs: ``STEM``, ``SETTINGS`` and ``PARTS``.
 """
 from __future__ import annotations
 
@@ -18,6 +18,6 @@ from .settings import SETTINGS, Settings
 
 STEM = "04_liegg"
 
-__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "O5Invariant", "hidden_for_params", "sub_network", "o5_target", "o5_dataset",
-           "rotation_mnist", "rotation_cifar10", "measure", "sample_complexity", "claims", "data", "measures",
-           "models", "paper", "parts", "results", "runs", "settings", "views"]
+__all__ = ["STEM", "SETTINGS", "PARTS", "Settings", "O5Invariant", "hidden_for_params", "sub_network", "o5_target",
+           "o5_dataset", "rotation_mnist", "rotation_cifar10", "measure", "sample_complexity", "claims", "data",
+           "measures", "models", "paper", "parts", "results", "runs", "settings", "views"]

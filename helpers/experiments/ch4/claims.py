@@ -84,7 +84,7 @@ def values(ev: Mapping) -> dict:
         "C4.4a": Seeds(deep),
         "C4.4b": Effect(shallow, deep, paired=False),
         "C4.4c": Seeds(100 * np.asarray(rot["deep"]["test_acc"], dtype=float)),
-        "C4.4d": Seeds(rot["deep"]["variance_pixel_units"]) if "variance_pixel_units" in rot["deep"] else None,
+        "C4.4d": Seeds(rot["deep"]["variance_pixel_units"]),
         "C4.5a": Correlation(col("n_params"), col("variance")),
         "C4.5b": Correlation(col("variance"), col("test_acc")),
         "C4.5c": Correlation(col("bias"), col("test_acc")),

@@ -30,8 +30,8 @@ def o5_dataset(n: int, seed: int) -> tuple[Tensor, Tensor]:
     return x, o5_target(x)[:, None]  # (n, 10), (n, 1)
 
 
-def rotation_mnist(n_train: int, n_val: int, n_test: int, blur: float = 1.5, seed: int = 0,
-                   root=None) -> dict[str, tuple[Tensor, Tensor]]:
+def rotation_mnist(n_train: int, n_val: int, n_test: int, blur: float = 1.5, seed: int = 0
+                   ) -> dict[str, tuple[Tensor, Tensor]]:
     """Rotation-MNIST rebuilt from the official MNIST files: uniform rotations in [0, 2 pi), then blur.
 
     Train and validation images are drawn (without overlap) from MNIST's training set, test images from
@@ -43,8 +43,7 @@ def rotation_mnist(n_train: int, n_val: int, n_test: int, blur: float = 1.5, see
     Raises:
         ValueError: more images asked for than MNIST has.
     """
-    xtr, ytr = data.load("mnist", train=True, root=root)
-    xte, yte = data.load("mnist", train=False, root=root)
+    (xtr, ytr), (xte, yte) = data.load("mnist", train=True), data.load("mnist", train=False)
     if n_train + n_val > len(xtr) or n_test > len(xte):
         raise ValueError(f"rotation_mnist: asked for {n_train}+{n_val} train/val and {n_test} test images; "
                          f"MNIST has {len(xtr)} and {len(xte)}")
@@ -59,11 +58,11 @@ def rotation_mnist(n_train: int, n_val: int, n_test: int, blur: float = 1.5, see
     return out
 
 
-def rotation_cifar10(s: Settings, seed: int = 0, root=None) -> dict[str, tuple[Tensor, Tensor]]:
+def rotation_cifar10(s: Settings, seed: int = 0) -> dict[str, tuple[Tensor, Tensor]]:
     """CIFAR-10 (colour, [0, 1], blurred by ``s.blur``) split into train/val, plus the test set.
 
-    Training rotations come as augmentation (``helpers.augment.random_rotation``); validation and test images are rotated
-    once, at random.
+    Training rotations come as augmentation (``helpers.augment.random_rotation``); validation and test images are
+    rotated once, at random.
 
     Returns:
         ``{"train": (x (B, 3, 32, 32), y (B,)), "val": ..., "test": ...}``.
@@ -71,8 +70,7 @@ def rotation_cifar10(s: Settings, seed: int = 0, root=None) -> dict[str, tuple[T
     Raises:
         FileNotFoundError: (from ``helpers.data.load``) when the images cannot be had.
     """
-    x, y = data.load("cifar10", train=True, root=root)
-    xt, yt = data.load("cifar10", train=False, root=root)
+    (x, y), (xt, yt) = data.load("cifar10", train=True), data.load("cifar10", train=False)
     n_train = min(s.cifar_train or len(x), len(x) - s.cifar_val)
     itr, iva = data.split_indices(len(x), [n_train, s.cifar_val], seed)
     gen = torch.Generator().manual_seed(seed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 __all__ = ["sweep_frame", "sweep_correlations", "bias_shifts", "worst_bias_shift"]
@@ -16,8 +17,6 @@ __all__ = ["sweep_frame", "sweep_correlations", "bias_shifts", "worst_bias_shift
 # ----------------------------------------------------------------------------- Experiment 3: the sweep
 def sweep_frame(ev: Mapping):
     """Every (parameter budget, depth, seed) row of the ``sweep-d<p>`` parts, as one DataFrame."""
-    import pandas as pd
-
     rows = [row for name in ev if name.startswith("sweep-d") for row in ev[name]["rows"]]
     return pd.DataFrame(rows).sort_values(["params", "depth", "seed"]).reset_index(drop=True)
 
@@ -34,15 +33,12 @@ def sweep_correlations(df) -> dict[str, float]:
     the within-depth ranks (``*_within_depth``), which leaves out what depth alone explains (accuracy falls
     with depth at a fixed budget)."""
     acc, var, bias, npar = (df[k].to_numpy(float) for k in ("test_acc", "variance", "bias", "n_params"))
-    return {"spearman_var_acc": float(stats.spearmanr(var, acc).statistic),
-            "spearman_var_acc_within_depth": float(stats.pearsonr(_within(df, "variance"),
-                                                                  _within(df, "test_acc")).statistic),
-            "spearman_bias_acc_within_depth": float(stats.pearsonr(_within(df, "bias"),
-                                                                   _within(df, "test_acc")).statistic),
-            "spearman_bias_acc": float(stats.spearmanr(bias, acc).statistic),
-            "pearson_var_acc": float(stats.pearsonr(var, acc).statistic),
-            "pearson_bias_acc": float(stats.pearsonr(bias, acc).statistic),
-            "spearman_params_var": float(stats.spearmanr(npar, var).statistic)}
+    sp, pe = (lambda a, b: float(stats.spearmanr(a, b).statistic)), (lambda a, b: float(stats.pearsonr(a, b).statistic))
+    return {"spearman_var_acc": sp(var, acc),
+            "spearman_var_acc_within_depth": pe(_within(df, "variance"), _within(df, "test_acc")),
+            "spearman_bias_acc_within_depth": pe(_within(df, "bias"), _within(df, "test_acc")),
+            "spearman_bias_acc": sp(bias, acc), "pearson_var_acc": pe(var, acc), "pearson_bias_acc": pe(bias, acc),
+            "spearman_params_var": sp(npar, var)}
 
 
 # ----------------------------------------------------------------------------- Figs. 6-7: sample complexity

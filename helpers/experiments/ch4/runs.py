@@ -30,11 +30,6 @@ _LAYERS = ("1.weight", "1.bias", "3.weight", "3.bias", "5.weight", "5.bias")  # 
 
 
 # ----------------------------------------------------------------------------- O(5) regression
-def _o5_config(s: Settings, n: int) -> FitConfig:
-    epochs = max(1, min(s.o5_budget // n, s.o5_max_epochs))  # A.3.1: min(900000 / N, 1000)
-    return FitConfig(epochs=epochs, batch_size=s.o5_batch, lr=s.o5_lr, task="regression", select="last")
-
-
 def _train_o5(s: Settings, n: int, seed: int, device: torch.device) -> tuple[dict, list[nn.Module], Tensor]:
     """Train the seeds on N points of eq. (5), then LieGG (eq. 2) on the training set.
 
@@ -46,11 +41,13 @@ def _train_o5(s: Settings, n: int, seed: int, device: torch.device) -> tuple[dic
     xt, yt = o5_dataset(s.o5_test, seed + 10_000)
     torch.manual_seed(seed)
     models = build_models(lambda: swish_mlp(10, s.o5_hidden, 1), s.seeds)
-    res = fit_ensemble([m.to(device) for m in models], (x, y), None, _o5_config(s, n), seeds=s.seeds,
-                       device=device, desc=f"O(5) N={n}")
+    epochs = max(1, min(s.o5_budget // n, s.o5_max_epochs))  # A.3.1: min(900000 / N, 1000)
+    cfg = FitConfig(epochs=epochs, batch_size=s.o5_batch, lr=s.o5_lr, task="regression", select="last")
+    res = fit_ensemble([m.to(device) for m in models], (x, y), None, cfg, seeds=s.seeds, device=device,
+                       desc=f"O(5) N={n}")
     per = [spectrum_and_bias(polarization_matrix(m, x.to(device), blocks=2)) for m in res.models]
     sigma = torch.stack([p["sigma"] for p in per])  # (M, 25)
-    out = {"n": n, "epochs": _o5_config(s, n).epochs, "wall_time_s": res.wall_time_s, "sigma": sigma,
+    out = {"n": n, "epochs": epochs, "wall_time_s": res.wall_time_s, "sigma": sigma,
            "bias": torch.stack([p["bias"] for p in per]),  # (M, 25)
            "variance10": (sigma[:, :10] ** 2 / n).mean(1),  # (M,)
            "test_mse": torch.tensor([F.mse_loss(predict(m, xt.to(device)), yt.to(device)).item()
@@ -94,10 +91,6 @@ def o5_sizes(s: Settings, seed: int, device: torch.device) -> dict:
 
 
 # ----------------------------------------------------------------------------- rotation-MNIST
-def _rot_config(s: Settings, epochs: int) -> FitConfig:
-    return FitConfig(epochs=epochs, batch_size=s.rot_batch, lr=1e-3)
-
-
 def _fit(models: list[nn.Module], d: dict, cfg: FitConfig, seeds: Sequence[int], device, desc: str,
          augment=None) -> tuple[list[nn.Module], Tensor, float]:
     """Train M models as one ensemble (best validation epoch); returns them, test accuracy (M,), wall time."""
@@ -124,13 +117,12 @@ def rotation(s: Settings, seed: int, device: torch.device) -> dict:
         ``sample_complexity`` of the first deep seed; ``examples``: ten training images (uint8, ``(10, 28, 28)``)
         and labels; ``digit``: the first training image ``(1, 28, 28)`` float, for Fig. 3b.
     """
-    d = _rotation_data(s, seed)
+    d, cfg = _rotation_data(s, seed), FitConfig(epochs=s.rot_epochs, batch_size=s.rot_batch, lr=1e-3)
     x = d["train"][0]  # (N, 28, 28)
     out: dict[str, Any] = {}
     deep: Any = None
     for name, hidden in (("shallow", s.shallow), ("deep", s.deep)):
-        models, acc, wall = _train_mlps(hidden, d, _rot_config(s, s.rot_epochs), s.seeds, device,
-                                        f"rot-MNIST {name}")
+        models, acc, wall = _train_mlps(hidden, d, cfg, s.seeds, device, f"rot-MNIST {name}")
         out[name] = summarise(models, acc, x, device) | {"wall_time_s": wall}
         deep = models[0]
     out["sample_complexity"] = sample_complexity(s, deep, x.to(device), images=True, seed=seed)
@@ -146,13 +138,12 @@ def sweep(s: Settings, seed: int, device: torch.device, depth: int) -> dict:
         ``depth`` and ``rows``: one dict per (params, seed) with ``width``, ``n_params``, ``test_acc``,
         ``variance`` and ``bias`` (of the smallest singular vector).
     """
-    d = _rotation_data(s, seed)
-    seeds = s.seeds[: s.sweep_seeds]
+    d, seeds = _rotation_data(s, seed), s.seeds[: s.sweep_seeds]
+    cfg = FitConfig(epochs=s.sweep_epochs, batch_size=s.rot_batch, lr=1e-3)
     rows = []
     for p in s.sweep_params:
         h = hidden_for_params(p, depth)
-        models, acc, _ = _train_mlps((h,) * (depth + 1), d, _rot_config(s, s.sweep_epochs), seeds, device,
-                                     f"sweep {p // 1000}k depth {depth}")
+        models, acc, _ = _train_mlps((h,) * (depth + 1), d, cfg, seeds, device, f"sweep {p // 1000}k depth {depth}")
         summ = summarise(models, acc, d["train"][0], device)
         rows += [{"params": p, "depth": depth, "width": h, "n_params": summ["params"], "seed": seeds[m],
                   "test_acc": float(acc[m]), "variance": float(summ["variance"][m]),
@@ -182,7 +173,7 @@ def layerwise(s: Settings, seed: int, device: torch.device) -> dict:
         ``{regime: {"variance": (M, L), "bias": (M, L), "test_acc": (M,)}}`` with ``L`` the measured layers.
     """
     d, w, seeds = _rotation_data(s, seed), s.lw_width, s.seeds
-    x, cfg = d["train"][0], _rot_config(s, s.lw_epochs)
+    x, cfg = d["train"][0], FitConfig(epochs=s.lw_epochs, batch_size=s.rot_batch, lr=1e-3)
     torch.manual_seed(seeds[0])
     mothers = build_models(lambda: swish_mlp(784, [w] * 6), seeds)
     init = [copy.deepcopy(m.state_dict()) for m in mothers]

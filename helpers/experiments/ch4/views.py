@@ -2,8 +2,7 @@
 
 Figures follow the paper's: Fig. 2 (O(5)), Fig. 3 (rotation-MNIST: spectrum and bias (a), the learned
 transformation (b)), Fig. 4 (the width/depth sweep), Fig. 5 (layer-wise), Figs. 6-7 (sample complexity).
-Each page-level function returns a Figure, a DataFrame or a line of text; the ``plot_*`` functions draw on
-given axes.
+Each page-level function returns a Figure, a DataFrame or a line of text.
 """
 from __future__ import annotations
 
@@ -12,19 +11,18 @@ from typing import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
 from ... import plots
 from ...metrics import apply_generator
 from ...records import frozen, recorded
 from .paper import SAMPLE_PERCENT
-from .results import bias_shifts, sweep_correlations, sweep_frame
+from .results import bias_shifts, sweep_correlations, sweep_frame, worst_bias_shift
 
-__all__ = ["headline", "plot_spectrum", "plot_rotation_density", "plot_sweep", "plot_layerwise", "plot_sample_complexity",
-           "o5_text", "o5_figure", "examples", "rotation_text", "rotation_spectrum", "rotation_transforms",
-           "sweep_figure", "layerwise_text", "layerwise_figure",
-           "sample_complexity_figure", "sample_complexity_text", "cifar_text", "cifar_figure", "summary_tables",
-           "earlier_records"]
+__all__ = ["headline", "plot_spectrum", "o5_text", "o5_figure", "examples", "rotation_text", "rotation_spectrum",
+           "rotation_transforms", "sweep_figure", "layerwise_text", "layerwise_figure", "sample_complexity_figure",
+           "sample_complexity_text", "cifar_text", "cifar_figure", "summary_tables", "earlier_records"]
 
 NETS = ("shallow", "deep")
 
@@ -35,11 +33,11 @@ def _std(y: np.ndarray, axis: int) -> np.ndarray:
     return y.std(axis, ddof=1) if y.shape[axis] > 1 else np.zeros(np.delete(y.shape, axis))
 
 
-def _mean_band(ax, x, y, label: str, color=None) -> None:
+def _mean_band(ax, x, y, label: str) -> None:
     """Mean over seeds with a +-1 std band; ``y (M, L)``."""
     y = np.asarray(y, dtype=float)
     m, sd = y.mean(0), _std(y, 0)
-    ax.plot(x, m, marker="o", ms=3, label=label, color=color)
+    ax.plot(x, m, marker="o", ms=3, label=label)
     ax.fill_between(x, m - sd, m + sd, alpha=0.25, color=ax.lines[-1].get_color())
 
 
@@ -50,12 +48,8 @@ def _numbers(values, fmt: str) -> str:
 
 # ----------------------------------------------------------------------------- drawing on axes
 def plot_spectrum(axes, results: Mapping[str, Mapping]) -> None:
-    """Fig. 2/3 (a): normalised singular values (ascending) and the bias of each singular vector.
-
-    Args:
-        axes: two matplotlib axes.
-        results: ``{label: {"sigma": (M, D), "bias": (M, D)}}``.
-    """
+    """Figs. 2/3/8 (a) on two axes: normalised singular values (ascending) and the bias of each singular vector;
+    ``results``: ``{label: {"sigma": (M, D), "bias": (M, D)}}``."""
     for label, r in results.items():
         sig = np.asarray(r["sigma"], dtype=float)
         idx = np.arange(1, sig.shape[1] + 1)
@@ -66,7 +60,7 @@ def plot_spectrum(axes, results: Mapping[str, Mapping]) -> None:
     axes[0].legend()
 
 
-def plot_rotation_density(ax, h, title: str, n_points: int = 64) -> None:
+def _rotation_density(ax, h, title: str, n_points: int = 64) -> None:
     """Fig. 3b (shaded): where the learned group ``exp(t h)`` moves points of the unit circle; ``h (2, 2)``.
 
     ``t`` runs over one period of a pure rotation generator of the same norm (``2 pi sqrt 2`` for unit h).
@@ -82,44 +76,6 @@ def plot_rotation_density(ax, h, title: str, n_points: int = 64) -> None:
     sns.kdeplot(x=xy[:, 1], y=-xy[:, 0], fill=True, ax=ax, levels=8, cmap="Blues", bw_adjust=0.5)
     ax.plot(np.cos(ang.numpy()), np.sin(ang.numpy()), "k--", lw=0.8)
     ax.set(aspect="equal", xlim=(-2, 2), ylim=(-2, 2), title=title, xticks=[], yticks=[])
-
-
-def plot_sweep(axes, df, corr: Mapping[str, float]) -> None:
-    """Fig. 4: variance and bias vs parameter count per depth (a), and vs test accuracy (b); four axes."""
-    import seaborn as sns
-
-    from matplotlib.ticker import FuncFormatter
-
-    for ax, key in zip(axes[:2], ("variance", "bias")):
-        sns.lineplot(df, x="params", y=key, hue="depth", marker="o", ax=ax, palette="viridis", errorbar="sd")
-        ax.set(xlabel="parameters", ylabel=f"symmetry {key}")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:.0f}k"))
-    pct = df.assign(test_acc_pct=100 * df["test_acc"].to_numpy(float))
-    for ax, key in zip(axes[2:], ("variance", "bias")):
-        sns.scatterplot(pct, x="test_acc_pct", y=key, hue="n_params", ax=ax, palette="viridis", legend=False)
-        rho = corr[f"spearman_{'var' if key == 'variance' else 'bias'}_acc"]
-        ax.set(xlabel="test accuracy (%)", ylabel=f"symmetry {key}", title=f"Spearman ρ = {rho:.2f}")
-
-
-def plot_layerwise(axes, lw: Mapping[str, Mapping]) -> None:
-    """Fig. 5: symmetry variance and bias after each Linear layer, one line per training regime."""
-    for regime, r in lw.items():
-        L = np.asarray(r["variance"]).shape[1]
-        _mean_band(axes[0], np.arange(1, L + 1), r["variance"], regime)
-        _mean_band(axes[1], np.arange(1, L + 1), r["bias"], regime)
-    axes[0].set(xlabel="layer", ylabel="symmetry variance", yscale="log")
-    axes[1].set(xlabel="layer", ylabel="symmetry bias")
-    axes[0].legend(fontsize=8)
-
-
-def plot_sample_complexity(axes, sc: Mapping, title: str) -> None:
-    """Figs. 6/7: variance and bias from a fraction of the rows; the red line is the full-data value."""
-    f = 100 * np.asarray(sc["fractions"], dtype=float)
-    for ax, key in zip(axes, ("variance", "bias")):
-        v = np.asarray(sc[key], dtype=float)  # (L, R)
-        ax.errorbar(f, v.mean(1), yerr=_std(v, 1), marker="o", ms=3, capsize=2)
-        ax.axhline(sc[f"{key}_full"], color="red")
-        ax.set(xscale="log", xlabel="% of training samples in E", ylabel=f"symmetry {key}", title=title)
 
 
 # ----------------------------------------------------------------------------- Experiment 1: O(5)
@@ -173,11 +129,16 @@ def rotation_text(rot: Mapping) -> str:
     return "\n".join(lines)
 
 
+def _spectrum_figure(results: Mapping[str, Mapping], panel: tuple[float, float]) -> plt.Figure:
+    """``plot_spectrum`` of ``results`` on two panels of size ``panel`` (inches) side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, panel), constrained_layout=True)
+    plot_spectrum(axes, results)
+    return fig
+
+
 def rotation_spectrum(rot: Mapping) -> plt.Figure:
     """Fig. 3a: spectrum and SO(2) bias per singular vector, shallow and deep net."""
-    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.0, 3.2)), constrained_layout=True)
-    plot_spectrum(axes, {name: rot[name] for name in NETS})
-    return fig
+    return _spectrum_figure({name: rot[name] for name in NETS}, (4.0, 3.2))
 
 
 def rotation_transforms(rot: Mapping, steps: int = 6) -> plt.Figure:
@@ -187,7 +148,7 @@ def rotation_transforms(rot: Mapping, steps: int = 6) -> plt.Figure:
     fig, axes = plt.subplots(2, steps + 1, figsize=plots.column_figsize(steps + 1, 2, (1.15, 1.3)))
     for row, name in enumerate(NETS):
         h = torch.as_tensor(np.asarray(rot[name]["generator"])[0], dtype=torch.float32)  # (2, 2)
-        plot_rotation_density(axes[row, 0], h, name)
+        _rotation_density(axes[row, 0], h, name)
         moved = apply_generator(digit, h, ts)[:, 0]  # (T, 28, 28)
         for c in range(steps):
             axes[row, c + 1].imshow(moved[c].numpy(), cmap="gray")
@@ -198,9 +159,21 @@ def rotation_transforms(rot: Mapping, steps: int = 6) -> plt.Figure:
 
 # ----------------------------------------------------------------------------- Experiment 3: the sweep
 def sweep_figure(df) -> plt.Figure:
-    """Fig. 4 from ``sweep_frame``'s rows."""
+    """Fig. 4 from ``sweep_frame``'s rows: variance and bias vs parameter count per depth (top), and vs test accuracy
+    (bottom)."""
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter
+
     fig, axes = plt.subplots(2, 2, figsize=plots.column_figsize(2, 2, (4.0, 3.2)), constrained_layout=True)
-    plot_sweep(axes.flatten(), df, sweep_correlations(df))
+    corr, pct = sweep_correlations(df), df.assign(test_acc_pct=100 * df["test_acc"].to_numpy(float))
+    for ax, key in zip(axes[0], ("variance", "bias")):
+        sns.lineplot(df, x="params", y=key, hue="depth", marker="o", ax=ax, palette="viridis", errorbar="sd")
+        ax.set(xlabel="parameters", ylabel=f"symmetry {key}")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:.0f}k"))
+    for ax, key in zip(axes[1], ("variance", "bias")):
+        sns.scatterplot(pct, x="test_acc_pct", y=key, hue="n_params", ax=ax, palette="viridis", legend=False)
+        rho = corr[f"spearman_{'var' if key == 'variance' else 'bias'}_acc"]
+        ax.set(xlabel="test accuracy (%)", ylabel=f"symmetry {key}", title=f"Spearman ρ = {rho:.2f}")
     return fig
 
 
@@ -212,23 +185,36 @@ def layerwise_text(lw: Mapping) -> str:
 
 
 def layerwise_figure(lw: Mapping) -> plt.Figure:
-    """Fig. 5."""
+    """Fig. 5: symmetry variance and bias after each Linear layer, one line per training regime."""
     fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.0, 3.2)), constrained_layout=True)
-    plot_layerwise(axes, lw)
+    for regime, r in lw.items():
+        layers = np.arange(1, np.asarray(r["variance"]).shape[1] + 1)
+        _mean_band(axes[0], layers, r["variance"], regime)
+        _mean_band(axes[1], layers, r["bias"], regime)
+    axes[0].set(xlabel="layer", ylabel="symmetry variance", yscale="log")
+    axes[1].set(xlabel="layer", ylabel="symmetry bias")
+    axes[0].legend(fontsize=8)
     return fig
 
 
 def sample_complexity_figure(o5: Mapping, rot: Mapping) -> plt.Figure:
-    """Figs. 6-7: O(5) (first seed of ``o5``) and rotation-MNIST (first deep seed of ``rotation``)."""
+    """Figs. 6-7: variance and bias from a fraction of the rows (mean ± std over the subsets; red: the full-data
+    value), O(5) (first seed of ``o5``, top) and rotation-MNIST (first deep seed of ``rot``, bottom)."""
     fig, axes = plt.subplots(2, 2, figsize=plots.column_figsize(2, 2, (4.0, 3.0)), constrained_layout=True)
-    plot_sample_complexity(axes[0], o5["sample_complexity"], "O(5)")
-    plot_sample_complexity(axes[1], rot["sample_complexity"], "rotation-MNIST")
+    for row, (title, sc) in zip(axes, (("O(5)", o5["sample_complexity"]),
+                                       ("rotation-MNIST", rot["sample_complexity"]))):
+        f = 100 * np.asarray(sc["fractions"], dtype=float)
+        for ax, key in zip(row, ("variance", "bias")):
+            v = np.asarray(sc[key], dtype=float)  # (L, R)
+            ax.errorbar(f, v.mean(1), yerr=_std(v, 1), marker="o", ms=3, capsize=2)
+            ax.axhline(sc[f"{key}_full"], color="red")
+            ax.set(xscale="log", xlabel="% of training samples in E", ylabel=f"symmetry {key}", title=title)
     return fig
 
 
 def sample_complexity_text(o5: Mapping, rot: Mapping, tolerance: float = 0.02) -> str:
-    """A Markdown list: per task, the smallest fraction from which on every random subset's bias is within ``tolerance`` of the
-    full-data bias (C4.7's reading), beside the paper's 0.25 % (O(5)) and 5 % (rotation-MNIST)."""
+    """A Markdown list: per task, the smallest fraction from which on every random subset's bias is within
+    ``tolerance`` of the full-data bias (C4.7's reading), beside the paper's 0.25 % (O(5)) and 5 % (rotation-MNIST)."""
     lines = []
     for name, sc in (("O(5)", o5["sample_complexity"]), ("rotation-MNIST", rot["sample_complexity"])):
         paper = SAMPLE_PERCENT[name]
@@ -236,7 +222,7 @@ def sample_complexity_text(o5: Mapping, rot: Mapping, tolerance: float = 0.02) -
         first = next((i for i in range(len(f)) if ok[i:].all()), len(f) - 1)
         lines.append(f"- {name}: every subset within {tolerance} of the full-data bias from {f[first]:g} % of the "
                      f"rows on (paper: {paper:g} %); at {paper:g} % the worst subset is off by "
-                     f"{bias_shifts(sc)[int(np.argmin(np.abs(f - paper)))]:.3f}")
+                     f"{worst_bias_shift(sc, paper / 100):.3f}")
     return "\n".join(lines)
 
 
@@ -254,11 +240,7 @@ def cifar_text(cifar: Mapping) -> str:
 
 def cifar_figure(cifar: Mapping) -> plt.Figure | None:
     """Fig. 8a: spectrum and bias of the CIFAR-10 MLP (None when the part was skipped)."""
-    if "skipped" in cifar:
-        return None
-    fig, axes = plt.subplots(1, 2, figsize=plots.column_figsize(2, 1, (4.0, 3.0)), constrained_layout=True)
-    plot_spectrum(axes, {"CIFAR-10 MLP": cifar})
-    return fig
+    return None if "skipped" in cifar else _spectrum_figure({"CIFAR-10 MLP": cifar}, (4.0, 3.0))
 
 
 # ----------------------------------------------------------------------------- the discussion's tables
@@ -273,8 +255,6 @@ def _tables(n: Mapping) -> dict:
         "sweep": by depth (test accuracy over all widths and seeds),
         "sample_complexity": by (task, fraction) (bias), "cifar": by seed (test accuracy, bias)}``.
     """
-    import pandas as pd
-
     rot = pd.DataFrame({net: {"test accuracy (%)": 100 * float(np.mean(n["rotation"][net]["test_acc"])),
                               "bias": float(np.mean([b[0] for b in n["rotation"][net]["bias"]]))}
                         for net in NETS}).T
@@ -311,8 +291,6 @@ def earlier_records(stem: str = "04_liegg", root=None) -> dict[str, dict]:
         the profile, device, date, wall time and file. Empty when none is committed (or the package runs without
         a checkout).
     """
-    import pandas as pd
-
     out = {}
     for e in frozen(stem, root):
         rec = recorded(stem, root, name=e["record"])[e["profile"]]
