@@ -24,7 +24,7 @@ import torch
 from .settings import Ablation, Settings, TrainConfig
 from .sweeps import run_rotation_sweep
 
-__all__ = ["ARMS", "arm_settings", "run_arm", "arm_part", "max_eta_move_deg"]
+__all__ = ["ARMS", "arm_settings", "arm_part", "max_eta_move_deg"]
 
 #: arm key -> what it changes from the paper's settings (shown on the page). The paper's settings: sigma 0.3, plain
 #: ``cos`` features, ``L = I``, Adam 1e-3 for every group (``lr``: the off-diagonals of L stay at 1e-3).
@@ -69,27 +69,22 @@ def max_eta_move_deg(cfg: TrainConfig, n_train: int) -> float:
     return math.degrees(cfg.lr_eta * steps / 2)
 
 
-def run_arm(ab: Ablation, arm: str, variant: str, device: torch.device, seed: int = 0, alpha: float = 1.0,
-            blur_sigma: float = 0.1) -> dict:
-    """One arm on one dataset, trained on ``ab.seeds`` seeds (``seed``, ``seed + 1``, ...; each a new data subset,
-    RFF draw and noise).
+def arm_part(s: Settings, seed: int, device: torch.device, arm: str, variant: str) -> dict:
+    """The ``ab-<arm>-<dataset>`` part of profile settings ``s``: one arm of ``s.ablation`` on one dataset, trained on
+    its ``seeds`` seeds (``seed``, ``seed + 1``, ...; each a new data subset, RFF draw and noise).
 
     Returns:
         ``{"arm", "dataset", "names" (M,), "elbo", "test_acc", "kl_per_n", "eta_deg_final" (S, M), "steps" (L,),
         "eta_deg" (S, L, M) over training, "seeds" (S,), "max_move_deg", "wall_time_s"}``.
     """
+    ab = s.ablation
+    assert ab is not None, "a profile without an ablation has no ab- parts"
     t0 = time.perf_counter()
-    s = arm_settings(ab, arm, alpha, blur_sigma)
-    runs = [run_rotation_sweep(s, "rff", variant, device, seed + k) for k in range(ab.seeds)]
+    st = arm_settings(ab, arm, s.alpha, s.blur_sigma)
+    runs = [run_rotation_sweep(st, "rff", variant, device, seed + k) for k in range(ab.seeds)]
     out = {"arm": arm, "dataset": variant, "names": runs[0]["names"], "steps": np.asarray(runs[0]["steps"]),
-           "seeds": np.arange(seed, seed + ab.seeds), "max_move_deg": max_eta_move_deg(s.train, ab.n_train),
+           "seeds": np.arange(seed, seed + ab.seeds), "max_move_deg": max_eta_move_deg(st.train, ab.n_train),
            "wall_time_s": time.perf_counter() - t0}
     for k in ("elbo", "test_acc", "kl_per_n", "eta_deg_final", "eta_deg"):
         out[k] = np.stack([np.asarray(r[k]) for r in runs])  # (S, M) or (S, L, M)
     return out
-
-
-def arm_part(s: Settings, seed: int, device: torch.device, arm: str, variant: str) -> dict:
-    """The ``ab-<arm>-<dataset>`` part of profile settings ``s``: ``run_arm`` on ``s.ablation``."""
-    assert s.ablation is not None, "a profile without an ablation has no ab- parts"
-    return run_arm(s.ablation, arm, variant, device, seed, s.alpha, s.blur_sigma)
