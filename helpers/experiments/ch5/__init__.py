@@ -2,11 +2,8 @@
 R4 and over all angles, WT, IR at several nu, several sizes) and every network measured by every chapter's
 measure: ch1's LI, DI, SI; ch3's per-layer in/equivariance; ch4's LieGG variance and bias. Do they agree?
 
-The compute, top-down: ``settings`` (profiles), ``zoo`` (the configurations and their training), ``lenses`` (every
-measure on one network, through ``helpers.metrics`` and the chapters' public faces), ``runs`` (what each part trains
-and measures), ``parts`` (the list: ``regimes``, ``nu``, ``sizes``, ``eta``, ``cnn``). The reading: ``results`` (the
-stored members as one frame), ``claims`` (S5.1-S5.8, V5.1), ``views`` (figures and tables). No paper states this
-chapter's claims, so it has no ``paper`` module.
+Its own modules: ``zoo`` (the configurations and their training) and ``lenses`` (every measure on one network). No
+paper states this chapter's claims, so it has no ``paper`` module.
 """
 from __future__ import annotations
 

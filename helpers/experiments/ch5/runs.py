@@ -1,12 +1,6 @@
 """Chapter 5's training runs, the compute of its parts (``parts``): each trains one family of the zoo (every
 configuration's seeds as one ensemble, ``zoo``) and measures every member with every lens (``lenses.measure``);
 they return numbers and arrays, never models.
-
-- ``run_regimes``: plain, DA-R4, DA-SO2 and WT at the base size;
-- ``run_nu``: IR at every nu of the profile (nu = 0 included), base size, one ensemble;
-- ``run_sizes``: plain and DA-R4 at each further width / depth;
-- ``run_eta``: ML-η, chapter 2's net with its rotation eta learned by the ELBO (one sweep, one member per seed);
-- ``run_cnn``: the CNN family (``SmallCNN``): plain, DA-R4, DA-SO2, WT and IR at every nu of ``cnn_nus``.
 """
 from __future__ import annotations
 

@@ -35,19 +35,14 @@ def pair(df: pd.DataFrame, a: str, b: str, oriented: bool = False) -> Correlatio
 def summary(ev: Mapping) -> pd.DataFrame:
     """Mean over seeds of every lens, one row per configuration of both families (IR at nu = 0, DA-R4 itself, left
     out)."""
-    df = networks(frame(ev), None)
-    cols = list(LENSES)
-    return df.groupby("config", sort=False)[cols].mean()
+    return networks(frame(ev), None).groupby("config", sort=False)[list(LENSES)].mean()
 
 
 def ranks(table: pd.DataFrame) -> pd.DataFrame:
     """Each lens's rank of the configurations by invariance (1 = most invariant by that lens; accuracy: 1 = most
     accurate), ties averaged."""
-    out = {}
-    for k in table.columns:
-        sign = LENSES[k][0] or 1
-        out[k] = (-sign * table[k]).rank(method="average")
-    return pd.DataFrame(out, index=table.index)
+    return pd.DataFrame({k: (-(LENSES[k][0] or 1) * table[k]).rank(method="average") for k in table.columns},
+                        index=table.index)
 
 
 def _short(v: float) -> str:
@@ -59,11 +54,9 @@ def headline(ev: Mapping) -> plt.Figure:
     """The page's first figure: configurations x lenses, coloured by rank (dark = most invariant by that lens),
     each cell printing the measured mean."""
     table = summary(ev)
-    r = ranks(table)
     fig, ax = plt.subplots(figsize=(plots.max_width_in() * 0.9, 0.42 * len(table) + 2.2))
-    annot = table.apply(lambda col: col.map(_short))
-    sns.heatmap(r, annot=annot.values, fmt="", cmap="viridis_r", cbar_kws={"label": "rank (1 = most invariant)"},
-                annot_kws={"fontsize": 8}, linewidths=0.5, ax=ax)
+    sns.heatmap(ranks(table), annot=table.apply(lambda col: col.map(_short)).values, fmt="", cmap="viridis_r",
+                cbar_kws={"label": "rank (1 = most invariant)"}, annot_kws={"fontsize": 8}, linewidths=0.5, ax=ax)
     ax.set_xticklabels([LENSES[k][1] for k in table.columns], rotation=40, ha="right")
     ax.set(xlabel="", ylabel="", title="One zoo, four lenses: does every measure rank the networks alike?")
     fig.tight_layout()
