@@ -29,14 +29,6 @@ def escape_bars(line: str) -> str:
     return "``".join(p if i % 2 else _BARS.sub(r"\\|\1\\|", p) for i, p in enumerate(parts))
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def _bullet(line: str) -> bool:
-    return line.lstrip().startswith(("- ", "* "))
-
-
 def module_docstring_as_rst(lines: list[str]) -> list[str]:
     """A plain-text module docstring (already dedented) as reStructuredText: each indented block that follows a
     blank line and is not a bullet's continuation becomes a literal block (``::``), and bullet lists are set
@@ -48,7 +40,7 @@ def module_docstring_as_rst(lines: list[str]) -> list[str]:
         if blank:
             out.append(line)
             continue
-        indented = _indent(line) > 0
+        indented = line[0].isspace()
         prev = out[-1] if out else ""
         if in_literal:
             if indented:
@@ -62,7 +54,7 @@ def module_docstring_as_rst(lines: list[str]) -> list[str]:
             in_literal = True
             continue
         line = escape_bars(line)
-        if _bullet(line) and not indented:
+        if line.lstrip().startswith(("- ", "* ")) and not indented:
             if prev.strip() and not in_list:
                 out.append("")
             in_list = True

@@ -64,11 +64,6 @@ def rejudge(claim: Claim, entry: Mapping) -> ClaimResult:
     return claim.judge(value)
 
 
-def _kept(rec: Mapping, claims: Mapping[str, Claim]) -> list[dict]:
-    """Chapters 1 and 4: the claim entries the record kept that are still defined, each judged again."""
-    return [rejudge(claims[c["id"]], c).to_dict() for c in rec.get("claims", []) if c["id"] in claims]
-
-
 _CH2_ARRAYS = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final", "eta_deg", "eta")
 
 
@@ -115,7 +110,9 @@ def _judge(stem: str) -> Callable[[Mapping, str], dict[str, list[dict]]]:
     from .registry import chapter_module
 
     claims = chapter_module(stem).claims.CLAIMS
-    return lambda rec, name: {"claims": _kept(rec, claims)}
+    # chapters 1 and 4: the claim entries the record kept that are still defined, each judged again
+    return lambda rec, name: {"claims": [rejudge(claims[c["id"]], c).to_dict() for c in rec.get("claims", [])
+                                         if c["id"] in claims]}
 
 
 def freeze(stem: str, root: str | os.PathLike | None = None) -> dict:

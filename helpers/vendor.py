@@ -28,10 +28,6 @@ _KEEP = ("es5/tex-mml-chtml.js", "es5/output/chtml/", "es5/input/", "es5/ui/", "
          "es5/sre/", "LICENSE")
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("HELPERS_VENDOR", Path.home() / ".cache" / "learned-symmetry" / "vendor"))
-
-
 def _integrity(data: bytes) -> str:
     return base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
 
@@ -46,8 +42,8 @@ def mathjax(root: str | os.PathLike | None = None, tarball: str | os.PathLike | 
         RuntimeError: the tarball could not be had, or its SHA-512 is not the registry's; the message says how
             to provide it.
     """
-    dest = Path(root) if root is not None else _cache_root()
-    dest = dest / f"mathjax-{MATHJAX['version']}"
+    cache = os.environ.get("HELPERS_VENDOR", Path.home() / ".cache" / "learned-symmetry" / "vendor")
+    dest = Path(root if root is not None else cache) / f"mathjax-{MATHJAX['version']}"
     if (dest / "tex-mml-chtml.js").is_file():
         return dest
     try:
