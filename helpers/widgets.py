@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 
-from .plots import legible, max_width_in
+from .plots import legible, panel_grid
 
 __all__ = ["explore", "static_values", "frames_html", "FRAME_CLASS"]
 
@@ -103,7 +103,7 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         interactive: an ipywidgets slider; default: unless ``HELPERS_STATIC`` is set (batch runs), which get the
             frame slider instead.
         figure_name, caption, alt: show the static figure as a numbered figure (``captions.figure``); its panels
-            are laid out in as many rows as the page column needs (``plots.max_width_in``).
+            are laid out in as many rows as the page column needs (``plots.panel_grid``).
     Returns:
         The static Figure and the ipywidgets widget (None where the frame slider, or no slider, was shown).
     """
@@ -111,12 +111,8 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         raise ValueError("explore: a numbered figure needs both figure_name and caption")
     values = list(values)
     static = list(static) if static is not None else static_values(values)
-    ncols = max(1, min(len(static), int(max_width_in() // size[0])))
-    nrows = -(-len(static) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
-    for ax in list(axes.flat)[len(static):]:
-        fig.delaxes(ax)
-    for v, ax in zip(static, axes.flat):
+    fig, axes = panel_grid(len(static), size)
+    for v, ax in zip(static, axes):
         draw(v, ax)
         ax.set_title(f"{name} = {fmt(v)}")
     fig.tight_layout()
