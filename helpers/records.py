@@ -72,30 +72,15 @@ class RunRecord:
         """Record measured numbers (tensors, arrays, dicts and lists are converted for JSON)."""
         self.numbers.update(numbers)
 
-    @property
-    def wall_time_s(self) -> float:
-        return time.perf_counter() - self._t0
-
-    def to_dict(self, claims: ClaimTable | None = None) -> dict:
-        return {
-            "chapter": self.chapter,
-            "profile": self.profile.name,
-            "device": device_name(self.profile.device),
-            "wall_time_s": round(self.wall_time_s, 2),
-            "versions": versions(),
-            "seed": self.seed,
-            "date": now(),
-            "numbers": _jsonable(self.numbers),
-            "claims": claims.to_records() if claims is not None else [],
-        }
-
     def write(self, claims: ClaimTable | None = None, name: str = "results.json", what: str | None = None) -> Path:
         """Write the record as ``name`` (a chapter run: ``results.json``; a study beside it, e.g.
         ``cpu_parts.json``, with ``what`` saying what it is) into the output folder and return its path."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         path = self.output_dir / name
-        d = self.to_dict(claims) | ({"what": what} if what is not None else {})
-        path.write_text(json.dumps(_jsonable(d), indent=2) + "\n")
+        d = {"chapter": self.chapter, "profile": self.profile.name, "device": device_name(self.profile.device),
+             "wall_time_s": round(time.perf_counter() - self._t0, 2), "versions": versions(), "seed": self.seed,
+             "date": now(), "numbers": self.numbers, "claims": claims.to_records() if claims is not None else []}
+        path.write_text(json.dumps(_jsonable(d | ({"what": what} if what is not None else {})), indent=2) + "\n")
         return path
 
 
