@@ -41,21 +41,8 @@ from torch import Tensor
 
 from .checksums import MD5, verify
 
-__all__ = [
-    "DATASETS",
-    "DataSource",
-    "identity",
-    "reading",
-    "data_root",
-    "find",
-    "load",
-    "select_classes",
-    "split_indices",
-    "subset",
-    "pad_to",
-    "to_unit",
-    "standardize",
-]
+__all__ = ["DATASETS", "DataSource", "identity", "reading", "data_root", "find", "load", "select_classes",
+           "split_indices", "subset", "pad_to", "to_unit", "standardize"]
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 _IDX_FOLDER = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}

@@ -16,18 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = [
-    "CyclicGroup",
-    "Rot4",
-    "CyclicShift",
-    "ROT4",
-    "TRANS3",
-    "get_group",
-    "AFFINE_NAMES",
-    "affine_generators",
-    "affine_matrices",
-    "so_basis",
-]
+__all__ = ["CyclicGroup", "Rot4", "CyclicShift", "ROT4", "TRANS3", "get_group", "AFFINE_NAMES", "affine_generators",
+           "affine_matrices", "so_basis"]
 
 
 @dataclass(frozen=True)

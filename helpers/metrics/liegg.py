@@ -42,18 +42,9 @@ from torch import Tensor, nn
 
 from .checks import check_batch
 
-__all__ = [
-    "polarization_matrix",
-    "polarization_matrix_image",
-    "image_coordinates",
-    "image_gradient",
-    "polarization_spectrum",
-    "symmetry_variance",
-    "variance_along",
-    "lie_generators",
-    "symmetry_bias",
-    "apply_generator",
-]
+__all__ = ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "image_gradient",
+           "polarization_spectrum", "symmetry_variance", "variance_along", "lie_generators", "symmetry_bias",
+           "apply_generator"]
 
 Model = Callable[[Tensor], Tensor]
 
