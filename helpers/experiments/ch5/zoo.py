@@ -1,11 +1,6 @@
-"""Chapter 5's model zoo: MLPs on rotation-MNIST trained by each paper's means, every configuration's seeds as one
-vectorised ensemble (``helpers.training.fit_ensemble``).
-
-The training pieces are the chapters' own: DA-R4 is chapter 1's augmentation (``helpers.augment.group_action(ROT4)``),
-DA-SO2 chapter 4's (``helpers.augment.random_rotation``), WT is ``helpers.models.GroupPooledMLP`` over R4 (chapter 1's WT), IR chapter 1's
-``invariance_loss`` (eq. 4 of Moskalev et al. 2023) on DA-R4 batches, its nu sweep one ensemble with nu per member.
-ML-η is chapter 2's ``InvariantNet`` (ReLU, rotation eta learned by the ELBO, ``ch2.train.fit_sweep``), one member
-per seed, each wrapped as a plain ``(B, 28, 28) -> (B, 10)`` network (``EtaNet``) for the lenses.
+"""Chapter 5's model zoo: MLPs and small CNNs on rotation-MNIST trained by each paper's means (``settings.KINDS``),
+every configuration's seeds as one vectorised ensemble (``helpers.training.fit_ensemble``), with the chapters' own
+training pieces: chapter 1's IR sweep (``fit_ir_sweep``) and chapter 2's ML-η (``train_eta``, ``EtaNet``).
 """
 from __future__ import annotations
 
