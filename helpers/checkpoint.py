@@ -92,8 +92,7 @@ class Checkpoints:
         self.reused: dict[str, dict] = {}  # the pieces this run reused: key -> {"date", "git_commit", "device"}
         self.earlier_s = 0.0  # compute time of earlier runs up to their last save (what this run did not redo)
         if self.folder is not None and self.folder.exists():
-            tag = self._tag()
-            held = json.loads(tag.read_text()) if tag.exists() else {}
+            held = _read_tag(self.folder / "state.json")
             if held.get("settings_hash") != digest:
                 shutil.rmtree(self.folder, ignore_errors=True)
             else:
@@ -102,10 +101,6 @@ class Checkpoints:
             held = _read_tag(self.pieces / "state.json")
             if held.get("settings_hash") == digest:
                 self.earlier_s = max(self.earlier_s, float(held.get("wall_s", 0.0)))
-
-    def _tag(self) -> Path:
-        assert self.folder is not None
-        return self.folder / "state.json"
 
     def wall_s(self) -> float:
         """Compute time of this part so far: earlier runs up to their last save, and this run."""
@@ -144,8 +139,8 @@ class Checkpoints:
             buf = io.BytesIO()
             torch.save(state() if callable(state) else state, buf)
             atomic_write(path, buf.getvalue())
-            atomic_write(self._tag(), (json.dumps({"settings_hash": self.digest, "wall_s": self.wall_s()})
-                                       + "\n").encode())
+            atomic_write(self.folder / "state.json",
+                         (json.dumps({"settings_hash": self.digest, "wall_s": self.wall_s()}) + "\n").encode())
         except OSError as err:  # a full disk or a folder a remote worker cannot write: go on without checkpoints
             warnings.warn(f"checkpoints off for this part: cannot write {self.folder} ({err})", RuntimeWarning)
             self.folder = None

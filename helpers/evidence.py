@@ -62,10 +62,6 @@ class Evidence(Mapping):
         """``{device: number of parts computed there}``."""
         return dict(Counter(m.get("device", "?") for m in self.meta.values()))
 
-    def dates(self) -> tuple[str, str]:
-        days = sorted(m.get("date", "")[:10] for m in self.meta.values())
-        return (days[0], days[-1]) if days else ("", "")
-
     def _code(self) -> str:
         """The headline's code clause: ", code at commit `a`, `b`" for up to three commits; beyond that their count and the newest (a part
         computed over several sessions, or a profile computed over days, has many; each part's meta names its own)."""
@@ -86,8 +82,8 @@ class Evidence(Mapping):
 
     def headline(self) -> str:
         """One paragraph (Markdown) naming the evidence."""
-        first, last = self.dates()
-        when = first if first == last else f"{first} to {last}"
+        days = sorted(m.get("date", "")[:10] for m in self.meta.values()) or [""]
+        when = days[0] if days[0] == days[-1] else f"{days[0]} to {days[-1]}"
         devices = ("; ".join(f"{d} ({n} part{'s' if n > 1 else ''})" for d, n in self.devices.items())
                    if len(self.devices) > 1 else next(iter(self.devices), "no device"))
         if self.missing:

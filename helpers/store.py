@@ -121,14 +121,11 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r}{', protected' if self.protected else ''})"
 
-    def folder(self, chapter: str, profile: str) -> Path:
-        return self.root / profile / chapter / "parts"
-
     def path(self, chapter: str, profile: str, part: str, seed: int) -> Path:
         """The record of a part (its npz, if any, is named in it)."""
         if not _NAME.match(part):
             raise ValueError(f"part name {part!r}: use lower-case letters, digits and . _ + - only")
-        return self.folder(chapter, profile) / f"{part}.s{int(seed)}.json"
+        return self.root / profile / chapter / "parts" / f"{part}.s{int(seed)}.json"
 
     def checkpoints(self, chapter: str, profile: str, part: str, seed: int) -> Path:
         """The folder of a part's checkpoints while it is computed (``helpers.checkpoint``), beside its record:
