@@ -171,7 +171,7 @@ def labelled_checks(mn: dict | None, aug: dict | None, wid: dict | None, eq: str
 def subchecks(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> dict[str, list | None]:
     """``labelled_checks`` of the chapter's parts (``ev``, its settings ``s``; ``matching``: see ``claim_values``)."""
     eq = _eq(matching)  # a bad matching fails before anything is read
-    c = collect(ev, _settings(ev, s))
+    c = collect(ev, s or SETTINGS[getattr(ev, "profile")])
     return labelled_checks(c["mnist6"], c["augmentations"], c["widths"], eq)
 
 
@@ -182,7 +182,7 @@ def values(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> 
         ev: the page's ``Evidence`` (or any mapping of part results); s: the settings the parts ran with
             (default: ``SETTINGS[ev.profile]``); matching: see ``claim_values``.
     """
-    c = collect(ev, s := _settings(ev, s))
+    c = collect(ev, s or SETTINGS[getattr(ev, "profile")])
     return claim_values(ev["similarity-demo"], ev["aug-baseline"]["fig2b"], ev["toy"], c["mnist6"],
                         c["augmentations"], c["widths"], ev["pretrained"], matching)
 
@@ -191,11 +191,6 @@ def table(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> "
     """The chapter's *paper vs ours* table (eq. 7 with c' shared over X; ``matching="sample"``: the second reading,
     same networks)."""
     return ReadingTable.judge(values(ev, s, matching), matching)
-
-
-def _settings(ev: Mapping, s: Settings | None) -> Settings:
-    """``s``, or the settings of the profile whose parts ``ev`` (an ``Evidence``) holds."""
-    return s if s is not None else SETTINGS[getattr(ev, "profile")]
 
 
 def _eq(matching: str) -> str:

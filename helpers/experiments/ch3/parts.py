@@ -32,19 +32,13 @@ _MNIST6_USES = ("seeds", "mnist6_train", "mnist6_val", "mnist6_fit", "n_eval")
 _CIFAR_USES = ("seeds", "cifar_seeds", "cifar_train", "cifar_val", "cifar_fit", "n_eval", "shifts")
 
 
-def cl_uses(s: Settings) -> tuple[str, ...]:
-    """``("channels_last",)`` where the networks (the MNIST6 CNN and the CIFAR nets) train channels-last in float32
-    too, else () (its default)."""
-    return ("channels_last",) if s.channels_last else ()
-
-
-def _track_uses(s: Settings, experiment: str) -> tuple[str, ...]:
-    """The tracking and layout settings that shape ``experiment``'s parts: none at their defaults (so the parts
-    stored before them keep their hashes)."""
-    if experiment == "widths":
-        return ((("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ())
-                + cl_uses(s))
-    return (("track_epochs", "track_augmentations") if s.track_epochs and s.track_augmentations else ()) + cl_uses(s)
+def _uses(s: Settings, experiment: str = "mnist6") -> tuple[str, ...]:
+    """The tracking and layout settings that shape ``experiment``'s parts (``"mnist6"``, ``"augmentations"`` or
+    ``"widths"``), each only away from its default (so the parts stored before them keep their hashes)."""
+    track = {"widths": (("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ()),
+             "augmentations": ("track_epochs", "track_augmentations") if s.track_epochs and s.track_augmentations
+             else ()}.get(experiment, ())
+    return track + (("channels_last",) if s.channels_last else ())
 
 
 def all_parts(s: Settings) -> list[Part]:
@@ -54,14 +48,14 @@ def all_parts(s: Settings) -> list[Part]:
            Part("toy", lambda _s, seed, _d: run_toy(seed=seed), Needs(memory_gb=0.5), uses=(),
                 description="Fig. 3: the hand-built invariant, equivariant and random toy CNNs")]
     out += [Part(mnist6_part(t), partial(mnist6_task, task=t), Needs(gpu=True, memory_gb=2.0),
-                 uses=(*_MNIST6_USES, *cl_uses(s)),
+                 uses=(*_MNIST6_USES, *_uses(s)),
                  description=f"Fig. 5: the 7-layer CNN on {t}, rotation in/equivariance") for t in MNIST6_TASKS]
     out += [Part(aug_part(a), partial(augmentation, aug=a), Needs(gpu=True, memory_gb=3.0),
-                 uses=(*_CIFAR_USES, "resnet_blocks", *_track_uses(s, "augmentations")),
+                 uses=(*_CIFAR_USES, "resnet_blocks", *_uses(s, "augmentations")),
                  description=f"Fig. 6a{' (and 2b)' if a == 'baseline' else ''}: CIFAR ResNet with {a}, "
                              "translation in/equivariance") for a in s.augmentations]
     out += [Part(f"width-{k}", partial(width, k=k), Needs(gpu=True, memory_gb=2.0 + 0.5 * k),
-                 uses=(*_CIFAR_USES, "wrn_blocks", *_track_uses(s, "widths")),
+                 uses=(*_CIFAR_USES, "wrn_blocks", *_uses(s, "widths")),
                  description=f"Fig. 6b: WRN width k={k}, translation in/equivariance")
             for k in s.widths if width_part(s, k) == f"width-{k}"]
     out.append(Part("pretrained", pretrained, Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),

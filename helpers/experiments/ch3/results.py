@@ -1,7 +1,6 @@
-"""Chapter 3's stored results reshaped as the claims and the page read them: the parts' results by experiment
-(``collect``), seed means per depth part (``mean_parts``), the widths at a matched accuracy (``matched_widths``), a
-curve's plateau (``plateau``) and the per-part tables (``frames``). Pure: it reads part results (numpy arrays,
-lists, as the store gives them back) and trains nothing.
+"""Chapter 3's stored results reshaped as the claims and the page read them (pure: it trains nothing): the parts'
+results by experiment (``collect``), the per-part tables (``frames``), the widths at a matched accuracy
+(``matched_widths``) and a curve's plateau (``plateau``).
 
 **The matched-accuracy rule** (fixed before any ``steps`` result, issue 40 item 4):
 

@@ -1,11 +1,6 @@
-"""Chapter 3's training runs: each trains what it measures and returns numbers and arrays (the parts, ``parts``,
-call them).
-
-- ``run_similarity_demo`` (Fig. 2a) and ``run_toy`` (Fig. 3) train nothing;
-- ``mnist6_task`` (Fig. 5), ``augmentation`` (Fig. 6a, and Fig. 2b's ``fig2b`` on its baseline) and ``width``
-  (Fig. 6b) train one network per seed (``train_and_measure``, ``train_tracked``), each seed kept as a piece
-  (``_seed_run``) so that a part stopped part-way goes on from its finished seeds;
-- ``pretrained`` (Figs. 4, 7) measures timm's ImageNet models (``pretrained.run_pretrained``).
+"""Chapter 3's training runs, one per part (the table in ``parts``): each trains what it measures and returns numbers
+and arrays. The trained ones train one network per seed, each seed kept as a piece (``_seed_run``) so that a part
+stopped part-way goes on from its finished seeds.
 """
 from __future__ import annotations
 

@@ -1,13 +1,8 @@
-"""Chapter 3's committed studies beside its parts, as the page shows them (read, never judged here).
-
-- the earlier whole-run records of the standard settings (``gpu_parts.json``: every experiment on an H100, parts
-  run side by side; ``cpu_parts.json``, ``cpu_widths.json``: what fits on the 2-core CPU): their claims under both
-  readings of eq. 7 as the chapter's frozen table holds them (``helpers.records.frozen``, judged once by today's
-  rules) and their experiments' figures and tables (``views.show_experiments`` of the record's ``numbers``);
-- ``h100_partial.json``: the digest of a notebook run on an H100 stopped in the width study;
-- ``results/benchmarks/mixed-precision-<device>.json``: bf16 against fp32 training of the CIFAR nets
-  (``benchmarks.mixed_precision``), the evidence for the chapter's mixed precision;
-- the standard page record's claims under both readings of eq. 7 (``readings``).
+"""Chapter 3's committed studies beside its parts, as the page shows them (read, never judged here): the earlier
+whole-run records of the standard settings (``gpu_parts.json``, ``cpu_parts.json``, ``cpu_widths.json``) with their
+claims as the chapter's frozen table holds them (``helpers.records.frozen``); ``h100_partial.json``, a notebook run
+on an H100 stopped in the width study; the bf16-vs-fp32 records of ``benchmarks.mixed_precision``; and the
+standard page record's claims under both readings of eq. 7 (``readings``).
 """
 from __future__ import annotations
 
@@ -86,14 +81,12 @@ def readings(rec: dict) -> dict[str, dict[str, dict]]:
         ValueError: a record whose claims do not name their reading, or name another than the chapter's.
     """
     second = {c["id"]: c for c in rec.get("numbers", {}).get("claims_per_image", [])}
-    out = {}
-    for c in rec.get("claims", []):
-        if c["id"] not in READS_EQUIVARIANCE or c["id"] not in second:
-            continue
-        if c.get("matching") != MATCHING or second[c["id"]].get("matching") != "sample":
-            raise ValueError(f"claim {c['id']}: the record's readings are {c.get('matching')!r} and "
-                             f"{second[c['id']].get('matching')!r}, not {MATCHING!r} and 'sample'")
-        out[c["id"]] = {"shared": c, "per image": second[c["id"]]}
+    out = {c["id"]: {"shared": c, "per image": second[c["id"]]} for c in rec.get("claims", [])
+           if c["id"] in READS_EQUIVARIANCE and c["id"] in second}
+    for cid, r in out.items():
+        if (r["shared"].get("matching"), r["per image"].get("matching")) != (MATCHING, "sample"):
+            raise ValueError(f"claim {cid}: the record's readings are {r['shared'].get('matching')!r} and "
+                             f"{r['per image'].get('matching')!r}, not {MATCHING!r} and 'sample'")
     return out
 
 

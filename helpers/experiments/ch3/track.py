@@ -1,14 +1,11 @@
 """Chapter 3's networks measured along training (issue 40, item 4): the validation curve of every CIFAR network,
-its in/equivariance (eqs. 4 and 7) at chosen epochs with the validation accuracy at each.
+its in/equivariance (eqs. 4 and 7) at chosen epochs with the validation accuracy at each (read by ``results``'
+matched-accuracy rule).
 
-``Tracker`` rides inside ``training.fit`` without changing it: ``fit`` calls its ``score_fn`` once per epoch, after
-putting the model in eval mode, so ``Tracker.score`` records the epoch's validation accuracy (the curve) and, at the
-chosen epochs, measures the network (``equivariance.measure``: no random draws, so training takes the same numbers
-as without it). ``fit`` saves and restores a ``loss_fn`` that has ``state_dict``: the tracker is the loss too
-(wrapping the part's loss), so its curve and points resume with the training's checkpoints.
-
-The rule that reads these points (the widths compared at a matched validation accuracy) and a curve's plateau
-are ``results``' (``matched_widths``, ``plateau``).
+``Tracker`` rides inside ``training.fit`` without changing it: ``fit`` calls its ``score_fn`` once per epoch in eval
+mode, where ``Tracker.score`` records the curve and measures the network at the chosen epochs (no random draws, so
+the training's numbers stay the same). The tracker is the loss too (wrapping the part's), so ``fit``'s checkpoints
+save and restore its curve and points with the training.
 """
 from __future__ import annotations
 

@@ -78,16 +78,12 @@ def o5_sizes(s: Settings, seed: int, device: torch.device) -> dict:
         ``sizes (L,)``, ``epochs (L,)``, ``variance10 (L, M)``, ``max_bias10 (L, M)`` (largest bias among the
         ten), and ``spearman``: Spearman's rho between size and the seed-mean variance.
     """
-    rows, biases, epochs = [], [], []
-    for i, n in enumerate(s.o5_sizes):
-        r, _, _ = _train_o5(s, n, seed + 100 * (i + 1), device)  # a fresh data draw per size
-        rows.append(r["variance10"])
-        biases.append(r["bias"][:, :10].max(1).values)
-        epochs.append(r["epochs"])
-    var = torch.stack(rows)  # (L, M)
+    # a fresh data draw per size
+    runs = [_train_o5(s, n, seed + 100 * (i + 1), device)[0] for i, n in enumerate(s.o5_sizes)]
+    var = torch.stack([r["variance10"] for r in runs])  # (L, M)
     rho = stats.spearmanr(s.o5_sizes, var.mean(1).numpy()).statistic
-    return {"sizes": torch.tensor(s.o5_sizes), "epochs": torch.tensor(epochs), "variance10": var,
-            "max_bias10": torch.stack(biases), "spearman": float(rho)}
+    return {"sizes": torch.tensor(s.o5_sizes), "epochs": torch.tensor([r["epochs"] for r in runs]), "variance10": var,
+            "max_bias10": torch.stack([r["bias"][:, :10].max(1).values for r in runs]), "spearman": float(rho)}
 
 
 # ----------------------------------------------------------------------------- rotation-MNIST
