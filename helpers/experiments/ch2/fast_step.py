@@ -82,14 +82,8 @@ def squared_norm(v: Tensor) -> Tensor:
 
 def learned_runs(need: Tensor) -> tuple[tuple[int, int], ...]:
     """The contiguous runs ``(m0, m1)`` of members with ``need[m]`` true (``need``: ``(M,)`` bool)."""
-    runs, start = [], None
-    for m, flag in enumerate(need.tolist() + [False]):
-        if flag and start is None:
-            start = m
-        elif not flag and start is not None:
-            runs.append((start, m))
-            start = None
-    return tuple(runs)
+    edges = torch.diff(F.pad(need.long(), (1, 1))).nonzero().flatten().tolist()  # where a run starts or ends
+    return tuple(zip(edges[::2], edges[1::2]))
 
 
 def _expand(x: Tensor, n: int) -> Tensor:
