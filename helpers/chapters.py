@@ -149,12 +149,6 @@ def _stage_executed(nb_path: Path) -> None:
     nbformat.write(nb, nb_path)
 
 
-def _mathjax_from_cdn(config: Path) -> None:
-    """Point the staged ``_config.yml``'s ``mathjax_path`` back at the CDN (``HELPERS_MATHJAX=cdn``)."""
-    config.write_text(config.read_text().replace(
-        "mathjax_path: mathjax/tex-mml-chtml.js", "mathjax_path: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"))
-
-
 def _dedupe_inline_scripts(html: Path) -> None:
     """Drop the second copy of an identical inline ``<script>`` line from every page: Jupyter Book 1 registers
     sphinx-thebe's and togglebutton's settings twice, and the repeated ``const THEBE_JS_URL`` is a SyntaxError
@@ -199,7 +193,9 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
 
     cdn = os.environ.get("HELPERS_MATHJAX", "") == "cdn"
     if cdn:
-        _mathjax_from_cdn(src / "_config.yml")
+        config = src / "_config.yml"  # its mathjax_path back at the CDN
+        config.write_text(config.read_text().replace(
+            "mathjax_path: mathjax/tex-mml-chtml.js", "mathjax_path: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"))
     else:
         vendor.mathjax(tarball=mathjax)     # fail early, before any page renders, if it cannot be had
     records = []      # the pages' results.json: the landing page's verdict table reads them (helpers.landing)

@@ -157,14 +157,6 @@ def _where(name: str, root: Path) -> DataSource | None:
     return None
 
 
-def _download(name: str, root: Path) -> None:
-    import torchvision.datasets as tvd
-
-    cls = {"mnist": tvd.MNIST, "fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
-    cls(str(root), train=True, download=True)
-    cls(str(root), train=False, download=True)
-
-
 def _missing_message(name: str, root: Path | None, reason: str) -> str:
     sub = _IDX_FOLDER.get(name, "cifar-10-batches-py")
     where = f"{root}/{sub}" if root else f"$HELPERS_DATA/{sub} (HELPERS_DATA is not set)"
@@ -197,8 +189,12 @@ def find(name: str, root: str | os.PathLike | None = None) -> DataSource:
     if os.environ.get("HELPERS_OFFLINE"):
         raise FileNotFoundError(_missing_message(name, None, "HELPERS_OFFLINE is set"))
     try:
+        import torchvision.datasets as tvd
+
         cache.mkdir(parents=True, exist_ok=True)
-        _download(name, cache)
+        dataset = {"mnist": tvd.MNIST, "fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
+        dataset(str(cache), train=True, download=True)
+        dataset(str(cache), train=False, download=True)
     except Exception as err:  # network errors come in many types
         raise FileNotFoundError(_missing_message(name, None, f"download failed ({err})")) from err
     src = _where(name, cache)

@@ -43,12 +43,6 @@ def static_values(values: Sequence[Any], k: int = 3) -> list[Any]:
     return [values[round(i * step)] for i in range(k)]
 
 
-def _png(fig, dpi: int) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 # one handler, inline: show the image whose index is the slider's value, and its label
 _ONINPUT = ("var d=this.closest('.{cls}'),im=d.querySelectorAll('img'),l=JSON.parse(d.dataset.labels);"
             "for(var i=0;i<im.length;i++){{im[i].style.display=(i==this.value)?'':'none';}}"
@@ -73,7 +67,9 @@ def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: s
         draw(v, ax)
         ax.set_title(f"{name} = {labels[i]}")
         fig.tight_layout()
-        src = _png(legible(fig), dpi)
+        buf = io.BytesIO()
+        legible(fig).savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        src = base64.b64encode(buf.getvalue()).decode("ascii")
         plt.close(fig)
         hidden = "" if i == 0 else " style=\"display:none\""
         imgs.append(f'<img src="data:image/png;base64,{src}" alt="{html.escape(name)} = {html.escape(labels[i])}"'

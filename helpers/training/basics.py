@@ -18,10 +18,6 @@ def accuracy(outputs: Tensor, y: Tensor) -> float:
     return (outputs.argmax(-1) == y).float().mean().item()
 
 
-def _neg_mse(outputs: Tensor, y: Tensor) -> float:
-    return -F.mse_loss(outputs.reshape(y.shape), y).item()
-
-
 def _default_loss(task: str) -> LossFn:
     if task == "classification":
         return lambda forward, x, y: F.cross_entropy(forward(x), y)
@@ -29,7 +25,7 @@ def _default_loss(task: str) -> LossFn:
 
 
 def _default_score(task: str) -> ScoreFn:
-    return accuracy if task == "classification" else _neg_mse
+    return accuracy if task == "classification" else lambda outputs, y: -F.mse_loss(outputs.reshape(y.shape), y).item()
 
 
 def test_accuracy(models: Sequence[nn.Module] | nn.Module, test: tuple[Tensor, Tensor],

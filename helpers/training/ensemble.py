@@ -19,15 +19,6 @@ from .stepper import _graphs_wanted, _Stepper
 __all__ = ["fit_ensemble"]
 
 
-def _check_vmappable(model: nn.Module) -> None:
-    for name, mod in model.named_modules():
-        if isinstance(mod, nn.modules.batchnorm._BatchNorm) and mod.track_running_stats:
-            raise ValueError(
-                f"fit_ensemble cannot vmap BatchNorm running statistics (module {name!r}); "
-                "train such models one by one with fit()"
-            )
-
-
 def fit_ensemble(
     models: Sequence[nn.Module],
     train: tuple[Tensor, Tensor],
@@ -78,7 +69,10 @@ def fit_ensemble(
         raise ValueError(f"member_args must be a tensor with one row per member ({M}), got {shape}")
     if member_args is not None and loss_fn is None:
         raise ValueError("member_args needs a loss_fn(forward, x, y, arg) to pass them to")
-    _check_vmappable(models[0])
+    for name, mod in models[0].named_modules():
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm) and mod.track_running_stats:
+            raise ValueError(f"fit_ensemble cannot vmap BatchNorm running statistics (module {name!r}); "
+                             "train such models one by one with fit()")
     device = torch.device(device) if device is not None else next(models[0].parameters()).device
     use_graphs = _graphs_wanted(graphs, config, device)
     for member in models:
