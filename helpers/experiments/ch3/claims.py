@@ -125,10 +125,9 @@ def _pretrained(pre: dict, eq: str) -> tuple[Correlation, list | None]:
 
 def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: dict | None, aug: dict | None,
                  wid: dict | None, pre: dict | None, matching: str = MATCHING) -> dict:
-    """The measured value of every claim of the chapter (C3.1-C3.6), from the experiments' results.
-
-    ``holds`` claims get their sub-checks (``Effect`` s over seeds, bools), C3.6a a ``Correlation``. An experiment
-    passed as ``None`` (not run, e.g. in a partial study) leaves its claims ``None``.
+    """The measured value of every claim of the chapter (C3.1-C3.6) from the experiments' results: ``holds`` claims
+    get their sub-checks (``Effect`` s over seeds, bools), C3.6a a ``Correlation``; an experiment passed as ``None``
+    (not run, e.g. in a partial study) leaves its claims ``None``.
 
     Args:
         demo: ``similarity-demo``'s result; fig2b: ``aug-baseline``'s ``"fig2b"``; toy: ``toy``'s result;

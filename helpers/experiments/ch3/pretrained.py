@@ -114,10 +114,9 @@ def spearman_parts(models: dict, transform: str, key: str) -> list[float]:
 def measure_pretrained(x: Tensor, models: dict[str, float] | None = None, device="cpu", pretrained: bool = True,
                        batch_size: int = 50) -> dict:
     """Figs. 4 and 7 on images ``x`` ``(n, 3, 224, 224)`` in [0, 1]: each timm model (``{name: ImageNet top-1}``,
-    default ``PRETRAINED``) measured under rotation (90/180/270°) and translation (diagonal cyclic shifts of 32
-    and 64 px, a whole number of positions at stride 32; rounded where a network's maps are not a divisor of
-    224), per layer and part, and Spearman's ρ per part of each measure with the accuracies.
-    ``pretrained=False`` builds the same architectures with random weights (no download: for tests).
+    default ``PRETRAINED``; random weights with ``pretrained=False``) measured per layer and part under rotation
+    (90/180/270°) and translation (diagonal cyclic shifts of 32 and 64 px, rounded where a network's maps do not
+    divide 224), and Spearman's ρ per part of each measure with the accuracies.
 
     Returns:
         ``{"models": {name: {"acc", "kind" ("cnn" | "token"), "translation": measure, "rotation": measure}},

@@ -36,15 +36,10 @@ PLATEAU_POINTS = 1.0  #: the largest change (points of validation accuracy) over
 
 # --------------------------------------------------------------------------- the results by experiment
 def collect(ev: Mapping, s: Settings, stored_only: bool = False) -> dict:
-    """The trained parts' results by experiment, as the figures and claims read them.
-
-    Args:
-        ev: part results by name (a page's ``Evidence``, or a dict); s: the profile's settings.
-        stored_only: leave out the models whose part ``ev`` lacks (a profile in progress,
-            ``runner.stored_so_far``) instead of raising ``KeyError``.
-    Returns:
-        ``{"mnist6": {task: result}, "augmentations": {aug: result}, "widths": {k: result}}`` (each result has
-        ``"acc"`` and ``"runs"``; width 1 is the ``aug-baseline`` result where ``width_part`` says so).
+    """The trained parts' results in ``ev`` (part results by name) by experiment, as the figures and claims read
+    them: ``{"mnist6": {task: result}, "augmentations": {aug: result}, "widths": {k: result}}`` (each result has
+    ``"acc"`` and ``"runs"``; width 1 is the ``aug-baseline`` result where ``width_part`` says so). ``stored_only``:
+    leave out the models whose part ``ev`` lacks (a profile in progress) instead of raising ``KeyError``.
     """
     names: dict[str, dict[Any, str]] = {"mnist6": {t: mnist6_part(t) for t in MNIST6_TASKS},
              "augmentations": {a: aug_part(a) for a in s.augmentations},
@@ -65,16 +60,10 @@ def measured(runs: list[dict]) -> list[str]:
 
 
 def frames(n: dict) -> dict:
-    """Per-part numbers as tables (seed means) of the trained experiments in ``n``.
-
-    Args:
-        n: ``{"mnist6": {task: r}, "augmentations": {aug: r}, "widths": {k: r}}`` (``collect``'s layout,
-            also the ``numbers`` of the chapter's earlier records); experiments that are absent are left out.
-    Returns:
-        ``{"mnist6", "augmentations", "widths"}`` (those present): a DataFrame indexed by (model, measure) with
-        one column per depth part and ``accuracy`` (%); and ``"seconds"`` where every run is timed: training
-        and measuring seconds per model (seeds summed), indexed by (experiment, model).
-    """
+    """Per-part numbers (seed means) of the trained experiments in ``n`` (``collect``'s layout, also the ``numbers``
+    of the chapter's earlier records) as tables: for each experiment present, a DataFrame indexed by (model, measure)
+    with one column per depth part and ``accuracy`` (%); and ``"seconds"`` where every run is timed: training and
+    measuring seconds per model (seeds summed), indexed by (experiment, model)."""
     out = {}
     for key, label in (("mnist6", "task"), ("augmentations", "augmentation"), ("widths", "width")):
         if not n.get(key):

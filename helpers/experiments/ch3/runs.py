@@ -82,16 +82,15 @@ def train_tracked(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed:
                   transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None,
                   track_epochs=(), stop_acc: float | None = None, channels_last: bool = False
                   ) -> tuple[float, dict, nn.Module]:
-    """``train_and_measure`` for the CIFAR networks, with a ``track.Tracker`` inside ``fit``: the same training
-    and numbers, plus the validation curve and the measure at ``track_epochs`` (and, with ``stop_acc``, a stop once
-    the validation accuracy reaches it, measured there). ``channels_last``: the model in channels-last layout (as
-    ``FitConfig(precision="bf16")`` puts it; here in float32 too).
+    """``train_and_measure`` for the CIFAR networks (in channels-last layout where ``channels_last``), with a
+    ``track.Tracker`` inside ``fit``: the same training and numbers, plus the validation curve and the measure at
+    ``track_epochs`` (and, with ``stop_acc``, a stop once the validation accuracy reaches it, measured there).
 
     Returns:
         ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds ``curve``
-        (validation accuracy in % per epoch trained), ``track`` (the tracked points: epoch, accuracy,
-        ``{measure}_parts``), ``epochs`` (trained), ``stopped`` (bool) and ``seconds = {"train", "measure",
-        "track"}``. A stopped network keeps its weights at the stop (not the best epoch's) and is measured there.
+        (validation accuracy in % per epoch), ``track`` (the tracked points: epoch, accuracy, ``{measure}_parts``),
+        ``epochs``, ``stopped`` and ``seconds = {"train", "measure", "track"}``. A stopped network keeps its
+        weights at the stop (not the best epoch's).
     """
     torch.manual_seed(seed)
     model = make()

@@ -32,13 +32,9 @@ def o5_dataset(n: int, seed: int) -> tuple[Tensor, Tensor]:
 
 def rotation_mnist(n_train: int, n_val: int, n_test: int, blur: float = 1.5, seed: int = 0
                    ) -> dict[str, tuple[Tensor, Tensor]]:
-    """Rotation-MNIST rebuilt from the official MNIST files: uniform rotations in [0, 2 pi), then blur.
-
-    Train and validation images are drawn (without overlap) from MNIST's training set, test images from
-    its test set; each image gets its own angle from ``torch.Generator().manual_seed(seed)``.
-
-    Returns:
-        ``{"train": (x (n_train, 28, 28) float in [0, 1], y (n_train,)), "val": ..., "test": ...}``.
+    """Rotation-MNIST rebuilt from the official MNIST files: each image rotated by its own uniform angle in
+    [0, 2 pi), then blurred; train and validation images (disjoint) from MNIST's training set, test images from its
+    test set: ``{"train": (x (n_train, 28, 28) in [0, 1], y (n_train,)), "val": ..., "test": ...}``.
 
     Raises:
         ValueError: more images asked for than MNIST has.

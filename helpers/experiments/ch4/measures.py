@@ -22,8 +22,7 @@ def measure(model: nn.Module, images: Tensor, layer: int | None = None, backgrou
     """LieGG on images (eq. 3): ``spectrum_and_bias`` of the image polarization matrix.
 
     Args:
-        model: an ``MLP`` taking ``(B, H, W)`` (or ``(B, C, H, W)``).
-        images: ``(N, [C,] H, W)``, smoothed.
+        model: an ``MLP`` taking ``(B, [C,] H, W)``; images: ``(N, [C,] H, W)``, smoothed.
         layer: measure the features after this many Linear layers (1-based, with their activation) instead
             of the logits; their L2-normalised sum plays the role of ``F``.
         background: the images' value outside their frame (``polarization_matrix_image``): 0 for rotated
@@ -71,13 +70,9 @@ def layerwise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch
 
 
 def sample_complexity(s: Settings, model: nn.Module, x: Tensor, *, images: bool, seed: int = 0) -> dict:
-    """Appendix A.2: LieGG from a random fraction of the training rows vs from all of them.
-
-    The rows of the polarization matrix are per-sample, so E is computed once and subsampled (never to fewer
-    rows than unknowns).
-
-    Args:
-        model: a trained model; ``x``: its training inputs, ``(N, H, W)`` images or ``(N, 10)`` O(5) points.
+    """Appendix A.2: LieGG from a random fraction of the training rows vs from all of them. The rows of the
+    polarization matrix are per sample, so E is computed once (from ``model``'s training inputs ``x``: ``(N, H, W)``
+    images or ``(N, 10)`` O(5) points) and subsampled, never to fewer rows than unknowns.
 
     Returns:
         ``fractions (L,)``, ``variance (L, R)`` and ``bias (L, R)`` over ``R`` random subsets, and the

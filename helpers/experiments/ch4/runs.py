@@ -189,10 +189,8 @@ def layerwise(s: Settings, seed: int, device: torch.device) -> dict:
 # ----------------------------------------------------------------------------- CIFAR-10
 def cifar(s: Settings, seed: int, device: torch.device) -> dict:
     """Appendix A.3.3: a 7-layer Swish MLP (two seeds) on rotation-augmented CIFAR-10, then LieGG (blur 1.5)
-    on up to 5,000 training images.
-
-    A photo has no background: its frame is measured with one-sided differences (``background=None``), not
-    as an edge down to 0 (version 2; version 1 padded with 0, issue 24).
+    on up to 5,000 training images, whose frame is measured with one-sided differences (``background=None``: a
+    photo has no background; version 1 padded with 0, issue 24).
 
     Returns:
         ``measures.summarise``'s entries, ``n_train`` and ``wall_time_s``; or ``{"skipped": reason}`` when

@@ -245,16 +245,11 @@ def cifar_figure(cifar: Mapping) -> plt.Figure | None:
 
 # ----------------------------------------------------------------------------- the discussion's tables
 def _tables(n: Mapping) -> dict:
-    """A run's numbers behind the chapter's discussion, as tables (seed means unless noted).
-
-    Args:
-        n: ``{"rotation": {net: result}, "sweep": {"rows": [...]}, "sample_complexity": {task: result},
-            "cifar": result}``: this page's parts (``summary_tables``) or an earlier whole-run record's ``numbers``.
-    Returns:
-        ``{"rotation": by net (test accuracy, bias of the smallest singular vector),
-        "sweep": by depth (test accuracy over all widths and seeds),
-        "sample_complexity": by (task, fraction) (bias), "cifar": by seed (test accuracy, bias)}``.
-    """
+    """A run's numbers behind the chapter's discussion, as tables (seed means unless noted): ``{"rotation": by net
+    (test accuracy, bias of the smallest singular vector), "sweep": by depth (test accuracy), "sample_complexity":
+    by (task, fraction) (bias), "cifar": by seed (test accuracy, bias)}``. ``n``: ``{"rotation": {net: result},
+    "sweep": {"rows": [...]}, "sample_complexity": {task: result}, "cifar": result}`` (``summary_tables``' layout,
+    that of an earlier whole-run record's ``numbers``)."""
     rot = pd.DataFrame({net: {"test accuracy (%)": 100 * float(np.mean(n["rotation"][net]["test_acc"])),
                               "bias": float(np.mean([b[0] for b in n["rotation"][net]["bias"]]))}
                         for net in NETS}).T
@@ -281,16 +276,10 @@ def summary_tables(ev: Mapping) -> dict:
 
 
 def earlier_records(stem: str = "04_liegg", root=None) -> dict[str, dict]:
-    """The committed whole-run records of the chapter's standard profile, written before it ran as parts
-    (``h100_results.json``, ``cpu_results.json``): their claims as the chapter's frozen table holds them (judged
-    once by today's rules, beside the verdict each record kept; ``helpers.records.frozen``) and their numbers'
-    tables (``_tables``).
-
-    Returns:
-        ``{caption: {"claims": DataFrame, "rotation", "sweep", "sample_complexity", "cifar"}}``; the caption names
-        the profile, device, date, wall time and file. Empty when none is committed (or the package runs without
-        a checkout).
-    """
+    """The committed whole-run records of the standard profile from before it ran as parts (``h100_results.json``,
+    ``cpu_results.json``): ``{caption (profile, device, date, wall time, file): {"claims": their claims as the
+    chapter's frozen table holds them, beside each record's own verdict (``helpers.records.frozen``), and
+    ``_tables``' "rotation", "sweep", "sample_complexity", "cifar"}}``; empty when none is committed."""
     out = {}
     for e in frozen(stem, root):
         rec = recorded(stem, root, name=e["record"])[e["profile"]]
