@@ -65,6 +65,8 @@ class Part:
         optional: a part that may skip for a resource a machine lacks (``{"skipped": why}``, never stored): the
             ``best`` profile counts as complete without it, and a page computes it (a skip takes no time) or
             shows it as *not run*.
+        own: settings of the part's own beside the profile's (a frozen dataclass, e.g. a study's sizes, which its
+            ``compute`` is given with ``functools.partial``): they enter its settings hash as ``"own"``. None: none.
     """
 
     name: str
@@ -74,16 +76,16 @@ class Part:
     version: int = 1
     description: str = ""
     optional: bool = False
+    own: Any = None
 
     def settings_of(self, settings: Any) -> dict:
-        """The settings that shape this part, as plain JSON values."""
+        """The settings that shape this part, as plain JSON values (its ``own`` under ``"own"``)."""
         full = canonical(settings)
-        if self.uses is None:
-            return full
-        missing = [k for k in self.uses if k not in full]
+        missing = [k for k in self.uses or () if k not in full]
         if missing:
             raise ValueError(f"part {self.name!r} uses settings {missing} that the chapter's settings lack")
-        return {k: full[k] for k in self.uses}
+        out = full if self.uses is None else {k: full[k] for k in self.uses}
+        return out if self.own is None else out | {"own": canonical(self.own)}
 
     def digest(self, chapter: str, settings: Any, seed: int, data: dict | None = None) -> str:
         """The settings hash a stored result must carry to stand for this part in this profile: a ``Digest``, whose

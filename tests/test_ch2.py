@@ -334,27 +334,6 @@ def test_parts_store_and_the_page_renders_from_them(need_data, tiny_evidence):
     plt.close(f.plot_ablation(got["ablation"]))
 
 
-def test_eta_sweep_fixes_and_learns_one_invariance(need_data):
-    """The study of scripts/ch2_eta_sweep.py: fixed members keep their value on both generators of the type, the
-    learned one moves, the other generators stay 0."""
-    need_data("mnist")
-    tiny = replace(TINY, table2=replace(TINY.train, lr_eta_other=0.1))
-    r = ch2.eta_sweep.run_eta_sweep(tiny, "translation", "translated", (0.0, 0.3), CPU, learned_from=(0.2,))
-    assert r["names"] == ["fixed 0", "fixed 0.3", "learned (0.2 init)"] and r["learned"] == [False, False, True]
-    torch.testing.assert_close(r["eta"][:2, :2], torch.tensor([[0.0, 0.0], [0.3, 0.3]]))
-    assert not torch.allclose(r["eta"][2, :2], torch.tensor([0.2, 0.2]))
-    assert (r["eta"][:, 2:] == 0).all() and torch.isfinite(r["elbo"]).all()
-    frame = ch2.eta_sweep.eta_sweep_frame([r])
-    assert list(frame["eta final"].round(2)) == [0.0, 0.3, round(float(r["eta"][2, :2].abs().mean()), 2)]
-
-
-@pytest.mark.parametrize("inv, variant", [("affine", "translated"), ("none", "regular"), ("shear", "regular"),
-                                          ("scale", "rotated")])
-def test_eta_sweep_rejects_bad_input(inv, variant):
-    with pytest.raises(ValueError, match=repr(inv) if inv in ("affine", "none", "shear") else repr(variant)):
-        ch2.eta_sweep.run_eta_sweep(TINY, inv, variant, (0.0,), CPU)
-
-
 def test_rankings_over_seeds_are_effects_and_one_run_is_inconclusive():
     """C2.5 with seeds: the matching invariance and affine win beyond seed noise (known answer), a model whose eta
     never moved is never counted a winner, and one seed leaves the claim inconclusive (n = 1)."""

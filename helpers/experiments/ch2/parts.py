@@ -12,6 +12,8 @@ are ``sweeps``' and, for the ablation, ``ablation``'s).
 - ``ladder-<dataset>-<steps>``, ``var-<dataset>-d<D>-s<S>`` (``s.ladder``): the budget ladder (``ladder``).
 - ``ab-<arm>-<dataset>`` (``s.ablation``): what the parameterisation costs, the paper's settings and one
   departure at a time (``ablation``), on several seeds.
+- ``eta-sweep`` (the standard profile only): a study beyond the paper's tables (``studies``), with its own sizes
+  (``settings.ETA_SWEEP``).
 
 Each part declares the settings it reads (``uses``), so a change to another experiment's settings leaves it
 valid. ``results.collect`` puts the stored results back into the tables' layout.
@@ -21,9 +23,9 @@ from __future__ import annotations
 from functools import partial
 
 from ...parts import Needs, Part
-from . import sweeps
+from . import studies, sweeps
 from .ablation import arm_part
-from .settings import ROTATION_DATASETS, Settings
+from .settings import ETA_SWEEP, ROTATION_DATASETS, SETTINGS, Settings
 
 __all__ = ["all_parts"]
 
@@ -39,6 +41,7 @@ _USES = {
                *_SHARED),
     "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "cifar_standardise", "table2_invariances",
            "table2_eta_init", "table2_seeds", *_SHARED),
+    "eta-sweep": ("n_train", "n_test", "table2", *_SHARED),
 }
 
 
@@ -75,4 +78,10 @@ def all_parts(s: Settings) -> list[Part]:
                      uses=_USES["ab"], description=f"What the parameterisation costs: arm {arm!r}, {v} MNIST, "
                                                    f"{s.ablation.seeds} seeds")
                 for arm in s.ablation.arms for v in s.ablation.datasets]
+    if s == SETTINGS["standard"]:
+        eta = ETA_SWEEP
+        out.append(Part("eta-sweep", partial(studies.eta_sweep, study=eta), Needs(memory_gb=2.0),
+                        uses=_USES["eta-sweep"], own=eta,
+                        description=f"Fixed and learned translation and scale eta of Table 2's ReLU net "
+                                    f"({eta.hidden} units, S = {eta.samples}, {eta.epochs} epochs)"))
     return out

@@ -4,15 +4,17 @@ loaded or drawn here).
 A part result is what ``sweeps`` returned, as the store gives it back (numpy arrays): ``t1-<net>-<dataset>`` a
 Table 1 sweep, ``t2-<dataset>`` / ``t3-<dataset>`` the invariance types on one dataset, ``ab-<arm>-<dataset>`` an
 ablation arm (``parts`` lists them). ``collect`` puts a page's parts back into the tables' layout
-``{"toy", "t1", "t2", "t3", "ablation"}``, which the claims and the views read.
+``{"toy", "t1", "t2", "t3", "ablation"}``, which the claims and the views read; ``eta_sweep_frame`` is the table of the study part
+``eta-sweep`` (``studies``).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["combine_datasets", "collect", "training"]
+__all__ = ["combine_datasets", "collect", "training", "eta_sweep_frame"]
 
 
 def combine_datasets(per: Mapping[str, dict]) -> dict:
@@ -62,3 +64,15 @@ def collect(results: Mapping[str, dict]) -> dict:
 def training(results: Mapping[str, dict]) -> dict:
     """The training parts of ``results`` (``{part name: result}``): all but the ablation's ``ab-`` parts."""
     return {n: r for n, r in results.items() if not n.startswith("ab-")}
+
+
+def eta_sweep_frame(sweeps: Sequence[Mapping]) -> pd.DataFrame:
+    """The sweeps of part ``eta-sweep`` (``studies.run_eta_sweep``'s results) as one table: per sweep and member,
+    the mean final |eta| of the swept generators, the training ELBO and the test accuracy."""
+    rows = []
+    for r in sweeps:
+        for m, name in enumerate(r["names"]):
+            rows.append({"invariance": r["invariance"], "dataset": r["variant"], "member": name,
+                         "eta final": float(np.abs(np.asarray(r["eta"])[m, list(r["generators"])]).mean()),
+                         "ELBO": float(r["elbo"][m]), "test acc (%)": float(r["test_acc"][m])})
+    return pd.DataFrame(rows).set_index(["invariance", "dataset", "member"]).round(3)

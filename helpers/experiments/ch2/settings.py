@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["STEM", "STEPS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Ladder", "Settings", "SETTINGS",
-           "reduced_settings"]
+__all__ = ["STEM", "STEPS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Ladder", "EtaSweep", "Settings",
+           "SETTINGS", "STUDIES", "ETA_SWEEP", "reduced_settings"]
 
 #: The chapter's notebook stem (also its folder under ``results/<profile>/``).
 STEM = "02_invariant_weights"
@@ -86,6 +86,22 @@ class Ladder:
     variation_dataset: str = "partial"
     variation_degrees: tuple[float, ...] = (45.0, 90.0)
     variations: tuple[tuple[int, int], ...] = ((1024, 8), (1024, 16), (1024, 32), (256, 32), (512, 32))  # (D, S)
+
+
+@dataclass(frozen=True)
+class EtaSweep:
+    """Sizes of the fixed-eta study (``studies.eta_sweep``: does the ELBO reward translation and scale at all?):
+    Table 2's ReLU net at ``hidden`` units, S = ``samples`` and ``epochs`` epochs (``reduced_settings`` of the
+    profile's), one sweep per ``(invariance, dataset, fixed values, learned from)`` of ``sweeps`` (App. D's ranges:
+    8 px = 0.57, log 2 = 0.69)."""
+
+    hidden: int = 256
+    samples: int = 8
+    epochs: int = 5
+    sweeps: tuple[tuple[str, str, tuple[float, ...], tuple[float, ...]], ...] = (
+        ("translation", "translated", (0.0, 0.1, 0.25, 0.5), (0.25,)),
+        ("scale", "scaled", (0.0, 0.15, 0.35, 0.7), (0.35,)),
+        ("translation", "regular", (0.0, 0.1, 0.25, 0.5), (0.25,)))
 
 
 @dataclass(frozen=True)
@@ -195,9 +211,15 @@ SETTINGS = {
 }
 
 
+#: The studies beyond the paper's tables (their parts' names) and their own sizes: parts of the standard profile only
+#: (``parts``), which the page of every profile shows (``full_ablation.studies``).
+STUDIES = ("eta-sweep",)
+ETA_SWEEP = EtaSweep()
+
+
 def reduced_settings(s: Settings, hidden: int, samples: int, epochs: int) -> Settings:
-    """``s`` with fewer hidden units, training samples S and epochs, everything else unchanged (the CPU
-    studies of ``scripts/``)."""
+    """``s`` with fewer hidden units, training samples S and epochs, everything else unchanged (the fixed-eta
+    study, ``benchmarks.ch2_part_time``)."""
     return replace(s, hidden=hidden, train=replace(s.train, samples=samples, epochs=epochs),
                    table2=replace(s.table2, samples=samples, epochs=epochs),
                    cifar_hidden=hidden, cifar=replace(s.cifar, samples=samples, epochs=epochs))

@@ -17,7 +17,7 @@ from ...captions import figure, table
 from ...groups import AFFINE_NAMES
 from .figures import plot_eta_figures
 from .paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
-from .results import collect, training
+from .results import collect, eta_sweep_frame, training
 from .settings import STEM
 
 __all__ = ["table1_frame", "table2_frame", "eta_frame", "table1_vs_paper", "table2_vs_paper", "ablation_frame",
@@ -254,22 +254,22 @@ def show_cpu_reduced() -> None:
         _show_earlier(name, stem, stem.replace("_", "-"), partial(_init_intro, name), etas=("rotation", "affine"))
 
 
-def show_eta_sweep() -> None:
-    """The committed fixed-eta study (``cpu_eta_sweep.json``): what it ran, and its captioned table."""
+def show_eta_sweep(studies) -> None:
+    """The fixed-eta study (part ``eta-sweep`` of ``studies``, ``full_ablation.studies``): what it ran, and its
+    captioned table."""
     from IPython.display import display
 
     from ...captions import table
-    from ...records import recorded
-    from .eta_sweep import eta_sweep_frame   # the study's own module: which generators each invariance sweeps
-    from .settings import STEM
 
-    sweep = recorded(STEM, name="cpu_eta_sweep.json").get("standard")
-    if sweep is None:
-        _note(f"No record of the η sweep in this checkout (`results/standard/{STEM}/cpu_eta_sweep.json`).")
+    if "eta-sweep" not in studies:
+        _note("The η sweep (part `eta-sweep` of the standard profile) is not stored in this checkout.")
         return
-    display(table(styled(eta_sweep_frame(sweep["numbers"]["sweeps"]), {"acc": 1}, default=3),
-                  f"The fixed-η study: {sweep['what']}. Per sweep and member, the final |η| of the swept generators, "
-                  "the training ELBO per datapoint and the test accuracy (%)."))
+    r, m = studies["eta-sweep"], studies.meta["eta-sweep"]
+    display(table(styled(eta_sweep_frame(r["sweeps"]), {"acc": 1}, default=3),
+                  f"The fixed-η study (part `eta-sweep`, {studies.profile} profile; {m['device']}, {m['date'][:10]}): "
+                  f"Table 2's ReLU net on {r['n_train']:,} training images, {r['hidden']} hidden units, "
+                  f"S = {r['samples']}, {r['epochs']} epochs. Per sweep and member, the final |η| of the swept "
+                  "generators, the training ELBO per datapoint and the test accuracy (%)."))
 
 
 def show_cifar_preprocessing() -> None:

@@ -1,23 +1,22 @@
-"""A study beyond the paper's parts: does the ELBO reward an invariance at all? (``scripts/ch2_eta_sweep.py``)
-
-Table 2's ReLU net with the generators of one invariance *fixed* at several values, and learned from others,
-in one sweep; the committed record of it is ``cpu_eta_sweep.json`` (shown by ``views.show_eta_sweep``).
+"""The studies beyond the paper's tables, parts of the standard profile only (``settings.STUDIES``), which the page
+of every profile shows (``full_ablation.studies``): ``eta_sweep`` (part ``eta-sweep``), does the ELBO reward an
+invariance at all? Table 2's ReLU net with the generators of one invariance *fixed* at several values, and learned
+from others, in one sweep (``run_eta_sweep``).
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-import pandas as pd
 import torch
 
+from ...checkpoint import active
 from .data import VARIANTS, transformed_dataset
 from .invariant_weights import INVARIANCES, InvariantNet, invariance_mask
-from .settings import Settings
+from .settings import EtaSweep, Settings, reduced_settings
 from .sweeps import feature_scale
 from .train import evaluate, fit_sweep
 
-__all__ = ["run_eta_sweep", "eta_sweep_frame"]
+__all__ = ["run_eta_sweep", "eta_sweep"]
 
 
 def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[float], device: torch.device,
@@ -31,8 +30,8 @@ def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[f
     objective; if it is not, the optimisation misses it.
 
     Returns:
-        ``{"invariance", "variant", "names", "values" (M,), "learned" (M,) bool, "elbo", "test_acc", "test_ll",
-        "kl_per_n" (M,), "eta" (M, 6) final, "wall_time_s", "n_train"}``.
+        ``{"invariance", "variant", "generators" (the swept ones' indices), "names", "values" (M,), "learned" (M,)
+        bool, "elbo", "test_acc", "test_ll", "kl_per_n" (M,), "eta" (M, 6) final, "wall_time_s", "n_train"}``.
     """
     if invariance not in INVARIANCES or invariance in ("none", "affine"):
         raise ValueError(f"invariance must be one of rotation, translation, scale, got {invariance!r}")
@@ -50,19 +49,25 @@ def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[f
                          seed=seed, feature_scale=feature_scale(s, s.hidden), init_std=s.init_std).to(device)
     hist = fit_sweep(model, ds["train"], s.table2, seed)
     ev = evaluate(model, ds["train"], ds["test"], s.table2.eval_samples, seed)
-    return {"invariance": invariance, "variant": variant, "names": names, "values": vals,
-            "learned": learned.bool().tolist(), **ev,
+    return {"invariance": invariance, "variant": variant, "generators": list(INVARIANCES[invariance]),
+            "names": names, "values": vals, "learned": learned.bool().tolist(), **ev,
             "eta": model.eta.detach().cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
 
 
-def eta_sweep_frame(sweeps: Sequence[dict]) -> pd.DataFrame:
-    """``run_eta_sweep`` results as one table: per sweep and member, the mean final |eta| of the swept
-    generators, the training ELBO and the test accuracy."""
-    rows = []
-    for r in sweeps:
-        gens = list(INVARIANCES[r["invariance"]])
-        for m, name in enumerate(r["names"]):
-            rows.append({"invariance": r["invariance"], "dataset": r["variant"], "member": name,
-                         "eta final": float(np.abs(np.asarray(r["eta"])[m, gens]).mean()),
-                         "ELBO": float(r["elbo"][m]), "test acc (%)": float(r["test_acc"][m])})
-    return pd.DataFrame(rows).set_index(["invariance", "dataset", "member"]).round(3)
+def eta_sweep(s: Settings, seed: int, device: torch.device, study: EtaSweep) -> dict:
+    """Part ``eta-sweep``: ``run_eta_sweep`` for each sweep of ``study`` on ``s`` reduced to ``study.hidden`` units,
+    S = ``study.samples`` and ``study.epochs`` epochs; each finished sweep is kept as a piece.
+
+    Returns:
+        ``{"sweeps": [run_eta_sweep(...)], "n_train", "hidden", "samples", "epochs"}``.
+    """
+    r = reduced_settings(s, study.hidden, study.samples, study.epochs)
+    ckpt, done = active(), []
+    for i, (invariance, variant, values, learned) in enumerate(study.sweeps):
+        got = ckpt.piece(f"sweep-{i}")
+        if got is None:
+            got = run_eta_sweep(r, invariance, variant, values, device, seed, learned_from=learned)
+            ckpt.keep(f"sweep-{i}", got)
+        done.append(got)
+    return {"sweeps": done, "n_train": done[0]["n_train"], "hidden": r.hidden, "samples": r.table2.samples,
+            "epochs": r.table2.epochs}
