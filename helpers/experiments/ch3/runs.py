@@ -24,8 +24,8 @@ from .pretrained import run_pretrained
 from .settings import Settings, aug_part, mnist6_part
 from .track import StopTraining, Tracker
 
-__all__ = ["run_similarity_demo", "run_toy", "train_and_measure", "train_tracked", "mnist6_task", "augmentation",
-           "width", "fig2b", "pretrained"]
+__all__ = ["run_similarity_demo", "run_toy", "train_and_measure", "mnist6_task", "augmentation", "width", "fig2b",
+           "pretrained"]
 
 # --------------------------------------------------------------------------- Figs. 2a and 3
 def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
@@ -55,42 +55,20 @@ def run_toy(n: int = 16, seed: int = 0) -> dict:
 
 # --------------------------------------------------------------------------- trained networks
 def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
-                      transforms: list, desc: str = "", checkpoint_key: str | None = None
-                      ) -> tuple[float, dict, nn.Module]:
-    """Build a network after seeding with ``seed``, train it (``fit``; inside a part its training resumes from
-    checkpoints under ``checkpoint_key``), and measure it on ``xe``.
+                      transforms: list, desc: str = "", checkpoint_key: str | None = None, augment=None, loss_fn=None,
+                      track_epochs: tuple[int, ...] | None = None, stop_acc: float | None = None,
+                      channels_last: bool = False) -> tuple[float, dict, nn.Module]:
+    """Build a network after seeding with ``seed`` (in channels-last layout where ``channels_last``), train it
+    (``fit``; inside a part its training resumes from checkpoints under ``checkpoint_key``), and measure it on ``xe``.
+    With ``track_epochs`` (the CIFAR networks), a ``track.Tracker`` rides inside ``fit``: the same training and
+    numbers, plus the validation curve and the measure at ``track_epochs`` (and, with ``stop_acc``, a stop once the
+    validation accuracy reaches it; a stopped network keeps its weights at the stop and is measured there).
 
     Returns:
-        ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds
-        ``seconds = {"train": ..., "measure": ...}`` (both end on a host read, so GPU work is counted).
-    """
-    torch.manual_seed(seed)
-    model = make()
-    torch.manual_seed(seed)
-    res = fit(model.to(device), ds["train"], ds["val"], cfg, seed=seed, device=device, desc=desc,
-              checkpoint_key=checkpoint_key)
-    t_fit = time.perf_counter()
-    acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
-    t1 = time.perf_counter()
-    run = measure(model, xe, transforms)
-    # training time with the earlier runs a checkpoint resumed from (fit's wall_time_s), not this run's alone
-    run["seconds"] = {"train": res.wall_time_s + t1 - t_fit, "measure": time.perf_counter() - t1}
-    return acc, run, model
-
-
-def train_tracked(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed: int, device, xe: Tensor,
-                  transforms: list, augment=None, loss_fn=None, desc: str = "", checkpoint_key: str | None = None,
-                  track_epochs=(), stop_acc: float | None = None, channels_last: bool = False
-                  ) -> tuple[float, dict, nn.Module]:
-    """``train_and_measure`` for the CIFAR networks (in channels-last layout where ``channels_last``), with a
-    ``track.Tracker`` inside ``fit``: the same training and numbers, plus the validation curve and the measure at
-    ``track_epochs`` (and, with ``stop_acc``, a stop once the validation accuracy reaches it, measured there).
-
-    Returns:
-        ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds ``curve``
-        (validation accuracy in % per epoch), ``track`` (the tracked points: epoch, accuracy, ``{measure}_parts``),
-        ``epochs``, ``stopped`` and ``seconds = {"train", "measure", "track"}``. A stopped network keeps its
-        weights at the stop (not the best epoch's).
+        ``(validation accuracy in %, measure(...), the trained model)``; the measure's dict also holds ``seconds =
+        {"train", "measure"}`` (both end on a host read, so GPU work is counted) and, tracked, ``curve`` (validation
+        accuracy in % per epoch), ``track`` (the tracked points: epoch, accuracy, ``{measure}_parts``), ``epochs``,
+        ``stopped`` and ``seconds["track"]``.
     """
     torch.manual_seed(seed)
     model = make()
@@ -98,18 +76,23 @@ def train_tracked(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, seed:
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    tracker = Tracker(model, xe, transforms, track_epochs, loss_fn, stop_acc)
+    tracker = None if track_epochs is None else Tracker(model, xe, transforms, track_epochs, loss_fn, stop_acc)
     stopped = False
     try:
-        fit(model, ds["train"], ds["val"], cfg, augment=augment, loss_fn=tracker, score_fn=tracker.score, seed=seed,
-            device=device, desc=desc, checkpoint_key=checkpoint_key)
+        res = fit(model, ds["train"], ds["val"], cfg, augment=augment, loss_fn=tracker or loss_fn,
+                  score_fn=tracker.score if tracker else None, seed=seed, device=device, desc=desc,
+                  checkpoint_key=checkpoint_key)
     except StopTraining:
         stopped = True
-    model.eval()
+    model.eval()  # fit leaves it so; a stopped one too
     t_fit = time.perf_counter()
     acc = 100 * float(test_accuracy(model, ds["val"], batch_size=1000)[0])
     t1 = time.perf_counter()
     run = measure(model, xe, transforms)
+    if tracker is None:
+        # training time with the earlier runs a checkpoint resumed from (fit's wall_time_s), not this run's alone
+        run["seconds"] = {"train": res.wall_time_s + t1 - t_fit, "measure": time.perf_counter() - t1}
+        return acc, run, model
     tr = tracker.result()
     run |= {"curve": tr["curve"], "track": tr["track"], "epochs": len(tr["curve"]), "stopped": stopped,
             "seconds": {"train": tracker.train_s() + t1 - t_fit, "measure": time.perf_counter() - t1,
@@ -168,7 +151,7 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
                 first: Callable[[Any, Tensor], dict] | None = None, track_epochs=(),
                 stop_acc: float | None = None) -> tuple[dict, dict | None]:
     """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``;
-    ``train_tracked``: curves, and measures at ``track_epochs``, a stop at ``stop_acc``); returns the part's dict and
+    tracked: curves, and measures at ``track_epochs``, a stop at ``stop_acc``); returns the part's dict and
     ``first(model, xe)`` on the first seed's network (None without ``first``), where ``xe`` are the evaluation images
     ``(n_eval, 3, 32, 32)``."""
     ds: dict[str, Any] = cifar10(s.cifar_train, s.cifar_val, seed)
@@ -179,10 +162,10 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
     for i, sd in enumerate(s.cifar_seed_list):
         loss = cutmix_loss(sd) if aug == "CutMix" else None
         got = _seed_run(f"{key}-s{sd}",
-                        lambda: train_tracked(make, ds, s.cifar_fit, sd, device, xe, shifts, augmenter(aug), loss,
-                                              desc=f"{label} seed {sd}", checkpoint_key=f"{key}-s{sd}",
-                                              track_epochs=track_epochs, stop_acc=stop_acc,
-                                              channels_last=s.channels_last),
+                        lambda: train_and_measure(make, ds, s.cifar_fit, sd, device, xe, shifts, f"{label} seed {sd}",
+                                                  f"{key}-s{sd}", augment=augmenter(aug), loss_fn=loss,
+                                                  track_epochs=track_epochs, stop_acc=stop_acc,
+                                                  channels_last=s.channels_last),
                         (lambda m: first(m, xe)) if first is not None and i == 0 else None)
         out["acc"].append(got["acc"])
         out["runs"].append(got["run"])

@@ -200,7 +200,7 @@ def headline(ev, s=None) -> plt.Figure:
 
 # --------------------------------------------------------------------------- training curves and matched accuracy
 def curves(variants: dict) -> plt.Figure:
-    """Each network's validation curve (% per epoch; ``train_tracked``'s ``curve``), one colour per variant, one
+    """Each network's validation curve (% per epoch; ``runs.train_and_measure``'s ``curve``), one colour per variant, one
     line per seed, the legend under the axes. ``variants``: ``{label: {"runs": [...]}}`` (runs without a curve are
     left out)."""
     fig, ax = plt.subplots(figsize=plots.column_figsize(1, 1, (6.4, 3.4)), layout="constrained")
