@@ -22,17 +22,15 @@ PARTIAL = "h100_partial.json"
 
 def show_earlier(root=None) -> None:
     """Display each earlier record of the frozen table: one line (label, file, device, date, its experiments'
-    seconds or its wall time), its claims judged by today's rules under each reading of eq. 7 (best channel c'
+    seconds), its claims judged by today's rules under each reading of eq. 7 (best channel c'
     shared over X, then per image), and ``views.show_experiments`` of its numbers (figures
     ``fig-ch3-record-<file>-<experiment>``)."""
     from IPython.display import Markdown, display
 
     for e in frozen(STEM, root):
         rec = recorded(STEM, root, name=e["record"])[e["profile"]]
-        secs = e.get("seconds")
-        took = (", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) if secs
-                else f"{e.get('wall_time_s') or float('nan'):.0f} s in all")
-        display(Markdown(f"**{e['label']} ({e['record']}): {e.get('device') or '?'}, {e['date']}: {took}**"))
+        took = ", ".join(f"{k} {v:.0f} s" for k, v in e["seconds"].items())  # every earlier record timed its parts
+        display(Markdown(f"**{e['label']} ({e['record']}): {e['device']}, {e['date']}: {took}**"))
         for reading, key in (("shared", "claims"), ("per image", "claims_per_image")):
             display(Markdown(f"Its claims judged by today's rules, best channel c' {reading}:"))
             display(frozen_table(e[key]))
@@ -72,14 +70,10 @@ def mixed_precision(root=None) -> dict[str, pd.DataFrame]:
 
 
 def readings(rec: dict) -> dict[str, dict[str, dict]]:
-    """The verdicts of a page record (``results.json``) under both readings of eq. 7, by claim:
-    ``{claim id: {"shared": claim record, "per image": claim record}}``, for the claims that read equivariance
-    and that the record holds in both (``"claims"`` is the shared reading, the chapter's;
-    ``numbers["claims_per_image"]`` the second). Empty for a record made before the second reading was kept.
-
-    Raises:
-        ValueError: a record whose claims do not name their reading, or name another than the chapter's.
-    """
+    """The verdicts of a page record (``results.json``) under both readings of eq. 7 (``"claims"``, the chapter's,
+    and ``numbers["claims_per_image"]``): ``{claim id: {"shared": claim record, "per image": claim record}}`` for the
+    claims that read equivariance and that the record holds in both. Raises ``ValueError`` for a record whose claims
+    do not name their reading, or name another."""
     second = {c["id"]: c for c in rec.get("numbers", {}).get("claims_per_image", [])}
     out = {c["id"]: {"shared": c, "per image": second[c["id"]]} for c in rec.get("claims", [])
            if c["id"] in READS_EQUIVARIANCE and c["id"] in second}

@@ -1,9 +1,6 @@
-"""Chapter 3's figures and tables, drawn from part results as the store gives them back (numpy arrays, lists).
-
-Figures follow the paper's: per-layer bars (Fig. 3), per-part bars (Fig. 5), per-part lines over variants
-(Fig. 6), Fig. 2b's invariance against magnitude, and Figs. 4 / 7 for the pretrained models. Each is sized for the
-book's page column (``plots.panel_grid`` / ``plots.column_figsize``), with its legend outside the plotted data,
-and carries no suptitle: the page gives it a numbered caption (``helpers.captions``).
+"""Chapter 3's figures (the paper's Figs. 2-7) and tables, drawn from part results as the store gives them back.
+Each figure is sized for the book's page column (``plots.panel_grid`` / ``plots.column_figsize``), with its legend
+outside the plotted data and no suptitle: the page gives it a numbered caption (``helpers.captions``).
 """
 from __future__ import annotations
 
@@ -175,14 +172,10 @@ FRAME_CAPTIONS = {
 
 
 def subcheck_frame(checks: dict[str, list | None]) -> pd.DataFrame:
-    """One row per sub-check of the trained-network claims (``claims.subchecks``'s output), to read each verdict
-    from what it compares.
-
-    Returns:
-        A DataFrame indexed by (claim, check) with the mean of each side (``a``: what the paper says is larger,
-        ``b``), ``a − b``, ``2 SE`` (beyond it a difference is more than seed noise; ``helpers.noise``) and
-        ``outcome`` (holds / contradicts / inconclusive for effects over seeds; holds / fails for a threshold).
-    """
+    """One row per sub-check of the trained-network claims (``claims.subchecks``'s output), indexed by (claim,
+    check): the mean of each side (``a``: what the paper says is larger, ``b``), ``a − b``, ``2 SE`` (beyond it a
+    difference is more than seed noise; ``helpers.noise``) and ``outcome`` (holds / contradicts / inconclusive for
+    effects over seeds; holds / fails for a threshold)."""
     rows = []
     for cid, pairs in checks.items():
         for label, c in pairs or []:
