@@ -29,26 +29,21 @@ def make_model(kind: str, group: CyclicGroup, hidden: tuple[int, ...]) -> nn.Mod
     return MLP(SIZE * SIZE, list(hidden), N_CLASSES)
 
 
-def invariance_loss(group: CyclicGroup, nu: float | None, kind: str = "l2"):
-    """The IR objective, eq. (4): ``CE(f(x), y) + nu * I_f(x, G)`` on each (augmented) batch.
+def invariance_loss(group: CyclicGroup, kind: str = "l2"):
+    """The IR objective, eq. (4): ``CE(f(x), y) + nu * I_f(x, G)`` on each (augmented) batch, nu per member (a nu
+    sweep: ``fit_ensemble``'s ``member_args``).
 
     ``I_f`` is ``invariance_penalty`` over the batch's whole orbit, computed in one forward pass.
-    With ``nu=None`` the weight comes per member, as ``fit_ensemble``'s ``member_args`` (a nu sweep).
 
     Returns:
-        ``loss_fn(forward, x, y) -> scalar`` (or ``loss_fn(forward, x, y, nu)``) for ``fit_ensemble`` (vmap-safe).
+        ``loss_fn(forward, x, y, nu) -> scalar`` for ``fit_ensemble`` (vmap-safe).
     """
-    if nu is not None and nu < 0:
-        raise ValueError(f"nu must be >= 0, got {nu}")
-
-    def swept(forward, x: Tensor, y: Tensor, nu_m) -> Tensor:
+    def loss(forward, x: Tensor, y: Tensor, nu) -> Tensor:
         G, B = group.order, len(x)
         z = forward(group.orbit(x).reshape(G * B, *x.shape[1:])).view(G, B, -1)  # (G, B, K)
-        return F.cross_entropy(z[0], y) + nu_m * invariance_penalty(z, kind)
+        return F.cross_entropy(z[0], y) + nu * invariance_penalty(z, kind)
 
-    if nu is None:
-        return swept
-    return lambda forward, x, y: swept(forward, x, y, nu)
+    return loss
 
 
 def train(kind: str, ds: Transforming, s: Settings, nu: float = 0.0, penalty: str = "l2",
@@ -101,7 +96,7 @@ def fit_ir_sweep(make, train_data, val_data, fit_cfg, seeds, group: CyclicGroup,
     members = list(seeds) * len(nus)
     models = [m.to(device) for m in build_models(make, members)]
     nu_m = torch.tensor([nu for nu in nus for _ in seeds])  # (len(nus) * len(seeds),)
-    fit_ensemble(models, train_data, val_data, fit_cfg, seeds=members, loss_fn=invariance_loss(group, None, penalty),
+    fit_ensemble(models, train_data, val_data, fit_cfg, seeds=members, loss_fn=invariance_loss(group, penalty),
                  augment=group_action(group), member_args=nu_m, desc=f"{desc} nu={','.join(f'{nu:g}' for nu in nus)}",
                  checkpoint_key=checkpoint_key)
     k = len(seeds)

@@ -1,15 +1,9 @@
-"""Chapter 1's stored results in the one layout the claims and views read. Pure: reshapes, computes nothing.
+"""Chapter 1's stored results as the claims and views read them. Pure: reshapes, computes nothing.
 
-The one layout is the split one (``Settings.split_sweeps``, the paper profile's): ``group-<g>`` holds WT and DA and
-what the figures draw from them, ``ir-<g>-<penalty>-<nu>`` the IR models of one nu (``runs.run_fixed``,
-``runs.run_nu``), and ``proposition``. The quick and standard profiles' committed parts are in the older layout,
-one part per sweep: ``group-<g>`` with the L2 sweep and the picked IR inside (``runs.run_group``) and
-``sensitivity-<g>-<penalty>`` (``runs.run_sensitivity``). ``records`` cuts those into the split layout's records,
-once; everything else here reads only that layout:
-
-- ``groups_of``: ``{group: WT, DA and the L2 sweep joined}`` (Table 1, the nu sweep, Figs. 2-4), ``join``;
-- ``sensitivity_of``: ``{group: {penalty: {"nu", "sweep"}}}`` (Fig. 5);
-- ``pending_nus``: the missing nus of a profile in progress that could still change the SI rule's pick.
+The quick and standard profiles store one part per sweep (``group-<g>`` with the L2 sweep and its pick inside,
+``runs.run_group``, and ``sensitivity-<g>-<penalty>``); the paper profile one per nu (``ir-<g>-<penalty>-<nu>``,
+``Settings.split_sweeps``) beside a ``group-<g>`` of WT and DA, which ``join`` puts together as ``run_group`` does.
+``groups_of`` (Table 1, the nu sweep, Figs. 2-4), ``sensitivity_of`` (Fig. 5) and ``pending_nus`` read both.
 """
 from __future__ import annotations
 
@@ -18,9 +12,9 @@ from typing import Mapping
 import numpy as np
 
 from ...metrics import pick_nu
-from .settings import MODELS, Settings, nu_part_name
+from .settings import Settings
 
-__all__ = ["records", "join", "groups_of", "sensitivity_of", "pending_nus", "si_target"]
+__all__ = ["join", "groups_of", "sensitivity_of", "pending_nus", "si_target"]
 
 
 def si_target(ev) -> float:
@@ -28,51 +22,19 @@ def si_target(ev) -> float:
     return getattr(getattr(ev, "settings", None), "si_target", Settings.si_target)
 
 
-def _cut_group(g: str, r: dict) -> dict[str, dict]:
-    """An older ``group-<g>`` (WT, DA and the L2 sweep in one part) as the split layout's ``group-<g>`` and
-    ``ir-<g>-l2-<nu>`` records. The older part keeps drift and t-SNE of the picked nu's IR only; so does its cut."""
-    fixed_kinds = [k for k in MODELS if k != "IR"]
-    d, ts = r["drift"], r["tsne"]
-    drift = {k: v for k, v in d.items() if k not in ("IR", "examples")}
-    drift["examples"] = {k: v for k, v in d["examples"].items() if k != "IR"}
-    fixed = {"group": r["group"], "n_params": {k: r["n_params"][k] for k in fixed_kinds},
-             "table": {k: r["table"][k] for k in fixed_kinds}, "orbit_example": r["orbit_example"],
-             "saliency": {k: v for k, v in r["saliency"].items() if k != "IR"} | {"IR": {}}, "drift": drift,
-             "tsne": {k: ({m: x for m, x in v.items() if m != "IR"} if k in ("spread", "neighbours") else v)
-                      for k, v in ts.items()}}
-    out = {f"group-{g}": fixed}
-    for nu, metrics in r["sweep"].items():
-        ir = {"group": r["group"], "penalty": "l2", "nu": float(nu), "n_params": r["n_params"]["IR"],
-              "metrics": metrics, "saliency": r["saliency"]["IR"][nu]}
-        if float(nu) == float(r["nu"]):
-            ir["drift"] = {"betas": d["betas"], "IR": d["IR"], "examples": {"IR": d["examples"]["IR"]}}
-            ir["tsne"] = {k: {"IR": ts[k]["IR"]} for k in ("spread", "neighbours")}
-        out[nu_part_name(g, "l2", nu)] = ir
-    return out
-
-
-def records(ev: Mapping) -> dict[str, dict]:
-    """Every stored part of ``ev`` (a page's evidence, or any mapping of part results) in the split layout: older
-    ``group-<g>`` and ``sensitivity-<g>-<penalty>`` parts cut into ``group-<g>`` and ``ir-<g>-<penalty>-<nu>``
-    records (a sensitivity part's with ``penalty``, ``nu`` and ``metrics`` only: all that Fig. 5 reads), the rest as
-    stored."""
-    out: dict[str, dict] = {}
+def _sweeps(ev: Mapping, group_name: str) -> dict[str, dict[float, dict]]:
+    """``{penalty: {nu: metrics}}`` of one group's stored IR models, nus ascending, penalties in the order stored:
+    the L2 sweep inside an older ``group-<g>``, ``sensitivity-<g>-<penalty>`` sweeps and ``ir-<g>-<penalty>-<nu>``
+    parts alike."""
+    out: dict[str, dict[float, dict]] = {}
     for name, r in ev.items():
-        if name.startswith("group-") and "sweep" in r:
-            out |= _cut_group(name.removeprefix("group-"), r)
-        elif name.startswith("sensitivity-"):
-            g = name.removeprefix("sensitivity-").split("-", 1)[0]
-            out |= {nu_part_name(g, r["penalty"], nu): {"penalty": r["penalty"], "nu": float(nu), "metrics": m}
-                    for nu, m in r["sweep"].items()}
-        else:
-            out[name] = r
-    return out
-
-
-def _nu_records(recs: Mapping, group_name: str, penalty: str) -> dict[float, dict]:
-    """``{nu: record}`` of the ``ir-<group_name>-<penalty>-<nu>`` records of ``recs`` (the split layout)."""
-    prefix = f"ir-{group_name}-"
-    return {float(r["nu"]): r for name, r in recs.items() if name.startswith(prefix) and r["penalty"] == penalty}
+        if name == f"group-{group_name}" and "sweep" in r:
+            out.setdefault("l2", {}).update({float(nu): m for nu, m in r["sweep"].items()})
+        elif name.startswith(f"sensitivity-{group_name}-"):
+            out.setdefault(r["penalty"], {}).update({float(nu): m for nu, m in r["sweep"].items()})
+        elif name.startswith(f"ir-{group_name}-"):
+            out.setdefault(r["penalty"], {})[float(r["nu"])] = r["metrics"]
+    return {p: dict(sorted(sweep.items())) for p, sweep in out.items()}
 
 
 def join(fixed: dict, ir: dict[float, dict], target: float) -> dict:
@@ -98,31 +60,26 @@ def join(fixed: dict, ir: dict[float, dict], target: float) -> dict:
 
 
 def groups_of(ev: Mapping) -> dict[str, dict]:
-    """``{group: join(...)}``: each ``group-<g>`` record joined with its ``ir-<g>-l2-<nu>`` records; a group whose
-    L2 nus are not stored yet (a profile in progress) as its ``group-<g>`` record alone."""
-    recs = records(ev)
+    """``{group: result}``: an older ``group-<g>`` as stored (it is ``join``'s result), a split layout's joined with
+    its ``ir-<g>-l2-<nu>`` parts, or alone where none is stored yet (a profile in progress)."""
     out = {}
-    for name, r in recs.items():
+    for name, r in ev.items():
         if name.startswith("group-"):
             g = name.removeprefix("group-")
-            ir = _nu_records(recs, g, "l2")
-            out[g] = join(r, ir, si_target(ev)) if ir else r
+            ir = {float(x["nu"]): x for k, x in ev.items() if k.startswith(f"ir-{g}-") and x["penalty"] == "l2"}
+            out[g] = join(r, ir, si_target(ev)) if ir and "sweep" not in r else r
     return out
 
 
 def sensitivity_of(ev: Mapping) -> dict[str, dict[str, dict]]:
     """``{group: {penalty: {"nu", "sweep"}}}`` for Fig. 5, for every group with a joined L2 sweep: the L2 sweep
     first, then the other regularisers in the order stored, each with the nu the SI rule picks."""
-    recs, target = records(ev), si_target(ev)
     out = {}
     for g, r in groups_of(ev).items():
-        if "sweep" not in r:
-            continue
-        out[g] = {"l2": {"nu": r["nu"], "sweep": r["sweep"]}}
-        penalties = dict.fromkeys(r["penalty"] for name, r in recs.items() if name.startswith(f"ir-{g}-"))
-        for penalty in [p for p in penalties if p != "l2"]:
-            sweep = {nu: x["metrics"] for nu, x in sorted(_nu_records(recs, g, penalty).items())}
-            out[g][penalty] = {"nu": pick_nu(sweep, target), "sweep": sweep}
+        if "sweep" in r:
+            others = {p: sweep for p, sweep in _sweeps(ev, g).items() if p != "l2"}
+            out[g] = {"l2": {"nu": r["nu"], "sweep": r["sweep"]}} | {
+                p: {"nu": pick_nu(sweep, si_target(ev)), "sweep": sweep} for p, sweep in others.items()}
     return out
 
 
@@ -132,7 +89,7 @@ def pending_nus(ev, group_name: str, penalty: str = "l2") -> list[float]:
     missing nu where no stored nu reaches the target. Empty: the pick is final (e.g. a page's complete evidence,
     or ``runner.stored_so_far`` of a profile in progress)."""
     grid = ev.settings.nus if penalty == "l2" else ev.settings.nus_other.get(penalty, ())
-    stored = {nu: r["metrics"] for nu, r in _nu_records(records(ev), group_name, penalty).items()}
+    stored = _sweeps(ev, group_name).get(penalty, {})
     missing = [float(nu) for nu in grid if float(nu) not in stored]
     if not stored:
         return missing

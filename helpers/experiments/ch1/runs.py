@@ -1,12 +1,6 @@
 """Chapter 1's training runs, the compute of its parts (``parts``): each trains and measures models and returns
-numbers and small arrays, never models.
-
-- ``run_group``: part ``group-<g>`` of the whole-sweep layout (quick, standard): WT, DA and the L2 nu sweep, Table 1
-  and Figs. 2-4 for one group; ``run_sensitivity``: part ``sensitivity-<g>-<penalty>``, Fig. 5's other regularisers;
-- ``run_fixed`` and ``run_nu``: the split layout's parts (``Settings.split_sweeps``, the paper profile), WT and DA
-  alone and the IR models of one nu (``results`` reads every layout as this one);
-- ``run_saliency``, ``run_drift``, ``run_tsne``: what Figs. 2-4 draw from trained models;
-- ``run_proposition``: Prop. 3.1 on a linear model.
+numbers and small arrays, never models. ``run_group`` and ``run_sensitivity`` are the whole-sweep layout's parts
+(quick, standard), ``run_fixed`` and ``run_nu`` the split layout's (``Settings.split_sweeps``, the paper profile).
 """
 from __future__ import annotations
 
@@ -69,7 +63,7 @@ def _fixed_kinds(ds: Transforming, s: Settings, seed: int, device: torch.device)
     return {"group": ds.group.name, "n_params": {k: count_parameters(v[0]) for k, v in models.items()},
             "table": {k: evaluate(models[k], ds, s, sensitivity=k == "DA") for k in models},
             "orbit_example": ds.group.orbit(ds.test[0][:1])[:, 0],  # (G, 36, 36)
-            "saliency": run_saliency(models, {}, ds, s), "drift": run_drift(models, ds, s, seed),
+            "saliency": run_saliency(models, ds, s) | {"IR": {}}, "drift": run_drift(models, ds, s, seed),
             "tsne": run_tsne(models, ds, s, seed)}
 
 
@@ -95,7 +89,7 @@ def _ir_result(ds: Transforming, penalty: str, nu: float, models: list[nn.Module
     out = {"group": ds.group.name, "penalty": penalty, "nu": float(nu), "n_params": count_parameters(models[0]),
            "metrics": evaluate(models, ds, s, sensitivity=True)}
     if penalty == "l2":
-        out["saliency"] = run_saliency({}, {float(nu): models}, ds, s)["IR"][float(nu)]
+        out["saliency"] = run_saliency({"IR": models}, ds, s)["IR"]
     return out | (_ir_figures(ds, models, s, seed) if figures else {})
 
 
@@ -104,23 +98,17 @@ def _ir_figures(ds: Transforming, models: list[nn.Module], s: Settings, seed: in
     return {"drift": run_drift({"IR": models}, ds, s, seed), "tsne": run_tsne({"IR": models}, ds, s, seed)}
 
 
-def run_saliency(models: dict[str, list[nn.Module]], sweep_models: dict[float, list[nn.Module]], ds: Transforming,
-                 s: Settings, n: int = 3) -> dict:
-    """Fig. 3 and the nu control: realigned orbit saliency of ``n`` test samples for member 0 of WT and DA (those of
-    ``models`` that are not IR) and of every IR model of the nu sweep (target: the true class).
+def run_saliency(models: dict[str, list[nn.Module]], ds: Transforming, s: Settings, n: int = 3) -> dict:
+    """Fig. 3 and the nu control: realigned orbit saliency of ``n`` test samples for member 0 of each kind of
+    ``models`` (target: the true class).
 
     Returns:
-        ``{"images": (n, H, W) untransformed inputs (standardised), "WT"/"DA": (n, G, H, W),
-        "IR": {nu: (n, G, H, W)}}``, float32.
+        ``{"images": (n, H, W) untransformed inputs (standardised), kind: (n, G, H, W)}``, float32.
     """
-    members = [*models.values(), *sweep_models.values()][0]  # any model tells the device
-    dev = next(members[0].parameters()).device
+    dev = next(next(iter(models.values()))[0].parameters()).device
     x, y = ds.test[0][:n].to(dev), ds.test[1][:n].to(dev)
-    out: dict = {"images": x.cpu()}
-    for kind in [k for k in models if k != "IR"]:
-        out[kind] = orbit_saliency(models[kind][0], x, y, ds.group, s.ig_steps).cpu()
-    out["IR"] = {nu: orbit_saliency(ms[0], x, y, ds.group, s.ig_steps).cpu() for nu, ms in sweep_models.items()}
-    return out
+    maps = {k: orbit_saliency(ms[0], x, y, ds.group, s.ig_steps).cpu() for k, ms in models.items()}
+    return {"images": x.cpu()} | maps
 
 
 def run_drift(models: dict[str, list[nn.Module]], mnist: Transforming, s: Settings, seed: int = 0,

@@ -1,84 +1,61 @@
 """Chapter 1's figures and tables, drawn from stored part results (numpy arrays)."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from ... import plots
 from .paper import PAPER_TABLE1
 from .results import groups_of, pending_nus, sensitivity_of
 from .settings import MODELS
 
-__all__ = ["headline", "table1", "table1_vs_paper", "plot_nu_sweep", "nu_sweep_figure", "neighbours_frame",
-           "chosen_frame", "drift_figure", "plot_tsne", "plot_saliency", "plot_drift", "plot_sensitivity",
-           "plot_proposition", "draw_nu", "draw_beta", "models_frame", "record_frame", "show_so_far"]
+__all__ = ["headline", "table1", "nu_sweep_figure", "neighbours_frame", "chosen_frame", "drift_figure", "plot_tsne",
+           "plot_saliency", "plot_sensitivity", "plot_proposition", "draw_nu", "draw_beta", "models_frame",
+           "show_so_far"]
 
 
 _TABLE1_COLUMNS = (("acc", "{:.1f}"), ("LI", "{:.2f}"), ("DI", "{:.3f}"), ("SI", "{:.2f}"))
 
 
-def table1(results: dict[str, dict]):
-    """Table 1: accuracy (%), LI, DI, SI as mean ± std over seeds, one row per (group, model).
+def table1(results: dict[str, dict], paper: bool = False):
+    """Table 1: accuracy (%), LI, DI, SI as mean ± std over seeds, one row per (group, model); with ``paper``,
+    beside the paper's (``PAPER_TABLE1``) in columns (measure, ``paper`` / ``ours``).
 
     Args:
         results: ``{group: result of part group-<group>}`` (``results.groups_of(ev)``).
     """
-    import pandas as pd
-    rows = []
-    for g, r in results.items():
-        for kind in MODELS:
-            m = r["table"][kind]
-            row = {"group": r["group"], "model": kind + (f" (ν={r['nu']:g})" if kind == "IR" else "")}
-            for key, fmt in _TABLE1_COLUMNS:
-                row[key] = f"{fmt.format(np.mean(m[key]))} ± {fmt.format(np.std(m[key]))}"
-            rows.append(row)
-    return pd.DataFrame(rows).set_index(["group", "model"])
-
-
-def table1_vs_paper(results: dict[str, dict]):
-    """Table 1 beside the paper's (``PAPER_TABLE1``): accuracy (%), LI, DI, SI as mean ± std over seeds.
-
-    Args:
-        results: ``{group: result of part group-<group>}`` (``results.groups_of(ev)``).
-    Returns:
-        A DataFrame indexed by (group, model), columns (measure, ``paper`` / ``ours``).
-    """
-    import pandas as pd
     rows = {}
     for g, r in results.items():
         for kind in MODELS:
-            m, paper = r["table"][kind], PAPER_TABLE1[g][kind]
-            row = {}
-            for (key, fmt), printed in zip(_TABLE1_COLUMNS, paper):
-                row[(key, "paper")] = printed
+            m, row = r["table"][kind], {}
+            for i, (key, fmt) in enumerate(_TABLE1_COLUMNS):
+                if paper:
+                    row[(key, "paper")] = PAPER_TABLE1[g][kind][i]
                 row[(key, "ours")] = f"{fmt.format(np.mean(m[key]))} ± {fmt.format(np.std(m[key]))}"
             rows[(r["group"], kind + (f" (ν={float(r['nu']):g})" if kind == "IR" else ""))] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["group", "model"])
-
-
-def plot_nu_sweep(axes, r: dict, target: float) -> None:
-    """The nu sweep that chose IR's nu: accuracy, LI and SI (mean ± std over seeds) against nu."""
-    nus = sorted(r["sweep"])
-    for ax, key, label in zip(axes, ("acc", "LI", "SI"), ("test accuracy (%)", "LI", "SI")):
-        m = np.array([np.mean(r["sweep"][nu][key]) for nu in nus])
-        sd = np.array([np.std(r["sweep"][nu][key]) for nu in nus])
-        ax.errorbar(nus, m, yerr=sd, marker="o", capsize=2, label="IR")
-        ax.axhline(np.mean(r["table"]["DA"][key]), color="C1", ls="--", label="DA")
-        ax.axvline(r["nu"], color="gray", lw=0.8)
-        ax.set(xscale="log", xlabel="ν", ylabel=label, title=r["group"])
-        if key == "SI":
-            ax.axhline(target, color="red", lw=0.8, label=f"SI = {target}")
-        if key == "LI":
-            ax.set_yscale("log")
-    axes[0].legend(fontsize=8)
+    df = pd.DataFrame.from_dict(rows, orient="index").rename_axis(["group", "model"])
+    return df if paper else df.droplevel(1, axis=1)
 
 
 def nu_sweep_figure(groups: dict[str, dict], target: float):
-    """The nu sweeps of every group: one column per group, accuracy, LI and SI in its three rows (``plot_nu_sweep``)."""
-    import matplotlib.pyplot as plt
-
+    """The nu sweeps that chose IR's nu, one column per group: accuracy, LI and SI (mean ± std over seeds) against nu
+    in its three rows."""
     fig, axes = plt.subplots(3, len(groups), figsize=plots.column_figsize(len(groups), 3, (3.8, 2.4)), squeeze=False)
     for col, r in zip(axes.T, groups.values()):
-        plot_nu_sweep(col, r, target)
+        nus = sorted(r["sweep"])
+        for ax, key, label in zip(col, ("acc", "LI", "SI"), ("test accuracy (%)", "LI", "SI")):
+            m = np.array([np.mean(r["sweep"][nu][key]) for nu in nus])
+            sd = np.array([np.std(r["sweep"][nu][key]) for nu in nus])
+            ax.errorbar(nus, m, yerr=sd, marker="o", capsize=2, label="IR")
+            ax.axhline(np.mean(r["table"]["DA"][key]), color="C1", ls="--", label="DA")
+            ax.axvline(r["nu"], color="gray", lw=0.8)
+            ax.set(xscale="log", xlabel="ν", ylabel=label, title=r["group"])
+            if key == "SI":
+                ax.axhline(target, color="red", lw=0.8, label=f"SI = {target}")
+            if key == "LI":
+                ax.set_yscale("log")
+        col[0].legend(fontsize=8)
     for ax in axes[:-1].flat:
         ax.set_xlabel("")
     fig.tight_layout()
@@ -88,8 +65,6 @@ def nu_sweep_figure(groups: dict[str, dict], target: float):
 def neighbours_frame(ts: dict):
     """C1.6 in a table: per model, the fraction of transformed images whose nearest feature-space neighbour is in
     their own orbit and of their own class, and the orbit spread over the class spread."""
-    import pandas as pd
-
     return pd.DataFrame({k: {"nearest neighbour in own orbit": ts["neighbours"][k]["same_orbit"],
                              "nearest neighbour of own class": ts["neighbours"][k]["same_class"],
                              "orbit spread / class spread": ts["spread"][k]} for k in MODELS}).T.rename_axis("model")
@@ -97,8 +72,6 @@ def neighbours_frame(ts: dict):
 
 def chosen_frame(sens: dict[str, dict]):
     """Per group and regulariser, the nu the SI rule chose and that model's SI and accuracy (seed means)."""
-    import pandas as pd
-
     rows = {(g, pen): {"ν": float(v["nu"]), "SI": float(np.mean(v["sweep"][v["nu"]]["SI"])),
                        "accuracy (%)": float(np.mean(v["sweep"][v["nu"]]["acc"]))}
             for g, sv in sens.items() for pen, v in sv.items()}
@@ -138,29 +111,20 @@ def plot_saliency(axes, images: np.ndarray, maps: dict[str, np.ndarray]) -> None
 
 
 def drift_figure(groups: dict[str, dict]):
-    """Fig. 4 for every group: DI (left) and the accuracy ratio (right), one row per group."""
-    import matplotlib.pyplot as plt
-
+    """Fig. 4 for every group, one row per group: DI (left) and the accuracy ratio (right) against the drift degree
+    beta, per model (mean ± std over seeds)."""
     fig, axes = plt.subplots(len(groups), 2, figsize=plots.column_figsize(2, len(groups), (3.9, 3.0)), squeeze=False)
     for row, (g, r) in zip(axes, groups.items()):
-        plot_drift(row, r["drift"])
-        row[0].set_title(f"{g}: DI")
-        row[1].set_title(f"{g}: accuracy ratio")
+        for kind in MODELS:
+            for ax, key in zip(row, ("DI", "acc_ratio")):
+                v = np.asarray(r["drift"][kind][key])  # (n_beta, M)
+                ax.errorbar(r["drift"]["betas"], v.mean(1), yerr=v.std(1), marker="o", ms=3, capsize=2, label=kind,
+                            color=plots.METHOD_COLORS[kind])
+        row[0].set(xlabel="drift β (MNIST → FMNIST)", ylabel="DI (KL, nats)", title=f"{g}: DI")
+        row[1].set(xlabel="drift β (MNIST → FMNIST)", ylabel="Acc(D(β)) / Acc(D(0))", title=f"{g}: accuracy ratio")
+        row[0].legend()
     fig.tight_layout()
     return fig
-
-
-def plot_drift(axes, drift: dict) -> None:
-    """Fig. 4: DI (left) and the accuracy ratio (right) against the drift degree beta, per model."""
-    b = drift["betas"]
-    for kind in MODELS:
-        for ax, key in zip(axes, ("DI", "acc_ratio")):
-            v = np.asarray(drift[kind][key])  # (n_beta, M)
-            ax.errorbar(b, v.mean(1), yerr=v.std(1), marker="o", ms=3, capsize=2, label=kind,
-                        color=plots.METHOD_COLORS[kind])
-    axes[0].set(xlabel="drift β (MNIST → FMNIST)", ylabel="DI (KL, nats)", title="predictive distribution invariance error")
-    axes[1].set(xlabel="drift β (MNIST → FMNIST)", ylabel="Acc(D(β)) / Acc(D(0))", title="accuracy drop ratio")
-    axes[0].legend()
 
 
 def plot_sensitivity(ax, sens: dict[str, dict], da: dict[str, list]) -> None:
@@ -222,8 +186,6 @@ def models_frame(tables: dict[str, dict], sens: dict[str, dict], extension: dict
         A DataFrame indexed by (group, model, penalty, nu) with seed means of acc (%), LI, SI, sigma_max and a
         ``chosen`` flag (the nu the SI rule picked).
     """
-    import pandas as pd
-
     rows = []
 
     def row(g, model, penalty, nu, r, chosen=False):
@@ -242,18 +204,9 @@ def models_frame(tables: dict[str, dict], sens: dict[str, dict], extension: dict
     return pd.DataFrame(rows).set_index(["group", "model", "penalty", "nu"]).sort_index()
 
 
-def record_frame(rec: dict, extension: dict | None = None):
-    """``models_frame`` of an older whole-run record (``results.json`` before parts: ``numbers["table1"]`` and
-    ``numbers["sensitivity"]``)."""
-    n = rec["numbers"]
-    return models_frame(n["table1"], n["sensitivity"], extension)
-
-
 def headline(ev):
     """The page's first figure: per group, accuracy against saliency invariance SI for WT, DA and IR (seed means
     with their spread), and the IR models of the ν sweep as a line: accurate is not the same as invariant."""
-    import matplotlib.pyplot as plt
-
     groups = groups_of(ev)
     fig, axes = plt.subplots(1, len(groups), figsize=plots.column_figsize(len(groups), 1, (4.0, 3.4)), squeeze=False,
                              sharey=True)
@@ -290,7 +243,8 @@ def show_so_far(ev) -> None:
     if not groups:
         display(Markdown("No `group-<g>` part (WT and DA) is stored yet, so Table 1 has no row."))
         return
-    display(captions.table(table1_vs_paper(groups), f"Table 1 of the {ev.profile} profile so far, beside the paper's"))
+    display(captions.table(table1(groups, paper=True),
+                           f"Table 1 of the {ev.profile} profile so far, beside the paper's"))
     for g, r in groups.items():
         pending = pending_nus(ev, g)
         display(Markdown(f"{r['group']}: the SI rule picks ν = {float(r['nu']):g} among the stored ν, "
