@@ -213,6 +213,21 @@ def test_each_part_reads_only_the_settings_it_declares(name, split, mnist_r4):
     part.compute(OnlyUses(s, part.uses), 0, torch.device("cpu"))
 
 
+def test_the_extension_is_a_standard_part_that_reads_only_its_settings(mnist_r4):
+    """``extension-rot4-l2_normalized`` is a part of the standard profile only; on tiny settings it trains and
+    measures its nus (reading only the settings it declares), and the table of every model shows them."""
+    from helpers.parts import OnlyUses
+
+    have = [prof for prof, s in ch1.SETTINGS.items() if any(p.name.startswith("extension-") for p in ch1.PARTS(s))]
+    assert have == ["standard"]
+    part = next(p for p in ch1.PARTS(ch1.SETTINGS["standard"]) if p.name == "extension-rot4-l2_normalized")
+    r = part.compute(OnlyUses(TINY, part.uses), 0, torch.device("cpu"))
+    assert (r["group"], r["penalty"], list(r["sweep"])) == ("rot4", "l2_normalized", [3000.0])
+    assert len(r["sweep"][3000.0]["SI"]) == len(TINY.seeds) and "sigma_max" in r["sweep"][3000.0]
+    row = ch1.views.models_frame({}, {}, r).loc[("rot4", "IR", "l2_normalized", 3000.0)]
+    assert row["SI"] == pytest.approx(float(np.mean(r["sweep"][3000.0]["SI"])))
+
+
 def test_pending_nus_says_which_missing_nus_could_still_change_the_pick():
     """The SI rule picks the smallest nu with SI >= 0.95: a missing nu below the stored pick could take its place,
     one above cannot; with no stored nu at the target, every missing nu could."""

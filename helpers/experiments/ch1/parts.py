@@ -3,15 +3,16 @@
 One part per sweep (quick, standard): ``group-<g>`` (Table 1, the nu sweep, Figs. 2-4 for one group),
 ``sensitivity-<g>-<penalty>`` (Fig. 5's other regularisers) and ``proposition`` (Prop. 3.1). Where
 ``Settings.split_sweeps`` (the paper profile), every nu of a sweep is a part of its own, ``ir-<g>-<penalty>-<nu>``,
-and ``group-<g>`` holds WT and DA only; ``results`` reads both as the split layout.
+and ``group-<g>`` holds WT and DA only; ``results`` reads both as the split layout. The standard profile adds
+``extension-<g>-<penalty>``, one regulariser beyond its grid (``settings.EXTENSION``).
 """
 from __future__ import annotations
 
 from functools import partial
 
 from ...parts import Needs, Part
-from .runs import proposition, run_fixed, run_group, run_nu, run_sensitivity
-from .settings import Settings, nu_part_name
+from .runs import proposition, run_extension, run_fixed, run_group, run_nu, run_sensitivity
+from .settings import EXTENSION, SETTINGS, Settings, nu_part_name
 
 __all__ = ["all_parts"]
 
@@ -44,4 +45,10 @@ def all_parts(s: Settings) -> list[Part]:
                   for g in s.groups for p in s.nus_other]
     parts.append(Part("proposition", proposition, Needs(memory_gb=1.0), uses=(),
                       description="Prop. 3.1: a linear model trained on LI alone"))
+    if s == SETTINGS["standard"]:
+        x = EXTENSION
+        parts.append(Part(f"extension-{x.group}-{x.penalty}", partial(run_extension, study=x),
+                          Needs(gpu=True, memory_gb=2.0), uses=_MEASURE, own=x,
+                          description=f"{x.group}: IR with the {x.penalty} regulariser beyond the grid, nu = "
+                                      + ", ".join(f"{nu:g}" for nu in x.nus)))
     return parts

@@ -21,10 +21,10 @@ from .data import Transforming, drifted, transforming
 from .measures import evaluate, linear_flow, orbit_neighbours, orbit_saliency, orbit_spread
 from .models import train, train_sweep
 from .results import join
-from .settings import N_CLASSES, SIZE, Settings
+from .settings import N_CLASSES, SIZE, Extension, Settings
 
 __all__ = ["run_group", "run_fixed", "run_nu", "run_drift", "run_saliency", "run_tsne", "run_sensitivity",
-           "run_proposition", "proposition"]
+           "run_extension", "run_proposition", "proposition"]
 
 
 def run_group(group_name: str, s: Settings, seed: int, device: torch.device) -> dict:
@@ -181,6 +181,19 @@ def run_sensitivity(group_name: str, penalty: str, s: Settings, seed: int, devic
     models = train_sweep(ds, s, s.nus_other[penalty], penalty, device)
     sweep = {nu: evaluate(ms, ds, s, sensitivity=True) for nu, ms in models.items()}
     return {"penalty": penalty, "nu": pick_nu(sweep, s.si_target), "sweep": sweep}
+
+
+def run_extension(s: Settings, seed: int, device: torch.device, study: Extension) -> dict:
+    """Part ``extension-<g>-<penalty>``: IR with ``study.penalty`` on ``study.group`` at ``study.nus`` (beyond the
+    profile's grid), trained as ``run_sensitivity``'s sweep and measured with sigma_max(J); no nu is picked.
+
+    Returns:
+        ``{"group", "penalty", "sweep": {nu: evaluate(..., sensitivity=True)}}``.
+    """
+    ds = transforming("mnist", study.group, s, seed)
+    models = train_sweep(ds, s, study.nus, study.penalty, device)
+    return {"group": study.group, "penalty": study.penalty,
+            "sweep": {nu: evaluate(ms, ds, s, sensitivity=True) for nu, ms in models.items()}}
 
 
 def run_proposition(group_name: str = "rot4", n: int = 64, size: int = 12, n_steps: int = 200,

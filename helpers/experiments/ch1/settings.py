@@ -7,7 +7,7 @@ import numpy as np
 
 from ...training import FitConfig
 
-__all__ = ["Settings", "SETTINGS", "MODELS", "N_CLASSES", "SIZE", "nu_part_name"]
+__all__ = ["Settings", "SETTINGS", "MODELS", "N_CLASSES", "SIZE", "Extension", "EXTENSION", "nu_part_name"]
 
 MODELS = ("WT", "DA", "IR")
 N_CLASSES = 9   # MNIST without the digit 9, Fashion-MNIST without its last class (ankle boot)
@@ -74,6 +74,22 @@ SETTINGS = {
                                  "l2_normalized": (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)},
                       n_eval=50_000, n_si=2000, ig_steps=50, split_sweeps=True),
 }
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A study beyond the standard profile's grid (part ``extension-<group>-<penalty>``, ``runs.run_extension``): IR
+    with the ``penalty`` regulariser on ``group`` at ``nus``, trained and measured as a sweep of ``Settings.nus_other``
+    (Fig. 5). The standard grid of the normalised L2 ends at nu = 1000, where R4's network has collapsed to a
+    constant; 3000 shows what lies beyond."""
+
+    group: str = "rot4"
+    penalty: str = "l2_normalized"
+    nus: tuple[float, ...] = (3000.0,)
+
+
+#: The standard profile's extension (a part of that profile only, ``parts``).
+EXTENSION = Extension()
 
 
 def nu_part_name(group_name: str, penalty: str, nu: float) -> str:

@@ -181,7 +181,8 @@ def models_frame(tables: dict[str, dict], sens: dict[str, dict], extension: dict
 
     Args:
         tables: ``{group: {kind: metrics}}`` (Table 1's rows); sens: ``{group: {penalty: {"nu", "sweep"}}}``.
-        extension: optional ``l2_normalized_extension.json`` (normalised L2 on R4 beyond the grid).
+        extension: optional part ``extension-<g>-<penalty>`` (``runs.run_extension``: one regulariser beyond the
+            grid).
     Returns:
         A DataFrame indexed by (group, model, penalty, nu) with seed means of acc (%), LI, SI, sigma_max and a
         ``chosen`` flag (the nu the SI rule picked).
@@ -199,8 +200,8 @@ def models_frame(tables: dict[str, dict], sens: dict[str, dict], extension: dict
             for nu, r in sv["sweep"].items():
                 row(g, "IR", pen, float(nu), r, chosen=float(nu) == float(sv["nu"]))
     if extension is not None:
-        for nu, r in extension["by_nu"].items():
-            row("rot4", "IR", "l2_normalized", float(nu), r)
+        for nu, r in extension["sweep"].items():
+            row(extension["group"], "IR", extension["penalty"], float(nu), r)
     return pd.DataFrame(rows).set_index(["group", "model", "penalty", "nu"]).sort_index()
 
 
