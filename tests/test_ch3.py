@@ -123,7 +123,7 @@ def test_parts_of_each_profile_and_their_hashes():
     cifar = replace(std, cifar_fit=replace(std.cifar_fit, epochs=1))
     assert {p.name for p in ch3.PARTS(std) if p.digest(ch3.STEM, std, 0) != p.digest(ch3.STEM, cifar, 0)} == {
         *(f"aug-{ch3.settings.slug(a)}" for a in std.augmentations), *(f"width-{k}" for k in std.widths)}
-    assert ch3.runs.pretrained(quick, 0, CPU)["skipped"].startswith("no folder")
+    assert ch3.PARTS(quick)[-1].compute(quick, 0, CPU)["skipped"].startswith("no folder")
 
 
 def test_parts_smoke_through_the_store(need_data, tmp_path):

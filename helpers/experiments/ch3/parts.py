@@ -23,7 +23,8 @@ from __future__ import annotations
 from functools import partial
 
 from ...parts import Needs, Part
-from .runs import augmentation, mnist6_task, pretrained, run_similarity_demo, run_toy, width
+from .pretrained import run_pretrained
+from .runs import augmentation, mnist6_task, run_similarity_demo, run_toy, width
 from .settings import MNIST6_TASKS, Settings, aug_part, mnist6_part, width_part
 
 __all__ = ["all_parts"]
@@ -58,7 +59,8 @@ def all_parts(s: Settings) -> list[Part]:
                  uses=(*_CIFAR_USES, "wrn_blocks", *_uses(s, "widths")),
                  description=f"Fig. 6b: WRN width k={k}, translation in/equivariance")
             for k in s.widths if width_part(s, k) == f"width-{k}"]
-    out.append(Part("pretrained", pretrained, Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),
+    out.append(Part("pretrained", lambda st, _seed, d: run_pretrained(st.image_dir or None, n=st.n_pretrained, device=d),
+                    Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),
                     description="Figs. 4, 7: pretrained ImageNet CNNs vs ViT / Mixer (skipped without image_dir)",
                     optional=True))  # offline it skips, stores nothing, and the profile counts as complete
     return out

@@ -1,6 +1,6 @@
-"""Chapter 3's training runs, one per part (the table in ``parts``): each trains what it measures and returns numbers
-and arrays. The trained ones train one network per seed, each seed kept as a piece (``_seed_run``) so that a part
-stopped part-way goes on from its finished seeds.
+"""Chapter 3's runs, one per part (the table in ``parts``; ``pretrained`` is ``pretrained.run_pretrained``): each
+trains what it measures and returns numbers and arrays. The trained ones train one network per seed, each seed
+kept as a piece (``_seed_run``) so that a part stopped part-way goes on from its finished seeds.
 """
 from __future__ import annotations
 
@@ -20,12 +20,10 @@ from .augment import augmenter, cutmix_loss
 from .data import cifar10, mnist6
 from .equivariance import diagonal_shift, measure, rotation
 from .models import CifarResNet, ConvNet7, toy_cnns
-from .pretrained import run_pretrained
 from .settings import Settings, aug_part, mnist6_part
 from .track import StopTraining, Tracker
 
-__all__ = ["run_similarity_demo", "run_toy", "train_and_measure", "mnist6_task", "augmentation", "width", "fig2b",
-           "pretrained"]
+__all__ = ["run_similarity_demo", "run_toy", "train_and_measure", "mnist6_task", "augmentation", "width", "fig2b"]
 
 # --------------------------------------------------------------------------- Figs. 2a and 3
 def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
@@ -212,8 +210,3 @@ def fig2b(model: CifarResNet, x: Tensor) -> dict:
     res |= {f"rho_{kind}": float(np.corrcoef(res[kind], res["magnitude"])[0, 1]) for kind in ("correlation", "cosine")}
     return res | {"layers": list(layers)}
 
-
-def pretrained(s: Settings, seed: int, device: torch.device) -> dict:
-    """Figs. 4 and 7: ``run_pretrained`` on ``s.n_pretrained`` images of ``s.image_dir`` (``{"skipped": why}`` at
-    once without a folder, timm, internet or weights)."""
-    return run_pretrained(s.image_dir or None, n=s.n_pretrained, device=device)

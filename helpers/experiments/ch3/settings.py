@@ -131,9 +131,7 @@ def slug(label: str) -> str:
     return label.lower().replace(" ", "-")
 
 
-def mnist6_part(task: str) -> str:
-    """The part of one MNIST6 task."""
-    return slug(task)
+mnist6_part = slug  #: the part of one MNIST6 task, e.g. ``"mnist6-rot-inv"``
 
 
 def aug_part(aug: str) -> str:
