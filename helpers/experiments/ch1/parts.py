@@ -1,9 +1,5 @@
-"""Chapter 1's parts: the list of what a profile computes (the runs themselves are ``runs``).
-
-One part per sweep (quick, standard): ``group-<g>`` (Table 1, the nu sweep, Figs. 2-4 for one group),
-``sensitivity-<g>-<penalty>`` (Fig. 5's other regularisers) and ``proposition`` (Prop. 3.1). Where
-``Settings.split_sweeps`` (the paper profile), every nu of a sweep is a part of its own, ``ir-<g>-<penalty>-<nu>``,
-and ``group-<g>`` holds WT and DA only; ``results`` reads both as the split layout. The standard profile adds
+"""Chapter 1's parts: the list of what a profile computes (``all_parts``; the runs themselves are ``runs``, and
+``results`` describes the two layouts, one part per sweep or one per nu). The standard profile adds
 ``extension-<g>-<penalty>``, one regulariser beyond its grid (``settings.EXTENSION``).
 """
 from __future__ import annotations
