@@ -1,8 +1,6 @@
-"""The transformations chapter 3 measures (rotations, diagonal shifts) and the measure over a network's layers.
-
-The measure itself, eqs. 4 (invariance) and 7 (equivariance), lives in ``helpers.metrics.similarity``; this
-module applies it to a chapter network's ``layers()`` and averages it over the five depth parts (Early,
-Middle, Late, Pool, Final: ``helpers.metrics.PARTS``). What it reports is named in ``settings.MEASURES``.
+"""The transformations chapter 3 measures (rotations, diagonal shifts), and the measure of eqs. 4 and 7
+(``helpers.metrics.similarity``) over a chapter network's ``layers()``, averaged over the five depth parts (Early,
+Middle, Late, Pool, Final: ``helpers.metrics.PARTS``); what it reports is named in ``settings.MEASURES``.
 """
 from __future__ import annotations
 

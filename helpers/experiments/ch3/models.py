@@ -20,12 +20,9 @@ def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> Tensor:
 
 
 class ToyCNN(nn.Module):
-    """Fig. 3: a 3-layer CNN with hand-crafted filters, C channels, ReLU between layers.
-
-    Layer 1 maps the image to C channels with filters ``K_c``; layers 2-3 are depthwise (channel c keeps
-    its filter ``K_c``), then global average pooling and a fixed linear read-out.
-
-    Shapes: ``(B, 1, H, W) -> (B, 2)``.
+    """Fig. 3: a 3-layer CNN with hand-crafted filters, C channels, ReLU between layers: layer 1 maps the image to
+    C channels with filters ``K_c``, layers 2-3 are depthwise (channel c keeps its filter ``K_c``), then global
+    average pooling and a fixed linear read-out. Shapes: ``(B, 1, H, W) -> (B, 2)``.
     """
 
     def __init__(self, kernels: Tensor):

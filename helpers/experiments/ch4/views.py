@@ -61,10 +61,8 @@ def plot_spectrum(axes, results: Mapping[str, Mapping]) -> None:
 
 
 def _rotation_density(ax, h, title: str, n_points: int = 64) -> None:
-    """Fig. 3b (shaded): where the learned group ``exp(t h)`` moves points of the unit circle; ``h (2, 2)``.
-
-    ``t`` runs over one period of a pure rotation generator of the same norm (``2 pi sqrt 2`` for unit h).
-    """
+    """Fig. 3b (shaded): where the learned group ``exp(t h)``, ``h (2, 2)``, moves points of the unit circle, ``t``
+    over one period of a pure rotation generator of the same norm (``2 pi sqrt 2`` for unit h)."""
     import seaborn as sns
 
     h = torch.as_tensor(np.asarray(h), dtype=torch.float64)  # (2, 2)
