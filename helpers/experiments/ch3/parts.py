@@ -1,22 +1,11 @@
-"""Chapter 3's parts (``helpers.parts``): the list of what the chapter computes, each part one run of ``runs``
-(which trains what it measures and returns numbers and arrays).
+"""Chapter 3's parts (``helpers.parts``), each one run of ``runs`` (its ``description`` names the paper's figure):
+``similarity-demo`` (Fig. 2a), ``toy`` (Fig. 3), one per MNIST6 task (Fig. 5), per augmentation (Fig. 6a;
+``aug-baseline`` also Fig. 2b on its first seed) and per WRN width (Fig. 6b), and ``pretrained`` (Figs. 4, 7;
+``{"skipped": why}`` without ``image_dir``).
 
-=====================  ==========================================================================  ===========
-part                   what it computes                                                            figure
-=====================  ==========================================================================  ===========
-``similarity-demo``    cosine vs correlation of random maps, before and after adding 0.5           Fig. 2a
-``toy``                rotation in/equivariance per layer of the three hand-built toy CNNs         Fig. 3
-``mnist6``, ...        one MNIST6 task: the 7-layer CNN per seed, rotation in/equivariance         Fig. 5
-``aug-baseline``, ...  one augmentation: the CIFAR ResNet per seed, translation in/equivariance    Fig. 6a
-                       (``aug-baseline`` also measures Fig. 2b on its first seed)                  (Fig. 2b)
-``width-2``, ...       one width factor k of the WRN, translation in/equivariance                  Fig. 6b
-``pretrained``         timm ImageNet models on ``image_dir``; ``{"skipped": why}`` without one     Figs. 4, 7
-=====================  ==========================================================================  ===========
-
-Where WRN-k=1 is the very network and recipe of the augmentation baseline (the same number of blocks, as in
-the quick profile), there is no ``width-1`` part: ``settings.width_part(s, 1)`` names ``aug-baseline`` instead.
-Each part's ``uses`` lists the settings it reads, so that e.g. the page's ``image_dir`` changes only the
-``pretrained`` part's hash.
+Where WRN-k=1 is the very network and recipe of the augmentation baseline (as in the quick profile), there is no
+``width-1`` part: ``settings.width_part(s, 1)`` names ``aug-baseline``. Each part's ``uses`` lists the settings it
+reads, so that e.g. the page's ``image_dir`` changes only the ``pretrained`` part's hash.
 """
 from __future__ import annotations
 

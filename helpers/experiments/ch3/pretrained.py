@@ -1,9 +1,5 @@
-"""Figs. 4 and 7 of chapter 3: pretrained ImageNet classifiers (timm) measured on natural images.
-
-CNNs (EfficientNet-B6/B7, ResNeXt-101, Inception-v3) against token models (ViT-B/16, MLP-Mixer-B/16): rotation
-and translation in/equivariance per layer and part, and Spearman's rho per part with the models' ImageNet
-accuracy. Needs ``timm``, its pretrained weights (internet) and images; ``run_pretrained`` returns
-``{"skipped": reason}`` at once where any is missing.
+"""Figs. 4 and 7 of chapter 3: pretrained ImageNet classifiers (timm), CNNs (EfficientNet-B6/B7, ResNeXt-101,
+Inception-v3) against token models (ViT-B/16, MLP-Mixer-B/16), measured on natural images.
 """
 from __future__ import annotations
 

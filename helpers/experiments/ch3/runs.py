@@ -1,4 +1,4 @@
-"""Chapter 3's runs, one per part (the table in ``parts``; ``pretrained`` is ``pretrained.run_pretrained``): each
+"""Chapter 3's runs, one per part (``parts``; ``pretrained`` is ``pretrained.run_pretrained``): each
 trains what it measures and returns numbers and arrays. The trained ones train one network per seed, each seed
 kept as a piece (``_seed_run``) so that a part stopped part-way goes on from its finished seeds.
 """

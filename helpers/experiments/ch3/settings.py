@@ -13,10 +13,8 @@ STEM = "03_learned_equivariance_depth"  # the notebook of the chapter (book/<STE
 
 MNIST6_TASKS = ("MNIST6", "MNIST6-Rot-Inv", "MNIST6-Rot-Eq")
 AUGMENTATIONS = ("baseline", "random crop", "horizontal flip", "CutMix", "RandAugment")
-#: What ``equivariance.measure`` reports per layer and part, with their plot labels, in the page's order: invariance
-#: (eq. 4); equivariance as eq. 7 writes it, one channel c' shared by all images of the evaluation set X (the
-#: chapter's measure); and the second reading, the best channel per image (stored as ``equivariance``, the key it
-#: had first).
+#: What ``equivariance.measure`` reports per layer and part, with their plot labels, in the page's order: eq. 7's
+#: second reading, the best channel c' per image, keeps the key it had first (``equivariance``).
 MEASURES = {"invariance": "invariance (eq. 4)", "equivariance_shared": "equivariance (eq. 7, c' shared over X)",
             "equivariance": "equivariance (c' per image)"}
 #: The key of the chapter's equivariance (eq. 7), per matching: ``"shared"`` (the measure) or ``"sample"``.

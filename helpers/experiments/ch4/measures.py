@@ -1,7 +1,5 @@
-"""LieGG read-outs of trained networks: spectrum, bias, variance and generator, per model and per layer.
-
-Each function takes trained models and data and returns numbers and tensors on the host (what the parts
-store); the metrics themselves are ``helpers.metrics.liegg`` (eqs. 2-4 of Moskalev et al. 2022).
+"""LieGG read-outs of trained networks (spectrum, bias, variance, generator) per model and per layer, as the parts
+store them; the metrics themselves are ``helpers.metrics.liegg`` (eqs. 2-4 of Moskalev et al. 2022).
 """
 from __future__ import annotations
 

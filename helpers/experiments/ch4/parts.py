@@ -1,14 +1,5 @@
-"""Chapter 4's parts (``helpers.parts``): one per figure of the paper (the sweep of Fig. 4 one per depth), each
-one training run of ``runs``, and the settings each reads.
-
-| part | paper | trains |
-|---|---|---|
-| ``o5`` | Fig. 2 left and middle, C4.3, App. A.2 (O(5)) | M MLPs on O(5) regression |
-| ``o5-sizes`` | Fig. 2 right | M MLPs per training-set size |
-| ``rotation`` | Fig. 3, App. A.2 (rotation-MNIST) | shallow and deep MLPs on rotation-MNIST |
-| ``sweep-d<p>`` | Fig. 4 | MLPs with p hidden-to-hidden layers, one per parameter budget |
-| ``layerwise`` | Fig. 5 | MLP-7, sub-MLP-3, MLP-7[F], MLP-7[L] |
-| ``cifar`` | App. A.3.3 | a 7-layer MLP on rotation-augmented CIFAR-10 |
+"""Chapter 4's parts (``helpers.parts``): one per figure of the paper (the sweep of Fig. 4 one per depth), each one
+training run of ``runs``, with the figure it serves (``description``) and the settings it reads (``USES``).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Chapter 4's stored results reshaped as the claims and the page read them: the sweep's rows as one table
 (``sweep_frame``) and its correlations (``sweep_correlations``, Sec. 5.3), and how far the symmetry bias from a
-fraction of the polarization matrix's rows moves from the full-data bias (``bias_shifts``, C4.7). Pure: it reads part
-results (numpy arrays, lists, as the store gives them back) and trains nothing.
+fraction of the polarization matrix's rows moves from the full-data bias (``bias_shifts``, C4.7). Pure: it trains
+nothing.
 """
 from __future__ import annotations
 

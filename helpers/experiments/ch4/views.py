@@ -1,8 +1,5 @@
-"""Chapter 4's figures and tables, drawn from the stored parts (numpy arrays, as the store gives them back).
-
-Figures follow the paper's: Fig. 2 (O(5)), Fig. 3 (rotation-MNIST: spectrum and bias (a), the learned
-transformation (b)), Fig. 4 (the width/depth sweep), Fig. 5 (layer-wise), Figs. 6-7 (sample complexity).
-Each page-level function returns a Figure, a DataFrame or a line of text.
+"""Chapter 4's figures (the paper's Figs. 2-8) and tables, drawn from the stored parts (numpy arrays, as the store
+gives them back); each page-level function returns a Figure, a DataFrame or a line of text.
 """
 from __future__ import annotations
 
