@@ -41,21 +41,17 @@ def augmenter(name: str):
 
 def randaugment_batch(x: Tensor, gen: torch.Generator, num_ops: int = 2, magnitude: int = 9, bins: int = 31,
                       draws: list | None = None) -> Tensor:
-    """torchvision's ``v2.RandAugment(num_ops, magnitude, bins)`` with its own draw for every image, batched.
+    """torchvision's ``v2.RandAugment(num_ops, magnitude, bins)`` with its own draw for every image, batched:
+    ``x (B, C, H, W)`` in [0, 1] (quantised to uint8 as torchvision's tensor RandAugment needs) -> the same, with the
+    CPU generator ``gen`` drawing.
 
     Each image draws ``num_ops`` operations uniformly from torchvision's RandAugment space (14, Identity
     included) and, for signed ones, a sign, as ``v2.RandAugment`` does per call; the images that drew the
     same (operation, sign) go through torchvision's operation together, one call per group instead of one
     per image (operations with per-image statistics, e.g. Equalize, Contrast, still use each image's own).
     The operation table and dispatch are torchvision's own (``RandAugment._AUGMENTATION_SPACE`` and
-    ``_apply_image_or_video_transform``, internal names; the chapter's test checks them image by image).
-
-    Args:
-        x: ``(B, C, H, W)`` images in [0, 1] (quantised to uint8 as torchvision's tensor RandAugment needs).
-        gen: the CPU generator of the draws.
-        draws: if a list, each round's ``(operation index (B,), negated (B,))`` is appended (for tests).
-    Returns:
-        ``(B, C, H, W)`` in [0, 1].
+    ``_apply_image_or_video_transform``, internal names; the chapter's test checks them image by image, reading
+    each round's ``(operation index (B,), negated (B,))`` appended to ``draws``).
     """
     from torchvision.transforms import v2
     ra = v2.RandAugment(num_ops, magnitude, bins)

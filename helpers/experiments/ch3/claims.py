@@ -125,19 +125,15 @@ def _pretrained(pre: dict, eq: str) -> tuple[Correlation, list | None]:
 
 def claim_values(demo: dict | None, fig2b: dict | None, toy: dict | None, mn: dict | None, aug: dict | None,
                  wid: dict | None, pre: dict | None, matching: str = MATCHING) -> dict:
-    """The measured value of every claim of the chapter (C3.1-C3.6) from the experiments' results: ``holds`` claims
-    get their sub-checks (``Effect`` s over seeds, bools), C3.6a a ``Correlation``; an experiment passed as ``None``
-    (not run, e.g. in a partial study) leaves its claims ``None``.
-
-    Args:
-        demo: ``similarity-demo``'s result; fig2b: ``aug-baseline``'s ``"fig2b"``; toy: ``toy``'s result;
-            mn / aug / wid: ``collect``'s ``"mnist6"`` / ``"augmentations"`` / ``"widths"`` (int keys);
-            pre: ``pretrained``'s result (its claims stay None when it was skipped).
-        matching: which equivariance the claims that read it (``READS_EQUIVARIANCE``) use: ``"shared"`` (eq. 7 over
-            the set X, one channel c' for all images; the chapter's) or ``"sample"`` (the best channel per image).
+    """The measured value of every claim of the chapter (C3.1-C3.6) from the experiments' results (``demo``,
+    ``toy``, ``pre``: those parts' results; ``fig2b``: ``aug-baseline``'s; ``mn`` / ``aug`` / ``wid``: ``collect``'s):
+    ``holds`` claims get their sub-checks (``Effect`` s over seeds, bools), C3.6a a ``Correlation``; an experiment
+    passed as ``None`` (not run, e.g. in a partial study) or skipped leaves its claims ``None``. ``matching``: the
+    equivariance the claims that read it (``READS_EQUIVARIANCE``) use, ``"shared"`` (eq. 7 over the set X, one
+    channel c' for all images; the chapter's) or ``"sample"`` (the best channel per image).
     """
     eq = _eq(matching)
-    out = dict.fromkeys(("C3.1a", "C3.1b", "C3.2", "C3.3", "C3.4a", "C3.4b", "C3.5", "C3.6a", "C3.6b"))
+    out = dict.fromkeys(CLAIMS)
     if demo is not None:
         out["C3.1a"] = abs(demo["correlation"]["shifted"] - demo["correlation"]["plain"])
     if fig2b is not None:
@@ -175,12 +171,8 @@ def subchecks(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) 
 
 
 def values(ev: Mapping, s: Settings | None = None, matching: str = MATCHING) -> dict:
-    """``{claim id: measured value}`` from the chapter's parts (``ev[name]`` is a part's result).
-
-    Args:
-        ev: the page's ``Evidence`` (or any mapping of part results); s: the settings the parts ran with
-            (default: ``SETTINGS[ev.profile]``); matching: see ``claim_values``.
-    """
+    """``{claim id: measured value}`` from the chapter's parts in ``ev`` (the page's ``Evidence``, or any mapping of
+    part results), run with settings ``s`` (default: ``SETTINGS[ev.profile]``); ``matching``: see ``claim_values``."""
     c = collect(ev, s or SETTINGS[getattr(ev, "profile")])
     return claim_values(ev["similarity-demo"], ev["aug-baseline"]["fig2b"], ev["toy"], c["mnist6"],
                         c["augmentations"], c["widths"], ev["pretrained"], matching)

@@ -14,12 +14,9 @@ MNIST6_DIGITS = (2, 3, 4, 5, 7, 9)  # MNIST without {0, 1, 6, 8}, whose rotation
 
 def mnist6(task: str, n_train: int, n_val: int, seed: int = 0) -> dict:
     """MNIST6 (MNIST without 0, 1, 6, 8), MNIST6-Rot-Inv (each image rotated by a random multiple of 90°,
-    label unchanged) or MNIST6-Rot-Eq (the same images, 24 classes: digit x rotation) (Sec. 4.3).
-
-    Training images come from MNIST's training file, validation (= evaluation) images from its test file.
-
-    Returns:
-        ``{"train": (x (B, 1, 28, 28) standardised, y (B,)), "val": (...), "classes": int}``.
+    label unchanged) or MNIST6-Rot-Eq (the same images, 24 classes: digit x rotation) (Sec. 4.3): ``{"train": (x
+    (B, 1, 28, 28) standardised, y (B,)), "val": (...), "classes": int}``, training images from MNIST's training
+    file, validation (= evaluation) images from its test file.
     """
     if task not in MNIST6_TASKS:
         raise ValueError(f"unknown MNIST6 task {task!r}; valid: {list(MNIST6_TASKS)}")

@@ -43,13 +43,8 @@ def diagonal_shift(pixels: int, exact: bool = True):
 
 
 def measure(model: nn.Module, x: Tensor, transforms: list, kind: str = "correlation") -> dict:
-    """Eqs. 4 and 7 (``layer_in_equivariance``) over ``model.layers()``, plus the per-part means (``part_means``).
-
-    Args:
-        model: a chapter network (it has ``layers()``); x: ``(B, C, H, W)`` on the model's device.
-    Returns:
-        ``layer_in_equivariance``'s dict (per-layer ``(L,)`` arrays) with ``{measure}_parts`` ``(5,)`` added.
-    """
+    """Eqs. 4 and 7 (``layer_in_equivariance``) over a chapter network's ``layers()`` on ``x (B, C, H, W)`` (on the
+    model's device): its dict of per-layer ``(L,)`` arrays with the per-part means ``{measure}_parts (5,)`` added."""
     r = layer_in_equivariance(model, cast(Any, model).layers(), x, transforms, kind)
     return {**r, **part_means(r)}
 

@@ -61,9 +61,8 @@ def toy_cnns(size: int = 5, seed: int = 0) -> dict[str, ToyCNN]:
 
 class ConvNet7(nn.Module):
     """The 7-layer CNN of Cohen & Welling (Z2CNN): 3x3 convs with 20 channels, BN, ReLU, max-pool after
-    layer 2, then global average pooling and a linear classifier ('same' padding keeps rot90 exact).
-
-    Shapes: ``(B, 1, 28, 28) -> (B, classes)``.
+    layer 2, then global average pooling and a linear classifier ('same' padding keeps rot90 exact);
+    ``(B, 1, 28, 28) -> (B, classes)``.
     """
 
     def __init__(self, classes: int, channels: int = 20):
@@ -108,9 +107,7 @@ class CifarResNet(nn.Module):
     """ResNet for CIFAR (He et al. 2016, Sec. 4.2): 3 stages of ``n`` blocks, widths 16k/32k/64k, GAP, linear.
 
     ``n = 7, k = 1`` is ResNet-44; ``n = 6`` with width factor k is our WRN-40-k (basic post-activation
-    blocks, no dropout). Inputs in [0, 1] are standardised inside the model.
-
-    Shapes: ``(B, 3, 32, 32) -> (B, 10)``.
+    blocks, no dropout). Inputs in [0, 1] are standardised inside the model; ``(B, 3, 32, 32) -> (B, 10)``.
     """
 
     mean: Tensor  # buffers (1, 3, 1, 1)

@@ -25,9 +25,9 @@ _CIFAR_USES = ("seeds", "cifar_seeds", "cifar_train", "cifar_val", "cifar_fit", 
 def _uses(s: Settings, experiment: str = "mnist6") -> tuple[str, ...]:
     """The tracking and layout settings that shape ``experiment``'s parts (``"mnist6"``, ``"augmentations"`` or
     ``"widths"``), each only away from its default (so the parts stored before them keep their hashes)."""
-    track = {"widths": (("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ()),
-             "augmentations": ("track_epochs", "track_augmentations") if s.track_epochs and s.track_augmentations
-             else ()}.get(experiment, ())
+    widths = (("track_epochs",) if s.track_epochs else ()) + (("width_stop_acc",) if s.width_stop_acc else ())
+    track = {"widths": widths, "augmentations": ("track_epochs", "track_augmentations")
+             if s.track_epochs and s.track_augmentations else ()}.get(experiment, ())
     return track + (("channels_last",) if s.channels_last else ())
 
 
@@ -48,7 +48,8 @@ def all_parts(s: Settings) -> list[Part]:
                  uses=(*_CIFAR_USES, "wrn_blocks", *_uses(s, "widths")),
                  description=f"Fig. 6b: WRN width k={k}, translation in/equivariance")
             for k in s.widths if width_part(s, k) == f"width-{k}"]
-    out.append(Part("pretrained", lambda st, _seed, d: run_pretrained(st.image_dir or None, n=st.n_pretrained, device=d),
+    out.append(Part("pretrained", lambda st, _seed, d: run_pretrained(st.image_dir or None, n=st.n_pretrained,
+                                                                      device=d),
                     Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),
                     description="Figs. 4, 7: pretrained ImageNet CNNs vs ViT / Mixer (skipped without image_dir)",
                     optional=True))  # offline it skips, stores nothing, and the profile counts as complete

@@ -62,11 +62,8 @@ IMAGENETTE = "imagenette"
 def imagenette_val(root=None, download: bool = True):
     """The folder of Imagenette's validation images (fast.ai's 10-class subset of ImageNet, 3,925 images, the
     320 px version, through torchvision's ``Imagenette``): looked for under the data root (``data.data_root``)
-    and the download cache (``data.cache_dir``), downloaded (a few hundred MB) into the cache when in neither.
-
-    Raises:
-        FileNotFoundError: not found and ``download`` is False.
-    """
+    and the download cache (``data.cache_dir``), downloaded (a few hundred MB) into the cache when in neither
+    (``FileNotFoundError`` there when ``download`` is False)."""
     tail = ("imagenette2-320", "val")
     for base in filter(None, (data.data_root(root), data.cache_dir())):
         if base.joinpath(*tail).is_dir():

@@ -27,12 +27,8 @@ __all__ = ["run_similarity_demo", "run_toy", "train_and_measure", "mnist6_task",
 
 # --------------------------------------------------------------------------- Figs. 2a and 3
 def run_similarity_demo(seed: int = 0, size: int = 8, n: int = 1000) -> dict:
-    """Fig. 2a: random maps and a noisy copy, compared before and after adding 0.5 to both.
-
-    Returns:
-        ``{kind: {"plain": float, "shifted": float}}`` (means over ``n`` pairs) and one ``example`` pair
-        ``(a (size, size), b (size, size))``.
-    """
+    """Fig. 2a: random maps and a noisy copy, compared before and after adding 0.5 to both: ``{kind: {"plain",
+    "shifted"}}`` (means over ``n`` pairs) and one ``example`` pair ``(a (size, size), b (size, size))``."""
     gen = torch.Generator().manual_seed(seed)
     a = torch.rand(n, size, size, generator=gen)  # (n, size, size)
     b = a + 0.5 * torch.randn(n, size, size, generator=gen)  # a noisy copy
@@ -101,12 +97,9 @@ def train_and_measure(make: Callable[[], nn.Module], ds: dict, cfg: FitConfig, s
 def _seed_run(key: str, train: Callable[[], tuple[float, dict, nn.Module]],
               first: Callable[[nn.Module], dict] | None = None) -> dict:
     """One seed of a part: its piece ``key`` if an earlier run (any session, any machine) kept it under these
-    settings (``helpers.checkpoint``), else ``train()``'s network measured and kept as that piece.
-
-    Returns:
-        ``{"acc": %, "run": measure(...)}``, plus ``"first": first(model)`` where ``first`` is given (what a part
-        measures on the network of its first seed, which a piece does not keep).
-    """
+    settings (``helpers.checkpoint``), else ``train()``'s network measured and kept as that piece: ``{"acc": %,
+    "run": measure(...)}``, plus ``"first": first(model)`` where ``first`` is given (what a part measures on the
+    network of its first seed, which a piece does not keep)."""
     ckpt = active()
     got = ckpt.piece(key)
     if got is None:
@@ -126,11 +119,8 @@ def _convnet7(classes: int, channels_last: bool = False) -> nn.Module:
 
 
 def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict:
-    """Fig. 5, one task: the 7-layer CNN of each seed of ``s.seeds`` on it; rotation in/equivariance.
-
-    Returns:
-        ``{"task", "classes", "acc": [% per seed], "runs": [measure(...) per seed]}``.
-    """
+    """Fig. 5, one task: the 7-layer CNN of each seed of ``s.seeds`` on it; rotation in/equivariance:
+    ``{"task", "classes", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
     ds = mnist6(task, s.mnist6_train, s.mnist6_val, seed)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 1, 28, 28)
     rots = [rotation(k) for k in (1, 2, 3)]
@@ -149,9 +139,8 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
                 first: Callable[[Any, Tensor], dict] | None = None, track_epochs=(),
                 stop_acc: float | None = None) -> tuple[dict, dict | None]:
     """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``;
-    tracked: curves, and measures at ``track_epochs``, a stop at ``stop_acc``); returns the part's dict and
-    ``first(model, xe)`` on the first seed's network (None without ``first``), where ``xe`` are the evaluation images
-    ``(n_eval, 3, 32, 32)``."""
+    tracked: curves, and measures at ``track_epochs``, a stop at ``stop_acc``): the part's dict and ``first(model,
+    xe)`` on the first seed's network (None without ``first``), ``xe`` the evaluation images ``(n_eval, 3, 32, 32)``."""
     ds: dict[str, Any] = cifar10(s.cifar_train, s.cifar_val, seed)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
     shifts = [diagonal_shift(p) for p in s.shifts]
@@ -173,12 +162,8 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
 
 def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict:
     """Fig. 6a, one augmentation: the CIFAR ResNet (``resnet_blocks`` per stage) of each CIFAR seed trained with
-    it; translation in/equivariance. The baseline also measures Fig. 2b on its first seed's network.
-
-    Returns:
-        ``{"augmentation", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}`` and, for the
-        baseline, ``"fig2b"`` (``fig2b``).
-    """
+    it; translation in/equivariance: ``{"augmentation", "n_train", "acc": [% per seed], "runs": [measure(...) per
+    seed]}``, and for the baseline ``"fig2b"`` (``fig2b`` on its first seed's network)."""
     out, f2b = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug),
                            first=fig2b if aug == "baseline" else None,
                            track_epochs=s.track_epochs if s.track_augmentations else ())
@@ -196,12 +181,9 @@ def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
 
 
 def fig2b(model: CifarResNet, x: Tensor) -> dict:
-    """Fig. 2b on a trained CIFAR ResNet: 90° rotation invariance per block with correlation and with cosine,
-    the blocks' mean |activation|, and Pearson's ρ over the blocks of each with the magnitude.
-
-    Returns:
-        ``{"correlation": (L,), "cosine": (L,), "magnitude": (L,), "rho_correlation", "rho_cosine", "layers"}``.
-    """
+    """Fig. 2b on a trained CIFAR ResNet: 90° rotation invariance per block with correlation and with cosine
+    (``(L,)`` each), the blocks' mean |activation| (``"magnitude"``), Pearson's ρ over the blocks of each with the
+    magnitude (``"rho_correlation"``, ``"rho_cosine"``) and the blocks' names (``"layers"``)."""
     layers = {k: v for k, v in model.layers().items() if k.startswith(("stem", "block"))}
     L, res = len(layers), {}
     for kind in ("correlation", "cosine"):

@@ -22,9 +22,8 @@ PARTIAL = "h100_partial.json"
 
 def show_earlier(root=None) -> None:
     """Display each earlier record of the frozen table: one line (label, file, device, date, its experiments'
-    seconds), its claims judged by today's rules under each reading of eq. 7 (best channel c'
-    shared over X, then per image), and ``views.show_experiments`` of its numbers (figures
-    ``fig-ch3-record-<file>-<experiment>``)."""
+    seconds), its claims judged by today's rules under each reading of eq. 7 (best channel c' shared over X, then per
+    image), and ``views.show_experiments`` of its numbers (figures ``fig-ch3-record-<file>-<experiment>``)."""
     from IPython.display import Markdown, display
 
     for e in frozen(STEM, root):
@@ -47,10 +46,9 @@ def partial_frame(rec: dict) -> pd.DataFrame:
 
 
 def mixed_precision(root=None) -> dict[str, pd.DataFrame]:
-    """The committed ``benchmarks.mixed_precision`` records (one per device), as tables: per seed, the validation
-    accuracy of ResNet-44 in fp32 and bf16; per measure, the two precisions' mean depth-part curves against
-    float32's seed spread, with the rule's verdict; and the step times of each CIFAR net. Empty when none is
-    committed (e.g. a pip-installed ``helpers``)."""
+    """The committed ``benchmarks.mixed_precision`` records (one per device) as tables: per seed, ResNet-44's
+    validation accuracy in fp32 and bf16; per measure, the two precisions' mean depth-part curves against float32's
+    seed spread, with the rule's verdict; and each CIFAR net's step times (empty when none is committed)."""
     out = {}
     for path in sorted((results_root(root) / "benchmarks").glob("mixed-precision-*.json")):
         rec = json.loads(path.read_text())

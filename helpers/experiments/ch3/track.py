@@ -29,16 +29,11 @@ class StopTraining(Exception):
 
 
 class Tracker:
-    """The loss and the score of one ``fit``: the validation curve, and measures at chosen epochs.
-
-    Args:
-        model: the network ``fit`` trains (measured in place, in eval mode, at the chosen epochs).
-        x: evaluation images ``(n, C, H, W)`` on the model's device; transforms: the measure's transformations.
-        epochs: the epochs (1-based, counted as they end) after which the network is measured.
-        loss_fn: the part's loss ``loss_fn(forward, x, y)`` (default: cross-entropy); its state (e.g. CutMix's
-            draws) is kept inside the tracker's.
-        stop_acc: stop training (``StopTraining``, after measuring) once the validation accuracy reaches this many
-            per cent; None: train the whole schedule.
+    """The loss and the score of one ``fit``: the validation curve, and ``model`` (the network ``fit`` trains, in
+    eval mode) measured on ``x (n, C, H, W)`` under ``transforms`` after the ``epochs`` (1-based, counted as they
+    end). ``loss_fn``: the part's loss ``loss_fn(forward, x, y)`` (default: cross-entropy), its state (e.g. CutMix's
+    draws) kept inside the tracker's; ``stop_acc``: stop training (``StopTraining``, after measuring) once the
+    validation accuracy reaches this many per cent (None: the whole schedule).
     """
 
     def __init__(self, model: nn.Module, x: Tensor, transforms: list, epochs=(), loss_fn=None,

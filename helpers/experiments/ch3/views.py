@@ -15,8 +15,8 @@ from .results import collect, frames, matched_widths, measured, plateau
 from .settings import MEASURES, SETTINGS
 
 __all__ = ["headline", "demo_frame", "demo_maps", "toy", "toy_frame", "plot_mnist6", "plot_translation", "accuracies",
-           "plot_fig2b", "plot_pretrained", "FRAME_CAPTIONS", "subcheck_frame", "curves", "plateau_frame", "plot_matched",
-           "show_experiments", "show_so_far"]
+           "plot_fig2b", "plot_pretrained", "FRAME_CAPTIONS", "subcheck_frame", "curves", "plateau_frame",
+           "plot_matched", "show_experiments", "show_so_far"]
 
 #: One panel of the page's multi-panel figures, inches: three fit the column's widest legible figure side by side.
 PANEL = (3.2, 2.9)
@@ -193,9 +193,9 @@ def headline(ev, s=None) -> plt.Figure:
 
 # --------------------------------------------------------------------------- training curves and matched accuracy
 def curves(variants: dict) -> plt.Figure:
-    """Each network's validation curve (% per epoch; ``runs.train_and_measure``'s ``curve``), one colour per variant, one
-    line per seed, the legend under the axes. ``variants``: ``{label: {"runs": [...]}}`` (runs without a curve are
-    left out)."""
+    """Each network's validation curve (% per epoch; ``runs.train_and_measure``'s ``curve``), one colour per
+    variant, one line per seed, the legend under the axes; ``variants``: ``{label: {"runs": [...]}}`` (runs without
+    a curve are left out)."""
     fig, ax = plt.subplots(figsize=plots.column_figsize(1, 1, (6.4, 3.4)), layout="constrained")
     for i, (label, v) in enumerate(variants.items()):
         for j, r in enumerate(x for x in v["runs"] if "curve" in x):

@@ -34,10 +34,8 @@ def rotation_mnist(n_train: int, n_val: int, n_test: int, blur: float = 1.5, see
                    ) -> dict[str, tuple[Tensor, Tensor]]:
     """Rotation-MNIST rebuilt from the official MNIST files: each image rotated by its own uniform angle in
     [0, 2 pi), then blurred; train and validation images (disjoint) from MNIST's training set, test images from its
-    test set: ``{"train": (x (n_train, 28, 28) in [0, 1], y (n_train,)), "val": ..., "test": ...}``.
-
-    Raises:
-        ValueError: more images asked for than MNIST has.
+    test set: ``{"train": (x (n_train, 28, 28) in [0, 1], y (n_train,)), "val": ..., "test": ...}``. Raises
+    ``ValueError`` for more images than MNIST has.
     """
     (xtr, ytr), (xte, yte) = data.load("mnist", train=True), data.load("mnist", train=False)
     if n_train + n_val > len(xtr) or n_test > len(xte):
@@ -58,13 +56,8 @@ def rotation_cifar10(s: Settings, seed: int = 0) -> dict[str, tuple[Tensor, Tens
     """CIFAR-10 (colour, [0, 1], blurred by ``s.blur``) split into train/val, plus the test set.
 
     Training rotations come as augmentation (``helpers.augment.random_rotation``); validation and test images are
-    rotated once, at random.
-
-    Returns:
-        ``{"train": (x (B, 3, 32, 32), y (B,)), "val": ..., "test": ...}``.
-
-    Raises:
-        FileNotFoundError: (from ``helpers.data.load``) when the images cannot be had.
+    rotated once, at random: ``{"train": (x (B, 3, 32, 32), y (B,)), "val": ..., "test": ...}``. Raises
+    ``FileNotFoundError`` (``helpers.data.load``'s) when the images cannot be had.
     """
     (x, y), (xt, yt) = data.load("cifar10", train=True), data.load("cifar10", train=False)
     n_train = min(s.cifar_train or len(x), len(x) - s.cifar_val)

@@ -25,9 +25,7 @@ def measure(model: nn.Module, images: Tensor, layer: int | None = None, backgrou
             of the logits; their L2-normalised sum plays the role of ``F``.
         background: the images' value outside their frame (``polarization_matrix_image``): 0 for rotated
             MNIST, ``None`` (one-sided differences at the frame) for photos.
-
-    Raises:
-        ValueError: a layer the model does not have.
+    Raises ``ValueError`` for a layer the model does not have.
     """
     fn = model if layer is None else sub_network(cast(nn.Sequential, model), layer)  # an MLP
     E = polarization_matrix_image(fn, images, normalize=True, background=background)  # (N, 4)
@@ -36,13 +34,9 @@ def measure(model: nn.Module, images: Tensor, layer: int | None = None, backgrou
 
 def summarise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch.device,
               background: float | None = 0.0) -> dict:
-    """LieGG on the training images ``x (N, [C,] H, W)`` for each of M trained image classifiers
-    (``background`` as in ``measure``).
-
-    Returns:
-        ``test_acc (M,)`` (``acc``), ``sigma (M, 4)``, ``bias (M, 4)`` (per singular vector, ascending sigma),
-        ``variance (M,)``, ``variance_pixel_units (M,)``, ``generator (M, 2, 2)`` and ``params``.
-    """
+    """LieGG on the training images ``x (N, [C,] H, W)`` for each of M trained image classifiers (``background`` as
+    in ``measure``): ``test_acc (M,)`` (``acc``), ``sigma (M, 4)``, ``bias (M, 4)`` (per singular vector, ascending
+    sigma), ``variance (M,)``, ``variance_pixel_units (M,)``, ``generator (M, 2, 2)`` and ``params``."""
     per = [measure(m, x.to(device), background=background) for m in models]
     half = x.shape[-1] / 2
     return {"test_acc": acc, "sigma": torch.stack([p["sigma"] for p in per]),  # (M, 4)
@@ -55,11 +49,8 @@ def summarise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch
 
 
 def layerwise(models: Sequence[nn.Module], acc: Tensor, x: Tensor, device: torch.device) -> dict:
-    """Variance and bias (of the smallest singular vector) after each Linear layer of M MLPs (Fig. 5).
-
-    Returns:
-        ``variance (M, L)``, ``bias (M, L)`` with L the number of Linear layers, and ``test_acc (M,)``.
-    """
+    """Variance and bias (of the smallest singular vector) after each Linear layer of M MLPs (Fig. 5): ``variance
+    (M, L)``, ``bias (M, L)`` with L the number of Linear layers, and ``test_acc (M,)``."""
     n_lin = sum(isinstance(m, nn.Linear) for m in cast(nn.Sequential, models[0]))  # MLPs
     per = [[measure(m, x.to(device), layer=l) for l in range(1, n_lin + 1)] for m in models]
     return {"variance": torch.tensor([[p["variance"] for p in row] for row in per]),  # (M, L)

@@ -13,9 +13,7 @@ __all__ = ["O5Invariant", "swish_mlp", "hidden_for_params", "sub_network"]
 
 
 class O5Invariant(nn.Module):
-    """An exactly O(5)-invariant model: a Swish MLP on the invariants ``|x1|^2, |x2|^2, x1.x2``.
-
-    Shapes: ``(B, 10) -> (B, 1)``.
+    """An exactly O(5)-invariant model: a Swish MLP on the invariants ``|x1|^2, |x2|^2, x1.x2``; ``(B, 10) -> (B, 1)``.
     """
 
     def __init__(self, hidden: int = 32):
@@ -34,11 +32,8 @@ def swish_mlp(in_dim: int, hidden: Sequence[int], out_dim: int = 10) -> MLP:
 
 
 def hidden_for_params(params: int, depth: int, in_dim: int = 784, out_dim: int = 10) -> int:
-    """Width h of ``(in x h) -> depth * (h x h) -> (h x out)`` (with biases) closest to ``params`` (A.3.4).
-
-    Raises:
-        ValueError: ``depth < 1``.
-    """
+    """Width h of ``(in x h) -> depth * (h x h) -> (h x out)`` (with biases) closest to ``params`` (A.3.4);
+    ``ValueError`` for ``depth < 1``."""
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
     a, b, c = depth, in_dim + 1 + depth + out_dim, out_dim - params  # a h^2 + b h + c = 0
@@ -47,11 +42,8 @@ def hidden_for_params(params: int, depth: int, in_dim: int = 784, out_dim: int =
 
 def sub_network(model: nn.Sequential, layer: int) -> nn.Sequential:
     """The first ``layer`` Linear layers of an ``MLP`` (1-based), each followed by its activation (the output
-    layer has none): the features LieGG measures layer by layer (Sec. 5.4). Shares the modules of ``model``.
-
-    Raises:
-        ValueError: ``layer`` outside ``1..(number of Linear layers)``.
-    """
+    layer has none): the features LieGG measures layer by layer (Sec. 5.4). Shares the modules of ``model``;
+    ``ValueError`` for a ``layer`` outside ``1..(number of Linear layers)``."""
     linear = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
     if not 1 <= layer <= len(linear):
         raise ValueError(f"layer must be in 1..{len(linear)}, got {layer}")

@@ -31,12 +31,9 @@ _LAYERS = ("1.weight", "1.bias", "3.weight", "3.bias", "5.weight", "5.bias")  # 
 
 # ----------------------------------------------------------------------------- O(5) regression
 def _train_o5(s: Settings, n: int, seed: int, device: torch.device) -> tuple[dict, list[nn.Module], Tensor]:
-    """Train the seeds on N points of eq. (5), then LieGG (eq. 2) on the training set.
-
-    Returns:
-        ``(summary, models, x (n, 10))``: ``sigma (M, 25)`` ascending, ``bias (M, 25)``, ``variance10 (M,)`` the
-        mean of ``sigma_i^2 / N`` over the ten smallest (A.3.1), ``test_mse (M,)``, epochs and wall time.
-    """
+    """Train the seeds on N points of eq. (5), then LieGG (eq. 2) on the training set: ``(summary, models, x (n,
+    10))``, the summary with ``sigma (M, 25)`` ascending, ``bias (M, 25)``, ``variance10 (M,)`` the mean of
+    ``sigma_i^2 / N`` over the ten smallest (A.3.1), ``test_mse (M,)``, epochs and wall time."""
     x, y = o5_dataset(n, seed)
     xt, yt = o5_dataset(s.o5_test, seed + 10_000)
     torch.manual_seed(seed)
@@ -56,13 +53,10 @@ def _train_o5(s: Settings, n: int, seed: int, device: torch.device) -> tuple[dic
 
 
 def o5(s: Settings, seed: int, device: torch.device) -> dict:
-    """Fig. 2 (left, middle), C4.3 and App. A.2 for O(5): the seeds on ``s.o5_n`` points.
-
-    Returns:
-        ``_train_o5``'s summary; ``invariant``: ``spectrum_and_bias`` of the untrained ``O5Invariant`` on the same
-        points (``sigma (25,)``, ``bias (25,)``, ``variance``, ``generator (5, 5)``); ``sample_complexity`` of
-        the first seed (``measures.sample_complexity``, ``fractions (L,)``, ``variance``/``bias (L, R)``).
-    """
+    """Fig. 2 (left, middle), C4.3 and App. A.2 for O(5), the seeds on ``s.o5_n`` points: ``_train_o5``'s summary;
+    ``invariant``: ``spectrum_and_bias`` of the untrained ``O5Invariant`` on the same points (``sigma (25,)``,
+    ``bias (25,)``, ``variance``, ``generator (5, 5)``); ``sample_complexity`` of the first seed
+    (``measures.sample_complexity``: ``fractions (L,)``, ``variance``/``bias (L, R)``)."""
     out, models, x = _train_o5(s, s.o5_n, seed, device)
     torch.manual_seed(seed)
     inv = O5Invariant().double().to(device)
@@ -72,12 +66,9 @@ def o5(s: Settings, seed: int, device: torch.device) -> dict:
 
 
 def o5_sizes(s: Settings, seed: int, device: torch.device) -> dict:
-    """Fig. 2 (right): mean symmetry variance of the ten O(5) directions vs training-set size.
-
-    Returns:
-        ``sizes (L,)``, ``epochs (L,)``, ``variance10 (L, M)``, ``max_bias10 (L, M)`` (largest bias among the
-        ten), and ``spearman``: Spearman's rho between size and the seed-mean variance.
-    """
+    """Fig. 2 (right): mean symmetry variance of the ten O(5) directions vs training-set size: ``sizes (L,)``,
+    ``epochs (L,)``, ``variance10 (L, M)``, ``max_bias10 (L, M)`` (largest bias among the ten), and ``spearman``:
+    Spearman's rho between size and the seed-mean variance."""
     # a fresh data draw per size
     runs = [_train_o5(s, n, seed + 100 * (i + 1), device)[0] for i, n in enumerate(s.o5_sizes)]
     var = torch.stack([r["variance10"] for r in runs])  # (L, M)
@@ -106,13 +97,10 @@ def _rotation_data(s: Settings, seed: int) -> dict:
 
 
 def rotation(s: Settings, seed: int, device: torch.device) -> dict:
-    """Fig. 3 and App. A.2 for rotation-MNIST: the shallow (2 hidden layers of 47) and deep (6 of 116) MLPs.
-
-    Returns:
-        ``shallow`` and ``deep``, each ``measures.summarise``'s entries plus ``wall_time_s``;
-        ``sample_complexity`` of the first deep seed; ``examples``: ten training images (uint8, ``(10, 28, 28)``)
-        and labels; ``digit``: the first training image ``(1, 28, 28)`` float, for Fig. 3b.
-    """
+    """Fig. 3 and App. A.2 for rotation-MNIST, the shallow (2 hidden layers of 47) and deep (6 of 116) MLPs:
+    ``shallow`` and ``deep``, each ``measures.summarise``'s entries plus ``wall_time_s``; ``sample_complexity`` of
+    the first deep seed; ``examples``: ten training images (uint8, ``(10, 28, 28)``) and labels; ``digit``: the
+    first training image ``(1, 28, 28)`` float, for Fig. 3b."""
     d, cfg = _rotation_data(s, seed), FitConfig(epochs=s.rot_epochs, batch_size=s.rot_batch, lr=1e-3)
     x = d["train"][0]  # (N, 28, 28)
     out: dict[str, Any] = {}
@@ -128,12 +116,9 @@ def rotation(s: Settings, seed: int, device: torch.device) -> dict:
 
 
 def sweep(s: Settings, seed: int, device: torch.device, depth: int) -> dict:
-    """Fig. 4 for one depth: networks of ``s.sweep_params`` parameters with ``depth`` hidden (h x h) layers.
-
-    Returns:
-        ``depth`` and ``rows``: one dict per (params, seed) with ``width``, ``n_params``, ``test_acc``,
-        ``variance`` and ``bias`` (of the smallest singular vector).
-    """
+    """Fig. 4 for one depth: networks of ``s.sweep_params`` parameters with ``depth`` hidden (h x h) layers:
+    ``depth`` and ``rows``, one dict per (params, seed) with ``width``, ``n_params``, ``test_acc``, ``variance`` and
+    ``bias`` (of the smallest singular vector)."""
     d, seeds = _rotation_data(s, seed), s.seeds[: s.sweep_seeds]
     cfg = FitConfig(epochs=s.sweep_epochs, batch_size=s.rot_batch, lr=1e-3)
     rows = []
@@ -159,14 +144,11 @@ def _reinjected(w: int, init: list[dict], subs: list[Any], seeds, freeze: bool) 
 
 
 def layerwise(s: Settings, seed: int, device: torch.device) -> dict:
-    """Fig. 5: layer-wise variance and bias of MLP-7, sub-MLP-3, MLP-7[F] and MLP-7[L] (Sec. 5.4).
-
-    MLP-7 has 7 Linear layers (6 hidden of ``lw_width``). sub-MLP-3 is its first 3 Linear layers (from the
+    """Fig. 5 (Sec. 5.4): layer-wise variance and bias of MLP-7 (7 Linear layers, 6 hidden of ``lw_width``),
+    sub-MLP-3, MLP-7[F] and MLP-7[L]. sub-MLP-3 is MLP-7's first 3 Linear layers (from the
     same random initialisation) plus a new head, trained alone; its 3 layers are then re-injected into
     a mother network that is trained either jointly (fine-tuning, [F]) or with them frozen (layer-wise, [L]).
-
-    Returns:
-        ``{regime: {"variance": (M, L), "bias": (M, L), "test_acc": (M,)}}`` with ``L`` the measured layers.
+    Returns ``{regime: {"variance": (M, L), "bias": (M, L), "test_acc": (M,)}}`` with ``L`` the measured layers.
     """
     d, w, seeds = _rotation_data(s, seed), s.lw_width, s.seeds
     x, cfg = d["train"][0], FitConfig(epochs=s.lw_epochs, batch_size=s.rot_batch, lr=1e-3)
@@ -190,12 +172,8 @@ def layerwise(s: Settings, seed: int, device: torch.device) -> dict:
 def cifar(s: Settings, seed: int, device: torch.device) -> dict:
     """Appendix A.3.3: a 7-layer Swish MLP (two seeds) on rotation-augmented CIFAR-10, then LieGG (blur 1.5)
     on up to 5,000 training images, whose frame is measured with one-sided differences (``background=None``: a
-    photo has no background; version 1 padded with 0, issue 24).
-
-    Returns:
-        ``measures.summarise``'s entries, ``n_train`` and ``wall_time_s``; or ``{"skipped": reason}`` when
-        CIFAR-10 cannot be had.
-    """
+    photo has no background; version 1 padded with 0, issue 24): ``measures.summarise``'s entries, ``n_train`` and
+    ``wall_time_s``; or ``{"skipped": reason}`` when CIFAR-10 cannot be had."""
     try:
         d = rotation_cifar10(s, seed)
     except (FileNotFoundError, RuntimeError) as err:
