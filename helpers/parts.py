@@ -28,7 +28,7 @@ from . import data as _data
 from .partfile import Digest, canonical, part_hash
 from .provenance import determinism, device_name, git_commit, now, versions
 
-__all__ = ["Needs", "Part", "run_part", "check_parts", "OnlyUses"]
+__all__ = ["Needs", "Part", "run_part", "check_parts"]
 
 
 @dataclass(frozen=True)
@@ -92,22 +92,6 @@ class Part:
         ``with_data(data)`` adds the datasets the part read (``helpers.store``); with ``data`` given, that hash."""
         d = Digest(chapter, self.name, self.version, seed, self.settings_of(settings))
         return d.with_data(data) if data is not None else d
-
-
-class OnlyUses:
-    """Settings that let a part read only the fields its ``uses`` declares (for tests: a part that reads another
-    field would keep a stored result valid after that field changed).
-
-    ``OnlyUses(settings, part.uses)`` raises ``AttributeError`` naming the field on any other read.
-    """
-
-    def __init__(self, settings: Any, uses: Sequence[str]):
-        self._settings, self._uses = settings, frozenset(uses)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name not in self._uses:
-            raise AttributeError(f"the part reads settings.{name}, which its uses= does not declare")
-        return getattr(self._settings, name)
 
 
 def check_parts(parts: Sequence[Part]) -> list[Part]:

@@ -26,6 +26,26 @@ def _need_data(name: str) -> None:
     pytest.skip(msg)
 
 
+class _OnlyUses:
+    """Settings that let a part read only the fields its ``uses`` declares (a part that reads another field would
+    keep a stored result valid after that field changed): ``_OnlyUses(settings, part.uses)`` raises
+    ``AttributeError`` naming the field on any other read."""
+
+    def __init__(self, settings, uses):
+        self._settings, self._uses = settings, frozenset(uses)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name not in self._uses:
+            raise AttributeError(f"the part reads settings.{name}, which its uses= does not declare")
+        return getattr(self._settings, name)
+
+
+@pytest.fixture
+def only_uses():
+    """``only_uses(settings, part.uses)``: the settings a part may read (``_OnlyUses``)."""
+    return _OnlyUses
+
+
 @pytest.fixture
 def need_data():
     """Call ``need_data("mnist")`` inside a test to skip (or fail under CI) when the data are absent."""

@@ -204,24 +204,20 @@ def test_train_sweep_members_equal_single_nu_runs(mnist_r4):
 
 @pytest.mark.parametrize("name,split", [("group-rot4", False), ("sensitivity-rot4-kl", False), ("proposition", False),
                                         ("group-rot4", True), ("ir-rot4-l2-1", True), ("ir-rot4-kl-1", True)])
-def test_each_part_reads_only_the_settings_it_declares(name, split, mnist_r4):
+def test_each_part_reads_only_the_settings_it_declares(name, split, mnist_r4, only_uses):
     """A part's stored result stays valid when a setting outside its ``uses`` changes: so it must not read one."""
-    from helpers.parts import OnlyUses
-
     s = replace(TINY, split_sweeps=split)
     part = next(p for p in ch1.PARTS(s) if p.name == name)
-    part.compute(OnlyUses(s, part.uses), 0, torch.device("cpu"))
+    part.compute(only_uses(s, part.uses), 0, torch.device("cpu"))
 
 
-def test_the_extension_is_a_standard_part_that_reads_only_its_settings(mnist_r4):
+def test_the_extension_is_a_standard_part_that_reads_only_its_settings(mnist_r4, only_uses):
     """``extension-rot4-l2_normalized`` is a part of the standard profile only; on tiny settings it trains and
     measures its nus (reading only the settings it declares), and the table of every model shows them."""
-    from helpers.parts import OnlyUses
-
     have = [prof for prof, s in ch1.SETTINGS.items() if any(p.name.startswith("extension-") for p in ch1.PARTS(s))]
     assert have == ["standard"]
     part = next(p for p in ch1.PARTS(ch1.SETTINGS["standard"]) if p.name == "extension-rot4-l2_normalized")
-    r = part.compute(OnlyUses(TINY, part.uses), 0, torch.device("cpu"))
+    r = part.compute(only_uses(TINY, part.uses), 0, torch.device("cpu"))
     assert (r["group"], r["penalty"], list(r["sweep"])) == ("rot4", "l2_normalized", [3000.0])
     assert len(r["sweep"][3000.0]["SI"]) == len(TINY.seeds) and "sigma_max" in r["sweep"][3000.0]
     row = ch1.views.models_frame({}, {}, r).loc[("rot4", "IR", "l2_normalized", 3000.0)]

@@ -137,14 +137,12 @@ def test_record_frames_of_earlier_whole_run_records():
 
 
 @pytest.mark.parametrize("name", ["o5", "o5-sizes", "rotation", "sweep-d1", "layerwise", "cifar"])
-def test_each_part_reads_only_the_settings_it_declares(name, need_data):
+def test_each_part_reads_only_the_settings_it_declares(name, need_data, only_uses):
     """A part's stored result stays valid when a setting outside its ``uses`` changes: so it must not read one."""
-    from helpers.parts import OnlyUses
-
     if name != "o5" and name != "o5-sizes":
         need_data("mnist")
     part = next(p for p in ch4.PARTS(TINY) if p.name == name)
-    part.compute(OnlyUses(TINY, part.uses), 0, CPU)
+    part.compute(only_uses(TINY, part.uses), 0, CPU)
 
 
 class _Radial(torch.nn.Module):
