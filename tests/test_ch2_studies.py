@@ -5,13 +5,16 @@ from dataclasses import replace
 import pytest
 import torch
 
+from helpers.checkpoint import Checkpoints, scope
 from helpers.experiments import ch2
-from helpers.experiments.ch2.settings import EtaSweep
+from helpers.experiments.ch2.settings import CifarPreprocessing, EtaSweep
 
 CPU = torch.device("cpu")
 TINY = replace(ch2.SETTINGS["quick"], n_train=96, n_test=64, hidden=8,
                table2=ch2.TrainConfig(epochs=2, batch_size=32, lr=3e-2, lr_eta=0.1, lr_eta_other=0.1, samples=2,
-                                      eval_samples=2, log_every=1))
+                                      eval_samples=2, log_every=1),
+               cifar_n_train=64, cifar_n_test=32, cifar_hidden=8,
+               cifar=ch2.TrainConfig(epochs=1, batch_size=32, samples=2, eval_samples=2, log_every=1))
 
 
 def test_the_studies_are_parts_of_the_standard_profile_only():
@@ -59,6 +62,22 @@ def test_eta_sweep_part_on_tiny_settings(need_data):
     assert frame.shape == (4, 3) and list(frame["eta final"])[:2] == [0.0, 0.2]
 
 
+def test_cifar_preprocessing_part_on_tiny_settings(need_data, tmp_path):
+    """Inside a part with checkpoints, each arm trains its own plain MLP (a second arm must not resume the first's
+    finished run): the two arms that differ only in the first layer's rate end with different numbers; each arm is
+    kept as a piece."""
+    need_data("cifar10")
+    study = CifarPreprocessing(arms=(("raw", False, 3e-4), ("std, 3e-4", True, 3e-4), ("std, 1e-1", True, 1e-1)))
+    with scope(Checkpoints(tmp_path / "ckpt", "sha256:0", pieces=tmp_path / "pieces")):
+        r = ch2.studies.cifar_preprocessing(TINY, 0, CPU, study)
+    kept = sorted(f.name for f in (tmp_path / "pieces").glob("arm-*.json"))
+    assert kept == ["arm-0.json", "arm-1.json", "arm-2.json"]
+    assert [a["arm"] for a in r["arms"]] == ["raw", "std, 3e-4", "std, 1e-1"] and r["n_train"] > 0
+    assert r["arms"][1]["elbo"] != r["arms"][2]["elbo"]
+    frame = ch2.results.cifar_frame(r)
+    assert list(frame.columns) == ["test acc (%)", "test log-lik.", "ELBO / point", "s"] and len(frame) == 3
+
+
 def test_the_page_reads_the_studies_from_the_standard_profile(need_data, tmp_path, monkeypatch):
     """A standard page reads its own study parts; a page of another profile reads the standard profile's where they
     are stored (here: none, so it shows none and the views say so); the views draw a stored study's table."""
@@ -73,6 +92,7 @@ def test_the_page_reads_the_studies_from_the_standard_profile(need_data, tmp_pat
     got = ch2.full_ablation.studies(std, tmp_path / "store")
     assert list(got) == ["eta-sweep"] and got.profile == "standard"
     ch2.views.show_eta_sweep(got)
+    ch2.views.show_cifar_preprocessing(got)  # not stored: a note
     monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")
     quick = ch2.full_ablation.studies(Evidence(ch2.STEM, "quick", 0, "quick", "", {"t2-full": {}}), tmp_path / "s")
     assert quick.profile == "quick" and not len(quick)

@@ -10,10 +10,10 @@ The compute, read top-down:
 - ``train``: ``fit_sweep`` / ``evaluate``, a sweep of M members trained as one model;
 - ``sweeps``: the training runs, one per experiment (``toy``, ``run_rotation_sweep``, ``run_invariance_type``)
   and the parts' runs; ``ablation``: what the parameterisation costs, the paper's settings and one departure at a
-  time (the ``ab`` parts' runs); ``studies``: the studies beyond the paper's tables (the fixed-eta sweep, a part of
-  the standard profile only);
+  time (the ``ab`` parts' runs); ``studies``: the studies beyond the paper's tables (the fixed-eta sweep and the
+  CIFAR-10 preprocessing, parts of the standard profile only);
 - ``parts``: the list of parts, one per experiment and dataset (``toy``, ``t1-<net>-<dataset>``, ``t2-<dataset>``,
-  ``t3-<dataset>``, ``ladder-...``, ``var-...``, ``ab-<arm>-<dataset>``, ``eta-sweep``).
+  ``t3-<dataset>``, ``ladder-...``, ``var-...``, ``ab-<arm>-<dataset>``, ``eta-sweep``, ``cifar-preprocessing``).
 
 The reading, top-down:
 

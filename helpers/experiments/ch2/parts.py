@@ -12,8 +12,8 @@ are ``sweeps``' and, for the ablation, ``ablation``'s).
 - ``ladder-<dataset>-<steps>``, ``var-<dataset>-d<D>-s<S>`` (``s.ladder``): the budget ladder (``ladder``).
 - ``ab-<arm>-<dataset>`` (``s.ablation``): what the parameterisation costs, the paper's settings and one
   departure at a time (``ablation``), on several seeds.
-- ``eta-sweep`` (the standard profile only): a study beyond the paper's tables (``studies``), with its own sizes
-  (``settings.ETA_SWEEP``).
+- ``eta-sweep``, ``cifar-preprocessing`` (the standard profile only): the studies beyond the paper's tables
+  (``studies``), with their own sizes (``settings.ETA_SWEEP``, ``settings.CIFAR_PREPROCESSING``).
 
 Each part declares the settings it reads (``uses``), so a change to another experiment's settings leaves it
 valid. ``results.collect`` puts the stored results back into the tables' layout.
@@ -25,7 +25,7 @@ from functools import partial
 from ...parts import Needs, Part
 from . import studies, sweeps
 from .ablation import arm_part
-from .settings import ETA_SWEEP, ROTATION_DATASETS, SETTINGS, Settings
+from .settings import CIFAR_PREPROCESSING, ETA_SWEEP, ROTATION_DATASETS, SETTINGS, Settings
 
 __all__ = ["all_parts"]
 
@@ -42,6 +42,7 @@ _USES = {
     "t3": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", "cifar_standardise", "table2_invariances",
            "table2_eta_init", "table2_seeds", *_SHARED),
     "eta-sweep": ("n_train", "n_test", "table2", *_SHARED),
+    "cifar-preprocessing": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", *_SHARED),
 }
 
 
@@ -84,4 +85,7 @@ def all_parts(s: Settings) -> list[Part]:
                         uses=_USES["eta-sweep"], own=eta,
                         description=f"Fixed and learned translation and scale eta of Table 2's ReLU net "
                                     f"({eta.hidden} units, S = {eta.samples}, {eta.epochs} epochs)"))
+        out.append(Part("cifar-preprocessing", partial(studies.cifar_preprocessing, study=CIFAR_PREPROCESSING),
+                        Needs(memory_gb=2.0), uses=_USES["cifar-preprocessing"], own=CIFAR_PREPROCESSING,
+                        description="Table 3's plain MLP on regular CIFAR-10: raw or standardised pixels, lr_w1"))
     return out

@@ -4,8 +4,8 @@ loaded or drawn here).
 A part result is what ``sweeps`` returned, as the store gives it back (numpy arrays): ``t1-<net>-<dataset>`` a
 Table 1 sweep, ``t2-<dataset>`` / ``t3-<dataset>`` the invariance types on one dataset, ``ab-<arm>-<dataset>`` an
 ablation arm (``parts`` lists them). ``collect`` puts a page's parts back into the tables' layout
-``{"toy", "t1", "t2", "t3", "ablation"}``, which the claims and the views read; ``eta_sweep_frame`` is the table of the study part
-``eta-sweep`` (``studies``).
+``{"toy", "t1", "t2", "t3", "ablation"}``, which the claims and the views read; ``eta_sweep_frame`` and
+``cifar_frame`` are the tables of the studies' parts ``eta-sweep`` and ``cifar-preprocessing`` (``studies``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["combine_datasets", "collect", "training", "eta_sweep_frame"]
+__all__ = ["combine_datasets", "collect", "training", "eta_sweep_frame", "cifar_frame"]
 
 
 def combine_datasets(per: Mapping[str, dict]) -> dict:
@@ -76,3 +76,11 @@ def eta_sweep_frame(sweeps: Sequence[Mapping]) -> pd.DataFrame:
                          "eta final": float(np.abs(np.asarray(r["eta"])[m, list(r["generators"])]).mean()),
                          "ELBO": float(r["elbo"][m]), "test acc (%)": float(r["test_acc"][m])})
     return pd.DataFrame(rows).set_index(["invariance", "dataset", "member"]).round(3)
+
+
+def cifar_frame(study: Mapping) -> pd.DataFrame:
+    """Part ``cifar-preprocessing`` as a table: per arm, the plain MLP's test accuracy (%), test log-likelihood,
+    training ELBO per datapoint and wall time (s)."""
+    return (pd.DataFrame(list(study["arms"])).set_index("arm")[["test_acc", "test_ll", "elbo", "seconds"]]
+            .rename(columns={"test_acc": "test acc (%)", "test_ll": "test log-lik.", "elbo": "ELBO / point",
+                             "seconds": "s"}))

@@ -1,22 +1,26 @@
 """The studies beyond the paper's tables, parts of the standard profile only (``settings.STUDIES``), which the page
-of every profile shows (``full_ablation.studies``): ``eta_sweep`` (part ``eta-sweep``), does the ELBO reward an
-invariance at all? Table 2's ReLU net with the generators of one invariance *fixed* at several values, and learned
-from others, in one sweep (``run_eta_sweep``).
+of every profile shows (``full_ablation.studies``):
+
+- ``eta_sweep`` (part ``eta-sweep``): does the ELBO reward an invariance at all? Table 2's ReLU net with the
+  generators of one invariance *fixed* at several values, and learned from others, in one sweep (``run_eta_sweep``);
+- ``cifar_preprocessing`` (part ``cifar-preprocessing``): the reason for ``Settings.cifar_standardise`` and the
+  first layer's rate on CIFAR-10, Table 3's plain MLP on raw and standardised pixels.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import torch
 
-from ...checkpoint import active
+from ...checkpoint import Checkpoints, active, scope
 from .data import VARIANTS, transformed_dataset
 from .invariant_weights import INVARIANCES, InvariantNet, invariance_mask
-from .settings import EtaSweep, Settings, reduced_settings
-from .sweeps import feature_scale
+from .settings import CifarPreprocessing, EtaSweep, Settings, reduced_settings
+from .sweeps import feature_scale, run_invariance_type
 from .train import evaluate, fit_sweep
 
-__all__ = ["run_eta_sweep", "eta_sweep"]
+__all__ = ["run_eta_sweep", "eta_sweep", "cifar_preprocessing"]
 
 
 def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[float], device: torch.device,
@@ -71,3 +75,28 @@ def eta_sweep(s: Settings, seed: int, device: torch.device, study: EtaSweep) -> 
         done.append(got)
     return {"sweeps": done, "n_train": done[0]["n_train"], "hidden": r.hidden, "samples": r.table2.samples,
             "epochs": r.table2.epochs}
+
+
+def cifar_preprocessing(s: Settings, seed: int, device: torch.device, study: CifarPreprocessing) -> dict:
+    """Part ``cifar-preprocessing``: Table 3's plain MLP member (no invariance) on regular CIFAR-10 at ``s``'s
+    budget, once per arm of ``study`` (pixels standardised or raw [0, 1], the first layer's rate ``lr_w1``); each
+    finished arm is kept as a piece.
+
+    Returns:
+        ``{"arms": [{"arm", "standardise", "lr_w1", "test_acc" (%), "test_ll", "elbo", "seconds"}], "n_train",
+        "hidden", "samples", "epochs"}``.
+    """
+    ckpt, arms = active(), []
+    for i, (arm, standardise, lr_w1) in enumerate(study.arms):
+        got = ckpt.piece(f"arm-{i}")
+        if got is None:
+            a = replace(s, table2_invariances=("none",), cifar_standardise=standardise,
+                        cifar=replace(s.cifar, lr_w1=lr_w1))
+            with scope(Checkpoints(None)):  # the arms would share run_invariance_type's checkpoint key
+                r = run_invariance_type(a, "cifar10", "regular", device, seed)
+            got = {"arm": arm, "standardise": standardise, "lr_w1": lr_w1, "n_train": r["n_train"],
+                   **{k: float(r[k][0]) for k in ("test_acc", "test_ll", "elbo")}, "seconds": r["wall_time_s"]}
+            ckpt.keep(f"arm-{i}", got)
+        arms.append(got)
+    return {"arms": arms, "n_train": arms[0]["n_train"], "hidden": s.cifar_hidden, "samples": s.cifar.samples,
+            "epochs": s.cifar.epochs}

@@ -17,7 +17,7 @@ from ...captions import figure, table
 from ...groups import AFFINE_NAMES
 from .figures import plot_eta_figures
 from .paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
-from .results import collect, eta_sweep_frame, training
+from .results import cifar_frame, collect, eta_sweep_frame, training
 from .settings import STEM
 
 __all__ = ["table1_frame", "table2_frame", "eta_frame", "table1_vs_paper", "table2_vs_paper", "ablation_frame",
@@ -272,26 +272,25 @@ def show_eta_sweep(studies) -> None:
                   "generators, the training ELBO per datapoint and the test accuracy (%)."))
 
 
-def show_cifar_preprocessing() -> None:
-    """The committed study behind standardising Table 3's CIFAR-10 (``cpu_cifar_preprocessing.json``): per arm the
-    test accuracy, test log-likelihood and training ELBO of the plain MLP, as one captioned table."""
+def show_cifar_preprocessing(studies) -> None:
+    """The study behind standardising Table 3's CIFAR-10 (part ``cifar-preprocessing`` of ``studies``,
+    ``full_ablation.studies``): per arm the test accuracy, test log-likelihood and training ELBO of the plain MLP,
+    as one captioned table."""
     from IPython.display import display
 
     from ...captions import table
-    from ...records import recorded
-    from .settings import STEM
 
-    rec = recorded(STEM, name="cpu_cifar_preprocessing.json").get("standard")
-    if rec is None:
-        _note(f"No record of the CIFAR-10 preprocessing study in this checkout "
-              f"(`results/standard/{STEM}/cpu_cifar_preprocessing.json`).")
+    if "cifar-preprocessing" not in studies:
+        _note("The CIFAR-10 preprocessing study (part `cifar-preprocessing` of the standard profile) is not stored "
+              "in this checkout.")
         return
-    frame = (pd.DataFrame(rec["numbers"]["arms"]).set_index("arm")[["test_acc", "test_ll", "elbo", "seconds"]]
-             .rename(columns={"test_acc": "test acc (%)", "test_ll": "test log-lik.", "elbo": "ELBO / point",
-                              "seconds": "s"}))
-    display(table(styled(frame, {"acc": 1, "s": 0}, default=3),
-                  f"{rec['what']}; {rec['device']}, {rec['date'][:10]}: per arm, the plain MLP's test accuracy, "
-                  "test log-likelihood and training ELBO per datapoint, and the wall time."))
+    r, m = studies["cifar-preprocessing"], studies.meta["cifar-preprocessing"]
+    display(table(styled(cifar_frame(r), {"acc": 1, "s": 0}, default=3),
+                  f"Table 3's plain MLP member on regular CIFAR-10 ({r['n_train']:,} images, {r['hidden']} units, "
+                  f"S = {r['samples']}, {r['epochs']} epochs, seed {studies.seed}), raw vs standardised pixels "
+                  f"(part `cifar-preprocessing`, {studies.profile} profile; {m['device']}, {m['date'][:10]}): per "
+                  "arm, the plain MLP's test accuracy, test log-likelihood and training ELBO per datapoint, and the "
+                  "wall time."))
 
 
 def show_so_far(ev) -> None:
