@@ -330,8 +330,8 @@ def _undecided_where_still(checks: list, t: dict | None) -> list | Undecided:
     still = _still_generators(t) if t is not None and "eta" in t else []
     if still:
         reason += (f"; {'; '.join(still)} never moved (max |η| < {ETA_MOVED}): the fixed-η ELBO sweep "
-                   "(the standard profile's part eta-sweep, below) finds that the ELBO of these nets barely rewards "
-                   "translation and does not reward scale")
+                   "(the standard profile's part eta-sweep, below) finds that the ELBO of these nets rewards only a "
+                   "small translation invariance and no scale invariance")
     return Undecided(reason, checks)
 
 
