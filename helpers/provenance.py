@@ -3,7 +3,7 @@
 The ground floor of the package (no import above ``registry``): the device's name, the versions of the packages
 that shape the numbers, the checkout's git commit, the date, and torch's thread count and determinism flags.
 ``helpers.parts.run_part`` writes them into every part's ``meta``; ``helpers.evidence.Evidence.record`` and
-``helpers.records.RunRecord`` into a page's ``results.json``; the benchmarks into their JSON.
+``helpers.evidence.Evidence.record`` into a page's ``results.json``; the benchmarks into their JSON.
 """
 from __future__ import annotations
 

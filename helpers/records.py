@@ -1,4 +1,4 @@
-"""Run records: what each chapter run writes to ``<output_dir>/results.json``.
+"""Run records: what each page writes to ``<output_dir>/results.json`` (``Evidence.record``), and reading them.
 
 Fields (the contract in docs/architecture.md, *Claims and page records*): ``chapter``, ``profile``, ``device``,
 ``wall_time_s``, ``versions``, ``seed``, the measured ``numbers``, and ``claims`` (id, paper, ours, verdict, ...).
@@ -14,16 +14,14 @@ import dataclasses
 import json
 import math
 import os
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
 from .claims import Claim, ClaimResult, ClaimTable, Undecided
 from .noise import Correlation, Effect, Seeds
 from .profiles import PROFILES, Profile, resolve
-from .provenance import device_name, now, versions
 
-__all__ = ["RunRecord", "output_dir_for", "results_root", "recorded", "recorded_runs",
+__all__ = ["output_dir_for", "results_root", "recorded", "recorded_runs",
            "recorded_claims", "value_from_record", "FROZEN_DIR", "frozen", "frozen_table"]
 
 def output_dir_for(chapter: str, profile: str | Profile, output_dir: str | os.PathLike | None = None) -> Path:
@@ -48,40 +46,6 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (str, int, float, bool)) or v is None:
         return v
     return str(v)
-
-
-class RunRecord:
-    """Collects a chapter run's numbers and writes ``results.json``; the clock starts at creation.
-
-    Example::
-
-        rec = RunRecord("ch1", profile, seed=0, output_dir=output_dir)
-        rec.add(table1=..., drift=...)
-        rec.write(claims)        # -> Path to results.json
-    """
-
-    def __init__(self, chapter: str, profile: str | Profile, seed: int, output_dir=None):
-        self.chapter = chapter
-        self.profile = resolve(profile)
-        self.seed = seed
-        self.output_dir = output_dir_for(chapter, self.profile, output_dir)
-        self.numbers: dict[str, Any] = {}
-        self._t0 = time.perf_counter()
-
-    def add(self, **numbers: Any) -> None:
-        """Record measured numbers (tensors, arrays, dicts and lists are converted for JSON)."""
-        self.numbers.update(numbers)
-
-    def write(self, claims: ClaimTable | None = None, name: str = "results.json", what: str | None = None) -> Path:
-        """Write the record as ``name`` (a chapter run: ``results.json``; a study beside it, e.g.
-        ``cpu_parts.json``, with ``what`` saying what it is) into the output folder and return its path."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        path = self.output_dir / name
-        d = {"chapter": self.chapter, "profile": self.profile.name, "device": device_name(self.profile.device),
-             "wall_time_s": round(time.perf_counter() - self._t0, 2), "versions": versions(), "seed": self.seed,
-             "date": now(), "numbers": self.numbers, "claims": claims.to_records() if claims is not None else []}
-        path.write_text(json.dumps(_jsonable(d | ({"what": what} if what is not None else {})), indent=2) + "\n")
-        return path
 
 
 def results_root(root: str | os.PathLike | None) -> Path:

@@ -84,3 +84,25 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket, "getaddrinfo", lookup)
 
+
+
+def _write_record(folder: Path, chapter: str, profile: str, claims=None, numbers=None,
+                 name: str = "results.json") -> Path:
+    """A run record as a page writes it (``Evidence.record``'s schema; ``claims`` a ``ClaimTable``), for tests of
+    the readers of records."""
+    import json
+
+    from helpers.records import _jsonable
+
+    folder.mkdir(parents=True, exist_ok=True)
+    d = {"chapter": chapter, "profile": profile, "device": "cpu", "wall_time_s": 1.0, "versions": {}, "seed": 0,
+         "date": "2026-01-01T00:00:00+00:00", "numbers": numbers or {},
+         "claims": claims.to_records() if claims is not None else []}
+    (folder / name).write_text(json.dumps(_jsonable(d), indent=2) + "\n")
+    return folder / name
+
+
+@pytest.fixture
+def write_record():
+    """``write_record(folder, chapter, profile, claims=None, numbers=None, name="results.json") -> Path``."""
+    return _write_record

@@ -217,13 +217,12 @@ def test_paper_tables_side_by_side():
     assert df2.loc["affine", ("full", "paper")] == 46.12 and df2.loc["affine", ("regular", "ours")] == 4.0
 
 
-def test_whole_run_record_round_trips_through_json(tmp_path):
+def test_whole_run_record_round_trips_through_json(tmp_path, write_record):
     """A whole-run record (``numbers``: ``table1``, ``table2``, ``checks``, as the H100 and CPU runs saved it) read
     back from JSON by the frozen table's generator (``helpers.history``) gives the same sub-checks and claims, and
     the views read its tables as they read the parts'."""
     from helpers import history
     from helpers.claims import ClaimTable
-    from helpers.records import RunRecord
 
     t1 = {"rff": _table1({"full": 175, "partial": 90, "regular": 45})}
     t2 = _table2(torch.arange(20.0).reshape(5, 4))
@@ -236,9 +235,8 @@ def test_whole_run_record_round_trips_through_json(tmp_path):
     plain = lambda r: {k: v.tolist() if torch.is_tensor(v) else v for k, v in r.items()}  # noqa: E731
     numbers = {"toy": None, "table1": {"rff": {v: plain(r) for v, r in t1["rff"].items()}}, "table2": plain(t2),
                "table3": None, "checks": checks}
-    rec = RunRecord(ch2.STEM, "standard", seed=0, output_dir=tmp_path / "results" / "standard" / ch2.STEM)
-    rec.add(**numbers)
-    rec.write(name="h100_results.json")
+    write_record(tmp_path / "results" / "standard" / ch2.STEM, ch2.STEM, "standard", numbers=numbers,
+                 name="h100_results.json")
     frozen = history.freeze(ch2.STEM, root=tmp_path)["records"]
     assert [e["record"] for e in frozen] == ["h100_results.json"]
     want = ClaimTable.of(ch2.claims.CLAIMS, ch2.claims.claim_values(checks, t2)).to_records()

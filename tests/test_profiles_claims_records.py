@@ -6,7 +6,7 @@ import torch
 
 from helpers import profiles
 from helpers.claims import Claim, ClaimTable, fraction_true
-from helpers.records import RunRecord, _jsonable
+from helpers.records import _jsonable
 
 
 def test_resolve():
@@ -75,44 +75,28 @@ def test_holds_claims_and_table():
         ClaimTable.of(claims, {"C9": 1.0})
 
 
-def test_run_record(tmp_path):
-    rec = RunRecord("01_test", "quick", seed=3, output_dir=tmp_path / "out")
-    rec.add(acc=torch.tensor([0.5, 0.25]), nested={"a": float("nan")})
-    t = ClaimTable()
-    t.add(Claim("C0.1", "x", "y", paper=1.0, tolerance=0.1), 1.05)
-    path = rec.write(t)
-    d = json.loads(path.read_text())
-    for key in ("chapter", "profile", "device", "wall_time_s", "versions", "seed", "numbers", "claims"):
-        assert key in d
-    assert d["profile"] == "quick" and d["seed"] == 3 and d["numbers"]["acc"] == [0.5, 0.25]
-    assert d["numbers"]["nested"]["a"] is None and d["claims"][0]["verdict"] == "reproduced"
-    assert "torch" in d["versions"]
-
-
-def test_recorded_runs(tmp_path):
+def test_recorded_runs(tmp_path, write_record):
     from helpers.records import recorded_runs
 
     assert recorded_runs("01_x", root=tmp_path).empty
-    rec = RunRecord("01_x", "standard", seed=0, output_dir=tmp_path / "results" / "standard" / "01_x")
     t = ClaimTable()
     t.add(Claim("C1.1", "x", "y", paper=1.0, tolerance=0.1), 1.0)
     t.add(Claim("C1.2", "x", "y", paper=1.0, tolerance=0.1), None)
-    rec.write(t)
+    write_record(tmp_path / "results" / "standard" / "01_x", "01_x", "standard", t)
     frame = recorded_runs("01_x", root=tmp_path)
     assert len(frame) == 1 and frame.loc[0, "profile"] == "standard"
     assert frame.loc[0, "reproduced"] == 1 and frame.loc[0, "not run"] == 1
 
 
-def test_recorded_claims(tmp_path):
+def test_recorded_claims(tmp_path, write_record):
     from helpers.records import recorded_claims
 
     assert recorded_claims("01_x", root=tmp_path).empty
     for prof, value in (("standard", 0.5), ("quick", 0.123456)):
-        rec = RunRecord("01_x", prof, seed=0, output_dir=tmp_path / "results" / prof / "01_x")
         t = ClaimTable()
         t.add(Claim("C1.1", "x", "Table 1", paper=0.5, tolerance=0.1), value)
         t.add(Claim("C1.2", "x", "Fig. 2", paper=1.0, tolerance=0.1), None)
-        rec.write(t)
+        write_record(tmp_path / "results" / prof / "01_x", "01_x", prof, t)
     frame = recorded_claims("01_x", root=tmp_path)
     assert list(frame.index) == ["C1.1", "C1.2"]
     assert list(frame.columns) == ["kind", "source", "paper", "quick: ours", "quick: verdict",
@@ -136,19 +120,9 @@ def test_records_write_nested_settings_as_json_objects():
     assert _jsonable(Outer) != _jsonable(Outer())  # a class is not an instance
 
 
-def test_run_record_writes_a_named_study(tmp_path):
-    rec = RunRecord("ch1", "quick", seed=0, output_dir=tmp_path)
-    rec.add(x=1)
-    path = rec.write(name="cpu_parts.json", what="a study")
-    d = json.loads(path.read_text())
-    assert path.name == "cpu_parts.json" and d["what"] == "a study" and d["numbers"] == {"x": 1}
-    assert "what" not in json.loads(rec.write().read_text())  # a chapter run's results.json
-
-
-def test_a_record_in_another_profiles_folder_is_an_error(tmp_path):
+def test_a_record_in_another_profiles_folder_is_an_error(tmp_path, write_record):
     from helpers.records import recorded
 
-    rec = RunRecord("01_x", "quick", seed=0, output_dir=tmp_path / "results" / "standard" / "01_x")
-    rec.write()
+    write_record(tmp_path / "results" / "standard" / "01_x", "01_x", "quick")
     with pytest.raises(ValueError, match=r"records profile 'quick' but sits in the folder of 'standard'"):
         recorded("01_x", root=tmp_path)
