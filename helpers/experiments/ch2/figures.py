@@ -223,7 +223,7 @@ def plot_ladder(frame, summary) -> plt.Figure:
     sampled predictive (open markers) where the rungs have it."""
     from .ladder import QUANTITIES
 
-    fig, axes = plt.subplots(1, len(QUANTITIES), figsize=(4.2 * len(QUANTITIES), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(QUANTITIES), figsize=(2.9 * len(QUANTITIES), 3.1), squeeze=False)
     colors = dict(zip(ROTATION_DATASETS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for ax, (q, (label, paper)) in zip(axes[0], QUANTITIES.items()):
         for v, g in summary.groupby("dataset", sort=False):

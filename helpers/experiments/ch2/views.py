@@ -325,11 +325,16 @@ def show_ladder(ev) -> None:
            alt="Three panels against training steps on a log axis: the ELBO gap of the argmax fixed eta to the "
                "paper's choice, the learned eta in degrees, and test accuracy, per dataset, with the paper's values "
                "as dashed lines.")
-    cols = ["dataset", "steps", "seeds", "ELBO's choice (°)", "choice_gap", "choice_gap SE", "learned_deg",
-            "learned_deg SE", "acc", "acc SE", "acc_sampled", "acc_sampled SE"] + [
-        c for c in summary if c.startswith("trend ")]
-    _show(table(styled(summary[cols].set_index(["dataset", "steps"]), {"choice": 3}, default=1),
+    pm = lambda q, d: [f"{m:.{d}f} ± {e:.{d}f}" if m == m else "—"  # noqa: E731 (mean ± SE; a dash where NaN)
+                       for m, e in zip(summary[q], summary[f"{q} SE"].fillna(0))]
+    rows = pd.DataFrame({"seeds": summary["seeds"], "ELBO's choice (°)": summary["ELBO's choice (°)"],
+                         "ELBO gap": pm("choice_gap", 3), "learned η (°)": pm("learned_deg", 1),
+                         "acc (%)": pm("acc", 1), "acc, sampled (%)": pm("acc_sampled", 1),
+                         "trend (gap, η, acc)": [t[0] if len(set(t)) == 1 else ", ".join(t) for t in zip(
+                             *(summary[f"trend {q}"] for q in ("choice_gap", "learned_deg", "acc")))]})
+    rows.index = pd.MultiIndex.from_frame(summary[["dataset", "steps"]])
+    _show(table(rows,
                 f"The ladder's rungs: per dataset and steps, the fixed η the ELBO picks in each seed, the ELBO gap "
                 f"to the paper's choice (C2.1), the learned η from 5° (C2.2) and its test accuracy with the "
-                f"posterior-mean W2 and with the sampled predictive (seed mean and SE), and each quantity's trend "
+                f"posterior-mean W2 and with the sampled predictive (seed mean ± SE), and each quantity's trend "
                 f"under the rule fixed before the results: {TREND_RULE}."))
