@@ -100,9 +100,9 @@ def variation_effect(diff_high: Sequence[float], diff_low: Sequence[float]) -> s
 
 #: The claims' quantities the ladder draws: column of ``rungs`` -> (label, the paper's value per dataset).
 QUANTITIES: dict[str, tuple[str, dict[str, float]]] = {
-    "choice_gap": ("ELBO of the argmax fixed η − ELBO of the paper's choice (C2.1)", {v: 0.0 for v in PAPER_BEST_FIXED}),
-    "learned_deg": ("learned η_rot from 5° (degrees; the paper's line: its ELBO choice, C2.2)", dict(PAPER_BEST_FIXED)),
-    "acc": ("test accuracy of learned η from 5° (%, posterior-mean W2; Table 1)",
+    "choice_gap": ("C2.1: ELBO gap, argmax − paper's η", {v: 0.0 for v in PAPER_BEST_FIXED}),
+    "learned_deg": ("C2.2: learned η_rot from 5° (°)", dict(PAPER_BEST_FIXED)),
+    "acc": ("test accuracy, learned from 5° (%)",
             {v: a for v, (_, a) in PAPER_TABLE1["learned (5 init)"].items()}),
 }
 _RUNG = re.compile(r"^(?:ladder-(?P<v>[a-z]+)-\d+|t1-rff-(?P<t>[a-z]+))$")
