@@ -1,11 +1,11 @@
-"""Input checks shared by the measures: a metric fed an empty batch, non-finite values or mismatched shapes
-raises a ``ValueError`` that names the argument and what is wrong, instead of returning a number."""
+"""Input checks shared by the measures: a metric fed an empty batch or non-finite values raises a ``ValueError``
+that names the argument and what is wrong, instead of returning a number."""
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-__all__ = ["check_batch", "check_same_shape"]
+__all__ = ["check_batch"]
 
 
 def check_batch(name: str, x: Tensor, min_batch: int = 1) -> None:
@@ -22,12 +22,3 @@ def check_batch(name: str, x: Tensor, min_batch: int = 1) -> None:
             raise ValueError(f"{name} of shape {tuple(x.shape)} holds {bad} NaN or infinite value(s); a measure of "
                              "such input would be a number without meaning")
 
-
-def check_same_shape(names: tuple[str, str], a: Tensor, b: Tensor) -> None:
-    """``a`` and ``b`` have one shape (e.g. ``f(T_g X)`` and ``T_g f(X)`` of the same images and channels).
-
-    Raises:
-        ValueError: naming both arguments and their shapes.
-    """
-    if a.shape != b.shape:
-        raise ValueError(f"{names[0]} and {names[1]} must have one shape, got {tuple(a.shape)} and {tuple(b.shape)}")

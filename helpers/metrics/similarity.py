@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .checks import check_batch, check_same_shape
+from .checks import check_batch
 
 __all__ = ["SIMILARITIES", "PARTS", "feature_similarity", "similarity_matrix", "in_equivariance",
            "in_equivariance_readings", "capture", "token_maps", "partition", "layer_in_equivariance"]
@@ -163,7 +163,8 @@ def _vector_scores(ft: Tensor, tf: Tensor, kind: str) -> tuple[float, float, flo
 def in_equivariance_readings(ft: Tensor, tf: Tensor, kind: str,
                              max_entries: float = 2e7) -> tuple[float, float, float]:
     """``(invariance, equivariance with c' per image, equivariance with c' shared)`` in one pass."""
-    check_same_shape(("ft", "tf"), ft, tf)
+    if ft.shape != tf.shape:
+        raise ValueError(f"ft and tf must have one shape, got {tuple(ft.shape)} and {tuple(tf.shape)}")
     check_batch("ft", ft, min_batch=2 if ft.ndim == 2 else 1)  # vectors are compared along the samples
     check_batch("tf", tf)
     if ft.ndim == 4:
