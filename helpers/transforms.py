@@ -25,30 +25,25 @@ from torch import Tensor
 __all__ = ["affine_warp", "rotation_matrices", "rotate", "blur"]
 
 _MODES = ("bilinear", "nearest", "bicubic")
-_PADDING = ("zeros", "border", "reflection")
 
 
-def affine_warp(images: Tensor, matrices: Tensor, mode: str = "bilinear",
-                padding_mode: str = "zeros") -> Tensor:
-    """Warp images by affine matrices in normalized coordinates: ``out(p) = images(T p)``.
+def affine_warp(images: Tensor, matrices: Tensor, mode: str = "bilinear") -> Tensor:
+    """Warp images by affine matrices in normalized coordinates: ``out(p) = images(T p)``, zeros outside.
 
     Args:
         images: ``(B, H, W)`` or ``(B, C, H, W)``, floating point.
         matrices: ``(B, 3, 3)`` (one per image) or ``(3, 3)`` (the same for all); only the top two
             rows are used (the last row of an affine matrix is ``(0, 0, 1)``).
         mode: ``grid_sample`` interpolation, one of ``bilinear``, ``nearest``, ``bicubic``.
-        padding_mode: ``grid_sample`` padding, one of ``zeros``, ``border``, ``reflection``.
 
     Returns:
         The warped images, the same shape as ``images``.
 
     Raises:
-        ValueError: on a bad shape, dtype, mode or padding mode (the message names it).
+        ValueError: on a bad shape, dtype or mode (the message names it).
     """
     if mode not in _MODES:
         raise ValueError(f"mode {mode!r} is not one of {_MODES}")
-    if padding_mode not in _PADDING:
-        raise ValueError(f"padding_mode {padding_mode!r} is not one of {_PADDING}")
     if images.ndim not in (3, 4):
         raise ValueError(f"images must be (B, H, W) or (B, C, H, W), got shape {tuple(images.shape)}")
     if not images.is_floating_point():
@@ -62,7 +57,7 @@ def affine_warp(images: Tensor, matrices: Tensor, mode: str = "bilinear",
     x = images.unsqueeze(1) if images.ndim == 3 else images  # (B, C, H, W)
     theta = matrices[:, :2, :].to(x)  # (B, 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, H, W, 2)
-    out = F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)  # (B, C, H, W)
+    out = F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False)  # (B, C, H, W)
     return out.squeeze(1) if images.ndim == 3 else out
 
 
@@ -88,14 +83,13 @@ def rotation_matrices(angles: Tensor) -> Tensor:
     return R
 
 
-def rotate(images: Tensor, angles: Tensor | float, mode: str = "bilinear", padding_mode: str = "zeros") -> Tensor:
+def rotate(images: Tensor, angles: Tensor | float, mode: str = "bilinear") -> Tensor:
     """Rotate images by ``angles`` (radians; ``pi / 2`` equals ``torch.rot90(x, 1, dims=(-2, -1))``).
 
     Args:
         images: ``(B, H, W)`` or ``(B, C, H, W)``, floating point.
         angles: ``(B,)`` radians, or a scalar tensor/float used for every image.
         mode: interpolation (see ``affine_warp``).
-        padding_mode: padding (see ``affine_warp``).
 
     Returns:
         The rotated images, the same shape as ``images``.
@@ -106,7 +100,7 @@ def rotate(images: Tensor, angles: Tensor | float, mode: str = "bilinear", paddi
         angles = angles.expand(images.shape[0])  # (B,)
     if angles.shape != (images.shape[0],):
         raise ValueError(f"angles must be (B,) = ({images.shape[0]},), got shape {tuple(angles.shape)}")
-    return affine_warp(images, rotation_matrices(angles), mode=mode, padding_mode=padding_mode)
+    return affine_warp(images, rotation_matrices(angles), mode=mode)
 
 
 def blur(images: Tensor, sigma: float) -> Tensor:
