@@ -7,9 +7,8 @@ paper's direction *beyond noise*. The values here carry what that needs:
 - ``Effect``: the difference ``a - b`` that the paper says is positive, per seed (paired) or as two samples;
   it *holds* when the mean difference exceeds twice its standard error, *contradicts* the paper when it is
   below minus twice its standard error, and is *inconclusive* otherwise (always with one seed).
-- ``Correlation``: Spearman's or Pearson's ρ with a 95 % interval from Fisher's z (standard error
-  ``1/sqrt(n-3)``, times 1.03 for Spearman, Fieller, Hartley & Pearson 1957); it holds when the interval
-  excludes 0 on the paper's side.
+- ``Correlation``: Spearman's ρ with a 95 % interval from Fisher's z (standard error ``1.03/sqrt(n-3)``,
+  Fieller, Hartley & Pearson 1957); it holds when the interval excludes 0 on the paper's side.
 
 Every value knows whether it is finite: a NaN or inf anywhere makes the claim "diverged".
 """
@@ -142,23 +141,19 @@ class Effect:
 
 @dataclass(frozen=True)
 class Correlation:
-    """A rank (``"spearman"``) or linear (``"pearson"``) correlation of ``x`` and ``y``, ``(n,)`` each; ``sign``
-    (+1 / -1) is the paper's, for a correlation used as a sub-check (a claim's own sign is its ``target``)."""
+    """The rank (Spearman) correlation of ``x`` and ``y``, ``(n,)`` each; ``sign`` (+1 / -1) is the paper's, for a
+    correlation used as a sub-check (a claim's own sign is its ``target``)."""
 
     x: tuple[float, ...]
     y: tuple[float, ...]
-    method: str = "spearman"
     sign: int = 0
 
-    def __init__(self, x: Iterable[float], y: Iterable[float], method: str = "spearman", sign: int = 0):
+    def __init__(self, x: Iterable[float], y: Iterable[float], sign: int = 0):
         x, y = _floats(x, "Correlation.x"), _floats(y, "Correlation.y")
         if len(x) != len(y):
             raise ValueError(f"Correlation needs x and y of one length, got {len(x)} and {len(y)}")
-        if method not in ("spearman", "pearson"):
-            raise ValueError(f"unknown correlation method {method!r}; valid: ['spearman', 'pearson']")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
-        object.__setattr__(self, "method", method)
         if sign not in (0, 1, -1):
             raise ValueError(f"a correlation's expected sign is +1 or -1 (0: none), got {sign!r}")
         object.__setattr__(self, "sign", sign)
@@ -177,8 +172,7 @@ class Correlation:
 
         if np.ptp(self.x) == 0 or np.ptp(self.y) == 0:
             return 0.0    # a constant has no ordering: no evidence of a correlation
-        f = stats.spearmanr if self.method == "spearman" else stats.pearsonr
-        return float(f(self.x, self.y).statistic)
+        return float(stats.spearmanr(self.x, self.y).statistic)
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -186,7 +180,7 @@ class Correlation:
         if self.n < 4:
             return (-1.0, 1.0)
         z = math.atanh(float(np.clip(self.rho, -0.999999, 0.999999)))
-        se = (1.03 if self.method == "spearman" else 1.0) / math.sqrt(self.n - 3)
+        se = 1.03 / math.sqrt(self.n - 3)
         return (math.tanh(z - Z95 * se), math.tanh(z + Z95 * se))
 
     def outcome(self, sign: float | None = None) -> str:
@@ -207,7 +201,7 @@ class Correlation:
 
     def to_dict(self) -> dict:
         return {"ours": self.rho, "interval": list(self.interval), "n": self.n, "x": list(self.x),
-                "y": list(self.y), "method": self.method, "sign": self.sign}
+                "y": list(self.y), "method": "spearman", "sign": self.sign}
 
 
 def outcome_of(check) -> str:

@@ -87,7 +87,7 @@ def value_from_record(entry: Mapping) -> Any:
     if "a" in entry:
         v = Effect(entry["a"], entry["b"], entry.get("paired", True))
     elif "x" in entry:
-        v = Correlation(entry["x"], entry["y"], entry.get("method", "spearman"), entry.get("sign", 0))
+        v = Correlation(entry["x"], entry["y"], entry.get("sign", 0))
     elif "seeds" in entry:
         v = Seeds(entry["seeds"])
     elif "checks" in entry:
