@@ -19,11 +19,11 @@ import base64
 import html
 import io
 import json
-import os
 from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 
+from .captions import figure, is_static
 from .plots import legible, panel_grid
 
 __all__ = ["explore", "static_values", "frames_html", "FRAME_CLASS"]
@@ -83,12 +83,12 @@ def frames_html(draw: Callable[[Any, Any], None], values: Sequence[Any], name: s
             f'</label>{"".join(imgs)}</div>')
 
 
-def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
+def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str, *, figure_name: str, caption: str,
             static: Sequence[Any] | None = None, size: tuple[float, float] = (4.0, 3.2),
-            fmt: Callable[[Any], str] = str, interactive: bool | None = None, figure_name: str | None = None,
-            caption: str | None = None, alt: str | None = None):
-    """A static figure for ``static`` values, then a slider over ``values``: ipywidgets in a live kernel, a
-    frame slider (``frames_html``) in a page executed in batch.
+            fmt: Callable[[Any], str] = str, alt: str | None = None):
+    """A static figure for ``static`` values, shown as a numbered figure (``captions.figure``), then a slider over
+    ``values``: ipywidgets in a live kernel, a frame slider (``frames_html``) in a page executed in batch
+    (``HELPERS_STATIC`` set).
 
     Args:
         draw: ``draw(value, ax)``, pure.
@@ -96,15 +96,11 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         name: the parameter's name (slider label, panel titles).
         static: values for the static panels; default three spread over ``values``.
         fmt: formats a value for titles and the slider.
-        interactive: an ipywidgets slider; default: unless ``HELPERS_STATIC`` is set (batch runs), which get the
-            frame slider instead.
-        figure_name, caption, alt: show the static figure as a numbered figure (``captions.figure``); its panels
+        figure_name, caption, alt: the static figure's name, caption and alt text (``captions.figure``); its panels
             are laid out in as many rows as the page column needs (``plots.panel_grid``).
     Returns:
         The static Figure and the ipywidgets widget (None where the frame slider, or no slider, was shown).
     """
-    if (caption is None) != (figure_name is None):
-        raise ValueError("explore: a numbered figure needs both figure_name and caption")
     values = list(values)
     static = list(static) if static is not None else static_values(values)
     fig, axes = panel_grid(len(static), size)
@@ -112,18 +108,10 @@ def explore(draw: Callable[[Any, Any], None], values: Sequence[Any], name: str,
         draw(v, ax)
         ax.set_title(f"{name} = {fmt(v)}")
     fig.tight_layout()
-    if caption is not None and figure_name is not None:
-        from .captions import figure
+    figure(fig, figure_name, caption, alt)
+    from IPython.display import HTML, display
 
-        figure(fig, figure_name, caption, alt)
-    else:
-        plt.show()
-    if interactive is None:
-        interactive = os.environ.get("HELPERS_STATIC", "") in ("", "0")
-    try:
-        from IPython.display import HTML, display
-    except ImportError:
-        return fig, None
+    interactive = not is_static()
     if interactive:
         try:
             import ipywidgets as W

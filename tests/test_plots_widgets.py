@@ -27,24 +27,24 @@ def test_explore_draws_static_panels_and_a_slider(monkeypatch):
         calls.append(v)
         ax.plot([0, 1], [0, v])
 
-    fig, widget = widgets.explore(draw, [0.0, 0.25, 0.5, 0.75, 1.0], "nu")
+    fig, widget = widgets.explore(draw, [0.0, 0.25, 0.5, 0.75, 1.0], "nu", figure_name="fig-ch9-nu", caption="nu")
     assert calls[:3] == [0.0, 0.5, 1.0]  # static panels: first, middle, last
     assert [a.get_title() for a in fig.axes] == ["nu = 0.0", "nu = 0.5", "nu = 1.0"]
     assert widget is not None and widget.children[0].description == "nu"
-    fig, widget = widgets.explore(draw, [1, 2], "beta", interactive=False)
-    assert widget is None and len(fig.axes) == 2
     with pytest.raises(ValueError, match="at least one value"):
-        widgets.explore(draw, [], "nu")
+        widgets.explore(draw, [], "nu", figure_name="fig-ch9-nu", caption="nu")
     plt.close("all")
 
 
 def test_batch_runs_get_a_frame_slider_not_a_widget(monkeypatch):
     monkeypatch.setenv("HELPERS_STATIC", "1")
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    fig, widget = widgets.explore(lambda v, ax: ax.plot([0, v]), [1, 2, 3], "nu")
+    monkeypatch.setattr("IPython.display.display", lambda *objs: shown.extend(objs))
+    monkeypatch.setattr("myst_nb.glue", lambda name, obj, display=True: None)
+    fig, widget = widgets.explore(lambda v, ax: ax.plot([0, v]), [1, 2, 3], "nu", figure_name="fig-ch9-nu",
+                                  caption="nu")
     assert widget is None and len(fig.axes) == 3
-    assert len(shown) == 1 and widgets.FRAME_CLASS in shown[0].data
+    assert [widgets.FRAME_CLASS in o.data for o in shown if type(o).__name__ == "HTML"] == [True]
     plt.close("all")
 
 
