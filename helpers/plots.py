@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["METHOD_COLORS", "PAGE_COLUMN_PX", "MIN_TEXT_PX", "MIN_SHOWN", "DPI", "set_style", "min_text_px",
-           "shown_fraction", "max_width_in", "column_figsize", "panel_grid", "legible", "image_grid"]
+           "max_width_in", "column_figsize", "panel_grid", "legible", "image_grid"]
 
 #: The rendered book's text column in pixels (sphinx-book-theme in a 1280-px window): a wider figure is shrunk
 #: to it, and its text with it.
@@ -67,11 +67,6 @@ def min_text_px(fig) -> float:
     return min(sizes) / 72 * min(dpi, PAGE_COLUMN_PX / w_in)
 
 
-def shown_fraction(fig) -> float:
-    """The fraction of its natural width (width x dpi) at which the page's column shows ``fig``."""
-    return min(1.0, PAGE_COLUMN_PX / (fig.get_size_inches()[0] * fig.get_dpi()))
-
-
 def max_width_in() -> float:
     """The widest figure (inches, at ``DPI``) the column shows at no less than ``MIN_SHOWN`` of its natural
     width: 10.2 in for the book's 675-px column at 110 dpi."""
@@ -116,7 +111,7 @@ def panel_grid(n: int, panel: tuple[float, float] = (3.6, 2.8), max_cols: int | 
 def legible(fig):
     """Raise every text of ``fig`` smaller than ``MIN_TEXT_PX`` (at the page's column width) to that size, and lay
     the figure out again (a figure the column shows below ``MIN_SHOWN`` of its natural width should instead be
-    laid out with ``panel_grid`` / ``column_figsize``: ``shown_fraction`` measures it). Returns ``fig``."""
+    laid out with ``panel_grid`` / ``column_figsize``). Returns ``fig``."""
     if min_text_px(fig) >= MIN_TEXT_PX:
         return fig
     w_in, dpi = fig.get_size_inches()[0], fig.get_dpi()

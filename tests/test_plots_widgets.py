@@ -8,6 +8,11 @@ import torch  # noqa: E402
 from helpers import plots, widgets  # noqa: E402
 
 
+def shown_fraction(fig) -> float:
+    """The fraction of its natural width (width x dpi) at which the page's column shows ``fig``."""
+    return min(1.0, plots.PAGE_COLUMN_PX / (fig.get_size_inches()[0] * fig.get_dpi()))
+
+
 def test_image_grid_layouts():
     plots.set_style()
     fig = plots.image_grid(torch.rand(5, 8, 8), titles=list("abcde"), ncols=3)
@@ -93,20 +98,20 @@ def test_panel_grid_and_column_figsize_fit_the_column():
     assert len(axes) == 8 and len(fig.axes) == 8
     assert {round(ax.get_position().x0, 2) for ax in axes} == {round(axes[0].get_position().x0, 2),
                                                                round(axes[1].get_position().x0, 2)}   # 2 columns
-    assert plots.shown_fraction(fig) >= plots.MIN_SHOWN
+    assert shown_fraction(fig) >= plots.MIN_SHOWN
     fig, axes = plots.panel_grid(5, max_cols=3)
     assert len(fig.axes) == 5                          # the sixth axis of the 2 x 3 grid is removed
     w, h = plots.column_figsize(4, 1, (4.0, 3.0))      # 16 in shrunk as a whole to 10.2 in
     assert w == pytest.approx(plots.max_width_in()) and h == pytest.approx(3.0 * w / 16.0)
     assert plots.column_figsize(1, 1, (4.0, 3.0)) == (4.0, 3.0)
     wide = plt.figure(figsize=(16, 3))
-    assert plots.shown_fraction(wide) == pytest.approx(675 / (16 * wide.get_dpi()))
+    assert shown_fraction(wide) == pytest.approx(675 / (16 * wide.get_dpi()))
     with pytest.raises(ValueError, match="at least one panel"):
         plots.panel_grid(0)
     with pytest.raises(ValueError, match="at least one row"):
         plots.column_figsize(0, 1)
     fig = plots.image_grid(torch.rand(10, 8, 8), ncols=10)          # 10 x 1.6 in would be 16 in
-    assert plots.shown_fraction(fig) >= plots.MIN_SHOWN
+    assert shown_fraction(fig) >= plots.MIN_SHOWN
     plt.close("all")
 
 
@@ -120,7 +125,7 @@ def test_explore_stacks_wide_static_panels_and_captions_them(monkeypatch):
     monkeypatch.setattr("myst_nb.glue", lambda name, obj, display=True: glued.append((name, obj, display)))
     fig, _ = widgets.explore(lambda v, ax: ax.plot([0, v]), [1, 2, 3, 4, 5], "nu", size=(5.5, 2.2),
                              figure_name="fig-ch9-nu", caption="Three values of nu.", alt="three lines")
-    assert len(fig.axes) == 3 and plots.shown_fraction(fig) >= plots.MIN_SHOWN
+    assert len(fig.axes) == 3 and shown_fraction(fig) >= plots.MIN_SHOWN
     assert len({round(ax.get_position().y0, 2) for ax in fig.axes}) == 3          # one panel a row
     assert glued == [("fig-ch9-nu", fig, False)]
     md = [o.data for o in shown if type(o).__name__ == "Markdown"]
