@@ -38,10 +38,6 @@ class CyclicGroup:
             raise ValueError(f"{self.name}: element {g} is not in 0..{self.order - 1}")
         return g
 
-    def elements(self) -> list[int]:
-        """All elements, the identity first."""
-        return list(range(self.order))
-
     def inverse(self, g: int) -> int:
         """The inverse element: ``act(act(x, g), inverse(g)) == x``."""
         return (-self._check(g)) % self.order
@@ -54,7 +50,7 @@ class CyclicGroup:
         Returns:
             ``(G, ..., H, W)`` with ``out[g] = act(x, g)``.
         """
-        return torch.stack([self.act(x, g) for g in self.elements()])  # (G, ..., H, W)
+        return torch.stack([self.act(x, g) for g in range(self.order)])  # (G, ..., H, W)
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ def x():
 @pytest.mark.parametrize("G", GROUPS, ids=lambda g: g.name)
 def test_identity_inverse_and_homomorphism(G, x):
     assert torch.equal(G.act(x, 0), x)
-    for g in G.elements():
+    for g in range(G.order):
         assert torch.equal(G.act(G.act(x, g), G.inverse(g)), x)
-        for h in G.elements():  # act(act(x, h), g) == act(x, g*h)
+        for h in range(G.order):  # act(act(x, h), g) == act(x, g*h)
             assert torch.equal(G.act(G.act(x, h), g), G.act(x, (g + h) % G.order))
-    assert all(not torch.equal(G.act(x, g), x) for g in G.elements()[1:])  # faithful on generic input
+    assert all(not torch.equal(G.act(x, g), x) for g in range(1, G.order))  # faithful on generic input
 
 
 @pytest.mark.parametrize("G", GROUPS, ids=lambda g: g.name)

@@ -86,9 +86,9 @@ def test_weight_tied_model_is_invariant_and_a_plain_mlp_is_not(group):
     torch.manual_seed(0)
     x = torch.randn(8, 12, 12)
     wt, plain = GroupPooledMLP(group, 144, [16], 5), MLP(144, [16], 5)
-    assert check_invariance(wt, x, group_action(group), group.elements()) < 1e-5
+    assert check_invariance(wt, x, group_action(group), range(group.order)) < 1e-5
     with pytest.raises(AssertionError, match=r"not invariant: relative error .* under element [1-3]"):
-        check_invariance(plain, x, group_action(group), group.elements())
+        check_invariance(plain, x, group_action(group), range(group.order))
 
 
 def _conv(kernel: torch.Tensor, padding_mode: str):
@@ -101,17 +101,17 @@ def test_gaussian_filter_is_rotation_equivariant_and_a_random_filter_is_not():
     ax = torch.arange(5.0) - 2
     gauss = torch.exp(-(ax[:, None] ** 2 + ax[None] ** 2) / 2)
     x, act = torch.rand(6, 16, 16), group_action(ROT4)
-    assert check_equivariance(_conv(gauss, "constant"), x, act, ROT4.elements()) < 1e-5
+    assert check_equivariance(_conv(gauss, "constant"), x, act, range(ROT4.order)) < 1e-5
     with pytest.raises(AssertionError, match="not equivariant"):
-        check_equivariance(_conv(torch.randn(5, 5), "constant"), x, act, ROT4.elements())
+        check_equivariance(_conv(torch.randn(5, 5), "constant"), x, act, range(ROT4.order))
 
 
 def test_circular_convolution_is_shift_equivariant_and_zero_padding_is_not():
     torch.manual_seed(0)
     k, x, act = torch.randn(5, 5), torch.rand(6, 15, 15), group_action(TRANS3)
-    assert check_equivariance(_conv(k, "circular"), x, act, TRANS3.elements()) < 1e-5
+    assert check_equivariance(_conv(k, "circular"), x, act, range(TRANS3.order)) < 1e-5
     with pytest.raises(AssertionError, match="not equivariant"):
-        check_equivariance(_conv(k, "constant"), x, act, TRANS3.elements())
+        check_equivariance(_conv(k, "constant"), x, act, range(TRANS3.order))
 
 
 def test_o5_invariant_model_under_random_so5_rotations():
