@@ -154,14 +154,14 @@ def _legible_in_notebooks() -> None:
 
 
 def image_grid(images: Tensor | np.ndarray, titles: Sequence[str] | None = None, ncols: int | None = None,
-               cmap: str = "gray", size: float = 1.6):
-    """Show images ``(N, H, W)`` or ``(N, 3, H, W)`` (or ``(R, C, H, W)`` as an R x C grid), tensors or arrays.
+               size: float = 1.6):
+    """Show grey images ``(N, H, W)`` or ``(N, 1, H, W)`` (or ``(R, C, H, W)`` as an R x C grid), tensors or arrays.
 
     Returns:
         The Figure.
     """
     imgs = images.detach().cpu().float() if isinstance(images, Tensor) else torch.as_tensor(np.asarray(images)).float()
-    if imgs.ndim == 4 and imgs.shape[1] not in (1, 3):  # (R, C, H, W) grid
+    if imgs.ndim == 4 and imgs.shape[1] != 1:  # (R, C, H, W) grid
         rows, cols = imgs.shape[:2]
         imgs = imgs.reshape(rows * cols, *imgs.shape[2:])  # (R*C, H, W)
     else:
@@ -176,11 +176,7 @@ def image_grid(images: Tensor | np.ndarray, titles: Sequence[str] | None = None,
             ax.axis("off")
             continue
         img = imgs[i]
-        if img.ndim == 3:
-            img = img.permute(1, 2, 0) if img.shape[0] == 3 else img[0]
-            if img.ndim == 3:
-                img = (img - img.min()) / (img.max() - img.min() + 1e-12)
-        ax.imshow(img.detach().cpu().numpy(), cmap=cmap)
+        ax.imshow((img[0] if img.ndim == 3 else img).numpy(), cmap="gray")
         if titles is not None and i < len(titles):
             ax.set_title(titles[i], fontsize="small")
     fig.tight_layout()

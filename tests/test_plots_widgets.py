@@ -19,8 +19,8 @@ def test_image_grid_layouts():
     assert len(fig.axes) == 6 and fig.axes[0].get_title() == "a"
     fig = plots.image_grid(torch.rand(2, 4, 8, 8))  # (R, C, H, W) grid
     assert len(fig.axes) == 8
-    fig = plots.image_grid(torch.rand(3, 3, 8, 8))  # RGB
-    assert len(fig.axes) == 3
+    fig = plots.image_grid(torch.rand(2, 3, 8, 8))  # (R, C, H, W) grid with C = 3
+    assert len(fig.axes) == 6
     plt.close("all")
 
 
