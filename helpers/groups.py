@@ -146,10 +146,7 @@ def so_basis(n: int, dtype: torch.dtype = torch.float64) -> Tensor:
     """
     if n < 2:
         raise ValueError(f"so(n) needs n >= 2, got {n}")
-    rows = []
-    for i in range(n):
-        for j in range(i + 1, n):
-            E = torch.zeros(n, n, dtype=dtype)
-            E[i, j], E[j, i] = 1.0, -1.0
-            rows.append(E / 2**0.5)
-    return torch.stack(rows)  # (n(n-1)/2, n, n)
+    i, j = torch.triu_indices(n, n, 1)  # the pairs i < j, row-major
+    basis = torch.zeros(len(i), n, n, dtype=dtype)
+    basis[torch.arange(len(i)), i, j], basis[torch.arange(len(i)), j, i] = 1 / 2**0.5, -1 / 2**0.5
+    return basis  # (n(n-1)/2, n, n)
