@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .. import checkpoint
 from .basics import _batches, _check_data, _default_loss, _default_score, mixed_precision, _optimizer
-from .config import Augment, EnsembleResult, FitConfig, LossFn, ScoreFn, progress_enabled
+from .config import Augment, EnsembleResult, FitConfig, LossFn, progress_enabled
 from .stepper import _graphs_wanted, _Stepper
 
 __all__ = ["fit_ensemble"]
@@ -28,7 +28,6 @@ def fit_ensemble(
     seeds: Sequence[int] | None = None,
     loss_fn: LossFn | None = None,
     augment: Augment | None = None,
-    score_fn: ScoreFn | None = None,
     member_args: Tensor | None = None,
     graphs: bool | None = None,
     device: torch.device | str | None = None,
@@ -37,11 +36,11 @@ def fit_ensemble(
 ) -> EnsembleResult:
     """Train M models of one architecture at once, as one ``torch.func.vmap``-ped model.
 
-    Member m sees the batch order and augmentations of ``fit(models[m], ..., seed=seeds[m])``
-    and keeps its own best-validation weights. Arguments as in ``fit``; ``seeds`` defaults to
-    ``0..M-1`` (repeat a seed to give several members the same batches). ``loss_fn`` and
-    ``augment`` must be vmap-compatible (no ``.item()``, no data-dependent control flow);
-    randomness inside ``loss_fn`` differs per member.
+    Member m sees the batch order and augmentations of ``fit(models[m], ..., seed=seeds[m])`` and keeps its own
+    best-validation weights. Arguments as in ``fit`` (the score by ``config.task``); ``seeds`` defaults to
+    ``0..M-1`` (repeat a seed to give several members the same batches). ``loss_fn`` and ``augment`` must be
+    vmap-compatible (no ``.item()``, no data-dependent control flow); randomness inside ``loss_fn`` differs per
+    member.
 
     Args:
         member_args: ``(M, ...)`` tensor, or None. When given, ``loss_fn(forward, x, y, a)`` gets
@@ -80,7 +79,7 @@ def fit_ensemble(
     x, y = (t.to(device) for t in _check_data("train", train))
     xv, yv = (t.to(device) for t in _check_data("val", val)) if val is not None else (None, None)
     loss_fn = loss_fn or _default_loss(config.task)
-    score_fn = score_fn or _default_score(config.task)
+    score_fn = _default_score(config.task)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     extra = () if member_args is None else (member_args.to(device),)
 
