@@ -50,7 +50,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lock-wait", type=float, default=None, metavar="S",
                      help="seconds to wait for a part another run holds (default 3600)")
     run.add_argument("--out", default=None, help="where executed pages go (default _build/runs/<profile>)")
-    run.add_argument("--seed", type=int, default=0)
     run.add_argument("--log-output", action="store_true", help="stream the pages' cell output")
     run.add_argument("--cell-timeout", type=int, default=None, metavar="S",
                      help="seconds a page's cell may run (default: quick 900, standard 3600, paper none)")
@@ -69,7 +68,6 @@ def _parser() -> argparse.ArgumentParser:
     parts.add_argument("--chapter", nargs="+", default=["all"], metavar="N")
     parts.add_argument("--profile", nargs="+", default=None, choices=PROFILE_CHOICES[:-2], metavar="PROFILE")
     parts.add_argument("--store", default=None, metavar="DIR")
-    parts.add_argument("--seed", type=int, default=0)
     sub.add_parser("list", help="list chapters and profiles")
     verify = sub.add_parser("verify", help="check every stored part (the committed results/ by default) against "
                                            "its content and settings hashes")
@@ -97,14 +95,14 @@ def _literal(text: str):
         return text
 
 
-def _parts_table(keys, profiles, store, seed) -> None:
+def _parts_table(keys, profiles, store) -> None:
     from . import lookup
 
     where = lookup.stores(store)
     for ch in registry.get_chapters(keys):
         module = registry.chapter_module(ch.stem)
         for prof in profiles or [p for p in PROFILE_CHOICES[:-2] if p in module.SETTINGS]:
-            found = lookup.find_stored(module, prof, seed, lookup.chapter_parts(module, module.SETTINGS[prof]), where)
+            found = lookup.find_stored(module, prof, lookup.chapter_parts(module, module.SETTINGS[prof]), where)
             print(f"{ch.stem}  {prof}: {sum(s.stored is not None for s in found)} of {len(found)} parts stored")
             for s in found:
                 if s.stored is not None and s.store is not None:
@@ -176,15 +174,14 @@ def main(argv: list[str] | None = None) -> int:
             from .runner import check_arguments
 
             registry.get_chapters(args.chapter)  # validate before starting anything
-            check_arguments(threads=args.threads, seed=args.seed, cell_timeout=args.cell_timeout,
-                            lock_wait=args.lock_wait)
+            check_arguments(threads=args.threads, cell_timeout=args.cell_timeout, lock_wait=args.lock_wait)
             if args.part_timeout is not None:
                 if args.part_timeout < 0:
                     raise ValueError(f"--part-timeout must be >= 0 seconds, got {args.part_timeout!r}")
                 os.environ["HELPERS_PART_TIMEOUT_S"] = str(args.part_timeout)
             if args.lock_wait is not None:
                 os.environ["HELPERS_LOCK_WAIT_S"] = str(args.lock_wait)
-            chapters.run_chapters(args.chapter, args.profile, args.out, args.seed, args.log_output,
+            chapters.run_chapters(args.chapter, args.profile, args.out, args.log_output,
                                   params={k: _literal(v) for k, v in args.param}, store=args.store,
                                   cluster=args.cluster, parts=args.parts, force=args.force, recompute=args.recompute,
                                   pages=not args.no_pages, threads=args.threads, cell_timeout=args.cell_timeout,
@@ -193,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             chapters.build_book(args.profile, execute=not args.no_execute, strict=not args.no_strict,
                                 store=args.store, cluster=args.cluster, mathjax=args.mathjax)
         elif args.command == "parts":
-            _parts_table(args.chapter, args.profile, args.store, args.seed)
+            _parts_table(args.chapter, args.profile, args.store)
         else:
             have = {c.key for c in registry.available()}
             for c in registry.CHAPTERS:

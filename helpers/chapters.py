@@ -26,7 +26,7 @@ __all__ = ["notebook_parameters", "run_chapters", "build_book", "without_machine
 #: opened alone computes what is missing, and a hung cell must not hang CI. ``cell_timeout`` overrides it.
 CELL_TIMEOUT = {"quick": 900, "standard": 3600, "paper": None}
 #: Parameters every run sets itself (``run_chapters``' own arguments).
-_RUN_PARAMETERS = ("profile", "seed", "output_dir", "store")
+_RUN_PARAMETERS = ("profile", "output_dir", "store")
 
 
 def notebook_parameters(ch: Chapter, root: Path | None = None) -> list[str]:
@@ -42,7 +42,7 @@ def _extra_parameters(chapters: list[Chapter], params: dict, root: Path) -> dict
     names = {ch.key: notebook_parameters(ch, root) for ch in chapters}
     for name in params:
         if name in _RUN_PARAMETERS:
-            raise ValueError(f"parameter {name!r} is set by its own option (--profile, --seed, --out, --store)")
+            raise ValueError(f"parameter {name!r} is set by its own option (--profile, --out, --store)")
         if not any(name in have for have in names.values()):
             listed = "; ".join(f"chapter {k}: {[n for n in v if n not in _RUN_PARAMETERS]}" for k, v in names.items())
             raise ValueError(f"no selected chapter has a parameter {name!r} ({listed})")
@@ -50,7 +50,7 @@ def _extra_parameters(chapters: list[Chapter], params: dict, root: Path) -> dict
 
 
 def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: str | os.PathLike | None = None,
-                 seed: int = 0, log_output: bool = False, params: dict | None = None, *,
+                 log_output: bool = False, params: dict | None = None, *,
                  store: str | os.PathLike | None = None, cluster: str | None = None, parts: Sequence[str] | None = None,
                  force: bool = False, recompute: bool = False, pages: bool = True, threads: int | None = None,
                  cell_timeout: int | None = None, committed: bool | None = None, progress=print) -> list[dict]:
@@ -79,20 +79,20 @@ def run_chapters(keys: Sequence[str] | None = None, profile: str = "best", out: 
     summary = []
     for ch in chapters:
         t0 = time.perf_counter()
-        run = runner.compute(ch.stem, profile, seed, parts, store=write, cluster=cluster, force=force,
+        run = runner.compute(ch.stem, profile, parts, store=write, cluster=cluster, force=force,
                              recompute=recompute, threads=threads, progress=progress, committed=committed)
         t_parts = time.perf_counter() - t0
         row = {"chapter": ch.key, "profile": run.profile, "computed": run.computed, "parts_s": round(t_parts, 1)}
         if pages and not parts:
             timeout = cell_timeout if cell_timeout is not None else CELL_TIMEOUT.get(run.profile)
-            row |= _render_page(ch, run.profile, seed, out, write, extra[ch.key], log_output, force, root, progress,
+            row |= _render_page(ch, run.profile, out, write, extra[ch.key], log_output, force, root, progress,
                                 timeout, committed)
         row["seconds"] = round(time.perf_counter() - t0, 1)
         summary.append(row)
     return summary
 
 
-def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, log_output: bool, force: bool,
+def _render_page(ch: Chapter, profile: str, out, write, extra: dict, log_output: bool, force: bool,
                  root: Path, progress, timeout: int | None, committed: bool | None = None) -> dict:
     """Execute one chapter's page (its parts all stored) with papermill; the kernel shows no progress bars."""
     import papermill as pm
@@ -111,7 +111,7 @@ def _render_page(ch: Chapter, profile: str, seed: int, out, write, extra: dict, 
     with mock.patch.dict(os.environ, env):
         pm.execute_notebook(
             str(root / ch.notebook), str(out / f"{ch.stem}.ipynb"),
-            parameters={**extra, "profile": profile, "seed": seed, "output_dir": str(record_dir.resolve()),
+            parameters={**extra, "profile": profile, "output_dir": str(record_dir.resolve()),
                         "store": str(write.root.resolve())},
             cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=log_output,
             execution_timeout=timeout)
@@ -167,7 +167,7 @@ def _dedupe_inline_scripts(html: Path) -> None:
             page.write_text("".join(out))
 
 
-def build_book(profile: str = "best", execute: bool = True, strict: bool = True, *, seed: int = 0,
+def build_book(profile: str = "best", execute: bool = True, strict: bool = True, *,
                store: str | os.PathLike | None = None, cluster: str | None = None, progress=print,
                mathjax: str | os.PathLike | None = None) -> Path:
     """Render every available chapter in ``profile`` and build the HTML book into ``_build/html``.
@@ -200,7 +200,7 @@ def build_book(profile: str = "best", execute: bool = True, strict: bool = True,
         vendor.mathjax(tarball=mathjax)     # fail early, before any page renders, if it cannot be had
     records = []      # the pages' results.json: the landing page's verdict table reads them (helpers.landing)
     if execute:
-        for ch in run_chapters(None, profile, root / "_build" / "runs" / "book", seed, store=store, cluster=cluster,
+        for ch in run_chapters(None, profile, root / "_build" / "runs" / "book", store=store, cluster=cluster,
                                progress=progress):
             records.append(ch["results"])
             executed = Path(ch["notebook"])

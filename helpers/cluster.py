@@ -56,18 +56,17 @@ def check_reachable(cluster: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
                            f"{timeout_s:g} s); check the address and that its Ray client server runs") from err
 
 
-def _task(module_name: str, profile: str, settings: Any, part_name: str, seed: int, use_gpu: bool,
-          threads: int, checkpoints: str | None = None, pieces: str | None = None) -> tuple[Any, dict]:
+def _task(module_name: str, profile: str, settings: Any, part_name: str, use_gpu: bool, threads: int,
+          checkpoints: str | None = None, pieces: str | None = None) -> tuple[Any, dict]:
     """What a Ray worker runs: rebuild the part from its chapter and compute it (numbers and arrays come back);
     ``checkpoints`` and ``pieces`` are the part's folders on the worker's file system (``helpers.checkpoint``)."""
     module = importlib.import_module(module_name)
     part = next(p for p in module.PARTS(settings) if p.name == part_name)
     device = torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
-    return run_part(module.STEM, profile, part, settings, seed, device, threads, checkpoints=checkpoints,
-                    pieces=pieces)
+    return run_part(module.STEM, profile, part, settings, device, threads, checkpoints=checkpoints, pieces=pieces)
 
 
-def compute_on_ray(module: types.ModuleType, profile: str, seed: int, todo: Sequence, store: Store, cluster: str,
+def compute_on_ray(module: types.ModuleType, profile: str, todo: Sequence, store: Store, cluster: str,
                    save: Callable[[Any, Any, dict], bool], say: Callable[[str], None]) -> list:
     """Compute the parts of ``todo`` (``lookup.PartStatus`` items) as Ray tasks, each under its store lock, calling
     ``save(status, result, meta)`` as each finishes and ``say`` with one progress line per event.
@@ -92,22 +91,21 @@ def compute_on_ray(module: types.ModuleType, profile: str, seed: int, todo: Sequ
         check_reachable(cluster)
     locks, held_elsewhere = {}, []
     for st in todo:
-        lock = store.lock(module.STEM, profile, st.part.name, seed)
+        lock = store.lock(module.STEM, profile, st.part.name)
         if isinstance(lock, str):
             say(f"[helpers]   {st.part.name}: being computed by another run ({lock}); not submitted")
             held_elsewhere.append(st)
         else:
             locks[st.part.name] = lock
     try:
-        _run_tasks(ray, module, profile, seed, [st for st in todo if st.part.name in locks], store, cluster, save,
-                   say)
+        _run_tasks(ray, module, profile, [st for st in todo if st.part.name in locks], store, cluster, save, say)
     finally:
         for lock in locks.values():
             lock.release()
     return held_elsewhere
 
 
-def _run_tasks(ray, module, profile, seed, todo, store, cluster, save, say) -> None:
+def _run_tasks(ray, module, profile, todo, store, cluster, save, say) -> None:
     if not todo:
         return
     started = False
@@ -128,9 +126,9 @@ def _run_tasks(ray, module, profile, seed, todo, store, cluster, save, say) -> N
             gpu = bool(n.gpu and gpus)
             ref = task.options(num_cpus=n.cpus, num_gpus=1 if gpu else 0, memory=int(n.memory_gb * 2**30),
                                name=f"{module.STEM}:{st.part.name}").remote(
-                module.__name__, profile, settings, st.part.name, seed, gpu, n.cpus,
-                str(store.checkpoints(module.STEM, profile, st.part.name, seed)),
-                str(store.pieces(module.STEM, profile, st.part.name, seed)))
+                module.__name__, profile, settings, st.part.name, gpu, n.cpus,
+                str(store.checkpoints(module.STEM, profile, st.part.name)),
+                str(store.pieces(module.STEM, profile, st.part.name)))
             refs[ref] = st
         say(f"[helpers]   {len(refs)} Ray tasks submitted ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
             f"{gpus:g} GPUs in the cluster)")
@@ -149,8 +147,8 @@ def _run_tasks(ray, module, profile, seed, todo, store, cluster, save, say) -> N
             if not save(st, result, meta):
                 say(f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: {st.note}")
                 continue
-            checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name, seed),
-                               store.pieces(module.STEM, profile, st.part.name, seed))
+            checkpoint.discard(store.checkpoints(module.STEM, profile, st.part.name),
+                               store.pieces(module.STEM, profile, st.part.name))
             say(f"[helpers]   [{done_n}/{len(todo)}] {st.part.name}: done in {fmt_seconds(meta['wall_time_s'])} "
                 f"on {meta['device']} (all so far {fmt_seconds(time.perf_counter() - t0)})")
         if failed:

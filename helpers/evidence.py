@@ -1,6 +1,6 @@
 """``Evidence``: the stored parts a page renders, and where they came from.
 
-A page gets one from ``helpers.runner.evidence(chapter, profile, seed, store)``; ``ev[name]`` is a part's result,
+A page gets one from ``helpers.runner.evidence(chapter, profile, store)``; ``ev[name]`` is a part's result,
 ``ev.meta[name]`` its provenance (device, date, wall time, commit, settings hash). Shown in a notebook it is the
 line a chapter opens with, and ``ev.record(table, output_dir)`` writes the page's ``results.json``.
 """
@@ -31,7 +31,6 @@ class Evidence(Mapping):
 
     chapter: str
     profile: str
-    seed: int
     requested: str
     note: str
     results: dict = field(default_factory=dict)
@@ -109,7 +108,7 @@ class Evidence(Mapping):
 
     def record(self, table=None, output_dir: str | os.PathLike | None = None, **numbers: Any) -> Path:
         """Write the page's ``results.json`` (the schema in docs/architecture.md, *Claims and page records*):
-        chapter, profile, device(s), the parts' summed wall time, versions, seed, date, the parts' provenance under
+        chapter, profile, device(s), the parts' summed wall time, versions, date, the parts' provenance under
         ``numbers["parts"]``, ``numbers`` and the claims of ``table``. Returns its path."""
         import json
 
@@ -125,7 +124,7 @@ class Evidence(Mapping):
                 for n, m in self.meta.items()}
         doc = {"chapter": self.chapter, "profile": self.profile,
                "device": "; ".join(self.devices), "wall_time_s": round(self.compute_s, 2), "versions": versions(),
-               "seed": self.seed, "date": now(), "numbers": {"parts": prov, **numbers},
+               "date": now(), "numbers": {"parts": prov, **numbers},
                "claims": table.to_records() if table is not None else []}
         path = out / "results.json"
         path.write_text(json.dumps(_jsonable(doc), indent=2) + "\n")

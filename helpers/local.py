@@ -33,28 +33,27 @@ def say(progress: Callable[[str], None] | None, text: str) -> None:
         progress(text)
 
 
-def stored_meanwhile(module, profile: str, seed: int, st: PartStatus, store: Store) -> bool:
+def stored_meanwhile(module, profile: str, st: PartStatus, store: Store) -> bool:
     """Whether another run (a second process, a GPU call) stored this part since this run looked; then it is
     taken from the store, not computed again (so several runs of one chapter share the work)."""
-    digest = st.part.digest(module.STEM, module.SETTINGS[profile], seed)
-    hit = store.load(module.STEM, profile, st.part.name, seed, digest)
+    digest = st.part.digest(module.STEM, module.SETTINGS[profile])
+    hit = store.load(module.STEM, profile, st.part.name, digest)
     if hit is not None and not hit.skipped:
         st.stored, st.store, st.note = hit, store, "stored meanwhile by another run"
     return hit is not None and not hit.skipped
 
 
-def save_part(module, profile: str, seed: int, st: PartStatus, store: Store, result: Any, meta: dict,
-              force: bool) -> bool:
+def save_part(module, profile: str, st: PartStatus, store: Store, result: Any, meta: dict, force: bool) -> bool:
     """Store a computed part (False, storing nothing, for a skip: ``st`` then holds the skip for this run only)."""
     if is_skip(result):
         st.stored, st.store = StoredPart(result, {**meta, "skipped": result["skipped"]}), None
         st.note = f"skipped: {result['skipped']}; nothing stored"
         return False
-    if not force and store.protected and stored_meanwhile(module, profile, seed, st, store):
+    if not force and store.protected and stored_meanwhile(module, profile, st, store):
         return True  # committed evidence with these settings appeared while this part ran: keep the first
-    store.save(module.STEM, profile, st.part.name, seed, result, meta, force=force)
-    digest = st.part.digest(module.STEM, module.SETTINGS[profile], seed)
-    st.stored, st.store = store.load(module.STEM, profile, st.part.name, seed, digest), store
+    store.save(module.STEM, profile, st.part.name, result, meta, force=force)
+    digest = st.part.digest(module.STEM, module.SETTINGS[profile])
+    st.stored, st.store = store.load(module.STEM, profile, st.part.name, digest), store
     st.note = ""
     return True
 
@@ -128,7 +127,7 @@ def _watch(name: str, progress, every_s: float, limit_s: float | None):
         stop.set()
 
 
-def compute_here(module, profile: str, seed: int, todo: list[PartStatus], store: Store, device: torch.device,
+def compute_here(module, profile: str, todo: list[PartStatus], store: Store, device: torch.device,
                  threads: int | None, force: bool, progress) -> None:
     """Compute ``todo`` in order, each under its store lock; a part another live run holds is put back at the end
     of the queue (said once), and once nothing else is left this run waits for it and takes it from the store."""
@@ -137,7 +136,7 @@ def compute_here(module, profile: str, seed: int, todo: list[PartStatus], store:
     wait = lock_wait_s()
     while pending:
         st = pending.pop(0)
-        lock = store.lock(module.STEM, profile, st.part.name, seed)
+        lock = store.lock(module.STEM, profile, st.part.name)
         if isinstance(lock, str):
             if st.part.name not in told:
                 told[st.part.name] = time.monotonic()
@@ -152,16 +151,16 @@ def compute_here(module, profile: str, seed: int, todo: list[PartStatus], store:
             continue
         try:  # a part another run stored since this run looked is taken from the store
             done += 1
-            if (st.stored is None or st.stored.skipped) and stored_meanwhile(module, profile, seed, st, store):
+            if (st.stored is None or st.stored.skipped) and stored_meanwhile(module, profile, st, store):
                 say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: stored meanwhile by another run")
                 continue
             say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: computing on {device} ...")
-            ckpt = store.checkpoints(module.STEM, profile, st.part.name, seed)
-            pieces = store.pieces(module.STEM, profile, st.part.name, seed)
+            ckpt = store.checkpoints(module.STEM, profile, st.part.name)
+            pieces = store.pieces(module.STEM, profile, st.part.name)
             with _watch(st.part.name, progress, heartbeat_s(), part_timeout_s(profile)):
-                result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], seed, device,
-                                        threads, checkpoints=ckpt, pieces=pieces)
-            if not save_part(module, profile, seed, st, store, result, meta, force):
+                result, meta = run_part(module.STEM, profile, st.part, module.SETTINGS[profile], device, threads,
+                                        checkpoints=ckpt, pieces=pieces)
+            if not save_part(module, profile, st, store, result, meta, force):
                 say(progress, f"[helpers]   [{done}/{n}] {st.part.name}: {st.note}")
                 continue
             checkpoint.discard(ckpt, pieces)

@@ -1,7 +1,7 @@
 """Which stores a run reads, which of a chapter's parts they hold, and which profile a run uses.
 
     stores(store)  -->  [writable store, committed results/]
-    find_stored(chapter, profile, seed, parts, stores)  -->  [PartStatus: where each part is stored, or why not]
+    find_stored(chapter, profile, parts, stores)  -->  [PartStatus: where each part is stored, or why not]
     resolve_profile(chapter, "best")  -->  the first of paper, steps, standard, quick with every part stored
 
 Profiles: ``quick``, ``standard``, ``steps``, ``paper``, ``auto`` (standard with CUDA, quick without) and ``best``:
@@ -81,16 +81,15 @@ class PartStatus:
     note: str = ""
 
 
-def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequence[Part],
-                where: Sequence[Store]) -> list[PartStatus]:
+def find_stored(module: types.ModuleType, profile: str, parts: Sequence[Part], where: Sequence[Store]) -> list[PartStatus]:
     """For each part, the first store that holds it with this profile's settings hash (``stored`` None if none)."""
     settings = module.SETTINGS[profile]
     out = []
     for p in parts:
-        digest = p.digest(module.STEM, settings, seed)
+        digest = p.digest(module.STEM, settings)
         status = PartStatus(p)
         for st in where:
-            hit = st.load(module.STEM, profile, p.name, seed, digest)
+            hit = st.load(module.STEM, profile, p.name, digest)
             if hit is not None and (status.stored is None or status.stored.skipped):
                 status.stored, status.store = hit, st
                 if not hit.skipped:
@@ -101,9 +100,9 @@ def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequen
             stale = [why for st in where for path, why in st.stale.items() if path.name.startswith(f"{p.name}.s")]
             status.note = f"stored with other settings ({stale[0]})" if stale else "not stored"
             saved = [t for st in where
-                     if (t := checkpoint.saved_s(st.checkpoints(module.STEM, profile, p.name, seed), digest)) is not None]
+                     if (t := checkpoint.saved_s(st.checkpoints(module.STEM, profile, p.name), digest)) is not None]
             kept = [(t, len(checkpoint.kept_pieces(folder, digest))) for st in where
-                    if (t := checkpoint.saved_s(folder := st.pieces(module.STEM, profile, p.name, seed), digest))
+                    if (t := checkpoint.saved_s(folder := st.pieces(module.STEM, profile, p.name), digest))
                     is not None]
             if saved:
                 status.note += f"; its checkpoints hold {fmt_seconds(max(saved))} of compute, a run resumes from them"
@@ -115,7 +114,7 @@ def find_stored(module: types.ModuleType, profile: str, seed: int, parts: Sequen
     return out
 
 
-def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where: Sequence[Store] | None = None,
+def resolve_profile(module: types.ModuleType, profile: str, where: Sequence[Store] | None = None,
                     device: str | torch.device | None = None) -> tuple[str, str]:
     """The profile a run uses, and a note on how it was chosen.
 
@@ -140,7 +139,7 @@ def resolve_profile(module: types.ModuleType, profile: str, seed: int = 0, where
     for name in BEST_ORDER:
         if name not in module.SETTINGS:
             continue
-        found = [s for s in find_stored(module, name, seed, chapter_parts(module, module.SETTINGS[name]), where)
+        found = [s for s in find_stored(module, name, chapter_parts(module, module.SETTINGS[name]), where)
                  if s.stored is not None or not s.part.optional]  # an optional part may never be stored (a skip)
         have = sum(s.stored is not None for s in found)
         if have == len(found):

@@ -16,7 +16,7 @@ A record of format 1 has no content hash and no ``data``. Converting it computes
 4. the chapter's page records (``results.json`` and the other JSON files beside ``parts/``) that name the old
    hash of a converted part get the new one (a plain text replacement of that hash, nothing else).
 
-Pieces (``<part>.s<seed>.pieces/``) are tagged with the hash without data, which this format leaves unchanged:
+Pieces (``<part>.s0.pieces/``) are tagged with the hash without data, which this format leaves unchanged:
 they stay usable as they are. A record already of format 2 is left alone, so running it twice changes nothing.
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ def data_read(chapter: str, part: str, result: Any) -> dict:
 def _convert(path: Path, doc: dict, say) -> tuple[str, str]:
     """Convert one format-1 record in place; returns ``(old hash, new hash)``."""
     old = doc.get("settings_hash")
-    if part_hash(doc["chapter"], doc["part"], doc.get("version"), doc["seed"], doc.get("settings")) != old:
+    if part_hash(doc["chapter"], doc["part"], doc.get("version"), doc.get("settings")) != old:
         raise IntegrityError(f"{path}: its settings do not give its settings hash {old} (edited?); not converted")
     legacy = path.with_suffix(".npz")
     arrays: dict = {}
@@ -101,7 +101,7 @@ def _convert(path: Path, doc: dict, say) -> tuple[str, str]:
             raise IntegrityError(f"{path}: {legacy.name} holds {sorted(arrays)}, the record names {doc['arrays']}")
     result = decode(doc["result"], arrays)
     read = data_read(doc["chapter"], doc["part"], result)
-    new = part_hash(doc["chapter"], doc["part"], doc.get("version"), doc["seed"], doc.get("settings"), read)
+    new = part_hash(doc["chapter"], doc["part"], doc.get("version"), doc.get("settings"), read)
     hashes = {k: array_hash(v) for k, v in sorted(arrays.items())}
     out = {k: v for k, v in doc.items() if k not in ("arrays", "result")}
     out |= {"settings_hash": new, "data": read, "format": FORMAT, "arrays": hashes,

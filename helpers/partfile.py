@@ -2,7 +2,7 @@
 
 A record (``FORMAT`` 2; its fields: docs/architecture.md, *The store format*) holds the result tree (arrays of up to
 64 numbers inline, larger ones in an npz beside it, placed by ``helpers.store``), the settings, the datasets it read
-(``data``, ``helpers.data.identity``), its settings hash (``part_hash``: chapter, part, version, seed, the settings
+(``data``, ``helpers.data.identity``), its settings hash (``part_hash``: chapter, part, version, ``PART_SEED``, the settings
 the part uses and, when it read any, its data; ``Digest`` is the hash before the data are known), provenance, and,
 to make every number verifiable, ``arrays`` (the SHA-256 of each npz array: dtype, shape and bytes) and ``content``
 (the SHA-256 of the record without its result and of each top-level entry of the result, so that a mismatch names
@@ -28,13 +28,15 @@ from typing import Any, cast
 
 import numpy as np
 
-__all__ = ["FORMAT", "IntegrityError", "canonical", "settings_hash", "part_hash", "Digest", "array_hash",
+__all__ = ["FORMAT", "PART_SEED", "IntegrityError", "canonical", "settings_hash", "part_hash", "Digest", "array_hash",
            "content_of", "seal", "encode", "decode", "dumps", "differences", "check_record", "check_arrays",
            "read_npz", "NOT_CONTENT"]
 
 _INLINE = 64  # arrays of at most this many elements stay inline in the JSON
 #: The record format this module writes (1: no content hash, no data; ``helpers.migration`` converts it).
 FORMAT = 2
+#: The one seed of every part (replicates are a profile's ``seeds``): stored parts' hashes and file names hold it.
+PART_SEED = 0
 
 
 class IntegrityError(ValueError):
@@ -66,9 +68,10 @@ def settings_hash(**what: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def part_hash(chapter: str, part: str, version: Any, seed: int, settings: Any, data: dict | None = None) -> str:
-    """The settings hash of a part: chapter, part, version, seed, its settings and (when it read any) its data."""
-    what = dict(chapter=chapter, part=part, version=version, seed=int(seed), settings=settings)
+def part_hash(chapter: str, part: str, version: Any, settings: Any, data: dict | None = None) -> str:
+    """The settings hash of a part: chapter, part, version, ``PART_SEED``, its settings and (when it read any) its
+    data."""
+    what = dict(chapter=chapter, part=part, version=version, seed=PART_SEED, settings=settings)
     if data:
         what["data"] = dict(sorted(data.items()))
     return settings_hash(**what)
@@ -79,11 +82,11 @@ class Digest(str):
     without data (that of a part that reads no dataset, and the tag of its checkpoints and pieces);
     ``with_data(data)`` is the hash with the datasets the stored part read."""
 
-    _what: tuple[str, str, Any, int, Any]
+    _what: tuple[str, str, Any, Any]
 
-    def __new__(cls, chapter: str, part: str, version: Any, seed: int, settings: Any):
-        self = super().__new__(cls, part_hash(chapter, part, version, seed, settings))
-        self._what = (chapter, part, version, int(seed), settings)
+    def __new__(cls, chapter: str, part: str, version: Any, settings: Any):
+        self = super().__new__(cls, part_hash(chapter, part, version, settings))
+        self._what = (chapter, part, version, settings)
         return self
 
     def with_data(self, data: dict | None) -> str:
@@ -261,7 +264,7 @@ def _where_in(tree: Any, name: str, path: str = "result") -> str:
 
 def check_record(path: Path, doc: dict) -> None:
     """Check a record against its own hashes: its format, its content hashes, its settings hash recomputed from its
-    settings, version, seed and data, and its place (folder and file name).
+    settings, version and data, and its place (folder and file name).
 
     Raises:
         IntegrityError: naming the file and what differs.
@@ -286,17 +289,16 @@ def check_record(path: Path, doc: dict) -> None:
                              "since it was stored (edited by hand?); committed evidence is never edited: restore it "
                              "(git checkout -- <file>), or delete it and compute it again (--force for results/)")
     want = part_hash(cast(str, doc.get("chapter")), cast(str, doc.get("part")), doc.get("version"),
-                     doc.get("seed", 0), doc.get("settings"), doc.get("data"))
+                     doc.get("settings"), doc.get("data"))
     if doc.get("settings_hash") != want:
-        raise IntegrityError(f"stored part {path}: its settings, version, seed and data give the settings hash {want}, "
+        raise IntegrityError(f"stored part {path}: its settings, version and data give the settings hash {want}, "
                              f"but it records {doc.get('settings_hash')}")
     where = (path.parents[2].name, path.parents[1].name)
     if (doc.get("profile"), doc.get("chapter")) != where:
         raise ValueError(f"stored part {path} says profile {doc.get('profile')!r}, chapter {doc.get('chapter')!r}, "
                          f"but sits in the folder of {where[0]!r}, {where[1]!r}")
-    if path.name != f"{doc.get('part')}.s{doc.get('seed')}.json":
-        raise IntegrityError(f"stored part {path} records part {doc.get('part')!r}, seed {doc.get('seed')!r}: "
-                             "not the part its file name says")
+    if path.name != f"{doc.get('part')}.s{PART_SEED}.json":
+        raise IntegrityError(f"stored part {path} records part {doc.get('part')!r}: not the part its file name says")
 
 
 def check_arrays(path: Path, doc: dict, arrays: dict) -> None:

@@ -1,7 +1,7 @@
 """Parts: the named units of a chapter's compute.
 
-A part is a function ``compute(settings, seed, device) -> result`` of a chapter's profile settings. Its result
-holds what the chapter's figures, tables, controls and claims need: numbers, strings and arrays, never models
+A part is a function ``compute(settings, seed, device) -> result`` (``seed``: ``PART_SEED``) of a chapter's profile
+settings. Its result holds what the chapter's figures, tables, controls and claims need: numbers, strings and arrays, never models
 or device tensors (``helpers.partfile.encode`` refuses them). A part trains what it measures: a computation that
 needs a trained model lives in the part that trains it, so parts never wait for one another and can run in
 any order, in one process or as Ray tasks on several machines.
@@ -9,7 +9,7 @@ any order, in one process or as Ray tasks on several machines.
 Each chapter package lists its parts with ``parts(settings) -> list[Part]`` (one per group, dataset or width
 of the profile), and each part declares what it needs (``Needs``: a GPU or not, CPU threads, a rough memory
 figure), which Ray uses to place it. ``run_part`` computes one part with the same random state wherever it
-runs (torch, numpy and Python are seeded with ``seed`` first) and returns the result with its metadata.
+runs (torch, numpy and Python are seeded with ``PART_SEED`` first) and returns the result with its metadata.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import torch
 
 from .checkpoint import Checkpoints, scope
 from . import data as _data
-from .partfile import Digest, canonical, part_hash
+from .partfile import PART_SEED, Digest, canonical, part_hash
 from .provenance import determinism, device_name, git_commit, now, versions
 
 __all__ = ["Needs", "Part", "run_part", "check_parts"]
@@ -87,10 +87,10 @@ class Part:
         out = full if self.uses is None else {k: full[k] for k in self.uses}
         return out if self.own is None else out | {"own": canonical(self.own)}
 
-    def digest(self, chapter: str, settings: Any, seed: int, data: dict | None = None) -> str:
+    def digest(self, chapter: str, settings: Any, data: dict | None = None) -> str:
         """The settings hash a stored result must carry to stand for this part in this profile: a ``Digest``, whose
         ``with_data(data)`` adds the datasets the part read (``helpers.store``); with ``data`` given, that hash."""
-        d = Digest(chapter, self.name, self.version, seed, self.settings_of(settings))
+        d = Digest(chapter, self.name, self.version, self.settings_of(settings))
         return d.with_data(data) if data is not None else d
 
 
@@ -103,12 +103,12 @@ def check_parts(parts: Sequence[Part]) -> list[Part]:
     return list(parts)
 
 
-def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, device: torch.device | str,
+def run_part(chapter: str, profile: str, part: Part, settings: Any, device: torch.device | str,
              threads: int | None = None, checkpoints: str | os.PathLike | None = None,
              pieces: str | os.PathLike | None = None) -> tuple[Any, dict]:
     """Compute one part and describe the run.
 
-    Torch, numpy and Python's ``random`` are seeded with ``seed`` first, so a part gives the same numbers
+    Torch, numpy and Python's ``random`` are seeded with ``PART_SEED`` first, so a part gives the same numbers
     whatever ran before it (in one process or as a Ray task); ``threads`` sets torch's thread count for it and
     caps the BLAS / OpenMP pools of numpy, scipy and scikit-learn alike (``threadpoolctl``), so that a part
     computed with the same ``threads`` gives the same numbers here and in a Ray task.
@@ -136,21 +136,21 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, seed: int, d
     # epoch 16, one thread): 8,988 ms a step with them, 344 ms flushed, 371 ms for a fresh network. Their values lie
     # below float32's normal range, far under any tolerance a result is read to. A GPU run is not affected.
     flush = bool(torch.set_flush_denormal(True))
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    random.seed(seed)
-    digest = part.digest(chapter, settings, seed)
+    torch.manual_seed(PART_SEED)
+    np.random.seed(PART_SEED)
+    random.seed(PART_SEED)
+    digest = part.digest(chapter, settings)
     commit = git_commit()  # the code this process loaded (read once; see provenance.git_commit)
     ckpt = Checkpoints(checkpoints, str(digest), pieces=pieces, device=device_name(device))
     t0 = time.perf_counter()
     with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt), \
             _data.reading() as read:
-        result = part.compute(settings, seed, device)
+        result = part.compute(settings, PART_SEED, device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - t0
     read = dict(sorted(read.items()))
-    meta = {"settings_hash": part_hash(chapter, part.name, part.version, seed, part.settings_of(settings), read),
+    meta = {"settings_hash": part_hash(chapter, part.name, part.version, part.settings_of(settings), read),
             "settings": part.settings_of(settings), "data": read, "version": part.version,
             "description": part.description, "device": device_name(device),
             "host": platform.node(), "versions": versions(), "git_commit": commit, "date": now(),

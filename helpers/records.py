@@ -1,7 +1,7 @@
 """Run records: what each page writes to ``<output_dir>/results.json`` (``Evidence.record``), and reading them.
 
 Fields (the contract in docs/architecture.md, *Claims and page records*): ``chapter``, ``profile``, ``device``,
-``wall_time_s``, ``versions``, ``seed``, the measured ``numbers``, and ``claims`` (id, paper, ours, verdict, ...).
+``wall_time_s``, ``versions``, the measured ``numbers``, and ``claims`` (id, paper, ours, verdict, ...).
 
 Reading them: ``recorded`` (the committed records of a chapter, by profile), ``recorded_runs`` and
 ``recorded_claims`` (what a page's "recorded runs" section shows), and ``frozen`` / ``frozen_table``: the earlier

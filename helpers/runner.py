@@ -46,7 +46,7 @@ class Run:
     computed: list[str] = field(default_factory=list)
 
 
-def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0, names: Sequence[str] | None = None,
+def compute(module: str | types.ModuleType, profile: str = "best", names: Sequence[str] | None = None,
             store: str | os.PathLike | Store | None = None, cluster: str | None = None, force: bool = False,
             recompute: bool = False, device: str | torch.device | None = None, threads: int | None = None,
             progress: Callable[[str], None] | None = print, settings: Any = None, committed: bool | None = None) -> Run:
@@ -70,16 +70,16 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
     """
     module = chapter_module(module)
     check_cluster(cluster)
-    check_arguments(threads=threads, seed=seed)
+    check_arguments(threads=threads)
     lock_wait_s(), heartbeat_s()  # a bad HELPERS_LOCK_WAIT_S / HELPERS_HEARTBEAT_S is named before anything runs
     where = stores(store, committed)
-    name, note = resolve_profile(module, profile, seed, where, device)
+    name, note = resolve_profile(module, profile, where, device)
     if settings is not None:
         module = _with_settings(module, name, settings)
     dev = resolve(name, device).device
     part_timeout_s(name)
     parts = chapter_parts(module, module.SETTINGS[name], names)
-    status = find_stored(module, name, seed, parts, where)
+    status = find_stored(module, name, parts, where)
     todo = [s for s in status if recompute or s.stored is None]
     say(progress, f"[helpers] {module.STEM}: profile {name} on {dev}"
                   + (f" ({note})" if note else "") + f"; {len(parts)} parts, {len(parts) - len(todo)} stored, "
@@ -88,33 +88,30 @@ def compute(module: str | types.ModuleType, profile: str = "best", seed: int = 0
     if not todo:
         return run
     if where[0].protected and not force:
-        clash = [s.part.name for s in todo if where[0].path(module.STEM, name, s.part.name, seed).exists()]
+        clash = [s.part.name for s in todo if where[0].path(module.STEM, name, s.part.name).exists()]
         if clash:
             raise FileExistsError(f"parts {clash} of {module.STEM} are committed in {where[0].root} with other "
                                   "settings (or --recompute was asked); pass --force to replace them")
     if cluster:
-        held = compute_on_ray(module, name, seed, todo, where[0], cluster,
-                              save=lambda st, result, meta: save_part(module, name, seed, st, where[0], result,
-                                                                      meta, force),
+        held = compute_on_ray(module, name, todo, where[0], cluster,
+                              save=lambda st, result, meta: save_part(module, name, st, where[0], result, meta, force),
                               say=lambda text: say(progress, text))
         if held:  # parts another run holds: wait for them as a local run does (computed here if that run dies)
-            compute_here(module, name, seed, held, where[0], dev, threads, force, progress)
+            compute_here(module, name, held, where[0], dev, threads, force, progress)
     else:
-        compute_here(module, name, seed, todo, where[0], dev, threads, force, progress)
+        compute_here(module, name, todo, where[0], dev, threads, force, progress)
     return run
 
 
-def check_arguments(threads: int | None = None, seed: int = 0, cell_timeout: int | None = None,
+def check_arguments(threads: int | None = None, cell_timeout: int | None = None,
                     lock_wait: float | None = None) -> None:
     """Check a run's numeric arguments before anything starts.
 
     Raises:
-        ValueError: naming the bad value (threads < 1, a negative seed, a time limit <= 0).
+        ValueError: naming the bad value (threads < 1, a time limit <= 0).
     """
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     if cell_timeout is not None and cell_timeout <= 0:
         raise ValueError(f"cell timeout must be > 0 seconds, got {cell_timeout!r}")
     if lock_wait is not None and lock_wait < 0:
@@ -129,8 +126,7 @@ def _with_settings(module: types.ModuleType, profile: str, settings: Any) -> typ
     return clone
 
 
-def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 0,
-             store: str | os.PathLike | Store | None = None, device: str | torch.device | None = None,
+def evidence(module: str | types.ModuleType, profile: str = "best", store: str | os.PathLike | Store | None = None, device: str | torch.device | None = None,
              progress: Callable[[str], None] | None = print, settings: Any = None,
              committed: bool | None = None) -> Evidence:
     """Every part of a chapter in ``profile``: loaded where stored, computed (in this process) where not.
@@ -139,9 +135,9 @@ def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 
     ``compute``'s.
     """
     module = chapter_module(module)
-    run = compute(module, profile, seed, store=store, device=device, progress=_quiet_when_stored(progress),
+    run = compute(module, profile, store=store, device=device, progress=_quiet_when_stored(progress),
                   settings=settings, committed=committed)
-    ev = Evidence(module.STEM, run.profile, seed, profile, run.note,
+    ev = Evidence(module.STEM, run.profile, profile, run.note,
                   settings=settings if settings is not None else module.SETTINGS[run.profile])
     for st in run.parts:
         assert st.stored is not None  # compute stores, or keeps the skip of, every part it returns
@@ -152,8 +148,8 @@ def evidence(module: str | types.ModuleType, profile: str = "best", seed: int = 
     return ev
 
 
-def stored_so_far(module: str | types.ModuleType, profile: str, seed: int = 0,
-                  store: str | os.PathLike | Store | None = None, committed: bool | None = None) -> Evidence:
+def stored_so_far(module: str | types.ModuleType, profile: str, store: str | os.PathLike | Store | None = None,
+                  committed: bool | None = None) -> Evidence:
     """The parts of ``profile`` that are stored, computing nothing: what a page shows of a profile still in
     progress (a long CPU queue, GPU calls to come) beside the complete profile it renders.
 
@@ -168,8 +164,8 @@ def stored_so_far(module: str | types.ModuleType, profile: str, seed: int = 0,
     if profile not in module.SETTINGS:
         raise ValueError(f"chapter {module.STEM} has no settings for profile {profile!r}; defined: "
                          f"{sorted(module.SETTINGS)}")
-    status = find_stored(module, profile, seed, chapter_parts(module, module.SETTINGS[profile]), stores(store, committed))
-    ev = Evidence(module.STEM, profile, seed, profile, "", settings=module.SETTINGS[profile],
+    status = find_stored(module, profile, chapter_parts(module, module.SETTINGS[profile]), stores(store, committed))
+    ev = Evidence(module.STEM, profile, profile, "", settings=module.SETTINGS[profile],
                   missing=[st.part.name for st in status if st.stored is None])
     for st in status:
         if st.stored is not None and st.store is not None:  # found in a store (find_stored sets both)

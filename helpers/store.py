@@ -1,10 +1,12 @@
-"""The store: part results kept as files, keyed by chapter, part, profile, seed and a settings hash.
+"""The store: part results kept as files, keyed by chapter, part, profile and a settings hash.
 
 A part's result is written as
 
-    <root>/<profile>/<chapter>/parts/<part>.s<seed>.json    the record (``helpers.partfile``: the tree, arrays of
-                                                            up to 64 numbers inline, provenance and content hashes)
-    <root>/<profile>/<chapter>/parts/<part>.s<seed>.npz     the larger arrays (absent when there are none)
+    <root>/<profile>/<chapter>/parts/<part>.s0.json    the record (``helpers.partfile``: the tree, arrays of
+                                                       up to 64 numbers inline, provenance and content hashes)
+    <root>/<profile>/<chapter>/parts/<part>.s0.npz     the larger arrays (absent when there are none)
+
+(``s0``: ``helpers.partfile.PART_SEED``, which the names of the stored parts hold.)
 
 Every read checks a record against its hashes (``helpers.partfile``): an edited part is never rendered and never
 silently recomputed. A lookup (``Store.load`` with the ``Digest`` of ``Part.digest``) recomputes the settings hash
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .locks import FolderLock, PartLock, atomic_write, take_lock
-from .partfile import (FORMAT, NOT_CONTENT, Digest, array_hash, check_arrays, check_record, decode, dumps, encode,
+from .partfile import (FORMAT, NOT_CONTENT, PART_SEED, Digest, array_hash, check_arrays, check_record, decode, dumps, encode,
                        part_hash, read_npz, seal)
 from .registry import repo_root_or_none
 
@@ -105,7 +107,7 @@ class StoredPart:
 
 
 class Store:
-    """Part results under ``root``: ``<root>/<profile>/<chapter>/parts/<part>.s<seed>.json`` (+ npz).
+    """Part results under ``root``: ``<root>/<profile>/<chapter>/parts/<part>.s0.json`` (+ npz).
 
     Args:
         root: the folder (created on the first save).
@@ -121,22 +123,21 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r}{', protected' if self.protected else ''})"
 
-    def path(self, chapter: str, profile: str, part: str, seed: int) -> Path:
+    def path(self, chapter: str, profile: str, part: str) -> Path:
         """The record of a part (its npz, if any, is named in it)."""
         if not _NAME.match(part):
             raise ValueError(f"part name {part!r}: use lower-case letters, digits and . _ + - only")
-        return self.root / profile / chapter / "parts" / f"{part}.s{int(seed)}.json"
+        return self.root / profile / chapter / "parts" / f"{part}.s{PART_SEED}.json"
 
-    def checkpoints(self, chapter: str, profile: str, part: str, seed: int) -> Path:
+    def checkpoints(self, chapter: str, profile: str, part: str) -> Path:
         """The folder of a part's checkpoints while it is computed (``helpers.checkpoint``), beside its record:
-        ``<part>.s<seed>.ckpt/``, absolute (a Ray worker gets the same path)."""
-        return self.path(chapter, profile, part, seed).with_suffix(".ckpt").resolve()
+        ``<part>.s0.ckpt/``, absolute (a Ray worker gets the same path)."""
+        return self.path(chapter, profile, part).with_suffix(".ckpt").resolve()
 
-    def pieces(self, chapter: str, profile: str, part: str, seed: int) -> Path:
+    def pieces(self, chapter: str, profile: str, part: str) -> Path:
         """The folder of a part's pieces while it is computed (``helpers.checkpoint``: the small results of its
-        finished runs, committed so that the next session goes on from them): ``<part>.s<seed>.pieces/``,
-        absolute."""
-        return self.path(chapter, profile, part, seed).with_suffix(".pieces").resolve()
+        finished runs, committed so that the next session goes on from them): ``<part>.s0.pieces/``, absolute."""
+        return self.path(chapter, profile, part).with_suffix(".pieces").resolve()
 
     def read(self, path: Path) -> StoredPart:
         """Read and check one record and its arrays (``check_record``, ``check_arrays``).
@@ -163,7 +164,7 @@ class Store:
         result = decode(doc.pop("result"), arrays)
         return StoredPart(result, doc, path)
 
-    def load(self, chapter: str, profile: str, part: str, seed: int, digest: str) -> StoredPart | None:
+    def load(self, chapter: str, profile: str, part: str, digest: str) -> StoredPart | None:
         """The stored part if there is one with settings hash ``digest`` (a ``Digest``: with the data the part
         read, which must be this machine's data where it has them); None otherwise (noted in ``self.stale``).
 
@@ -171,7 +172,7 @@ class Store:
             ~helpers.partfile.IntegrityError: a record or npz that does not match its hashes, naming the file and what differs.
             ValueError: a record that cannot be read, is of the old format, or whose npz is missing.
         """
-        path = self.path(chapter, profile, part, seed)
+        path = self.path(chapter, profile, part)
         if not path.exists():
             return None
         hit = self.read(path)
@@ -187,8 +188,7 @@ class Store:
             return None
         return hit
 
-    def save(self, chapter: str, profile: str, part: str, seed: int, result: Any, meta: dict,
-             force: bool = False) -> Path:
+    def save(self, chapter: str, profile: str, part: str, result: Any, meta: dict, force: bool = False) -> Path:
         """Write a part and return its record's path: the npz (named by its hash) first, the record last, each
         through a temporary file unique to this process, under the folder's lock.
 
@@ -200,22 +200,22 @@ class Store:
             ValueError: a skip (``is_skip``), which is not a result; a ``settings_hash`` its settings do not give.
             TypeError: the result holds something that is not data (see ``encode``).
         """
-        path = self.path(chapter, profile, part, seed)
+        path = self.path(chapter, profile, part)
         if is_skip(result):
             raise ValueError(f"part {part!r} was skipped ({result['skipped']}); a skip is not a result and is not "
                              "stored")
         if self.protected and path.exists() and not force:
             raise FileExistsError(f"{path} is committed evidence; pass --force (force=True) to replace it")
-        want = part_hash(chapter, part, meta.get("version"), seed, meta.get("settings"), meta.get("data"))
+        want = part_hash(chapter, part, meta.get("version"), meta.get("settings"), meta.get("data"))
         if meta.get("settings_hash", want) != want:
             raise ValueError(f"part {part!r}: settings_hash {meta['settings_hash']} is not the hash of its settings, "
-                             f"version, seed and data ({want})")
+                             f"version and data ({want})")
         arrays: dict[str, np.ndarray] = {}
         tree = encode(result, arrays)
         hashes = {k: array_hash(v) for k, v in arrays.items()}
         doc = {**{k: v for k, v in meta.items() if k not in NOT_CONTENT + ("result", "arrays", "format")},
-               "settings_hash": want, "chapter": chapter, "part": part, "profile": profile, "seed": int(seed),
-               "format": FORMAT, "arrays": hashes, "result": tree}
+               "settings_hash": want, "chapter": chapter, "part": part, "profile": profile, "format": FORMAT,
+               "arrays": hashes, "result": tree}
         npz = path.with_suffix(".npz")
         text = (dumps(seal(doc)) + "\n").encode()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -254,11 +254,11 @@ class Store:
                 problems.append(f"{npz}: arrays without a record; delete it")
         return n, problems
 
-    def lock(self, chapter: str, profile: str, part: str, seed: int) -> PartLock | str:
-        """Take the lock of a part about to be computed, ``<part>.s<seed>.lock`` beside its record: a ``PartLock``
+    def lock(self, chapter: str, profile: str, part: str) -> PartLock | str:
+        """Take the lock of a part about to be computed, ``<part>.s0.lock`` beside its record: a ``PartLock``
         (release it when the part is saved), or, when a live run holds it, a line naming that run and the lock file
         (``helpers.locks.take_lock``)."""
-        return take_lock(self.path(chapter, profile, part, seed).with_suffix(".lock"))
+        return take_lock(self.path(chapter, profile, part).with_suffix(".lock"))
 
 
 def other_data(data: dict) -> str:

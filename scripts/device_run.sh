@@ -13,9 +13,9 @@
 # Options after -- go to `helpers run`, except --force: it is refused (exit 2), so a device call never replaces
 # committed evidence; locks and temporary files never come back in parts.tar.gz.
 # A part longer than one call (chapter 2's sweeps) saves checkpoints every HELPERS_CHECKPOINT_S seconds (60 here)
-# into results/**/<part>.s<seed>.ckpt/, git-ignored: they stay on a warm machine between calls, so the next call
+# into results/**/<part>.s0.ckpt/, git-ignored: they stay on a warm machine between calls, so the next call
 # resumes that part (helpers.checkpoint); they do not come back in $OUT and are lost when the machine is released.
-# A part's pieces (finished seeds of chapter 2's Tables 2-3 and chapter 3, <part>.s<seed>.pieces/) do come back: commit them, and the next
+# A part's pieces (finished seeds of chapter 2's Tables 2-3 and chapter 3, <part>.s0.pieces/) do come back: commit them, and the next
 # call or session trains only the seeds still missing.
 set -uo pipefail
 profile="${1:?usage: $0 PROFILE [tests] [bench] CHAPTER... [-- RUN OPTIONS]}"; shift

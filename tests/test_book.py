@@ -46,7 +46,7 @@ def test_notebook_is_clean_and_parameterised(nb):
     params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1, "exactly one cell tagged 'parameters'"
     src = "".join(params[0]["source"])
-    for name in ("profile", "seed", "output_dir", "store"):
+    for name in ("profile", "output_dir", "store"):
         assert re.search(rf"^{name}\s*=", src, flags=re.M), f"parameters cell lacks {name}"
     assert "google.colab" in "".join(code[0]["source"]), "the first code cell installs the package on Colab"
     src_all = "".join("".join(c["source"]) for c in code)
@@ -348,7 +348,7 @@ def test_cli_errors_name_the_bad_value():
 
 def test_further_notebook_parameters_go_to_the_chapters_that_have_them():
     ch1, ch3 = registry.get_chapters(["1", "3"])
-    assert chapters.notebook_parameters(ch3) == ["profile", "seed", "output_dir", "store", "image_dir"]
+    assert chapters.notebook_parameters(ch3) == ["profile", "output_dir", "store", "image_dir"]
     split = chapters._extra_parameters([ch1, ch3], {"image_dir": "imagenette"}, registry.repo_root())
     assert split == {"1": {}, "3": {"image_dir": "imagenette"}}
     from helpers.__main__ import _literal

@@ -124,7 +124,7 @@ def test_parts_of_a_tiny_profile_give_every_claim(mnist_r4, tmp_path):
     """The chapter's parts on tiny settings, through the runner and the store: what the page and claims read."""
     from helpers import runner
 
-    ev = runner.evidence(ch1, "quick", 0, tmp_path, progress=None, settings=TINY)
+    ev = runner.evidence(ch1, "quick", tmp_path, progress=None, settings=TINY)
     assert set(ev) == {"group-rot4", "group-trans3", "sensitivity-rot4-kl", "sensitivity-trans3-kl", "proposition"}
     r = ev["group-rot4"]
     assert set(r["table"]) == set(ch1.MODELS) and r["nu"] == 1.0 and list(r["sweep"]) == [1.0]  # float keys back
@@ -149,8 +149,8 @@ def test_split_layout_measures_what_the_whole_sweep_measures(mnist_r4, tmp_path)
     split = replace(tiny, split_sweeps=True)
     names = [p.name for p in ch1.PARTS(split)]
     assert names == ["group-rot4", "ir-rot4-l2-1", "ir-rot4-l2-30", "ir-rot4-kl-1", "ir-rot4-kl-100", "proposition"]
-    whole = runner.evidence(ch1, "quick", 0, tmp_path / "whole", progress=None, settings=tiny)
-    parts = runner.evidence(ch1, "quick", 0, tmp_path / "split", progress=None, settings=split)
+    whole = runner.evidence(ch1, "quick", tmp_path / "whole", progress=None, settings=tiny)
+    parts = runner.evidence(ch1, "quick", tmp_path / "split", progress=None, settings=split)
     a, b = ch1.groups_of(whole)["rot4"], ch1.groups_of(parts)["rot4"]
     assert set(a) == set(b) and a["nu"] == b["nu"] and list(a["sweep"]) == list(b["sweep"]) == [1.0, 30.0]
     close = lambda u, v: np.testing.assert_allclose(np.asarray(u, float), np.asarray(v, float),  # noqa: E731
@@ -242,7 +242,7 @@ def test_pending_nus_says_which_missing_nus_could_still_change_the_pick():
                 "orbit_example": None, "saliency": {"images": None, "WT": None, "DA": None, "IR": dict.fromkeys(sweep)},
                 "drift": {"betas": [0.0], **kinds, "examples": dict(kinds)},
                 "tsne": {"spread": dict(kinds), "neighbours": dict(kinds)}}
-        return Evidence("01_genuine_invariance", "paper", 0, "paper", "", results=results, settings=settings)
+        return Evidence("01_genuine_invariance", "paper", "paper", "", results=results, settings=settings)
 
     assert ch1.pending_nus(ev({1.0: 0.9, 10.0: 0.96}), "rot4") == [0.3, 3.0]
     assert ch1.pending_nus(ev({0.3: 0.5, 1.0: 0.9, 3.0: 0.96}), "rot4") == []  # nu = 10 comes after the pick

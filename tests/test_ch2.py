@@ -298,7 +298,7 @@ def tiny_evidence(tmp_path_factory):
 
     data.find("mnist"), data.find("cifar10")  # a clear error (or the skip below) before anything trains
     store = tmp_path_factory.mktemp("store")
-    return runner.evidence(ch2, "quick", 0, store, device="cpu", progress=None, settings=TINY_ALL)
+    return runner.evidence(ch2, "quick", store, device="cpu", progress=None, settings=TINY_ALL)
 
 
 def test_parts_store_and_the_page_renders_from_them(need_data, tiny_evidence):
@@ -489,7 +489,7 @@ def test_a_lighter_profile_shows_the_full_ablation_where_it_is_stored(tmp_path, 
     fa = ch2.full_ablation
     assert ch2.SETTINGS["quick"].ablation != ch2.SETTINGS[fa.FULL_STUDY].ablation
     parts = lookup.chapter_parts(ch2, ch2.SETTINGS["quick"])
-    if any(f.stored is None for f in lookup.find_stored(ch2, "quick", 0, parts, lookup.stores())):
+    if any(f.stored is None for f in lookup.find_stored(ch2, "quick", parts, lookup.stores())):
         pytest.skip("the quick parts are not all committed")
     ev = runner.evidence(ch2, "quick", progress=None)
     study = fa.evidence(ev)
@@ -499,11 +499,11 @@ def test_a_lighter_profile_shows_the_full_ablation_where_it_is_stored(tmp_path, 
     own, full = ch2.claims.values(ev)["C2.11"], ch2.claims.values(ev, study)["C2.11"]
     assert full == ch2.claims.claim_checks({}, None, None, ch2.results.collect(study)["ablation"])["C2.11"]
     assert own == ch2.claims.claim_checks({}, None, None, ch2.results.collect(ev)["ablation"])["C2.11"]
-    bare = Evidence(ev.chapter, "standard", 0, "standard", "", dict(ev.results), dict(ev.meta), dict(ev.where))
+    bare = Evidence(ev.chapter, "standard", "standard", "", dict(ev.results), dict(ev.meta), dict(ev.where))
     assert fa.evidence(bare).profile == "standard" and fa.evidence(bare).note == ""
     assert set(fa.evidence(bare)) == {n for n in ev if n.startswith("ab-")}
     monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")  # a store without the full study: nothing is borrowed
-    empty = Evidence(ev.chapter, "quick", 0, "quick", "", {}, {}, {})
+    empty = Evidence(ev.chapter, "quick", "quick", "", {}, {}, {})
     assert fa.evidence(empty, store=tmp_path).results == {} and fa.evidence(empty, store=tmp_path).profile == "quick"
 
 

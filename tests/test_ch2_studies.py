@@ -27,8 +27,7 @@ def test_the_studies_are_parts_of_the_standard_profile_only():
     eta = parts["eta-sweep"]
     other = replace(eta, own=replace(eta.own, epochs=6))
     assert eta.settings_of(ch2.SETTINGS["standard"])["own"]["epochs"] == 5
-    assert str(eta.digest(ch2.STEM, ch2.SETTINGS["standard"], 0)) != str(other.digest(ch2.STEM,
-                                                                                       ch2.SETTINGS["standard"], 0))
+    assert str(eta.digest(ch2.STEM, ch2.SETTINGS["standard"])) != str(other.digest(ch2.STEM, ch2.SETTINGS["standard"]))
 
 
 def test_eta_sweep_fixes_and_learns_one_invariance(need_data):
@@ -87,13 +86,13 @@ def test_the_page_reads_the_studies_from_the_standard_profile(need_data, tmp_pat
     study = EtaSweep(hidden=8, samples=2, epochs=1, sweeps=(("scale", "scaled", (0.0, 0.2), ()),))
     r = ch2.studies.eta_sweep(TINY, 0, CPU, study)
     meta = {"device": "cpu", "date": "2026-12-07T00:00:00+00:00", "wall_time_s": 1.0}
-    std = Evidence(ch2.STEM, "standard", 0, "standard", "", {"eta-sweep": r, "t2-full": {}},
+    std = Evidence(ch2.STEM, "standard", "standard", "", {"eta-sweep": r, "t2-full": {}},
                    {"eta-sweep": meta}, {"eta-sweep": "local"})
     got = ch2.full_ablation.studies(std, tmp_path / "store")
     assert list(got) == ["eta-sweep"] and got.profile == "standard"
     ch2.views.show_eta_sweep(got)
     ch2.views.show_cifar_preprocessing(got)  # not stored: a note
     monkeypatch.setenv("HELPERS_IGNORE_COMMITTED", "1")
-    quick = ch2.full_ablation.studies(Evidence(ch2.STEM, "quick", 0, "quick", "", {"t2-full": {}}), tmp_path / "s")
+    quick = ch2.full_ablation.studies(Evidence(ch2.STEM, "quick", "quick", "", {"t2-full": {}}), tmp_path / "s")
     assert quick.profile == "quick" and not len(quick)
     ch2.views.show_eta_sweep(quick)

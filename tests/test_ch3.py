@@ -118,10 +118,10 @@ def test_parts_of_each_profile_and_their_hashes():
     assert {"aug-cutmix", "aug-horizontal-flip", "width-1", "width-8"} <= {p.name for p in ch3.PARTS(std)}
     other = replace(std, image_dir="/some/images")
     for p in ch3.PARTS(std):
-        same = p.digest(ch3.STEM, std, 0) == p.digest(ch3.STEM, other, 0)
+        same = p.digest(ch3.STEM, std) == p.digest(ch3.STEM, other)
         assert same == (p.name != "pretrained"), p.name
     cifar = replace(std, cifar_fit=replace(std.cifar_fit, epochs=1))
-    assert {p.name for p in ch3.PARTS(std) if p.digest(ch3.STEM, std, 0) != p.digest(ch3.STEM, cifar, 0)} == {
+    assert {p.name for p in ch3.PARTS(std) if p.digest(ch3.STEM, std) != p.digest(ch3.STEM, cifar)} == {
         *(f"aug-{ch3.settings.slug(a)}" for a in std.augmentations), *(f"width-{k}" for k in std.widths)}
     assert ch3.PARTS(quick)[-1].compute(quick, 0, CPU)["skipped"].startswith("no folder")
 
@@ -132,7 +132,7 @@ def test_parts_smoke_through_the_store(need_data, tmp_path):
     need_data("mnist")
     need_data("cifar10")
     from helpers import runner
-    ev = runner.evidence(ch3, "quick", 0, tmp_path, progress=None, settings=TINY)
+    ev = runner.evidence(ch3, "quick", tmp_path, progress=None, settings=TINY)
     assert set(ev) == {p.name for p in ch3.PARTS(TINY)} and "width-1" not in ev
     demo = ev["similarity-demo"]
     assert demo["correlation"]["plain"] == pytest.approx(demo["correlation"]["shifted"], abs=1e-6)  # float32 of +0.5

@@ -91,7 +91,7 @@ def tiny_evidence(tmp_path_factory):
 
     data.find("mnist")  # a clear error (or the skip below) before anything trains
     store = tmp_path_factory.mktemp("store")
-    return runner.evidence(ch4, "quick", 0, store, device="cpu", progress=None, settings=TINY)
+    return runner.evidence(ch4, "quick", store, device="cpu", progress=None, settings=TINY)
 
 
 def test_parts_store_and_the_page_renders_from_them(need_data, tiny_evidence):

@@ -297,13 +297,13 @@ def test_a_part_of_seeds_goes_on_from_its_pieces_on_a_new_machine(tmp_path, monk
     parts = tmp_path / "s" / "quick" / "09_seeds" / "parts"
     assert trained == [0] and (parts / "seeds.s0.pieces" / "p-s0.json").exists()
     checkpoint.discard(parts / "seeds.s0.ckpt")  # a fresh clone: the ignored checkpoints are gone, the pieces not
-    (st,) = lookup.find_stored(m, "quick", 0, m.PARTS(None), [Store(tmp_path / "s")])
+    (st,) = lookup.find_stored(m, "quick", m.PARTS(None), [Store(tmp_path / "s")])
     assert st.stored is None and "1 finished piece stored" in st.note
     runner.compute(m, "quick", store=tmp_path / "s", progress=None)
     assert trained == [0, 1, 2], "seed 0 came from its piece; seeds 1 and 2 were trained"
-    digest = m.PARTS(None)[0].digest("09_seeds", {}, 0)
-    a = Store(straight).load("09_seeds", "quick", "seeds", 0, digest)
-    b = Store(tmp_path / "s").load("09_seeds", "quick", "seeds", 0, digest)
+    digest = m.PARTS(None)[0].digest("09_seeds", {})
+    a = Store(straight).load("09_seeds", "quick", "seeds", digest)
+    b = Store(tmp_path / "s").load("09_seeds", "quick", "seeds", digest)
     assert a.result["acc"] == b.result["acc"]
     assert all(np.array_equal(x, y) for x, y in zip(a.result["inv"], b.result["inv"]))
     assert np.array_equal(a.result["first"]["w"], b.result["first"]["w"])

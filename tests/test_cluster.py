@@ -42,9 +42,9 @@ def test_ray_computes_the_same_parts_as_this_process(tmp_path, need_data):
     t_here, _ = _run("--threads", "1", "--store", str(tmp_path / "here"))
     print(f"chapter {CHAPTER} quick parts: Ray with 2 workers {t_ray:.1f} s, in process one after another {t_here:.1f} s")
     for part in parts:
-        digest = part.digest(ch.STEM, settings, 0)
-        a = Store(tmp_path / "ray").load(ch.STEM, "quick", part.name, 0, digest)
-        b = Store(tmp_path / "here").load(ch.STEM, "quick", part.name, 0, digest)
+        digest = part.digest(ch.STEM, settings)
+        a = Store(tmp_path / "ray").load(ch.STEM, "quick", part.name, digest)
+        b = Store(tmp_path / "here").load(ch.STEM, "quick", part.name, digest)
         if part.name == "pretrained":  # skipped without image_dir, in both runs: nothing stored
             assert a is None and b is None
             continue

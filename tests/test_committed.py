@@ -21,11 +21,11 @@ def test_committed_part_matches_its_chapter_today(path):
     meta = json.loads(path.read_text())
     parts = {p.name: p for p in module.PARTS(module.SETTINGS[profile])}
     assert meta["part"] in parts, f"{path.name}: {stem} has no part {meta['part']!r} in {profile} any more"
-    digest = parts[meta["part"]].digest(stem, module.SETTINGS[profile], meta["seed"], data=meta.get("data") or {})
+    digest = parts[meta["part"]].digest(stem, module.SETTINGS[profile], data=meta.get("data") or {})
     assert meta["settings_hash"] == digest, (f"{path}: stored with other settings than {profile}'s today; recompute "
                                              f"it (python -m helpers run --chapter {stem} --profile {profile} "
                                              "--store results --force) or delete it")
-    stored = Store(ROOT / "results", protected=True).load(stem, profile, meta["part"], meta["seed"], digest)
+    stored = Store(ROOT / "results", protected=True).load(stem, profile, meta["part"], digest)
     assert stored is not None and stored.meta["device"] and stored.meta["date"] and stored.meta["wall_time_s"] >= 0
     size = path.stat().st_size + (path.with_suffix(".npz").stat().st_size if path.with_suffix(".npz").exists() else 0)
     assert size < 4e6, f"{path.name}: {size / 1e6:.1f} MB; keep stored parts small (downsample what figures need)"

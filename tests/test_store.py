@@ -81,55 +81,54 @@ def _meta(epochs=1):
     return {"settings": {"epochs": epochs}, "version": 1}
 
 
-def _hash(part, epochs=1, seed=0, data=None, chapter="01_x"):
-    return part_hash(chapter, part, 1, seed, {"epochs": epochs}, data)
+def _hash(part, epochs=1, data=None, chapter="01_x"):
+    return part_hash(chapter, part, 1, {"epochs": epochs}, data)
 
 
 def test_store_saves_loads_and_tells_stale_files(tmp_path):
     st = Store(tmp_path)
-    path = st.save("01_x", "quick", "part-a", 0, {"x": torch.arange(100.0)}, _meta())
+    path = st.save("01_x", "quick", "part-a", {"x": torch.arange(100.0)}, _meta())
     npz = path.with_suffix(".npz")
     assert path == tmp_path / "quick" / "01_x" / "parts" / "part-a.s0.json" and npz.exists()
-    got = st.load("01_x", "quick", "part-a", 0, _hash("part-a"))
+    got = st.load("01_x", "quick", "part-a", _hash("part-a"))
     np.testing.assert_array_equal(got.result["x"], np.arange(100.0, dtype=np.float32))
     assert got.meta["part"] == "part-a" and got.meta["profile"] == "quick" and "result" not in got.meta
     assert got.meta["format"] == 2 and got.meta["content_hash"].startswith("sha256:")
-    assert st.load("01_x", "quick", "part-a", 0, _hash("part-a", 2)) is None  # other settings: never taken
+    assert st.load("01_x", "quick", "part-a", _hash("part-a", 2)) is None  # other settings: never taken
     assert f"settings hash {_hash('part-a')}" in st.stale[path]
-    assert st.load("01_x", "quick", "part-a", 1, _hash("part-a")) is None  # another seed is another file
-    st.save("01_x", "quick", "part-a", 0, {"x": 1}, _meta(2))  # replaced; the npz goes
-    assert not npz.exists() and st.load("01_x", "quick", "part-a", 0, _hash("part-a", 2)).result == {"x": 1}
+    st.save("01_x", "quick", "part-a", {"x": 1}, _meta(2))  # replaced; the npz goes
+    assert not npz.exists() and st.load("01_x", "quick", "part-a", _hash("part-a", 2)).result == {"x": 1}
 
 
 def test_protected_store_is_not_overwritten_without_force(tmp_path):
     st = Store(tmp_path, protected=True)
-    st.save("01_x", "standard", "p", 0, {"v": 1}, _meta())
+    st.save("01_x", "standard", "p", {"v": 1}, _meta())
     with pytest.raises(FileExistsError, match=r"p\.s0\.json is committed evidence; pass --force"):
-        st.save("01_x", "standard", "p", 0, {"v": 2}, _meta(2))
-    st.save("01_x", "standard", "p", 0, {"v": 2}, _meta(2), force=True)
-    assert st.load("01_x", "standard", "p", 0, _hash("p", 2)).result == {"v": 2}
+        st.save("01_x", "standard", "p", {"v": 2}, _meta(2))
+    st.save("01_x", "standard", "p", {"v": 2}, _meta(2), force=True)
+    assert st.load("01_x", "standard", "p", _hash("p", 2)).result == {"v": 2}
 
 
 def test_bad_files_and_names_are_named(tmp_path):
     st = Store(tmp_path)
     with pytest.raises(ValueError, match="part name 'Bad Name'"):
-        st.path("01_x", "quick", "Bad Name", 0)
-    path = st.save("01_x", "quick", "p", 0, {"x": np.zeros(100)}, _meta())
+        st.path("01_x", "quick", "Bad Name")
+    path = st.save("01_x", "quick", "p", {"x": np.zeros(100)}, _meta())
     npz = path.with_suffix(".npz")
     npz.write_bytes(npz.read_bytes()[:50])  # truncated
     with pytest.raises(IntegrityError, match=rf"p\.s0\.json: its arrays .*{npz.name} cannot be read.*truncated"):
-        st.load("01_x", "quick", "p", 0, _hash("p"))
+        st.load("01_x", "quick", "p", _hash("p"))
     npz.unlink()
     with pytest.raises(ValueError, match=rf"refers to arrays in .*{npz.name}, which is missing"):
-        st.load("01_x", "quick", "p", 0, _hash("p"))
+        st.load("01_x", "quick", "p", _hash("p"))
     path.write_text("{not json")
     with pytest.raises(ValueError, match=r"p\.s0\.json cannot be read"):
-        st.load("01_x", "quick", "p", 0, _hash("p"))
-    moved = st.save("01_x", "quick", "q", 0, {}, _meta())
+        st.load("01_x", "quick", "p", _hash("p"))
+    moved = st.save("01_x", "quick", "q", {}, _meta())
     (tmp_path / "standard" / "01_x" / "parts").mkdir(parents=True)
     moved.rename(tmp_path / "standard" / "01_x" / "parts" / moved.name)  # a quick part in standard's folder
     with pytest.raises(ValueError, match="says profile 'quick'.*folder of 'standard'"):
-        st.load("01_x", "standard", "q", 0, _hash("q"))
+        st.load("01_x", "standard", "q", _hash("q"))
 
 
 def test_differences_are_exact_and_named():

@@ -31,7 +31,7 @@ _SAVER = textwrap.dedent("""
     print("ready", flush=True)
     sys.stdin.readline()
     for i in range(200):
-        st.save("01_x", "quick", "p", 0, {"k": k, "i": i, "x": np.full(300, float(k))},
+        st.save("01_x", "quick", "p", {"k": k, "i": i, "x": np.full(300, float(k))},
                 {"settings": {"n": 1}, "version": 1})
 """)
 
@@ -46,12 +46,12 @@ def test_two_processes_saving_one_part_200_times_never_expose_a_partial_file(tmp
         p.stdin.write("go\n")
         p.stdin.flush()
     st = Store(tmp_path)
-    path = st.path("01_x", "quick", "p", 0)
-    digest = partfile.part_hash("01_x", "p", 1, 0, {"n": 1})
+    path = st.path("01_x", "quick", "p")
+    digest = partfile.part_hash("01_x", "p", 1, {"n": 1})
     reads = 0
     while any(p.poll() is None for p in procs):
         if path.exists():
-            got = st.load("01_x", "quick", "p", 0, digest)  # raises on a partial or mixed pair
+            got = st.load("01_x", "quick", "p", digest)  # raises on a partial or mixed pair
             assert np.all(got.result["x"] == got.result["k"])
             reads += 1
         time.sleep(0.002)
@@ -69,11 +69,11 @@ def _hold(path: Path, **holder):
 
 def test_a_lock_whose_pid_belongs_to_another_process_now_is_taken_over(tmp_path):
     st = Store(tmp_path)
-    lock = st.path("01_x", "quick", "p", 0).with_suffix(".lock")
+    lock = st.path("01_x", "quick", "p").with_suffix(".lock")
     _hold(lock, started=locks._proc_start(os.getpid()))  # this very process: alive, held
-    assert isinstance(st.lock("01_x", "quick", "p", 0), str)
+    assert isinstance(st.lock("01_x", "quick", "p"), str)
     _hold(lock, started="another-boot:12345")  # the same pid, but another process started it
-    took = st.lock("01_x", "quick", "p", 0)
+    took = st.lock("01_x", "quick", "p")
     assert isinstance(took, locks.PartLock) and json.loads(lock.read_text())["started"] == locks._proc_start(
         os.getpid())
     took.release()
@@ -106,7 +106,7 @@ def _toy(fail: str = "") -> types.ModuleType:
 def test_a_foreign_lock_is_waited_on_for_a_bounded_time_and_named(tmp_path, monkeypatch):
     CALLS.clear()
     m = _toy()
-    lock = Store(tmp_path).path(m.STEM, "quick", "beta", 0).with_suffix(".lock")
+    lock = Store(tmp_path).path(m.STEM, "quick", "beta").with_suffix(".lock")
     _hold(lock, host="another-host", pid=4242)
     monkeypatch.setenv("HELPERS_LOCK_WAIT_S", "0.3")
     t0 = time.monotonic()
@@ -114,7 +114,7 @@ def test_a_foreign_lock_is_waited_on_for_a_bounded_time_and_named(tmp_path, monk
                                            r"beta\.s0\.lock.* for more than 0\.3 s"):
         runner.compute(m, "quick", store=tmp_path, progress=None)
     assert time.monotonic() - t0 < 5 and CALLS == ["alpha", "gamma"]  # the others were computed and stored
-    assert Store(tmp_path).path(m.STEM, "quick", "gamma", 0).exists()
+    assert Store(tmp_path).path(m.STEM, "quick", "gamma").exists()
 
 
 _HOLDER = textwrap.dedent("""
@@ -122,7 +122,7 @@ _HOLDER = textwrap.dedent("""
     from helpers.locks import release_on_sigterm
     from helpers.store import Store
     release_on_sigterm()
-    lock = Store(sys.argv[1]).lock("01_x", "quick", "p", 0)
+    lock = Store(sys.argv[1]).lock("01_x", "quick", "p")
     print("locked", flush=True)
     try:
         time.sleep(60)
@@ -135,7 +135,7 @@ def test_sigterm_releases_the_lock(tmp_path):
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     p = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
     assert p.stdout.readline().strip() == "locked"
-    lock = Store(tmp_path).path("01_x", "quick", "p", 0).with_suffix(".lock")
+    lock = Store(tmp_path).path("01_x", "quick", "p").with_suffix(".lock")
     assert lock.exists()
     p.send_signal(signal.SIGTERM)  # what `timeout` sends
     assert p.wait(10) == 128 + signal.SIGTERM and not lock.exists()
@@ -174,10 +174,10 @@ class _FakeRay(types.ModuleType):
             def options(self, **kw):
                 return self
 
-            def remote(self, module_name, profile, settings, part, seed, *rest):
+            def remote(self, module_name, profile, settings, part, *rest):
                 fake.locks_seen[part] = sorted(p.name for p in Path(rest[2]).parent.glob("*.lock"))
                 try:
-                    return _Ref("ok", fn(module_name, profile, settings, part, seed, *rest))
+                    return _Ref("ok", fn(module_name, profile, settings, part, *rest))
                 except Exception as err:
                     return _Ref("err", err)
         return Task()
@@ -208,14 +208,14 @@ def test_ray_tasks_take_the_part_lock_and_failures_name_the_part(fake_ray, tmp_p
         runner.compute(m, "quick", store=tmp_path, cluster="ray", progress=None)
     assert seen["alpha"] == ["alpha.s0.lock", "beta.s0.lock", "gamma.s0.lock"]  # held while the tasks run
     st = Store(tmp_path)
-    assert st.path(m.STEM, "quick", "alpha", 0).exists() and st.path(m.STEM, "quick", "gamma", 0).exists()
-    assert not st.path(m.STEM, "quick", "beta", 0).exists() and not list(tmp_path.rglob("*.lock"))
+    assert st.path(m.STEM, "quick", "alpha").exists() and st.path(m.STEM, "quick", "gamma").exists()
+    assert not st.path(m.STEM, "quick", "beta").exists() and not list(tmp_path.rglob("*.lock"))
 
 
 def test_a_part_a_local_run_holds_is_not_submitted_to_ray(fake_ray, tmp_path, monkeypatch):
     m, _ = fake_ray
     m.PARTS = _toy().PARTS
-    lock = Store(tmp_path).path(m.STEM, "quick", "gamma", 0).with_suffix(".lock")
+    lock = Store(tmp_path).path(m.STEM, "quick", "gamma").with_suffix(".lock")
     _hold(lock, host="another-host", pid=1)
     monkeypatch.setenv("HELPERS_LOCK_WAIT_S", "0.2")
     with pytest.raises(RuntimeError, match="part 'gamma' of 09_toy is held by pid 1 on another-host"):

@@ -58,7 +58,7 @@ def _record(path: Path) -> dict:
 # --------------------------------------------------------------------------- item 1: content integrity
 def test_an_edited_number_is_an_error_naming_the_part_and_the_entry(toy, tmp_path):
     run = runner.compute(toy, "quick", store=tmp_path, progress=None)
-    path = run.parts[0].store.path(toy.STEM, "quick", "alpha", 0)
+    path = run.parts[0].store.path(toy.STEM, "quick", "alpha")
     doc = _record(path)
     doc["result"]["acc"] = 99.0  # a hand edit of one number, content hash kept
     path.write_text(partfile.dumps(doc))
@@ -73,7 +73,7 @@ def test_an_edited_array_or_another_runs_npz_is_detected(toy, tmp_path):
     runner.compute(toy, "quick", store=tmp_path, progress=None)
     runner.compute(toy, "standard", store=tmp_path, progress=None)
     st = Store(tmp_path)
-    quick, standard = (st.path(toy.STEM, p, "alpha", 0) for p in ("quick", "standard"))
+    quick, standard = (st.path(toy.STEM, p, "alpha") for p in ("quick", "standard"))
     with np.load(quick.with_suffix(".npz")) as z:
         arrays = dict(z)
     arrays["a0"] = arrays["a0"].copy()
@@ -90,18 +90,18 @@ def test_edited_settings_with_resealed_content_fail_the_settings_hash(toy, tmp_p
     """Settings edited inside a part while its settings_hash is kept (even with its content hashes recomputed) are
     caught by the settings hash recomputed from the stored settings."""
     runner.compute(toy, "quick", store=tmp_path, progress=None)
-    path = Store(tmp_path).path(toy.STEM, "quick", "alpha", 0)
+    path = Store(tmp_path).path(toy.STEM, "quick", "alpha")
     doc = _record(path)
     doc["settings"]["a"] = 2
     path.write_text(partfile.dumps(seal(doc)))
-    with pytest.raises(IntegrityError, match=r"alpha\.s0\.json: its settings, version, seed and data give the "
+    with pytest.raises(IntegrityError, match=r"alpha\.s0\.json: its settings, version and data give the "
                                              r"settings hash sha256:\w+, but it records"):
         runner.compute(toy, "quick", store=tmp_path, progress=None)
 
 
 def test_an_old_format_record_names_the_migration(toy, tmp_path):
     runner.compute(toy, "quick", store=tmp_path, progress=None)
-    path = Store(tmp_path).path(toy.STEM, "quick", "alpha", 0)
+    path = Store(tmp_path).path(toy.STEM, "quick", "alpha")
     doc = _record(path)
     for k in ("format", "content", "content_hash"):
         doc.pop(k)
@@ -115,7 +115,7 @@ def test_verify_checks_every_record_and_names_the_bad_one(toy, tmp_path):
 
     runner.compute(toy, "quick", store=tmp_path, progress=None)
     assert main(["verify", "--store", str(tmp_path)]) == 0
-    path = Store(tmp_path).path(toy.STEM, "quick", "beta", 0)
+    path = Store(tmp_path).path(toy.STEM, "quick", "beta")
     path.write_text(path.read_text().replace('"name": "beta"', '"name": "BETA"'))
     n, problems = Store(tmp_path).verify()
     assert n == 2 and len(problems) == 1 and "beta.s0.json" in problems[0] and "result['name']" in problems[0]
@@ -147,9 +147,9 @@ def test_the_data_a_part_reads_enter_its_hash(tmp_path, need_data):
     need_data("mnist")
     m = _toy(reads="mnist")
     p = m.PARTS(m.SETTINGS["quick"])[0]
-    _, meta = run_part(m.STEM, "quick", p, m.SETTINGS["quick"], 0, "cpu")
+    _, meta = run_part(m.STEM, "quick", p, m.SETTINGS["quick"], "cpu")
     assert meta["data"] == {"mnist": data.identity("mnist")} and "md5 9fb629c4" in meta["data"]["mnist"]
-    digest = p.digest(m.STEM, m.SETTINGS["quick"], 0)
+    digest = p.digest(m.STEM, m.SETTINGS["quick"])
     assert meta["settings_hash"] == digest.with_data(meta["data"]) != digest  # data in the hash
     full = {"cifar10": data._identity("cifar10", True)}
     subset = {"cifar10": data._identity("cifar10", False)}
@@ -164,20 +164,20 @@ def test_a_part_computed_on_the_cifar_subset_is_not_taken_for_the_full_set(tmp_p
     p = m.PARTS(m.SETTINGS["quick"])[0]
     s = p.settings_of(m.SETTINGS["quick"])
     subset = {"cifar10": data._identity("cifar10", False)}
-    st.save(m.STEM, "quick", "alpha", 0, {"acc": 1.0}, {"settings": s, "version": 1, "data": subset})
-    digest = p.digest(m.STEM, m.SETTINGS["quick"], 0)
+    st.save(m.STEM, "quick", "alpha", {"acc": 1.0}, {"settings": s, "version": 1, "data": subset})
+    digest = p.digest(m.STEM, m.SETTINGS["quick"])
     for root, sub in (("sub", "cifar-10-subset/cifar-10-batches-py"), ("full", "cifar-10-batches-py")):
         folder = tmp_path / root / sub
         folder.mkdir(parents=True)
         for f in ("data_batch_1", "test_batch"):
             (folder / f).write_bytes(b"")
     monkeypatch.setenv("HELPERS_DATA", str(tmp_path / "sub"))
-    assert st.load(m.STEM, "quick", "alpha", 0, digest).result == {"acc": 1.0}
+    assert st.load(m.STEM, "quick", "alpha", digest).result == {"acc": 1.0}
     monkeypatch.setenv("HELPERS_DATA", str(tmp_path / "full"))
-    assert st.load(m.STEM, "quick", "alpha", 0, digest) is None
+    assert st.load(m.STEM, "quick", "alpha", digest) is None
     assert "computed on cifar10 subset 8068/1017" in next(iter(st.stale.values()))
     monkeypatch.setenv("HELPERS_DATA", str(tmp_path / "none"))  # no CIFAR-10 here: the stored part stands
-    assert st.load(m.STEM, "quick", "alpha", 0, digest) is not None
+    assert st.load(m.STEM, "quick", "alpha", digest) is not None
 
 
 def test_empty_helpers_data_is_an_error_not_a_download(monkeypatch):
@@ -280,7 +280,7 @@ def test_a_skipped_part_stores_nothing_and_the_next_run_computes_it(tmp_path):
     lines = []
     run = runner.compute(m, "quick", store=tmp_path, progress=lines.append)
     st = Store(tmp_path)
-    assert st.path(m.STEM, "quick", "alpha", 0).exists() and not st.path(m.STEM, "quick", "beta", 0).exists()
+    assert st.path(m.STEM, "quick", "alpha").exists() and not st.path(m.STEM, "quick", "beta").exists()
     assert run.parts[1].stored.skipped and run.parts[1].store is None
     assert any("beta: skipped: the beta resource is not here; nothing stored" in x for x in lines)
     ev = runner.evidence(m, "quick", store=tmp_path, progress=None)
@@ -289,7 +289,7 @@ def test_a_skipped_part_stores_nothing_and_the_next_run_computes_it(tmp_path):
     m2 = _toy()  # the resource is here now
     assert runner.compute(m2, "quick", store=tmp_path, progress=None).computed == ["beta"] and CALLS == ["beta"]
     with pytest.raises(ValueError, match="a skip is not a result"):
-        st.save(m.STEM, "quick", "beta", 0, {"skipped": "x"}, {"settings": {}, "version": 1})
+        st.save(m.STEM, "quick", "beta", {"skipped": "x"}, {"settings": {}, "version": 1})
 
 
 def test_a_skip_never_hides_a_committed_result(checkout, tmp_path):
@@ -300,10 +300,10 @@ def test_a_skip_never_hides_a_committed_result(checkout, tmp_path):
     # a record of a skip (kept from the old format) in the local store does not hide it either
     p = m.PARTS(m.SETTINGS["quick"])[1]
     local = Store(tmp_path / "local")
-    path = local.path(m.STEM, "quick", "beta", 0)
+    path = local.path(m.STEM, "quick", "beta")
     path.parent.mkdir(parents=True, exist_ok=True)
     s = p.settings_of(m.SETTINGS["quick"])
-    doc = {"settings": s, "version": 1, "settings_hash": part_hash(m.STEM, "beta", 1, 0, s), "chapter": m.STEM,
+    doc = {"settings": s, "version": 1, "settings_hash": part_hash(m.STEM, "beta", 1, s), "chapter": m.STEM,
            "part": "beta", "profile": "quick", "seed": 0, "format": 2, "arrays": {}, "result": {"skipped": "old"}}
     path.write_text(partfile.dumps(seal(doc)))
     ev = runner.evidence(m, "quick", store=local, progress=None)
@@ -350,7 +350,7 @@ def test_a_store_object_on_results_is_protected_whatever_it_is_told(checkout, to
     st = Store(checkout / "book" / ".." / "results", protected=False)
     assert st.protected
     with pytest.raises(FileExistsError, match="pass --force"):
-        st.save(toy.STEM, "quick", "alpha", 0, {"acc": 0.0}, {"settings": {"a": 1}, "version": 1})
+        st.save(toy.STEM, "quick", "alpha", {"acc": 0.0}, {"settings": {"a": 1}, "version": 1})
 
 
 def test_an_optional_part_that_skips_does_not_keep_best_from_its_profile(tmp_path):

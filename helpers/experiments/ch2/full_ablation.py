@@ -32,7 +32,7 @@ def _study(name: str) -> bool:
 def _own(ev: Evidence, keep: Callable[[str], bool]) -> Evidence:
     """``ev``'s own parts whose names ``keep`` accepts, as an ``Evidence`` of its profile."""
     names = [n for n in ev.results if keep(n)]
-    return Evidence(ev.chapter, ev.profile, ev.seed, ev.profile, "", {n: ev.results[n] for n in names},
+    return Evidence(ev.chapter, ev.profile, ev.profile, "", {n: ev.results[n] for n in names},
                     {n: ev.meta[n] for n in names if n in ev.meta}, {n: ev.where[n] for n in names if n in ev.where},
                     settings=ev.settings)
 
@@ -42,10 +42,10 @@ def _full(ev: Evidence, store, keep: Callable[[str], bool], note: str) -> Eviden
     their own ``Evidence``; None unless every one of them is stored."""
     module = registry.chapter_module("2")
     parts = [p for p in lookup.chapter_parts(module, SETTINGS[FULL_STUDY]) if keep(p.name)]
-    found = lookup.find_stored(module, FULL_STUDY, ev.seed, parts, lookup.stores(store))
+    found = lookup.find_stored(module, FULL_STUDY, parts, lookup.stores(store))
     if not found or any(f.stored is None or f.store is None for f in found):
         return None
-    out = Evidence(ev.chapter, FULL_STUDY, ev.seed, FULL_STUDY, note, settings=SETTINGS[FULL_STUDY])
+    out = Evidence(ev.chapter, FULL_STUDY, FULL_STUDY, note, settings=SETTINGS[FULL_STUDY])
     for f in found:
         assert f.stored is not None and f.store is not None
         out.results[f.part.name], out.meta[f.part.name] = f.stored.result, f.stored.meta
