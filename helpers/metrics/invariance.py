@@ -113,8 +113,7 @@ def logit_invariance(model: Model, x: Tensor, group: CyclicGroup) -> float:
     return float(invariance_penalty(orbit_logits(model, x, group).double(), "l2"))
 
 
-def saliency_map(model: nn.Module, x: Tensor, target: Tensor, n_steps: int = 32,
-                 internal_batch_size: int | None = 4096) -> Tensor:
+def saliency_map(model: nn.Module, x: Tensor, target: Tensor, n_steps: int = 32) -> Tensor:
     """The saliency map m_f of ch1 (Sec. 4.1): |integrated gradients|, top-10 % kept, Gaussian-smoothed.
 
     Integrated gradients (captum) of the ``target`` logit from an all-zeros baseline (the paper names
@@ -133,7 +132,7 @@ def saliency_map(model: nn.Module, x: Tensor, target: Tensor, n_steps: int = 32,
     from captum.attr import IntegratedGradients
     ig = IntegratedGradients(model)
     attr = ig.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps,
-                        internal_batch_size=internal_batch_size)  # (N, ..., H, W)
+                        internal_batch_size=4096)  # (N, ..., H, W)
     return saliency_postprocess(attr)
 
 

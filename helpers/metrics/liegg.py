@@ -140,7 +140,7 @@ def image_gradient(images: Tensor, background: float | None = 0.0) -> Tensor:
 
 
 def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool = False,
-                              chunk_size: int = 4096, background: float | None = 0.0) -> Tensor:
+                              background: float | None = 0.0) -> Tensor:
     """Network polarization matrix for a group acting on the image plane (eq. 3).
 
     Row ``b``, column ``2k + j`` is ``sum_{p,c} dF/df_c(x_p) * d f_c(x_p)/dx^k * x_p^j`` with
@@ -152,7 +152,6 @@ def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool =
             its outputs.
         images: ``(B, H, W)`` or ``(B, C, H, W)``.
         normalize: L2-normalise each sample's outputs (logits) before summing (Appendix A.3.2).
-        chunk_size: samples per backward pass.
         background: the images' value outside their frame (what the group action fills in), or ``None``
             for one-sided differences at the frame (``image_gradient``).
     Returns:
@@ -165,7 +164,7 @@ def polarization_matrix_image(model: Model, images: Tensor, *, normalize: bool =
         raise ValueError(f"images must be at least 3x3 pixels, got {H}x{W}")
     check_batch("images", images)
     dI = image_gradient(images.detach(), background)  # (B, [C,] H, W, 2), d/d(scaled coordinate)
-    dF = _input_gradients(model, images, normalize, chunk_size)  # (B, [C,] H, W)
+    dF = _input_gradients(model, images, normalize, 4096)  # (B, [C,] H, W), 4096 samples per backward pass
     xy = image_coordinates(H, W, images.dtype, images.device)  # (H, W, 2)
     E = torch.einsum("b...hw,b...hwk,hwj->bkj", dF, dI, xy)  # (B, 2, 2), summed over the channels if any
     return E.reshape(len(images), 4)  # (B, 4)

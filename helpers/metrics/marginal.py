@@ -66,15 +66,14 @@ def orbit_log_likelihood(model: Model, x: Tensor, y: Tensor, etas: Sequence[floa
     return out
 
 
-def preferred_rotation(model: Model, x: Tensor, y: Tensor, etas: Sequence[float], points: int = 16,
-                       batch_size: int = 1000) -> dict:
+def preferred_rotation(model: Model, x: Tensor, y: Tensor, etas: Sequence[float], points: int = 16) -> dict:
     """The grid ``eta`` with the highest ``orbit_log_likelihood`` (the first, if several tie).
 
     Returns:
         ``{"etas": (K,) radians, "log_lik": (K,), "eta": radians, "gain": L(eta) - L(0) (0 if 0 is not in
         etas)}``.
     """
-    ll = orbit_log_likelihood(model, x, y, etas, points, batch_size)  # (K,)
+    ll = orbit_log_likelihood(model, x, y, etas, points)  # (K,)
     k = int(torch.argmax(ll))
     etas = [float(e) for e in etas]
     gain = float(ll[k] - ll[etas.index(0.0)]) if 0.0 in etas else 0.0

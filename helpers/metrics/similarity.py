@@ -106,14 +106,12 @@ def similarity_matrix(a: Tensor, b: Tensor, kind: str = "correlation", eps: floa
     return torch.where(both, torch.ones_like(s), s)
 
 
-def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entries: float = 2e7,
-                    matching: str = "shared") -> tuple[float, float]:
-    """Invariance (eq. 4) and equivariance (eq. 7) of one layer for one transformation, averaged.
+def in_equivariance(ft: Tensor, tf: Tensor, max_entries: float = 2e7, matching: str = "shared") -> tuple[float, float]:
+    """Invariance (eq. 4) and equivariance (eq. 7) of one layer for one transformation, averaged (S: correlation).
 
     Args:
         ft: ``f(T_g X)``, either maps ``(B, C, H, W)`` or pooled vectors ``(B, C)``.
         tf: ``T_g f(X)`` of the same shape (for vectors: ``f(X)``).
-        kind: ``"correlation"`` or ``"cosine"``.
         max_entries: samples are processed in chunks whose ``(chunk, C, C)`` matrix has at most this many entries.
         matching: ``"shared"`` (eq. 7 over the set X, the default): the best c' of the image-averaged
             similarity; ``"sample"``: the best channel c' per image, a second reading (module docstring).
@@ -123,7 +121,7 @@ def in_equivariance(ft: Tensor, tf: Tensor, kind: str = "correlation", max_entri
     """
     if matching not in ("sample", "shared"):
         raise ValueError(f"unknown matching {matching!r}; valid: ['sample', 'shared']")
-    inv, eqv, shared = in_equivariance_readings(ft, tf, kind, max_entries)
+    inv, eqv, shared = in_equivariance_readings(ft, tf, "correlation", max_entries)
     return inv, (eqv if matching == "sample" else shared)
 
 
