@@ -54,7 +54,6 @@ CIFAR_FULL_SIZES = (50_000, 10_000)
 class DataSource:
     """Where a dataset was found. ``complete`` is False for a subset (the staged CIFAR-10 one)."""
 
-    name: str
     path: Path
     complete: bool
 
@@ -149,11 +148,11 @@ def _where(name: str, root: Path) -> DataSource | None:
     if name in _IDX_FOLDER:
         folder = root / _IDX_FOLDER[name]
         ok = _idx_files(folder, True) and _idx_files(folder, False)
-        return DataSource(name, folder, True) if ok else None
+        return DataSource(folder, True) if ok else None
     for sub in _CIFAR_FOLDERS:
         folder = root / sub
         if (folder / "test_batch").exists() and (folder / "data_batch_1").exists():
-            return DataSource(name, folder, complete="subset" not in sub)
+            return DataSource(folder, complete="subset" not in sub)
     return None
 
 
