@@ -26,6 +26,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .records import results_root
+from .registry import CHAPTERS, repo_root
+
 __all__ = ["ChapterVerdicts", "PAGE_RECORDS_ENV", "chapter_verdicts", "page_record", "claims_anchor", "setup"]
 
 #: The records the pages of this build wrote (``.../<chapter stem>/results.json``, separated by ``os.pathsep``).
@@ -59,10 +62,6 @@ class ChapterVerdicts:
             return "no reproductions"
         rest = [f"{self.counts[v]} {v}" for v in VERDICTS if v != "reproduced" and self.counts.get(v)]
         return f"{self.counts.get('reproduced', 0)} of {total} reproduced" + ("; " + ", ".join(rest) if rest else "")
-
-
-def _root(root) -> Path:
-    return Path(root) if root is not None else Path(__file__).resolve().parent.parent
 
 
 def _cells(nb_path: Path) -> list[dict]:
@@ -120,7 +119,7 @@ def page_record(stem: str, root=None, built=None) -> tuple[dict | None, str, Pat
         mine = [Path(p) for p in built if Path(p).parent.name == stem and Path(p).exists()]
         return (json.loads(mine[0].read_text()), "this build", mine[0]) if mine else (None, "", None)
     for profile in BEST_ORDER:
-        path = _root(root) / "results" / profile / stem / "results.json"
+        path = results_root(root) / profile / stem / "results.json"
         if path.exists():
             rec = json.loads(path.read_text())
             if rec.get("profile") != profile:
@@ -132,9 +131,7 @@ def page_record(stem: str, root=None, built=None) -> tuple[dict | None, str, Pat
 def chapter_verdicts(root=None, built=None) -> list[ChapterVerdicts]:
     """One ``ChapterVerdicts`` per chapter whose notebook exists, in the book's order (``built``: see
     ``page_record``)."""
-    from .registry import CHAPTERS
-
-    root = _root(root)
+    root = Path(root) if root is not None else repo_root()
     rows = []
     for ch in CHAPTERS:
         nb = root / ch.notebook
@@ -204,7 +201,7 @@ def setup(app):
 
         def run(self):
             rows = chapter_verdicts()
-            root = _root(None)
+            root = repo_root()
             for ch in rows:   # the intro is read again whenever a notebook or a record it used changes
                 self.env.note_dependency(str(root / "book" / f"{ch.stem}.ipynb"))
                 if ch.record is not None:

@@ -20,15 +20,13 @@ import sys
 import tomllib
 from pathlib import Path
 
+from .registry import repo_root
+
 __all__ = ["repository_url", "setup_cell", "setup_cells", "stale_setup_cells", "write_setup_cells", "CLONE_DIR"]
 
 #: Where the setup cell clones the repository on Colab.
 CLONE_DIR = "/content/learned-symmetry"
 _URL = re.compile(r"^(https?|ssh|git|file)://[^\s\"'\\]+$")
-
-
-def _root(root: str | Path | None) -> Path:
-    return Path(root) if root is not None else Path(__file__).resolve().parent.parent
 
 
 def repository_url(root: str | Path | None = None) -> str:
@@ -38,7 +36,7 @@ def repository_url(root: str | Path | None = None) -> str:
         ValueError: no such entry, or a value that is not a ``https://``, ``ssh://``, ``git://`` or ``file://``
             URL (or holds a quote or a space), naming the file and the value.
     """
-    path = _root(root) / "pyproject.toml"
+    path = Path(root or repo_root()) / "pyproject.toml"
     urls = tomllib.loads(path.read_text()).get("project", {}).get("urls", {})
     url = urls.get("Repository")
     if not isinstance(url, str) or not _URL.match(url):
@@ -98,7 +96,8 @@ def _first_code(nb: dict) -> dict:
 
 def setup_cells(root: str | Path | None = None) -> dict[Path, str]:
     """Each chapter notebook's first code cell (its setup cell), by notebook path."""
-    return {p: "".join(_first_code(json.loads(p.read_text()))["source"]) for p in sorted((_root(root) / "book").glob("*.ipynb"))}
+    return {p: "".join(_first_code(json.loads(p.read_text()))["source"])
+            for p in sorted(Path(root or repo_root()).glob("book/*.ipynb"))}
 
 
 def stale_setup_cells(root: str | Path | None = None) -> list[Path]:
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "Copy pyproject.toml's [project.urls] Repository into every chapter notebook's setup cell."))
     ap.add_argument("--check", action="store_true", help="only report the notebooks that differ (exit 1 if any)")
     args = ap.parse_args(argv)
-    root = _root(None)
+    root = repo_root()
     url = repository_url(root)
     if args.check:
         stale = stale_setup_cells(root)
