@@ -38,7 +38,7 @@ from torch.func import vmap
 from ...groups import affine_matrices
 from . import fast_step
 from .variational import ClassGaussian
-from .warps import blur_is_identity, transform_weights, warp_inputs
+from .warps import blur_is_identity, filter_gain, transform_weights, warp_inputs
 
 __all__ = ["INVARIANCES", "invariance_mask", "uniform_eps", "linspace_eps", "transformation_matrices", "InvariantNet"]
 
@@ -144,17 +144,20 @@ class InvariantNet(nn.Module):
         feature_scale: c in the hidden features ``c * phi(W1 x + b)``; 1 (the paper's plain
             ``phi``) by default; ``sqrt(2 / D)`` would be the kernel normalisation of random features.
         init_std: the initial Cholesky factor ``L = init_std * I`` of the posterior (paper: 1).
+        renormalise: ``(M,)`` 1 for the members whose warped RFF rows keep their norm (``warps.filter_gain``: the
+            base-kernel confound's control, issue 39), 0 elsewhere; None (the paper) for none. RFF images only.
     """
 
     learn: Tensor  # (M, 6) buffer
     bayes: Tensor  # (M,) buffer
     W1: Tensor  # (1, D, P) buffer (rff) or (M, D, P) parameter (relu)
     b1: Tensor  # (1, D) buffer or (M, D) parameter
+    renorm: Tensor | None  # (M,) buffer, or None
 
     def __init__(self, kind: str, image_shape: tuple[int, ...], hidden: int, classes: int,
                  eta_init: Tensor, learn: Tensor, bayes: Tensor, sigma: float = 0.3,
                  alpha: float = 1.0, blur_sigma: float = 0.1, seed: int = 0, feature_scale: float = 1.0,
-                 init_std: float = 1.0):
+                 init_std: float = 1.0, renormalise: Tensor | None = None):
         super().__init__()
         if kind not in ("rff", "relu"):
             raise ValueError(f"kind must be 'rff' or 'relu', got {kind!r}")
@@ -180,6 +183,13 @@ class InvariantNet(nn.Module):
             self.W1 = nn.Parameter((2 * torch.rand(M, hidden, P, generator=gen) - 1) * bound)  # (M, D, P)
             self.b1 = nn.Parameter(torch.zeros(M, hidden))  # (M, D)
         self.posterior = ClassGaussian(M, classes, hidden + 1, alpha, init_std)
+        if renormalise is not None:
+            renormalise = torch.as_tensor(renormalise, dtype=torch.float32).clone()
+            if kind != "rff" or len(image_shape) != 3 or renormalise.shape != (M,):
+                raise ValueError(f"renormalise needs an RFF net on images and shape (M={M},); got kind {kind!r}, "
+                                 f"image_shape {image_shape}, shape {tuple(renormalise.shape)}")
+        # not persistent: the state of every other sweep (and its checkpoints) is unchanged
+        self.register_buffer("renorm", renormalise, persistent=False)  # (M,) or None
 
     @property
     def members(self) -> int:
@@ -202,6 +212,18 @@ class InvariantNet(nn.Module):
             return torch.einsum("msji,mdj->msdi", matrices[..., :2, :2], W1)  # (M, S, D, 2)
         w = self.W1.reshape(self.W1.shape[0], D, *self.image_shape)  # (M or 1, D, C, H, W)
         return transform_weights(w, matrices, self.blur_sigma).flatten(3)  # (M, S, D, P)
+
+    def filter_gains(self, matrices: Tensor) -> Tensor | None:
+        """``(M, S, D)``: ``warps.filter_gain`` for the members that ``renormalise``, 1 for the others; None without
+        ``renormalise``."""
+        if self.renorm is None:
+            return None
+        gain = matrices.new_ones(*matrices.shape[:2], self.hidden)  # (M, S, D)
+        idx = self.renorm.nonzero().flatten()
+        if len(idx):
+            w = self.W1.reshape(1, self.hidden, *self.image_shape)  # (1, D, C, H, W)
+            gain[idx] = filter_gain(w, matrices[idx], self.blur_sigma)
+        return gain
 
     def features(self, x: Tensor, matrices: Tensor | None) -> Tensor:
         """Hidden features ``c * phi((W1 o T) x + b)`` (``c = feature_scale``), for images computed as
@@ -226,6 +248,8 @@ class InvariantNet(nn.Module):
                 pre = (xw.reshape(M * S * B, -1) @ self.W1[0].T).reshape(M, S, B, self.hidden)  # (M, S, B, D)
             else:
                 pre = torch.bmm(xw, self.W1.transpose(1, 2)).reshape(M, S, B, self.hidden)  # (M, S, B, D)
+            gain = self.filter_gains(matrices)
+            pre = pre if gain is None else pre * gain.unsqueeze(2)  # (M, S, B, D)
         pre = pre + self.b1.unsqueeze(1).unsqueeze(1)  # (M, S, B, D)
         act = torch.cos(pre) if self.kind == "rff" else F.relu(pre)  # (M, S, B, D)
         return self.feature_scale * act  # (M, S, B, D)
@@ -257,7 +281,13 @@ class InvariantNet(nn.Module):
         scale = self.bayes if sample_weights else torch.zeros_like(self.bayes)  # (M,)
         W2 = self.posterior.sample(scale, generator, common, fast=fast)  # (M, K, D+1)
         if fast:
-            pre = fast_step.warped_linear(x, T, self.W1, self.b1, self._runs())  # (M, S*B, D)
+            gain = self.filter_gains(T)  # (M, S, D) or None
+            if gain is None:
+                pre = fast_step.warped_linear(x, T, self.W1, self.b1, self._runs())  # (M, S*B, D)
+            else:  # W1 A_T^T x scaled per row, then the phases
+                M, S, B = T.shape[0], T.shape[1], len(x)
+                pre = fast_step.warped_linear(x, T, self.W1, torch.zeros_like(self.b1), self._runs())
+                pre = (pre.view(M, S, B, -1) * gain.unsqueeze(2)).view(M, S * B, -1) + self.b1.unsqueeze(1)
             feat = fast_step.cos_features if self.kind == "rff" else fast_step.relu_features
             return fast_step.output_log_probs(feat(pre, self.feature_scale), W2, T.shape[1])  # (M, B, K)
         h = self.features(x, T)  # (M, S, B, D)
@@ -334,6 +364,8 @@ class InvariantNet(nn.Module):
         pick = lambda t: t[m:m + 1].detach().clone()  # noqa: E731
         one.eta = nn.Parameter(pick(self.eta))  # (1, 6)
         one.learn, one.bayes = pick(self.learn), pick(self.bayes)  # (1, 6), (1,)
+        if self.renorm is not None:
+            one.renorm = pick(self.renorm)  # (1,)
         if self.kind == "relu":
             one.W1, one.b1 = nn.Parameter(pick(self.W1)), nn.Parameter(pick(self.b1))  # (1, D, P), (1, D)
         q = one.posterior

@@ -12,8 +12,9 @@ are ``sweeps``' and, for the ablation, ``ablation``'s).
 - ``ladder-<dataset>-<steps>``, ``var-<dataset>-d<D>-s<S>`` (``s.ladder``): the budget ladder (``ladder``).
 - ``ab-<arm>-<dataset>`` (``s.ablation``): what the parameterisation costs, the paper's settings and one
   departure at a time (``ablation``), on several seeds.
-- ``eta-sweep``, ``cifar-preprocessing`` (the standard profile only): the studies beyond the paper's tables
-  (``studies``), with their own sizes (``settings.ETA_SWEEP``, ``settings.CIFAR_PREPROCESSING``).
+- ``eta-sweep``, ``cifar-preprocessing``, ``kernel-confound`` (the standard profile only): the studies beyond the
+  paper's tables (``studies``), with their own sizes (``settings.ETA_SWEEP``, ``CIFAR_PREPROCESSING``,
+  ``KERNEL_CONFOUND``).
 
 Each part declares the settings it reads (``uses``), so a change to another experiment's settings leaves it
 valid. ``results.collect`` puts the stored results back into the tables' layout.
@@ -25,7 +26,7 @@ from functools import partial
 from ...parts import Needs, Part
 from . import studies, sweeps
 from .ablation import arm_part
-from .settings import CIFAR_PREPROCESSING, ETA_SWEEP, ROTATION_DATASETS, SETTINGS, Settings
+from .settings import CIFAR_PREPROCESSING, ETA_SWEEP, KERNEL_CONFOUND, ROTATION_DATASETS, SETTINGS, Settings
 
 __all__ = ["all_parts"]
 
@@ -43,6 +44,7 @@ _USES = {
            "table2_eta_init", "table2_seeds", *_SHARED),
     "eta-sweep": ("n_train", "n_test", "table2", *_SHARED),
     "cifar-preprocessing": ("cifar_n_train", "cifar_n_test", "cifar_hidden", "cifar", *_SHARED),
+    "kernel-confound": ("train", "sigma", *_SHARED),
 }
 
 
@@ -88,4 +90,10 @@ def all_parts(s: Settings) -> list[Part]:
         out.append(Part("cifar-preprocessing", partial(studies.cifar_preprocessing, study=CIFAR_PREPROCESSING),
                         Needs(memory_gb=2.0), uses=_USES["cifar-preprocessing"], own=CIFAR_PREPROCESSING,
                         description="Table 3's plain MLP on regular CIFAR-10: raw or standardised pixels, lr_w1"))
+        kc = KERNEL_CONFOUND
+        out.append(Part("kernel-confound", partial(studies.kernel_confound, study=kc), Needs(memory_gb=2.0),
+                        uses=_USES["kernel-confound"], own=kc,
+                        description=f"Table 1's RFF net, fixed eta_rot with the warped rows as they are and "
+                                    f"renormalised ({kc.hidden} units, S = {kc.samples}, {kc.epochs} epochs of "
+                                    f"{kc.n_train:,} images, {kc.seeds} seeds)"))
     return out

@@ -5,7 +5,8 @@ A part result is what ``sweeps`` returned, as the store gives it back (numpy arr
 Table 1 sweep, ``t2-<dataset>`` / ``t3-<dataset>`` the invariance types on one dataset, ``ab-<arm>-<dataset>`` an
 ablation arm (``parts`` lists them). ``collect`` puts a page's parts back into the tables' layout
 ``{"toy", "t1", "t2", "t3", "ablation"}``, which the claims and the views read; ``eta_sweep_frame`` and
-``cifar_frame`` are the tables of the studies' parts ``eta-sweep`` and ``cifar-preprocessing`` (``studies``).
+``cifar_frame`` are the tables of the studies' parts ``eta-sweep`` and ``cifar-preprocessing`` (``studies``),
+``confound_reading`` / ``confound_frame`` read ``kernel-confound``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["combine_datasets", "collect", "training", "eta_sweep_frame", "cifar_frame"]
+__all__ = ["combine_datasets", "collect", "training", "eta_sweep_frame", "cifar_frame", "CONFOUND_RULE", "confound_arms",
+           "confound_reading", "confound_frame"]
 
 
 def combine_datasets(per: Mapping[str, dict]) -> dict:
@@ -84,3 +86,52 @@ def cifar_frame(study: Mapping) -> pd.DataFrame:
     return (pd.DataFrame(list(study["arms"])).set_index("arm")[["test_acc", "test_ll", "elbo", "seconds"]]
             .rename(columns={"test_acc": "test acc (%)", "test_ll": "test log-lik.", "elbo": "ELBO / point",
                              "seconds": "s"}))
+
+
+#: The kernel-confound study's reading (issue 39, item 5), fixed before the part ran: per dataset and seed, the ELBO's
+#: argmax over the fixed eta_rot with the warped rows as they are and with them renormalised (0 degrees, the
+#: identity warp, in both).
+CONFOUND_RULE = ("the ranking is unchanged where the two arms' ELBO argmax agrees in every seed, changed where it "
+                 "differs in every seed, and mixed (inconclusive) otherwise")
+
+
+def confound_arms(run: Mapping, key: str = "elbo") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One ``kernel-confound`` sweep as its two arms: ``(degrees (n,), plain (n,), renormalised (n,))`` of ``key``,
+    the 0-degree member standing in both."""
+    degs, ren, val = (np.asarray(run[k]) for k in ("degrees", "renormalised", key))
+    plain = ~ren.astype(bool)
+    d = degs[plain]
+    both = np.array([val[ren.astype(bool) & (degs == g)][0] if g != 0 else val[plain & (degs == g)][0] for g in d])
+    return d, val[plain], both
+
+
+def confound_reading(study: Mapping) -> dict:
+    """``CONFOUND_RULE`` on the part ``kernel-confound``: ``{dataset: {"plain": [argmax degree per seed],
+    "renormalised": [...], "verdict": "unchanged" | "changed" | "mixed"}}``."""
+    out = {}
+    for variant, runs in study["runs"].items():
+        arms = [confound_arms(r) for r in runs]
+        a = [float(d[np.argmax(p)]) for d, p, _ in arms]
+        b = [float(d[np.argmax(q)]) for d, _, q in arms]
+        same = [x == y for x, y in zip(a, b)]
+        out[variant] = {"plain": a, "renormalised": b,
+                        "verdict": "unchanged" if all(same) else "changed" if not any(same) else "mixed"}
+    return out
+
+
+def confound_frame(study: Mapping) -> pd.DataFrame:
+    """The part ``kernel-confound`` per dataset and fixed eta_rot: the norm^2 the warp keeps, each arm's ELBO
+    (mean over seeds), the paired shift renormalised - plain (mean and standard error over seeds) and each arm's test
+    accuracy (%)."""
+    rows = []
+    for variant, runs in study["runs"].items():
+        e = np.stack([np.stack(confound_arms(r)[1:]) for r in runs])  # (seeds, 2, n)
+        acc = np.stack([np.stack(confound_arms(r, "test_acc")[1:]) for r in runs])  # (seeds, 2, n)
+        kept = np.stack([confound_arms(r, "norm2_kept")[1] for r in runs]).mean(0)  # (n,)
+        shift = e[:, 1] - e[:, 0]  # (seeds, n)
+        se = shift.std(0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.full(shift.shape[1], np.nan)
+        for i, g in enumerate(confound_arms(runs[0])[0]):
+            rows.append({"dataset": variant, "η (deg)": float(g), "norm² kept": kept[i], "ELBO plain": e[:, 0, i].mean(),
+                         "ELBO renorm.": e[:, 1, i].mean(), "shift": shift[:, i].mean(), "± SE": se[i],
+                         "acc plain": acc[:, 0, i].mean(), "acc renorm.": acc[:, 1, i].mean()})
+    return pd.DataFrame(rows)

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = ["STEM", "STEPS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Ladder", "EtaSweep",
-           "CifarPreprocessing", "Settings", "SETTINGS", "STUDIES", "ETA_SWEEP", "CIFAR_PREPROCESSING",
-           "reduced_settings"]
+           "CifarPreprocessing", "KernelConfound", "Settings", "SETTINGS", "STUDIES", "ETA_SWEEP",
+           "CIFAR_PREPROCESSING", "KERNEL_CONFOUND", "reduced_settings"]
 
 #: The chapter's notebook stem (also its folder under ``results/<profile>/``).
 STEM = "02_invariant_weights"
@@ -114,6 +114,25 @@ class CifarPreprocessing:
     arms: tuple[tuple[str, bool, float], ...] = (("raw [0, 1], lr_w1 3e-4", False, 3e-4),
                                                  ("standardised, lr_w1 3e-4", True, 3e-4),
                                                  ("standardised, lr_w1 1e-3", True, 1e-3))
+
+
+@dataclass(frozen=True)
+class KernelConfound:
+    """Sizes of the base-kernel study (issue 39, item 5; ``studies.kernel_confound``): Table 1's RFF net with eta_rot
+    fixed at each of ``degrees``, in one sweep with the warped RFF rows as they are (the paper) and, for every
+    degree but 0, renormalised to their own norm (``warps.filter_gain``), on each of ``datasets`` and ``seeds``
+    seeds: ``n_train`` / ``n_test`` images of the profile's data, its optimisation reduced to ``hidden`` units,
+    S = ``samples`` and ``epochs`` epochs (``reduced_settings``; 800 steps). The reading
+    (``results.confound_reading``) was fixed before the part ran."""
+
+    n_train: int = 5000
+    n_test: int = 2000
+    hidden: int = 256
+    samples: int = 8
+    epochs: int = 20
+    degrees: tuple[float, ...] = (0.0, 45.0, 90.0, 175.0)
+    datasets: tuple[str, ...] = ("partial", "full", "regular")
+    seeds: int = 2
 
 
 @dataclass(frozen=True)
@@ -225,8 +244,8 @@ SETTINGS = {
 
 #: The studies beyond the paper's tables (their parts' names) and their own sizes: parts of the standard profile only
 #: (``parts``), which the page of every profile shows (``full_ablation.studies``).
-STUDIES = ("eta-sweep", "cifar-preprocessing")
-ETA_SWEEP, CIFAR_PREPROCESSING = EtaSweep(), CifarPreprocessing()
+STUDIES = ("eta-sweep", "cifar-preprocessing", "kernel-confound")
+ETA_SWEEP, CIFAR_PREPROCESSING, KERNEL_CONFOUND = EtaSweep(), CifarPreprocessing(), KernelConfound()
 
 
 def reduced_settings(s: Settings, hidden: int, samples: int, epochs: int) -> Settings:

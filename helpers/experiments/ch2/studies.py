@@ -4,7 +4,9 @@ of every profile shows (``full_ablation.studies``):
 - ``eta_sweep`` (part ``eta-sweep``): does the ELBO reward an invariance at all? Table 2's ReLU net with the
   generators of one invariance *fixed* at several values, and learned from others, in one sweep (``run_eta_sweep``);
 - ``cifar_preprocessing`` (part ``cifar-preprocessing``): the reason for ``Settings.cifar_standardise`` and the
-  first layer's rate on CIFAR-10, Table 3's plain MLP on raw and standardised pixels.
+  first layer's rate on CIFAR-10, Table 3's plain MLP on raw and standardised pixels;
+- ``kernel_confound`` (part ``kernel-confound``, issue 39 item 5): does the ELBO's ranking of fixed eta_rot survive
+  when the warped RFF rows keep their norm (``run_confound_sweep``, read by ``results.confound_reading``)?
 """
 from __future__ import annotations
 
@@ -15,12 +17,13 @@ import torch
 
 from ...checkpoint import Checkpoints, active, scope
 from .data import VARIANTS, transformed_dataset
-from .invariant_weights import INVARIANCES, InvariantNet, invariance_mask
-from .settings import CifarPreprocessing, EtaSweep, Settings, reduced_settings
+from .invariant_weights import INVARIANCES, InvariantNet, invariance_mask, transformation_matrices, uniform_eps
+from .settings import CifarPreprocessing, EtaSweep, KernelConfound, Settings, reduced_settings
 from .sweeps import feature_scale, run_invariance_type
 from .train import evaluate, fit_sweep
+from .warps import filter_gain
 
-__all__ = ["run_eta_sweep", "eta_sweep", "cifar_preprocessing"]
+__all__ = ["run_eta_sweep", "eta_sweep", "cifar_preprocessing", "run_confound_sweep", "kernel_confound"]
 
 
 def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[float], device: torch.device,
@@ -100,3 +103,63 @@ def cifar_preprocessing(s: Settings, seed: int, device: torch.device, study: Cif
         arms.append(got)
     return {"arms": arms, "n_train": arms[0]["n_train"], "hidden": s.cifar_hidden, "samples": s.cifar.samples,
             "epochs": s.cifar.epochs}
+
+
+def run_confound_sweep(s: Settings, variant: str, degrees: Sequence[float], device: torch.device,
+                       seed: int = 0) -> dict:
+    """The base-kernel confound on one MNIST dataset: Table 1's RFF net with eta_rot fixed at each of ``degrees``
+    with the warped rows as they are, and at each nonzero one again with the rows renormalised
+    (``InvariantNet(renormalise=...)``; at 0 degrees the warp is the identity and the two are the same member), in
+    one sweep: the same mini-batches, W1, phases and evaluation noise, so the arms differ only in the kernel's width.
+
+    Returns:
+        ``{"variant", "degrees" (M,), "renormalised" (M,) bool, "elbo", "kl_per_n", "test_acc", "test_ll",
+        "test_acc_sampled", "test_ll_sampled" (M,), "norm2_kept" (M,): the mean ||A_T w||^2 / ||w||^2 of the
+        unrenormalised rows under 64 draws of each member's T, "wall_time_s", "n_train"}``.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown dataset variant {variant!r}; valid: {list(VARIANTS)}")
+    degs = [float(d) for d in degrees] + [float(d) for d in degrees if d != 0]
+    renorm = torch.tensor([0.0] * len(degrees) + [1.0] * (len(degs) - len(degrees)))  # (M,)
+    M = len(degs)
+    eta = torch.zeros(M, 6)
+    eta[:, 2] = torch.deg2rad(torch.tensor(degs))
+    ds = transformed_dataset("mnist", variant, s.n_train, s.n_test, seed)
+    model = InvariantNet("rff", (1, 28, 28), s.hidden, 10, eta, torch.zeros(M, 6), torch.ones(M), sigma=s.sigma,
+                         alpha=s.alpha, blur_sigma=s.blur_sigma, seed=seed, feature_scale=feature_scale(s, s.hidden),
+                         init_std=s.init_std, renormalise=renorm).to(device)
+    hist = fit_sweep(model, ds["train"], s.train, seed, desc=f"kernel confound {variant} s{seed}",
+                     checkpoint_key=f"sweep-{variant}-s{seed}")
+    ev = evaluate(model, ds["train"], ds["test"], s.train.eval_samples, seed)
+    with torch.no_grad():
+        eps = uniform_eps(1, 64, torch.Generator().manual_seed(seed), model.eta.device)[0]  # (64, 6)
+        T = transformation_matrices(model.eta, eps)  # (M, 64, 3, 3)
+        kept = (1 / filter_gain(model.W1.reshape(1, s.hidden, 1, 28, 28), T, s.blur_sigma) ** 2).mean((1, 2))  # (M,)
+    return {"variant": variant, "degrees": degs, "renormalised": renorm.bool().tolist(), **ev,
+            "norm2_kept": kept.cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
+
+
+def kernel_confound(s: Settings, seed: int, device: torch.device, study: KernelConfound) -> dict:
+    """Part ``kernel-confound``: ``run_confound_sweep`` on each dataset of ``study`` for each of its seeds, on
+    ``study.n_train`` / ``study.n_test`` images and ``s``'s optimisation reduced to ``study.hidden`` units,
+    S = ``study.samples`` and ``study.epochs`` epochs; each finished sweep is kept as a piece.
+
+    Returns:
+        ``{"runs": {variant: [run_confound_sweep(...) per seed]}, "n_train", "hidden", "samples", "epochs",
+        "steps"}``.
+    """
+    r = replace(reduced_settings(s, study.hidden, study.samples, study.epochs), n_train=study.n_train,
+                n_test=study.n_test)
+    ckpt = active()
+    runs: dict[str, list] = {}
+    for variant in study.datasets:
+        runs[variant] = []
+        for sd in range(seed, seed + study.seeds):
+            got = ckpt.piece(f"{variant}-s{sd}")
+            if got is None:
+                got = run_confound_sweep(r, variant, study.degrees, device, sd)
+                ckpt.keep(f"{variant}-s{sd}", got)
+            runs[variant].append(got)
+    n = runs[study.datasets[0]][0]["n_train"]
+    return {"runs": runs, "n_train": n, "hidden": r.hidden, "samples": r.train.samples, "epochs": r.train.epochs,
+            "steps": r.train.epochs * -(-n // r.train.batch_size)}

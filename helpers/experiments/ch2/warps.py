@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ...transforms import blur
 
-__all__ = ["blur_is_identity", "blur_weights", "transform_weights", "adjoint_warp", "warp_inputs"]
+__all__ = ["blur_is_identity", "blur_weights", "transform_weights", "filter_gain", "adjoint_warp", "warp_inputs"]
 
 
 def _check_matrices(matrices: Tensor) -> tuple[int, int]:
@@ -87,6 +87,32 @@ def transform_weights(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1
     out = F.grid_sample(w, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (M', D*C, S'*H, W)
     out = out.reshape(Mw, D, C, (M // Mw) * S, H, W).permute(0, 3, 1, 2, 4, 5)  # (M', S', D, C, H, W) view
     return out.reshape(M, S, D, C, H, W)  # (M, S, D, C, H, W), a strided view for C = 1
+
+
+def filter_gain(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1) -> Tensor:
+    """``||w_d|| / ||A_T w_d||``: the factor that gives every warped weight image its norm back.
+
+    Bilinear resampling averages neighbouring pixels, so a warp off the pixel grid shrinks a weight image's norm
+    (white-noise RFF frequencies at 45 degrees keep ~0.37 of their norm^2, at 90 degrees all of it): a fixed eta > 0
+    then also changes the RBF kernel's width, not only its invariance (issue 39, item 5, the base-kernel
+    confound). Scaling each warped row by this gain removes that. Differentiable in ``matrices``.
+
+    Args:
+        weights: ``(M, D, C, H, W)``, or ``(1, D, C, H, W)`` shared by the members.
+        matrices: ``(M, S, 3, 3)``.
+        blur_sigma: the Gaussian blur of ``transform_weights``, in pixels.
+
+    Returns:
+        ``(M, S, D)``.
+    """
+    M, _ = _check_matrices(matrices)
+    norm = weights.flatten(2).norm(dim=-1)  # (M or 1, D)
+    out = []
+    for m in range(M):  # one member at a time: S * D warped images, not M * S * D
+        k = 0 if weights.shape[0] == 1 else m
+        warped = transform_weights(weights[k:k + 1], matrices[m:m + 1], blur_sigma)  # (1, S, D, C, H, W)
+        out.append(norm[k] / warped.flatten(3).norm(dim=-1).clamp_min(torch.finfo(weights.dtype).tiny))  # (1, S, D)
+    return torch.cat(out)  # (M, S, D)
 
 
 class _AdjointWarp(torch.autograd.Function):
