@@ -113,8 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
            .replace("\n", " ").strip(), "step_ms": {}, "parts": {}}
     for precision in ("fp32", "bf16"):
         t0 = time.perf_counter()
-        r = ch3.runs.augmentation(replace(s, cifar_fit=replace(s.cifar_fit, precision=precision)), 0, device,
-                                   "baseline")
+        r = ch3.runs.augmentation(replace(s, cifar_fit=replace(s.cifar_fit, precision=precision)), device, "baseline")
         out["parts"][precision] = {"acc": r["acc"], "wall_s": time.perf_counter() - t0,
                                    "runs": [{f"{m}_parts": np.asarray(run[f"{m}_parts"]).tolist() for m in _MEASURES}
                                             for run in r["runs"]]}

@@ -1,10 +1,10 @@
 """Parts: the named units of a chapter's compute.
 
-A part is a function ``compute(settings, seed, device) -> result`` (``seed``: ``PART_SEED``) of a chapter's profile
-settings. Its result holds what the chapter's figures, tables, controls and claims need: numbers, strings and arrays, never models
-or device tensors (``helpers.partfile.encode`` refuses them). A part trains what it measures: a computation that
-needs a trained model lives in the part that trains it, so parts never wait for one another and can run in
-any order, in one process or as Ray tasks on several machines.
+A part is a function ``compute(settings, device) -> result`` of a chapter's profile settings. Its result holds what
+the chapter's figures, tables, controls and claims need: numbers, strings and arrays, never models or device tensors
+(``helpers.partfile.encode`` refuses them). A part trains what it measures: a computation that needs a trained model
+lives in the part that trains it, so parts never wait for one another and can run in any order, in one process or
+as Ray tasks on several machines.
 
 Each chapter package lists its parts with ``parts(settings) -> list[Part]`` (one per group, dataset or width
 of the profile), and each part declares what it needs (``Needs``: a GPU or not, CPU threads, a rough memory
@@ -56,7 +56,7 @@ class Part:
 
     Attributes:
         name: unique within the chapter, e.g. ``"group-rot4"`` (lower case, digits, ``. _ + -``).
-        compute: ``compute(settings, seed, device) -> result`` (see the module docstring).
+        compute: ``compute(settings, device) -> result`` (see the module docstring).
         needs: what it asks of the machine.
         uses: the settings fields that shape its result; only they enter its settings hash, so changing another
             field leaves it valid. None: every field.
@@ -70,7 +70,7 @@ class Part:
     """
 
     name: str
-    compute: Callable[[Any, int, torch.device], Any]
+    compute: Callable[[Any, torch.device], Any]
     needs: Needs = Needs()
     uses: tuple[str, ...] | None = None
     version: int = 1
@@ -145,7 +145,7 @@ def run_part(chapter: str, profile: str, part: Part, settings: Any, device: torc
     t0 = time.perf_counter()
     with threadpool_limits(limits=int(threads) if threads is not None else None), scope(ckpt), \
             _data.reading() as read:
-        result = part.compute(settings, PART_SEED, device)
+        result = part.compute(settings, device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - t0

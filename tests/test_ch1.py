@@ -208,7 +208,7 @@ def test_each_part_reads_only_the_settings_it_declares(name, split, mnist_r4, on
     """A part's stored result stays valid when a setting outside its ``uses`` changes: so it must not read one."""
     s = replace(TINY, split_sweeps=split)
     part = next(p for p in ch1.PARTS(s) if p.name == name)
-    part.compute(only_uses(s, part.uses), 0, torch.device("cpu"))
+    part.compute(only_uses(s, part.uses), torch.device("cpu"))
 
 
 def test_the_extension_is_a_standard_part_that_reads_only_its_settings(mnist_r4, only_uses):
@@ -217,7 +217,7 @@ def test_the_extension_is_a_standard_part_that_reads_only_its_settings(mnist_r4,
     have = [prof for prof, s in ch1.SETTINGS.items() if any(p.name.startswith("extension-") for p in ch1.PARTS(s))]
     assert have == ["standard"]
     part = next(p for p in ch1.PARTS(ch1.SETTINGS["standard"]) if p.name == "extension-rot4-l2_normalized")
-    r = part.compute(only_uses(TINY, part.uses), 0, torch.device("cpu"))
+    r = part.compute(only_uses(TINY, part.uses), torch.device("cpu"))
     assert (r["group"], r["penalty"], list(r["sweep"])) == ("rot4", "l2_normalized", [3000.0])
     assert len(r["sweep"][3000.0]["SI"]) == len(TINY.seeds) and "sigma_max" in r["sweep"][3000.0]
     row = ch1.views.models_frame({}, {}, r).loc[("rot4", "IR", "l2_normalized", 3000.0)]

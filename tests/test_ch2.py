@@ -288,7 +288,7 @@ def test_each_part_reads_only_the_settings_it_declares(name, need_data):
     """A part's stored result stays valid when a setting outside its ``uses`` changes: so it must not read one."""
     need_data("cifar10" if name.startswith("t3") else "mnist")
     part = next(p for p in ch2.PARTS(TINY_ALL) if p.name == name)
-    part.compute(_Only(TINY_ALL, part.uses), 0, CPU)
+    part.compute(_Only(TINY_ALL, part.uses), CPU)
 
 
 @pytest.fixture(scope="module")
@@ -514,7 +514,7 @@ def test_a_table2_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_pat
     from helpers import checkpoint
 
     s = replace(TINY_ALL, table2_seeds=2)
-    straight = ch2.sweeps.table23(s, 0, CPU, "mnist", "scaled")
+    straight = ch2.sweeps.table23(s, CPU, "mnist", "scaled")
     real, calls = ch2.sweeps.run_invariance_type, []
 
     def killed_in_second(*args, **kwargs):
@@ -526,11 +526,11 @@ def test_a_table2_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_pat
     kill = True
     with checkpoint.scope(checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")), \
             pytest.raises(KeyboardInterrupt):
-        ch2.sweeps.table23(s, 0, CPU, "mnist", "scaled")
+        ch2.sweeps.table23(s, CPU, "mnist", "scaled")
     kill, calls[:] = False, []
     ck = checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")
     with checkpoint.scope(ck):
-        again = ch2.sweeps.table23(s, 0, CPU, "mnist", "scaled")
+        again = ch2.sweeps.table23(s, CPU, "mnist", "scaled")
     assert calls == [1] and list(ck.reused) == ["sweep-s0"], "seed 0 from its piece, seed 1 trained"
     for k in ("test_acc", "elbo", "eta"):
         np.testing.assert_allclose(again["per_seed"][k], straight["per_seed"][k], rtol=1e-5, atol=1e-6, err_msg=k)

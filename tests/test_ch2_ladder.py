@@ -52,7 +52,7 @@ def test_a_ladder_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_pat
     """A rung trains its seeds one after another; killed in the second seed and run again where the checkpoints
     are gone, it takes the first seed from its piece and gives the numbers of an uninterrupted run."""
     need_data("mnist")
-    straight = ch2.sweeps.ladder_rung(TINY, 0, CPU, "partial", 5)
+    straight = ch2.sweeps.ladder_rung(TINY, CPU, "partial", 5)
     assert straight["budget_steps"] == 5 and straight["steps"][-1] == 5
     assert straight["per_seed"]["elbo"].shape == (2, 3)
     real, calls = ch2.sweeps.run_rotation_sweep, []
@@ -66,11 +66,11 @@ def test_a_ladder_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_pat
     kill = True
     with checkpoint.scope(checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")), \
             pytest.raises(KeyboardInterrupt):
-        ch2.sweeps.ladder_rung(TINY, 0, CPU, "partial", 5)
+        ch2.sweeps.ladder_rung(TINY, CPU, "partial", 5)
     kill, calls[:] = False, []
     ck = checkpoint.Checkpoints(None, "sha256:t", pieces=tmp_path / "p")
     with checkpoint.scope(ck):
-        again = ch2.sweeps.ladder_rung(TINY, 0, CPU, "partial", 5)
+        again = ch2.sweeps.ladder_rung(TINY, CPU, "partial", 5)
     assert calls == [1] and list(ck.reused) == ["sweep-s0"], "seed 0 from its piece, seed 1 trained"
     for k in ("elbo", "test_acc", "eta_deg_final"):
         np.testing.assert_allclose(again["per_seed"][k], straight["per_seed"][k], rtol=1e-5, atol=1e-6, err_msg=k)
@@ -78,7 +78,7 @@ def test_a_ladder_part_goes_on_from_its_finished_seeds_pieces(need_data, tmp_pat
 
 def test_a_variation_part_trains_the_contested_members_at_its_width_and_samples(need_data):
     need_data("mnist")
-    r = ch2.sweeps.ladder_variation(TINY, 0, CPU, hidden=4, samples=2)
+    r = ch2.sweeps.ladder_variation(TINY, CPU, hidden=4, samples=2)
     assert r["names"] == ["fixed 45", "fixed 90"] and (r["hidden"], r["samples"]) == (4, 2)
     assert r["per_seed"]["elbo"].shape == (2, 2)
 

@@ -54,7 +54,7 @@ def test_eta_sweep_part_on_tiny_settings(need_data):
     need_data("mnist")
     study = EtaSweep(hidden=8, samples=2, epochs=1, sweeps=(("scale", "scaled", (0.0, 0.2), (0.1,)),
                                                             ("translation", "regular", (0.0,), ())))
-    r = ch2.studies.eta_sweep(TINY, 0, CPU, study)
+    r = ch2.studies.eta_sweep(TINY, CPU, study)
     assert (r["hidden"], r["samples"], r["epochs"], r["n_train"]) == (8, 2, 1, 96)
     assert [s["generators"] for s in r["sweeps"]] == [[3, 4], [0, 1]]
     frame = ch2.results.eta_sweep_frame(r["sweeps"])
@@ -68,7 +68,7 @@ def test_cifar_preprocessing_part_on_tiny_settings(need_data, tmp_path):
     need_data("cifar10")
     study = CifarPreprocessing(arms=(("raw", False, 3e-4), ("std, 3e-4", True, 3e-4), ("std, 1e-1", True, 1e-1)))
     with scope(Checkpoints(tmp_path / "ckpt", "sha256:0", pieces=tmp_path / "pieces")):
-        r = ch2.studies.cifar_preprocessing(TINY, 0, CPU, study)
+        r = ch2.studies.cifar_preprocessing(TINY, CPU, study)
     kept = sorted(f.name for f in (tmp_path / "pieces").glob("arm-*.json"))
     assert kept == ["arm-0.json", "arm-1.json", "arm-2.json"]
     assert [a["arm"] for a in r["arms"]] == ["raw", "std, 3e-4", "std, 1e-1"] and r["n_train"] > 0
@@ -84,7 +84,7 @@ def test_the_page_reads_the_studies_from_the_standard_profile(need_data, tmp_pat
 
     need_data("mnist")
     study = EtaSweep(hidden=8, samples=2, epochs=1, sweeps=(("scale", "scaled", (0.0, 0.2), ()),))
-    r = ch2.studies.eta_sweep(TINY, 0, CPU, study)
+    r = ch2.studies.eta_sweep(TINY, CPU, study)
     meta = {"device": "cpu", "date": "2026-12-07T00:00:00+00:00", "wall_time_s": 1.0}
     std = Evidence(ch2.STEM, "standard", "standard", "", {"eta-sweep": r, "t2-full": {}},
                    {"eta-sweep": meta}, {"eta-sweep": "local"})

@@ -123,7 +123,7 @@ def test_parts_of_each_profile_and_their_hashes():
     cifar = replace(std, cifar_fit=replace(std.cifar_fit, epochs=1))
     assert {p.name for p in ch3.PARTS(std) if p.digest(ch3.STEM, std) != p.digest(ch3.STEM, cifar)} == {
         *(f"aug-{ch3.settings.slug(a)}" for a in std.augmentations), *(f"width-{k}" for k in std.widths)}
-    assert ch3.PARTS(quick)[-1].compute(quick, 0, CPU)["skipped"].startswith("no folder")
+    assert ch3.PARTS(quick)[-1].compute(quick, CPU)["skipped"].startswith("no folder")
 
 
 def test_parts_smoke_through_the_store(need_data, tmp_path):
@@ -394,7 +394,7 @@ def test_a_cifar_part_resumes_each_seeds_training_from_its_checkpoint(need_data,
     def run():
         ck = checkpoint.Checkpoints(tmp_path / "aug-cutmix.s0.ckpt", "sha256:t", every_s=0)
         with checkpoint.scope(ck):
-            return ck, ch3.runs.augmentation(s, 0, torch.device("cpu"), "CutMix")
+            return ck, ch3.runs.augmentation(s, torch.device("cpu"), "CutMix")
 
     ck, first = run()
     ck2, again = run()
@@ -457,11 +457,11 @@ def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_
 
     need_data("cifar10")
     s = replace(TINY, cifar_seeds=(0,), cifar_fit=replace(TINY.cifar_fit, epochs=3, milestones=(2,)), widths=(1, 2))
-    plain = ch3.runs.width(s, 0, CPU, 2)["runs"][0]
+    plain = ch3.runs.width(s, CPU, 2)["runs"][0]
     tracked = replace(s, track_epochs=(1, 3))
-    r = ch3.runs.width(tracked, 0, CPU, 2)
+    r = ch3.runs.width(tracked, CPU, 2)
     run = r["runs"][0]
-    assert r["acc"] == ch3.runs.width(s, 0, CPU, 2)["acc"]
+    assert r["acc"] == ch3.runs.width(s, CPU, 2)["acc"]
     np.testing.assert_array_equal(run["equivariance_shared"], plain["equivariance_shared"])
     np.testing.assert_array_equal(run["curve"], plain["curve"])
     assert len(run["curve"]) == 3 == run["epochs"] and not run["stopped"]
@@ -476,18 +476,18 @@ def test_tracked_training_is_the_same_training_with_its_curve_and_measures(need_
     def resumed():
         ck = checkpoint.Checkpoints(tmp_path / "width-2.s0.ckpt", "sha256:t", every_s=0)
         with checkpoint.scope(ck):
-            return ck, ch3.runs.width(tracked, 0, CPU, 2)["runs"][0]
+            return ck, ch3.runs.width(tracked, CPU, 2)["runs"][0]
     resumed()
     ck, again = resumed()
     assert ck.resumed == ["width-2-s0"] and [p["epoch"] for p in again["track"]] == [1, 3]
     np.testing.assert_array_equal(again["curve"], run["curve"])
     np.testing.assert_array_equal(again["track"][0]["equivariance_shared_parts"],
                                   run["track"][0]["equivariance_shared_parts"])
-    stop = ch3.runs.width(replace(tracked, width_stop_acc=((2, 0.0),)), 0, CPU, 2)["runs"][0]
+    stop = ch3.runs.width(replace(tracked, width_stop_acc=((2, 0.0),)), CPU, 2)["runs"][0]
     assert stop["stopped"] and stop["epochs"] == 1 and [p["epoch"] for p in stop["track"]] == [1]
     uses = {p.name: p.uses for p in ch3.PARTS(replace(tracked, width_stop_acc=((2, 0.0),)))}
     assert {"track_epochs", "width_stop_acc"} <= set(uses["width-2"]) and "track_epochs" not in uses["aug-baseline"]
-    cl = ch3.runs.width(replace(tracked, channels_last=True), 0, CPU, 2)["runs"][0]  # the layout: other rounding
+    cl = ch3.runs.width(replace(tracked, channels_last=True), CPU, 2)["runs"][0]  # the layout: other rounding
     assert cl["epochs"] == 3 and [p["epoch"] for p in cl["track"]] == [1, 3]
     assert "channels_last" in {p.name: p.uses for p in ch3.PARTS(replace(s, channels_last=True))}["aug-baseline"]
 

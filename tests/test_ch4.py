@@ -28,14 +28,14 @@ def test_o5_target_is_invariant_and_invariant_model_is_exact():
 
 
 def test_o5_parts_shapes_invariant_model_and_sample_complexity():
-    r = ch4.runs.o5(TINY, 0, CPU)
+    r = ch4.runs.o5(TINY, CPU)
     assert r["sigma"].shape == (2, 25) and r["bias"].shape == (2, 25) and r["test_mse"].shape == (2,)
     assert r["epochs"] == 20  # min(6000 / 300, 400)
     assert r["invariant"]["bias"][:10].max() < 1e-8 and r["invariant"]["variance"] < 1e-20
     sc = r["sample_complexity"]
     assert sc["variance"].shape == (2, 2) and sc["bias"].shape == (2, 2)
     assert math.isclose(float(sc["bias"][-1, 0]), sc["bias_full"], rel_tol=1e-5)  # all rows = the full matrix
-    s = ch4.runs.o5_sizes(TINY, 0, CPU)
+    s = ch4.runs.o5_sizes(TINY, CPU)
     assert s["variance10"].shape == (2, 2) and s["epochs"].tolist() == [60, 20] and -1 <= s["spearman"] <= 1
 
 
@@ -79,7 +79,7 @@ def test_cifar_part_is_skipped_without_cifar10(monkeypatch):
     def missing(*args, **kwargs):
         raise FileNotFoundError("dataset 'cifar10' not found: nothing usable under /some/machine/path")
     monkeypatch.setattr(ch4.data.data, "load", missing)
-    r = ch4.runs.cifar(TINY, 0, CPU)
+    r = ch4.runs.cifar(TINY, CPU)
     assert set(r) == {"skipped"} and "/some/machine" not in r["skipped"]  # the page never prints a path
     assert ch4.views.cifar_figure(r) is None and ch4.views.cifar_text(r).startswith("CIFAR-10 skipped")
 
@@ -142,7 +142,7 @@ def test_each_part_reads_only_the_settings_it_declares(name, need_data, only_use
     if name != "o5" and name != "o5-sizes":
         need_data("mnist")
     part = next(p for p in ch4.PARTS(TINY) if p.name == name)
-    part.compute(only_uses(TINY, part.uses), 0, CPU)
+    part.compute(only_uses(TINY, part.uses), CPU)
 
 
 class _Radial(torch.nn.Module):

@@ -97,8 +97,8 @@ def test_liegg_lens_rotation_invariant_model_and_a_failing_one(digits, need_data
 def test_parts_and_claims_end_to_end(need_data):
     need_data("mnist")
     torch.set_num_threads(1)
-    ev = {"regimes": ch5.runs.run_regimes(TINY, 0, torch.device("cpu")),
-          "nu": ch5.runs.run_nu(TINY, 0, torch.device("cpu")), "eta": ch5.runs.run_eta(TINY, 0, torch.device("cpu"))}
+    ev = {"regimes": ch5.runs.run_regimes(TINY, torch.device("cpu")),
+          "nu": ch5.runs.run_nu(TINY, torch.device("cpu")), "eta": ch5.runs.run_eta(TINY, torch.device("cpu"))}
     df = ch5.results.frame(ev)
     assert len(df) == 7 * len(TINY.seeds) and set(df.kind) == {"plain", "DA-R4", "DA-SO2", "WT", "IR", "ML-η"}
     assert set(df.eta_star) <= set(TINY.probe_degrees) and df.eta_star.notna().all()
@@ -212,7 +212,7 @@ def test_cnn_part_end_to_end_and_its_claims_judged(need_data):
     need_data("mnist")
     torch.set_num_threads(1)
     tiny = replace(TINY, cnn=(4, 8, 8), cnn_nus=(1.0,), cnn_fit=FitConfig(epochs=1, batch_size=100, lr=3e-3))
-    ev = {"cnn": ch5.runs.run_cnn(tiny, 0, torch.device("cpu"))}
+    ev = {"cnn": ch5.runs.run_cnn(tiny, torch.device("cpu"))}
     assert list(ev["cnn"]["members"]) == [f"{k} · CNN 4-8-8" for k in ("plain", "DA-R4", "DA-SO2", "WT", "IR ν=1")]
     df = ch5.results.frame(ev)
     assert set(df.arch) == {"cnn"} and ch5.results.networks(df).empty and len(ch5.results.networks(df, "cnn")) == 15

@@ -268,7 +268,7 @@ def test_a_part_of_seeds_goes_on_from_its_pieces_on_a_new_machine(tmp_path, monk
     trained: list[int] = []
     kill = set()
 
-    def seeds_part(s, seed, device):
+    def seeds_part(s, device):
         out = []
         for sd in (0, 1, 2):
             def train(sd=sd):

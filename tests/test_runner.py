@@ -23,12 +23,12 @@ class Toy:
 
 
 def _compute(name):
-    def compute(s: Toy, seed: int, device: torch.device) -> dict:
+    def compute(s: Toy, device: torch.device) -> dict:
         if name in KILL:
             KILL.discard(name)
             raise KeyboardInterrupt(f"killed while computing {name}")
         CALLS.append(name)
-        return {"name": name, "value": s.a * 100 + s.b, "noise": torch.randn(80), "seed": seed}
+        return {"name": name, "value": s.a * 100 + s.b, "noise": torch.randn(80)}
     return compute
 
 
@@ -150,7 +150,7 @@ def test_headline_names_few_commits_and_counts_many(toy, tmp_path):
 
 
 def test_run_part_records_provenance():
-    part = Part("p", lambda s, seed, dev: {"x": torch.randn(3)}, version=3)
+    part = Part("p", lambda s, dev: {"x": torch.randn(3)}, version=3)
     result, meta = run_part("09_toy", "quick", part, Toy(1, 2), "cpu", threads=1)
     assert meta["threads"] == 1 and meta["version"] == 3 and meta["settings"] == {"a": 1, "b": 2}
     assert meta["settings_hash"] == part.digest("09_toy", Toy(1, 2)) != part.digest("09_toy", Toy(1, 3))
@@ -195,12 +195,12 @@ def test_two_runs_share_the_work(toy, tmp_path):
         out = orig(s)
         a = out[0]
 
-        def alpha(s_, seed, dev):
+        def alpha(s_, dev):
             target = tmp_path / "mine" / "quick" / toy.STEM / "parts"
             target.mkdir(parents=True, exist_ok=True)
             for src in (twin, twin.with_suffix(".npz")):
                 (target / src.name).write_bytes(src.read_bytes())
-            return a.compute(s_, seed, dev)
+            return a.compute(s_, dev)
         return [replace(a, compute=alpha), *out[1:]]
 
     toy.PARTS = parts
@@ -233,11 +233,11 @@ def test_a_part_another_live_run_computes_is_waited_for_not_computed_twice(toy, 
         out = orig(s)
         g = out[2]
 
-        def gamma(s_, seed, dev):
+        def gamma(s_, dev):
             for src in (twin, twin.with_suffix(".npz")):
                 (lock.parent / src.name).write_bytes(src.read_bytes())
             lock.unlink()
-            return g.compute(s_, seed, dev)
+            return g.compute(s_, dev)
         return [*out[:2], replace(g, compute=gamma)]
 
     toy.PARTS = parts
@@ -274,7 +274,7 @@ def test_a_part_killed_midway_resumes_from_its_checkpoint_and_says_so(tmp_path, 
     monkeypatch.setenv("HELPERS_CHECKPOINT_S", "0")
     done_steps: list[int] = []
 
-    def long_part(s: Toy, seed: int, device: torch.device) -> dict:
+    def long_part(s: Toy, device: torch.device) -> dict:
         ck = checkpoint.active()
         state = ck.load("loop") or {"i": 0, "total": 0}
         for i in range(state["i"], 6):

@@ -90,7 +90,7 @@ CALLS: list[str] = []
 
 def _toy(fail: str = "") -> types.ModuleType:
     def compute(name):
-        def run(s, seed, device):
+        def run(s, device):
             CALLS.append(name)
             if name == fail:
                 raise RuntimeError(f"worker lost while computing {name}")
@@ -243,7 +243,7 @@ def test_arguments_are_checked_before_any_compute():
 
 
 def _slow_toy(seconds: float) -> types.ModuleType:
-    def run(s, seed, device):
+    def run(s, device):
         import io
 
         from tqdm import tqdm

@@ -30,7 +30,7 @@ class Toy:
 
 def _toy(skip: bool = False, reads: str | None = None) -> types.ModuleType:
     def compute(name):
-        def run(s, seed, device):
+        def run(s, device):
             CALLS.append(name)
             if reads:
                 data.load(reads, train=False)

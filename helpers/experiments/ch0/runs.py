@@ -13,7 +13,7 @@ from .settings import Settings
 __all__ = ["ensemble_vs_loop"]
 
 
-def ensemble_vs_loop(s: Settings, seed: int, device: torch.device) -> dict:
+def ensemble_vs_loop(s: Settings, device: torch.device) -> dict:
     """Train ``len(s.seeds)`` MLPs as an ensemble and as a loop; compare weights and accuracy.
 
     Returns:
@@ -21,7 +21,7 @@ def ensemble_vs_loop(s: Settings, seed: int, device: torch.device) -> dict:
         the lowest agreement of predicted classes over members, both wall times, the per-epoch validation
         curves ``(M, epochs)``, and eight test ``examples`` (uint8 images and labels) for the page.
     """
-    splits = mnist_splits(s, seed)
+    splits = mnist_splits(s)
     make = lambda: MLP(28 * 28, s.hidden, 10)  # noqa: E731
     x_test = splits["test"][0].to(device)
 

@@ -27,7 +27,7 @@ __all__ = ["run_group", "run_fixed", "run_nu", "run_drift", "run_saliency", "run
            "run_extension", "run_proposition", "proposition"]
 
 
-def run_group(group_name: str, s: Settings, seed: int, device: torch.device) -> dict:
+def run_group(group_name: str, s: Settings, device: torch.device) -> dict:
     """Part ``group-<g>``: Table 1 for one group, the L2 nu sweep that picks IR's nu, and what Figs. 2-4 and the
     nu and beta controls draw from the WT, DA and chosen-IR models: ``_fixed_kinds`` and the sweep, trained as one
     ensemble, joined as ``results.groups_of`` joins the split layout's parts (``results.join``).
@@ -37,16 +37,16 @@ def run_group(group_name: str, s: Settings, seed: int, device: torch.device) -> 
         "sweep": {nu: evaluate(...)}, "orbit_example": (G, 36, 36), "saliency": run_saliency(...),
         "drift": run_drift(...), "tsne": run_tsne(...)}``.
     """
-    ds = transforming("mnist", group_name, s, seed)
-    fixed = _fixed_kinds(ds, s, seed, device)
+    ds = transforming("mnist", group_name, s)
+    fixed = _fixed_kinds(ds, s, device)
     swept = train_sweep(ds, s, s.nus, "l2", device)
-    ir = {nu: _ir_result(ds, "l2", nu, ms, s, seed, figures=False) for nu, ms in swept.items()}
+    ir = {nu: _ir_result(ds, "l2", nu, ms, s, figures=False) for nu, ms in swept.items()}
     nu = pick_nu({k: r["metrics"] for k, r in ir.items()}, s.si_target)
-    ir[nu] |= _ir_figures(ds, swept[nu], s, seed)  # only the picked models' drift and t-SNE are drawn
+    ir[nu] |= _ir_figures(ds, swept[nu], s)  # only the picked models' drift and t-SNE are drawn
     return join(fixed, ir, s.si_target)
 
 
-def run_fixed(group_name: str, s: Settings, seed: int, device: torch.device) -> dict:
+def run_fixed(group_name: str, s: Settings, device: torch.device) -> dict:
     """Part ``group-<g>`` of the split layout (``s.split_sweeps``): ``run_group`` without the IR sweep, whose nus are
     the ``ir-<g>-l2-<nu>`` parts (``run_nu``); ``results.groups_of`` puts them together.
 
@@ -54,20 +54,20 @@ def run_fixed(group_name: str, s: Settings, seed: int, device: torch.device) -> 
         ``run_group``'s dictionary without ``"nu"`` and ``"sweep"``, and without IR in ``"n_params"``, ``"table"``,
         ``"drift"`` and ``"tsne"`` (``"saliency"["IR"]`` is ``{}``).
     """
-    return _fixed_kinds(transforming("mnist", group_name, s, seed), s, seed, device)
+    return _fixed_kinds(transforming("mnist", group_name, s), s, device)
 
 
-def _fixed_kinds(ds: Transforming, s: Settings, seed: int, device: torch.device) -> dict:
+def _fixed_kinds(ds: Transforming, s: Settings, device: torch.device) -> dict:
     """WT and DA trained and measured, with what the figures draw from them (``run_fixed``'s result)."""
     models = {k: train(k, ds, s, device=device) for k in ("WT", "DA")}
     return {"group": ds.group.name, "n_params": {k: count_parameters(v[0]) for k, v in models.items()},
             "table": {k: evaluate(models[k], ds, s, sensitivity=k == "DA") for k in models},
             "orbit_example": ds.group.orbit(ds.test[0][:1])[:, 0],  # (G, 36, 36)
-            "saliency": run_saliency(models, ds, s) | {"IR": {}}, "drift": run_drift(models, ds, s, seed),
-            "tsne": run_tsne(models, ds, s, seed)}
+            "saliency": run_saliency(models, ds, s) | {"IR": {}}, "drift": run_drift(models, ds, s),
+            "tsne": run_tsne(models, ds, s)}
 
 
-def run_nu(group_name: str, penalty: str, nu: float, s: Settings, seed: int, device: torch.device) -> dict:
+def run_nu(group_name: str, penalty: str, nu: float, s: Settings, device: torch.device) -> dict:
     """Part ``ir-<g>-<penalty>-<nu>`` (``s.split_sweeps``): the IR models of one nu, trained with eq. 4's ``penalty``
     on every seed, as they are trained inside the whole sweep (``train_sweep``), and measured. The L2 parts (the
     sweep that picks Table 1's IR) also keep what Figs. 2-4 draw from IR, since any of them may be the one picked.
@@ -77,25 +77,24 @@ def run_nu(group_name: str, penalty: str, nu: float, s: Settings, seed: int, dev
         ``"saliency"`` ``(3, G, H, W)`` (member 0), ``"drift"`` (``run_drift`` of IR) and ``"tsne"`` (IR's spread
         and neighbours).
     """
-    ds = transforming("mnist", group_name, s, seed)
+    ds = transforming("mnist", group_name, s)
     models = train_sweep(ds, s, [nu], penalty, device)[float(nu)]
-    return _ir_result(ds, penalty, nu, models, s, seed, figures=penalty == "l2")
+    return _ir_result(ds, penalty, nu, models, s, figures=penalty == "l2")
 
 
-def _ir_result(ds: Transforming, penalty: str, nu: float, models: list[nn.Module], s: Settings, seed: int,
-               figures: bool) -> dict:
+def _ir_result(ds: Transforming, penalty: str, nu: float, models: list[nn.Module], s: Settings, figures: bool) -> dict:
     """One nu's IR models measured (``run_nu``'s result); the L2 sweep's also with their saliency (the nu control),
     and with ``figures`` their drift and t-SNE spread too (``_ir_figures``)."""
     out = {"group": ds.group.name, "penalty": penalty, "nu": float(nu), "n_params": count_parameters(models[0]),
            "metrics": evaluate(models, ds, s, sensitivity=True)}
     if penalty == "l2":
         out["saliency"] = run_saliency({"IR": models}, ds, s)["IR"]
-    return out | (_ir_figures(ds, models, s, seed) if figures else {})
+    return out | (_ir_figures(ds, models, s) if figures else {})
 
 
-def _ir_figures(ds: Transforming, models: list[nn.Module], s: Settings, seed: int) -> dict:
+def _ir_figures(ds: Transforming, models: list[nn.Module], s: Settings) -> dict:
     """What Figs. 2 and 4 draw from IR models: ``{"drift": run_drift(...), "tsne": run_tsne(...)}`` of IR alone."""
-    return {"drift": run_drift({"IR": models}, ds, s, seed), "tsne": run_tsne({"IR": models}, ds, s, seed)}
+    return {"drift": run_drift({"IR": models}, ds, s), "tsne": run_tsne({"IR": models}, ds, s)}
 
 
 def run_saliency(models: dict[str, list[nn.Module]], ds: Transforming, s: Settings, n: int = 3) -> dict:
@@ -170,27 +169,27 @@ def run_tsne(models: dict[str, list[nn.Module]], ds: Transforming, s: Settings, 
     return {"embedding": emb, "labels": y.repeat(G).numpy(), "g": np.repeat(np.arange(G), B), "n": B, **out}
 
 
-def run_sensitivity(group_name: str, penalty: str, s: Settings, seed: int, device: torch.device) -> dict:
+def run_sensitivity(group_name: str, penalty: str, s: Settings, device: torch.device) -> dict:
     """Part ``sensitivity-<g>-<penalty>``: Fig. 5's IR models with the KL or normalised-L2 regulariser, swept over
     ``s.nus_other[penalty]`` as one ensemble and measured with sigma_max(J); nu picked by the SI rule.
 
     Returns:
         ``{"penalty": penalty, "nu": chosen, "sweep": {nu: evaluate(..., sensitivity=True)}}``.
     """
-    ds = transforming("mnist", group_name, s, seed)
+    ds = transforming("mnist", group_name, s)
     models = train_sweep(ds, s, s.nus_other[penalty], penalty, device)
     sweep = {nu: evaluate(ms, ds, s, sensitivity=True) for nu, ms in models.items()}
     return {"penalty": penalty, "nu": pick_nu(sweep, s.si_target), "sweep": sweep}
 
 
-def run_extension(s: Settings, seed: int, device: torch.device, study: Extension) -> dict:
+def run_extension(s: Settings, device: torch.device, study: Extension) -> dict:
     """Part ``extension-<g>-<penalty>``: IR with ``study.penalty`` on ``study.group`` at ``study.nus`` (beyond the
     profile's grid), trained as ``run_sensitivity``'s sweep and measured with sigma_max(J); no nu is picked.
 
     Returns:
         ``{"group", "penalty", "sweep": {nu: evaluate(..., sensitivity=True)}}``.
     """
-    ds = transforming("mnist", study.group, s, seed)
+    ds = transforming("mnist", study.group, s)
     models = train_sweep(ds, s, study.nus, study.penalty, device)
     return {"group": study.group, "penalty": study.penalty,
             "sweep": {nu: evaluate(ms, ds, s, sensitivity=True) for nu, ms in models.items()}}
@@ -236,6 +235,6 @@ def run_proposition(group_name: str = "rot4", n: int = 64, size: int = 12, n_ste
             "max_increase_flow": inc(flow.numpy()), "max_increase_gd": inc(norms)}
 
 
-def proposition(s: Settings, seed: int, device: torch.device) -> dict:
+def proposition(s: Settings, device: torch.device) -> dict:
     """Part ``proposition``: ``run_proposition`` on R4 (no profile setting shapes it)."""
-    return run_proposition("rot4", seed=seed)
+    return run_proposition("rot4")

@@ -69,9 +69,9 @@ def max_eta_move_deg(cfg: TrainConfig, n_train: int) -> float:
     return math.degrees(cfg.lr_eta * steps / 2)
 
 
-def arm_part(s: Settings, seed: int, device: torch.device, arm: str, variant: str) -> dict:
+def arm_part(s: Settings, device: torch.device, arm: str, variant: str) -> dict:
     """The ``ab-<arm>-<dataset>`` part of profile settings ``s``: one arm of ``s.ablation`` on one dataset, trained on
-    its ``seeds`` seeds (``seed``, ``seed + 1``, ...; each a new data subset, RFF draw and noise).
+    its ``seeds`` seeds (0, 1, ...; each a new data subset, RFF draw and noise).
 
     Returns:
         ``{"arm", "dataset", "names" (M,), "elbo", "test_acc", "kl_per_n", "eta_deg_final" (S, M), "steps" (L,),
@@ -81,9 +81,9 @@ def arm_part(s: Settings, seed: int, device: torch.device, arm: str, variant: st
     assert ab is not None, "a profile without an ablation has no ab- parts"
     t0 = time.perf_counter()
     st = arm_settings(ab, arm, s.alpha, s.blur_sigma)
-    runs = [run_rotation_sweep(st, "rff", variant, device, seed + k) for k in range(ab.seeds)]
+    runs = [run_rotation_sweep(st, "rff", variant, device, k) for k in range(ab.seeds)]
     out = {"arm": arm, "dataset": variant, "names": runs[0]["names"], "steps": np.asarray(runs[0]["steps"]),
-           "seeds": np.arange(seed, seed + ab.seeds), "max_move_deg": max_eta_move_deg(st.train, ab.n_train),
+           "seeds": np.arange(ab.seeds), "max_move_deg": max_eta_move_deg(st.train, ab.n_train),
            "wall_time_s": time.perf_counter() - t0}
     for k in ("elbo", "test_acc", "kl_per_n", "eta_deg_final", "eta_deg"):
         out[k] = np.stack([np.asarray(r[k]) for r in runs])  # (S, M) or (S, L, M)

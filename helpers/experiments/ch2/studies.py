@@ -61,7 +61,7 @@ def run_eta_sweep(s: Settings, invariance: str, variant: str, values: Sequence[f
             "eta": model.eta.detach().cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
 
 
-def eta_sweep(s: Settings, seed: int, device: torch.device, study: EtaSweep) -> dict:
+def eta_sweep(s: Settings, device: torch.device, study: EtaSweep) -> dict:
     """Part ``eta-sweep``: ``run_eta_sweep`` for each sweep of ``study`` on ``s`` reduced to ``study.hidden`` units,
     S = ``study.samples`` and ``study.epochs`` epochs; each finished sweep is kept as a piece.
 
@@ -73,14 +73,14 @@ def eta_sweep(s: Settings, seed: int, device: torch.device, study: EtaSweep) -> 
     for i, (invariance, variant, values, learned) in enumerate(study.sweeps):
         got = ckpt.piece(f"sweep-{i}")
         if got is None:
-            got = run_eta_sweep(r, invariance, variant, values, device, seed, learned_from=learned)
+            got = run_eta_sweep(r, invariance, variant, values, device, learned_from=learned)
             ckpt.keep(f"sweep-{i}", got)
         done.append(got)
     return {"sweeps": done, "n_train": done[0]["n_train"], "hidden": r.hidden, "samples": r.table2.samples,
             "epochs": r.table2.epochs}
 
 
-def cifar_preprocessing(s: Settings, seed: int, device: torch.device, study: CifarPreprocessing) -> dict:
+def cifar_preprocessing(s: Settings, device: torch.device, study: CifarPreprocessing) -> dict:
     """Part ``cifar-preprocessing``: Table 3's plain MLP member (no invariance) on regular CIFAR-10 at ``s``'s
     budget, once per arm of ``study`` (pixels standardised or raw [0, 1], the first layer's rate ``lr_w1``); each
     finished arm is kept as a piece.
@@ -96,7 +96,7 @@ def cifar_preprocessing(s: Settings, seed: int, device: torch.device, study: Cif
             a = replace(s, table2_invariances=("none",), cifar_standardise=standardise,
                         cifar=replace(s.cifar, lr_w1=lr_w1))
             with scope(Checkpoints(None)):  # the arms would share run_invariance_type's checkpoint key
-                r = run_invariance_type(a, "cifar10", "regular", device, seed)
+                r = run_invariance_type(a, "cifar10", "regular", device)
             got = {"arm": arm, "standardise": standardise, "lr_w1": lr_w1, "n_train": r["n_train"],
                    **{k: float(r[k][0]) for k in ("test_acc", "test_ll", "elbo")}, "seconds": r["wall_time_s"]}
             ckpt.keep(f"arm-{i}", got)
@@ -139,7 +139,7 @@ def run_confound_sweep(s: Settings, variant: str, degrees: Sequence[float], devi
             "norm2_kept": kept.cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
 
 
-def kernel_confound(s: Settings, seed: int, device: torch.device, study: KernelConfound) -> dict:
+def kernel_confound(s: Settings, device: torch.device, study: KernelConfound) -> dict:
     """Part ``kernel-confound``: ``run_confound_sweep`` on each dataset of ``study`` for each of its seeds, on
     ``study.n_train`` / ``study.n_test`` images and ``s``'s optimisation reduced to ``study.hidden`` units,
     S = ``study.samples`` and ``study.epochs`` epochs; each finished sweep is kept as a piece.
@@ -154,7 +154,7 @@ def kernel_confound(s: Settings, seed: int, device: torch.device, study: KernelC
     runs: dict[str, list] = {}
     for variant in study.datasets:
         runs[variant] = []
-        for sd in range(seed, seed + study.seeds):
+        for sd in range(study.seeds):
             got = ckpt.piece(f"{variant}-s{sd}")
             if got is None:
                 got = run_confound_sweep(r, variant, study.degrees, device, sd)

@@ -1,6 +1,6 @@
 """Chapter 2's training runs, each a sweep of ``M`` members trained as one model (``train.fit_sweep``): one per
 experiment (``run_rotation_sweep``: Table 1, Figs. 2 / 5; ``run_invariance_type``: Tables 2 / 3, Figs. 3 / 4), and
-the parts' runs ``(settings, seed, device, ...) -> result`` (``toy``, ``table1``, ``table23``, ``ladder_rung``,
+the parts' runs ``(settings, device, ...) -> result`` (``toy``, ``table1``, ``table23``, ``ladder_rung``,
 ``ladder_variation``; ``parts`` lists them), the seeded ones keeping each finished seed as a piece
 (``seeded_sweeps``, ``helpers.checkpoint``).
 """
@@ -34,22 +34,22 @@ def feature_scale(s: Settings, hidden: int) -> float:
 
 
 # --------------------------------------------------------------------------- Fig. 1: the toy problem
-def toy(s: Settings, seed: int, device: torch.device, etas_deg: tuple[float, ...] = (0.0, 60.0, 180.0)) -> dict:
+def toy(s: Settings, device: torch.device, etas_deg: tuple[float, ...] = (0.0, 60.0, 180.0)) -> dict:
     """The ``toy`` part, Fig. 1: RFF nets (sigma 5) with fixed eta_rot: no, some and full rotational invariance.
 
     Returns:
         ``{"etas_deg", "x" (n, 2), "y" (n,), "prob" (M, G, G) of class 1 on the grid [-3, 3]^2 (G = 61),
         "extrapolation_acc" (M,) in % on the full rings, "train_acc" (M,)}``.
     """
-    x, y = toy_data(40, seed)
-    xf, yf = toy_data(400, seed + 1, full=True)
+    x, y = toy_data(40, 0)
+    xf, yf = toy_data(400, 1, full=True)
     M = len(etas_deg)
     eta = torch.zeros(M, 6)
     eta[:, 2] = torch.deg2rad(torch.tensor(etas_deg))
     model = InvariantNet("rff", (2,), s.toy_hidden, 2, eta, torch.zeros(M, 6), torch.ones(M), sigma=5.0,
-                         alpha=s.alpha, seed=seed).to(device)
+                         alpha=s.alpha).to(device)
     cfg = TrainConfig(epochs=s.toy_steps, batch_size=len(x), lr=1e-2, samples=16, log_every=s.toy_steps)
-    fit_sweep(model, (x, y), cfg, seed)
+    fit_sweep(model, (x, y), cfg)
     eps = linspace_eps(32).to(device)
     ax = torch.linspace(-3, 3, 61)
     grid = torch.stack(torch.meshgrid(ax, ax, indexing="xy"), -1)  # (G, G, 2)
@@ -150,9 +150,9 @@ _PER_SEED = ("elbo", "kl_per_n", "test_acc", "test_ll", "eta_deg_final")
 _PER_SEED_NEW = ("test_acc_sampled", "test_ll_sampled")
 
 
-def seeded_sweeps(run, seeds: int, seed: int, keys: tuple[str, ...] = _PER_SEED,
+def seeded_sweeps(run, seeds: int, keys: tuple[str, ...] = _PER_SEED,
                   optional: tuple[str, ...] = _PER_SEED_NEW) -> dict:
-    """``run(seed, checkpoint_key)`` on seeds ``seed``, ``seed + 1``, ...: each finished seed kept as a piece and
+    """``run(seed, checkpoint_key)`` on seeds 0, 1, ..., ``seeds - 1``: each finished seed kept as a piece and
     each running one checkpointing under ``sweep-s<seed>`` (``helpers.checkpoint``), so the part goes on across
     sessions a seed at a time. Returns the first seed's result with ``"per_seed"``: ``{"seeds" (S,), "elbo",
     "kl_per_n", "test_acc", "test_ll", "eta_deg_final" (S, M)}`` (``keys``; and those of ``optional``,
@@ -160,27 +160,27 @@ def seeded_sweeps(run, seeds: int, seed: int, keys: tuple[str, ...] = _PER_SEED,
     seeds."""
     ckpt, runs = active(), []
     for k in range(seeds):
-        key = f"sweep-s{seed + k}"
+        key = f"sweep-s{k}"
         got = ckpt.piece(key)
         if got is None:
-            got = run(seed + k, key)
+            got = run(k, key)
             ckpt.keep(key, got)
         runs.append(got)
     out = dict(runs[0])
-    out["per_seed"] = {"seeds": np.arange(seed, seed + len(runs)),
+    out["per_seed"] = {"seeds": np.arange(len(runs)),
                        **{k: np.stack([np.asarray(r[k]) for r in runs]) for k in keys
                           + tuple(k for k in optional if all(k in r for r in runs))}}
     out["wall_time_s"] = float(sum(r["wall_time_s"] for r in runs))
     return out
 
 
-def table1(s: Settings, seed: int, device: torch.device, net: str, variant: str) -> dict:
+def table1(s: Settings, device: torch.device, net: str, variant: str) -> dict:
     """Table 1 on one dataset; with ``s.table1_seeds`` > 1 on that many seeds (``seeded_sweeps``)."""
     with_ml = net == "rff" and variant == "full"
     if s.table1_seeds == 1:
-        return run_rotation_sweep(s, net, variant, device, seed, with_ml)
+        return run_rotation_sweep(s, net, variant, device, with_ml=with_ml)
     return seeded_sweeps(lambda sd, key: run_rotation_sweep(s, net, variant, device, sd, with_ml, key),
-                         s.table1_seeds, seed)
+                         s.table1_seeds)
 
 
 def ladder_settings(s: Settings, budget: int | None = None, hidden: int | None = None,
@@ -200,35 +200,35 @@ def ladder_settings(s: Settings, budget: int | None = None, hidden: int | None =
                    train=replace(s.train, samples=samples))
 
 
-def ladder_rung(s: Settings, seed: int, device: torch.device, variant: str, budget: int) -> dict:
+def ladder_rung(s: Settings, device: torch.device, variant: str, budget: int) -> dict:
     """A ``ladder-<dataset>-<steps>`` part: Table 1's RFF sweep (no ML members) for ``budget`` steps, on
     ``s.ladder.seeds`` seeds (``seeded_sweeps``), with ``"budget_steps"``."""
     r = ladder_settings(s, budget=budget)
     assert s.ladder is not None  # ladder_settings checked it
     out = seeded_sweeps(lambda sd, key: run_rotation_sweep(r, "rff", variant, device, sd, False, key),
-                        s.ladder.seeds, seed)
+                        s.ladder.seeds)
     return out | {"budget_steps": budget}
 
 
-def ladder_variation(s: Settings, seed: int, device: torch.device, hidden: int, samples: int) -> dict:
+def ladder_variation(s: Settings, device: torch.device, hidden: int, samples: int) -> dict:
     """A ``var-<dataset>-d<D>-s<S>`` part: the fixed members ``s.ladder.variation_degrees`` at width ``hidden`` and
     ``samples`` S, on ``s.ladder.seeds`` seeds (``seeded_sweeps``), with ``"hidden"`` and ``"samples"``."""
     r, lad = ladder_settings(s, hidden=hidden, samples=samples), s.ladder
     assert lad is not None  # ladder_settings checked it
     out = seeded_sweeps(lambda sd, key: run_rotation_sweep(r, "rff", lad.variation_dataset, device, sd, False, key),
-                        lad.seeds, seed)
+                        lad.seeds)
     return out | {"hidden": hidden, "samples": samples}
 
 
-def table23(s: Settings, seed: int, device: torch.device, name: str, variant: str) -> dict:
-    """Table 2 / 3 on one dataset, trained on ``s.table2_seeds`` seeds (``seed``, ``seed + 1``, ...): the first
+def table23(s: Settings, device: torch.device, name: str, variant: str) -> dict:
+    """Table 2 / 3 on one dataset, trained on ``s.table2_seeds`` seeds (0, 1, ...): the first
     seed's result (with what the page draws: the MNIST parts keep the figures, fully rotated MNIST also Fig. 3)
     and ``"per_seed"``: ``{"seeds" (S,), "test_acc" (S, I), "elbo" (S, I), "eta" (S, I, 6)}`` for the claims that
     compare the invariance types (C2.5, C2.7); each finished seed is a piece (``seeded_sweeps``)."""
     mnist = name == "mnist"
 
     def run(sd: int, key: str) -> dict:
-        first = sd == seed
+        first = sd == 0
         return run_invariance_type(s, name, variant, device, sd, figures=mnist and first,
                                    snapshots=FIG3_SNAPSHOTS if mnist and variant == "full" and first else 0)
-    return seeded_sweeps(run, s.table2_seeds, seed, ("test_acc", "elbo", "eta"), optional=())
+    return seeded_sweeps(run, s.table2_seeds, ("test_acc", "elbo", "eta"), optional=())

@@ -33,9 +33,9 @@ def _uses(s: Settings, experiment: str = "mnist6") -> tuple[str, ...]:
 
 def all_parts(s: Settings) -> list[Part]:
     """The chapter's parts in profile settings ``s`` (see the module docstring)."""
-    out = [Part("similarity-demo", lambda _s, seed, _d: run_similarity_demo(seed), Needs(memory_gb=0.5), uses=(),
+    out = [Part("similarity-demo", lambda _s, _d: run_similarity_demo(), Needs(memory_gb=0.5), uses=(),
                 description="Fig. 2a: cosine vs correlation of random maps"),
-           Part("toy", lambda _s, seed, _d: run_toy(seed=seed), Needs(memory_gb=0.5), uses=(),
+           Part("toy", lambda _s, _d: run_toy(), Needs(memory_gb=0.5), uses=(),
                 description="Fig. 3: the hand-built invariant, equivariant and random toy CNNs")]
     out += [Part(mnist6_part(t), partial(mnist6_task, task=t), Needs(gpu=True, memory_gb=2.0),
                  uses=(*_MNIST6_USES, *_uses(s)),
@@ -48,8 +48,7 @@ def all_parts(s: Settings) -> list[Part]:
                  uses=(*_CIFAR_USES, "wrn_blocks", *_uses(s, "widths")),
                  description=f"Fig. 6b: WRN width k={k}, translation in/equivariance")
             for k in s.widths if width_part(s, k) == f"width-{k}"]
-    out.append(Part("pretrained", lambda st, _seed, d: run_pretrained(st.image_dir or None, n=st.n_pretrained,
-                                                                      device=d),
+    out.append(Part("pretrained", lambda st, d: run_pretrained(st.image_dir or None, n=st.n_pretrained, device=d),
                     Needs(gpu=True, memory_gb=8.0), uses=("image_dir", "n_pretrained"),
                     description="Figs. 4, 7: pretrained ImageNet CNNs vs ViT / Mixer (skipped without image_dir)",
                     optional=True))  # offline it skips, stores nothing, and the profile counts as complete

@@ -118,10 +118,10 @@ def _convnet7(classes: int, channels_last: bool = False) -> nn.Module:
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
-def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict:
+def mnist6_task(s: Settings, device: torch.device, task: str) -> dict:
     """Fig. 5, one task: the 7-layer CNN of each seed of ``s.seeds`` on it; rotation in/equivariance:
     ``{"task", "classes", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
-    ds = mnist6(task, s.mnist6_train, s.mnist6_val, seed)
+    ds = mnist6(task, s.mnist6_train, s.mnist6_val)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 1, 28, 28)
     rots = [rotation(k) for k in (1, 2, 3)]
     accs, runs = [], []
@@ -135,13 +135,13 @@ def mnist6_task(s: Settings, seed: int, device: torch.device, task: str) -> dict
     return {"task": task, "classes": ds["classes"], "acc": accs, "runs": runs}
 
 
-def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", label: str = "", key: str = "cifar",
+def _cifar_runs(s: Settings, device, make, aug: str = "baseline", label: str = "", key: str = "cifar",
                 first: Callable[[Any, Tensor], dict] | None = None, track_epochs=(),
                 stop_acc: float | None = None) -> tuple[dict, dict | None]:
     """Train ``make()`` with augmentation ``aug`` for every CIFAR seed (checkpoints and pieces ``<key>-s<seed>``;
     tracked: curves, and measures at ``track_epochs``, a stop at ``stop_acc``): the part's dict and ``first(model,
     xe)`` on the first seed's network (None without ``first``), ``xe`` the evaluation images ``(n_eval, 3, 32, 32)``."""
-    ds: dict[str, Any] = cifar10(s.cifar_train, s.cifar_val, seed)
+    ds: dict[str, Any] = cifar10(s.cifar_train, s.cifar_val)
     xe = ds["val"][0][: s.n_eval].to(device)  # (n_eval, 3, 32, 32)
     shifts = [diagonal_shift(p) for p in s.shifts]
     out: dict[str, Any] = {"n_train": ds["n_train"], "acc": [], "runs": []}
@@ -160,11 +160,11 @@ def _cifar_runs(s: Settings, seed: int, device, make, aug: str = "baseline", lab
     return out, extra
 
 
-def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict:
+def augmentation(s: Settings, device: torch.device, aug: str) -> dict:
     """Fig. 6a, one augmentation: the CIFAR ResNet (``resnet_blocks`` per stage) of each CIFAR seed trained with
     it; translation in/equivariance: ``{"augmentation", "n_train", "acc": [% per seed], "runs": [measure(...) per
     seed]}``, and for the baseline ``"fig2b"`` (``fig2b`` on its first seed's network)."""
-    out, f2b = _cifar_runs(s, seed, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug),
+    out, f2b = _cifar_runs(s, device, lambda: CifarResNet(s.resnet_blocks), aug, aug, aug_part(aug),
                            first=fig2b if aug == "baseline" else None,
                            track_epochs=s.track_epochs if s.track_augmentations else ())
     if aug == "baseline":
@@ -172,10 +172,10 @@ def augmentation(s: Settings, seed: int, device: torch.device, aug: str) -> dict
     return {"augmentation": aug, **out}
 
 
-def width(s: Settings, seed: int, device: torch.device, k: int) -> dict:
+def width(s: Settings, device: torch.device, k: int) -> dict:
     """Fig. 6b, one width: WRN-k (``wrn_blocks`` per stage) of each CIFAR seed, no augmentation; translation
     in/equivariance. Returns ``{"width", "n_train", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
-    out, _ = _cifar_runs(s, seed, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
+    out, _ = _cifar_runs(s, device, lambda: CifarResNet(s.wrn_blocks, k), label=f"WRN k={k}",
                          key=f"width-{k}", track_epochs=s.track_epochs, stop_acc=s.stop_acc(k))
     return {"width": k, **out}
 

@@ -52,25 +52,25 @@ def _train_o5(s: Settings, n: int, seed: int, device: torch.device) -> tuple[dic
     return out, res.models, x
 
 
-def o5(s: Settings, seed: int, device: torch.device) -> dict:
+def o5(s: Settings, device: torch.device) -> dict:
     """Fig. 2 (left, middle), C4.3 and App. A.2 for O(5), the seeds on ``s.o5_n`` points: ``_train_o5``'s summary;
     ``invariant``: ``spectrum_and_bias`` of the untrained ``O5Invariant`` on the same points (``sigma (25,)``,
     ``bias (25,)``, ``variance``, ``generator (5, 5)``); ``sample_complexity`` of the first seed
     (``measures.sample_complexity``: ``fractions (L,)``, ``variance``/``bias (L, R)``)."""
-    out, models, x = _train_o5(s, s.o5_n, seed, device)
-    torch.manual_seed(seed)
+    out, models, x = _train_o5(s, s.o5_n, 0, device)
+    torch.manual_seed(0)
     inv = O5Invariant().double().to(device)
     out["invariant"] = spectrum_and_bias(polarization_matrix(inv, x.double().to(device), blocks=2))
-    out["sample_complexity"] = sample_complexity(s, models[0], x.to(device), images=False, seed=seed)
+    out["sample_complexity"] = sample_complexity(s, models[0], x.to(device), images=False)
     return out
 
 
-def o5_sizes(s: Settings, seed: int, device: torch.device) -> dict:
+def o5_sizes(s: Settings, device: torch.device) -> dict:
     """Fig. 2 (right): mean symmetry variance of the ten O(5) directions vs training-set size: ``sizes (L,)``,
     ``epochs (L,)``, ``variance10 (L, M)``, ``max_bias10 (L, M)`` (largest bias among the ten), and ``spearman``:
     Spearman's rho between size and the seed-mean variance."""
     # a fresh data draw per size
-    runs = [_train_o5(s, n, seed + 100 * (i + 1), device)[0] for i, n in enumerate(s.o5_sizes)]
+    runs = [_train_o5(s, n, 100 * (i + 1), device)[0] for i, n in enumerate(s.o5_sizes)]
     var = torch.stack([r["variance10"] for r in runs])  # (L, M)
     rho = stats.spearmanr(s.o5_sizes, var.mean(1).numpy()).statistic
     return {"sizes": torch.tensor(s.o5_sizes), "epochs": torch.tensor([r["epochs"] for r in runs]), "variance10": var,
@@ -92,16 +92,16 @@ def _train_mlps(hidden: Sequence[int], d: dict, cfg: FitConfig, seeds: Sequence[
     return _fit(build_models(lambda: swish_mlp(784, hidden), seeds), d, cfg, seeds, device, desc)
 
 
-def _rotation_data(s: Settings, seed: int) -> dict:
-    return rotation_mnist(s.rot_train, s.rot_val, s.rot_test, s.blur, seed)
+def _rotation_data(s: Settings) -> dict:
+    return rotation_mnist(s.rot_train, s.rot_val, s.rot_test, s.blur)
 
 
-def rotation(s: Settings, seed: int, device: torch.device) -> dict:
+def rotation(s: Settings, device: torch.device) -> dict:
     """Fig. 3 and App. A.2 for rotation-MNIST, the shallow (2 hidden layers of 47) and deep (6 of 116) MLPs:
     ``shallow`` and ``deep``, each ``measures.summarise``'s entries plus ``wall_time_s``; ``sample_complexity`` of
     the first deep seed; ``examples``: ten training images (uint8, ``(10, 28, 28)``) and labels; ``digit``: the
     first training image ``(1, 28, 28)`` float, for Fig. 3b."""
-    d, cfg = _rotation_data(s, seed), FitConfig(epochs=s.rot_epochs, batch_size=s.rot_batch, lr=1e-3)
+    d, cfg = _rotation_data(s), FitConfig(epochs=s.rot_epochs, batch_size=s.rot_batch, lr=1e-3)
     x = d["train"][0]  # (N, 28, 28)
     out: dict[str, Any] = {}
     deep: Any = None
@@ -109,17 +109,17 @@ def rotation(s: Settings, seed: int, device: torch.device) -> dict:
         models, acc, wall = _train_mlps(hidden, d, cfg, s.seeds, device, f"rot-MNIST {name}")
         out[name] = summarise(models, acc, x, device) | {"wall_time_s": wall}
         deep = models[0]
-    out["sample_complexity"] = sample_complexity(s, deep, x.to(device), images=True, seed=seed)
+    out["sample_complexity"] = sample_complexity(s, deep, x.to(device), images=True)
     out["examples"] = {"images": (255 * x[:10]).round().to(torch.uint8), "labels": d["train"][1][:10]}
     out["digit"] = x[:1]  # (1, 28, 28)
     return out
 
 
-def sweep(s: Settings, seed: int, device: torch.device, depth: int) -> dict:
+def sweep(s: Settings, device: torch.device, depth: int) -> dict:
     """Fig. 4 for one depth: networks of ``s.sweep_params`` parameters with ``depth`` hidden (h x h) layers:
     ``depth`` and ``rows``, one dict per (params, seed) with ``width``, ``n_params``, ``test_acc``, ``variance`` and
     ``bias`` (of the smallest singular vector)."""
-    d, seeds = _rotation_data(s, seed), s.seeds[: s.sweep_seeds]
+    d, seeds = _rotation_data(s), s.seeds[: s.sweep_seeds]
     cfg = FitConfig(epochs=s.sweep_epochs, batch_size=s.rot_batch, lr=1e-3)
     rows = []
     for p in s.sweep_params:
@@ -143,14 +143,14 @@ def _reinjected(w: int, init: list[dict], subs: list[Any], seeds, freeze: bool) 
     return models
 
 
-def layerwise(s: Settings, seed: int, device: torch.device) -> dict:
+def layerwise(s: Settings, device: torch.device) -> dict:
     """Fig. 5 (Sec. 5.4): layer-wise variance and bias of MLP-7 (7 Linear layers, 6 hidden of ``lw_width``),
     sub-MLP-3, MLP-7[F] and MLP-7[L]. sub-MLP-3 is MLP-7's first 3 Linear layers (from the
     same random initialisation) plus a new head, trained alone; its 3 layers are then re-injected into
     a mother network that is trained either jointly (fine-tuning, [F]) or with them frozen (layer-wise, [L]).
     Returns ``{regime: {"variance": (M, L), "bias": (M, L), "test_acc": (M,)}}`` with ``L`` the measured layers.
     """
-    d, w, seeds = _rotation_data(s, seed), s.lw_width, s.seeds
+    d, w, seeds = _rotation_data(s), s.lw_width, s.seeds
     x, cfg = d["train"][0], FitConfig(epochs=s.lw_epochs, batch_size=s.rot_batch, lr=1e-3)
     torch.manual_seed(seeds[0])
     mothers = build_models(lambda: swish_mlp(784, [w] * 6), seeds)
@@ -169,13 +169,13 @@ def layerwise(s: Settings, seed: int, device: torch.device) -> dict:
 
 
 # ----------------------------------------------------------------------------- CIFAR-10
-def cifar(s: Settings, seed: int, device: torch.device) -> dict:
+def cifar(s: Settings, device: torch.device) -> dict:
     """Appendix A.3.3: a 7-layer Swish MLP (two seeds) on rotation-augmented CIFAR-10, then LieGG (blur 1.5)
     on up to 5,000 training images, whose frame is measured with one-sided differences (``background=None``: a
     photo has no background; version 1 padded with 0, issue 24): ``measures.summarise``'s entries, ``n_train`` and
     ``wall_time_s``; or ``{"skipped": reason}`` when CIFAR-10 cannot be had."""
     try:
-        d = rotation_cifar10(s, seed)
+        d = rotation_cifar10(s)
     except (FileNotFoundError, RuntimeError) as err:
         return {"skipped": f"CIFAR-10 is not available here ({type(err).__name__}; helpers.data.load('cifar10') "
                            "says where its files must go)"}
