@@ -555,9 +555,9 @@ def test_the_channels_last_cnn_is_the_same_network():
     """Known answer: the steps profile's channels-last 7-layer CNN has the contiguous one's weights (same seed) and
     outputs up to float rounding; only its memory layout differs."""
     torch.manual_seed(0)
-    a = ch3.runs._convnet7(6)
+    a = ch3.models.ConvNet7(6)
     torch.manual_seed(0)
-    b = ch3.runs._convnet7(6, channels_last=True)
+    b = ch3.models.ConvNet7(6).to(memory_format=torch.channels_last)  # as train_and_measure(channels_last=True)
     conv = [p for p in b.parameters() if p.ndim == 4]
     assert conv and all(p.is_contiguous(memory_format=torch.channels_last) for p in conv)
     assert not all(p.is_contiguous(memory_format=torch.channels_last) for p in a.parameters() if p.ndim == 4)

@@ -111,13 +111,6 @@ def _seed_run(key: str, train: Callable[[], tuple[float, dict, nn.Module]],
     return got
 
 
-def _convnet7(classes: int, channels_last: bool = False) -> nn.Module:
-    """The 7-layer CNN of Sec. 4.3, in channels-last memory layout where ``channels_last`` (the same network and
-    numbers up to float rounding; ~1.6x faster a float32 step at one CPU thread, ``benchmarks.ch3_throughput``)."""
-    model = ConvNet7(classes)
-    return model.to(memory_format=torch.channels_last) if channels_last else model
-
-
 def mnist6_task(s: Settings, device: torch.device, task: str) -> dict:
     """Fig. 5, one task: the 7-layer CNN of each seed of ``s.seeds`` on it; rotation in/equivariance:
     ``{"task", "classes", "acc": [% per seed], "runs": [measure(...) per seed]}``."""
@@ -127,9 +120,9 @@ def mnist6_task(s: Settings, device: torch.device, task: str) -> dict:
     accs, runs = [], []
     for sd in s.seeds:
         key = f"{mnist6_part(task)}-s{sd}"
-        got = _seed_run(key, lambda: train_and_measure(partial(_convnet7, ds["classes"], s.channels_last), ds,
-                                                       s.mnist6_fit, sd, device, xe, rots, desc=f"{task} seed {sd}",
-                                                       checkpoint_key=key))
+        got = _seed_run(key, lambda: train_and_measure(partial(ConvNet7, ds["classes"]), ds, s.mnist6_fit, sd, device,
+                                                       xe, rots, desc=f"{task} seed {sd}", checkpoint_key=key,
+                                                       channels_last=s.channels_last))
         accs.append(got["acc"])
         runs.append(got["run"])
     return {"task": task, "classes": ds["classes"], "acc": accs, "runs": runs}
