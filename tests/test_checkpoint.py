@@ -194,7 +194,7 @@ def test_a_killed_fit_resumes_to_the_uninterrupted_numbers_cutmix_draws_included
     schedule, random crops drawn from the batch generator and CutMix's own draws (``CutMixLoss.state_dict``)."""
     from torch import nn
 
-    from helpers.experiments.ch3.augment import cutmix_loss, random_crop
+    from helpers.experiments.ch3.augment import CutMixLoss, random_crop
     from helpers.training import FitConfig, fit
 
     gen = torch.Generator().manual_seed(4)
@@ -206,7 +206,7 @@ def test_a_killed_fit_resumes_to_the_uninterrupted_numbers_cutmix_draws_included
         step.arm(kill_after)
         torch.manual_seed(0)
         model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3))
-        cutmix = cutmix_loss(7)
+        cutmix = CutMixLoss(7)
 
         def loss(forward, xb, yb):
             step()

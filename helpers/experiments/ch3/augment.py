@@ -11,7 +11,7 @@ from torch import Tensor
 
 from .settings import AUGMENTATIONS
 
-__all__ = ["augmenter", "random_crop", "randaugment_batch", "cutmix_loss"]
+__all__ = ["augmenter", "random_crop", "randaugment_batch", "CutMixLoss"]
 
 
 def random_crop(x: Tensor, gen: torch.Generator, pad: int = 4) -> Tensor:
@@ -108,6 +108,3 @@ class CutMixLoss:
     def load_state_dict(self, state: dict) -> None:
         self.gen.set_state(state["gen"])
         self.rng.bit_generator.state = state["rng"]
-
-
-cutmix_loss = CutMixLoss  #: CutMix's loss with draws seeded by ``seed``

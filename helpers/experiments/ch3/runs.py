@@ -16,7 +16,7 @@ from ... import data
 from ...checkpoint import active
 from ...metrics.similarity import feature_similarity, layer_in_equivariance
 from ...training import FitConfig, fit, test_accuracy
-from .augment import augmenter, cutmix_loss
+from .augment import CutMixLoss, augmenter
 from .data import cifar10, mnist6
 from .equivariance import diagonal_shift, measure, rotation
 from .models import CifarResNet, ConvNet7, toy_cnns
@@ -140,7 +140,7 @@ def _cifar_runs(s: Settings, device, make, aug: str = "baseline", label: str = "
     out: dict[str, Any] = {"n_train": ds["n_train"], "acc": [], "runs": []}
     extra: dict | None = None
     for i, sd in enumerate(s.cifar_seed_list):
-        loss = cutmix_loss(sd) if aug == "CutMix" else None
+        loss = CutMixLoss(sd) if aug == "CutMix" else None
         got = _seed_run(f"{key}-s{sd}",
                         lambda: train_and_measure(make, ds, s.cifar_fit, sd, device, xe, shifts, f"{label} seed {sd}",
                                                   f"{key}-s{sd}", augment=augmenter(aug), loss_fn=loss,
