@@ -10,7 +10,7 @@ the same functions.
 from __future__ import annotations
 
 from .invariance import (PENALTIES, distribution_invariance, invariance_penalty, logit_invariance,  # noqa: F401
-                         orbit_logits, saliency_invariance, saliency_map, saliency_postprocess)
+                         orbit_logits, orbit_saliency, saliency_invariance, saliency_map, saliency_postprocess)
 from .sensitivity import jacobian_sigma_max  # noqa: F401
 from .similarity import (PARTS, SIMILARITIES, capture, feature_similarity, in_equivariance,  # noqa: F401
                          layer_in_equivariance, partition, similarity_matrix, token_maps)
@@ -22,7 +22,7 @@ from .output import output_lens, pick_nu  # noqa: F401
 
 __all__: list[str] = []
 __all__ += ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
-            "saliency_map", "saliency_postprocess", "saliency_invariance", "jacobian_sigma_max"]
+            "saliency_map", "saliency_postprocess", "orbit_saliency", "saliency_invariance", "jacobian_sigma_max"]
 __all__ += ["polarization_matrix", "polarization_matrix_image", "image_coordinates", "image_gradient",
             "polarization_spectrum", "spectrum_and_bias", "symmetry_variance", "variance_along", "lie_generators",
             "symmetry_bias", "apply_generator"]

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from ..groups import CyclicGroup
 
 __all__ = ["PENALTIES", "orbit_logits", "invariance_penalty", "distribution_invariance", "logit_invariance",
-           "saliency_map", "saliency_postprocess", "saliency_invariance"]
+           "saliency_map", "saliency_postprocess", "orbit_saliency", "saliency_invariance"]
 
 from .checks import check_batch
 
@@ -155,6 +155,15 @@ def saliency_postprocess(attr: Tensor) -> Tensor:
     return F.conv2d(flat, (k1[:, None] * k1[None, :])[None, None]).view_as(attr)  # (N, ..., H, W)
 
 
+def orbit_saliency(model: nn.Module, x: Tensor, group: CyclicGroup, y: Tensor, n_steps: int = 32) -> Tensor:
+    """The saliency maps of every orbit member realigned with g^-1 (eq. 3; ch1's Fig. 3), one captum call over the
+    stacked orbit: ``x (B, ..., H, W)``, ``y (B,)`` -> ``(G, B, ..., H, W)``, ``out[g, b] = g^-1 m_f(g x_b)``."""
+    G, B = group.order, len(x)
+    orbit = group.orbit(x).reshape(G * B, *x.shape[1:])  # (G*B, ..., H, W)
+    maps = saliency_map(model, orbit, y.repeat(G), n_steps).view(G, B, *x.shape[1:])  # (G, B, ..., H, W)
+    return torch.stack([group.act(maps[g], group.inverse(g)) for g in range(G)])  # (G, B, ..., H, W)
+
+
 def saliency_invariance(model: nn.Module, x: Tensor, group: CyclicGroup, y: Tensor | None = None,
                         n_steps: int = 32) -> float:
     """SI, eq. (3): mean cosine between m_f(x) and g^-1 m_f(gx) over samples and g != e.
@@ -175,9 +184,6 @@ def saliency_invariance(model: nn.Module, x: Tensor, group: CyclicGroup, y: Tens
     _check_group_input(x, group)
     if y is None:
         y = orbit_logits(model, x, group)[0].argmax(-1)  # (B,)
-    G, B = group.order, len(x)
-    orbit = group.orbit(x).reshape(G * B, *x.shape[1:])  # (G*B, ..., H, W)
-    maps = saliency_map(model, orbit, y.repeat(G), n_steps).view(G, B, *x.shape[1:])  # (G, B, ..., H, W)
-    aligned = torch.stack([group.act(maps[g], group.inverse(g)) for g in range(G)])  # (G, B, ..., H, W)
+    aligned = orbit_saliency(model, x, group, y, n_steps)  # (G, B, ..., H, W)
     cos = F.cosine_similarity(aligned[1:].flatten(2), aligned[0].flatten(1)[None], dim=-1, eps=1e-12)  # (G-1, B)
     return float(cos.mean())

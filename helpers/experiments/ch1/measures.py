@@ -1,17 +1,17 @@
-"""What chapter 1 measures on trained models: Table 1's columns (accuracy, LI, DI, SI, sigma_max), realigned
-orbit saliency (Fig. 3), where orbits lie in feature space (Fig. 2, C1.6) and the exact gradient flow
-of LI for a linear model (eq. 6). The metrics themselves are ``helpers.metrics``'."""
+"""What chapter 1 measures on trained models: Table 1's columns (accuracy, LI, DI, SI, sigma_max), where orbits
+lie in feature space (Fig. 2, C1.6) and the exact gradient flow of LI for a linear model (eq. 6). The metrics
+themselves (and Fig. 3's realigned orbit saliency, ``metrics.orbit_saliency``) are ``helpers.metrics``'."""
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
 from ...groups import CyclicGroup
-from ...metrics import output_lens, saliency_map
+from ...metrics import output_lens
 from .data import Transforming
 from .settings import Settings
 
-__all__ = ["evaluate", "orbit_saliency", "orbit_spread", "orbit_neighbours", "linear_flow"]
+__all__ = ["evaluate", "orbit_spread", "orbit_neighbours", "linear_flow"]
 
 
 def evaluate(models: list[nn.Module], ds: Transforming, s: Settings, sensitivity: bool = False) -> dict:
@@ -22,20 +22,6 @@ def evaluate(models: list[nn.Module], ds: Transforming, s: Settings, sensitivity
         ``{"acc": [M], "LI": [M], "DI": [M], "SI": [M], ("sigma_max": [M])}``.
     """
     return output_lens(models, ds.test, ds.group, s.n_eval, s.n_si, s.ig_steps, sensitivity)
-
-
-def orbit_saliency(model: nn.Module, x: Tensor, y: Tensor, group: CyclicGroup, n_steps: int = 32) -> Tensor:
-    """Fig. 3: the saliency maps of each orbit member of each sample, realigned with g^-1.
-
-    Args:
-        x: ``(B, H, W)``; y: ``(B,)``.
-    Returns:
-        ``(B, G, H, W)``: ``out[b, g] = g^-1 m_f(g x_b)``.
-    """
-    G, B = group.order, len(x)
-    maps = saliency_map(model, group.orbit(x).reshape(G * B, *x.shape[1:]), y.repeat(G), n_steps)  # (G*B, H, W)
-    maps = maps.view(G, B, *x.shape[1:])  # (G, B, H, W)
-    return torch.stack([group.act(maps[g], group.inverse(g)) for g in range(G)], 1).detach()  # (B, G, H, W)
 
 
 def orbit_spread(features: Tensor, labels: Tensor) -> float:

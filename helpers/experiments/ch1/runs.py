@@ -14,11 +14,11 @@ from torch import nn
 
 from ... import data
 from ...groups import get_group
-from ...metrics import distribution_invariance, invariance_penalty, pick_nu
+from ...metrics import distribution_invariance, invariance_penalty, orbit_saliency, pick_nu
 from ...models import MLP, GroupPooledMLP, count_parameters
 from ...training import accuracy, predict
 from .data import Transforming, drifted, transforming
-from .measures import evaluate, linear_flow, orbit_neighbours, orbit_saliency, orbit_spread
+from .measures import evaluate, linear_flow, orbit_neighbours, orbit_spread
 from .models import train, train_sweep
 from .results import join
 from .settings import N_CLASSES, SIZE, Extension, Settings
@@ -106,7 +106,8 @@ def run_saliency(models: dict[str, list[nn.Module]], ds: Transforming, s: Settin
     """
     dev = next(next(iter(models.values()))[0].parameters()).device
     x, y = ds.test[0][:n].to(dev), ds.test[1][:n].to(dev)
-    maps = {k: orbit_saliency(ms[0], x, y, ds.group, s.ig_steps).cpu() for k, ms in models.items()}
+    maps = {k: orbit_saliency(ms[0], x, ds.group, y, s.ig_steps).transpose(0, 1).detach().cpu()  # (n, G, H, W)
+            for k, ms in models.items()}
     return {"images": x.cpu()} | maps
 
 
