@@ -22,37 +22,7 @@ from torch import Tensor, nn
 
 from .fast_step import packed_lower_matvec, squared_norm
 
-__all__ = ["ClassGaussian", "gaussian_kl"]
-
-
-def _kl_terms(mu: Tensor, logdet_q: Tensor, frobenius: Tensor, alpha: float) -> Tensor:
-    """App. A from its pieces: ``mu (..., K, D)``, ``log|Sigma_c|`` and ``||L_c||_F^2`` as ``(..., K)``;
-    returns ``(...)``, summed over the K classes (``tr(Sigma_p^{-1} Sigma_c) = ||L_c||_F^2 / alpha``)."""
-    D = mu.shape[-1]
-    maha = mu.pow(2).sum(-1) / alpha  # (..., K)
-    kl = 0.5 * (D * math.log(alpha) - logdet_q - D + frobenius / alpha + maha)  # (..., K)
-    return kl.sum(-1)  # (...)
-
-
-def gaussian_kl(mu: Tensor, L: Tensor, alpha: float = 1.0) -> Tensor:
-    """Closed-form ``KL(N(mu_c, L_c L_c^T) || N(0, alpha I))`` summed over classes (App. A).
-
-    Args:
-        mu: ``(..., K, D)`` means.
-        L: ``(..., K, D, D)`` lower-triangular Cholesky factors (only the lower triangle is read;
-            the diagonal may have either sign).
-        alpha: prior variance, > 0.
-
-    Returns:
-        ``(...)``: the KL divergence summed over the K classes.
-    """
-    if alpha <= 0:
-        raise ValueError(f"prior variance alpha must be > 0, got {alpha}")
-    if L.shape != (*mu.shape, mu.shape[-1]):
-        raise ValueError(f"L must be (..., K, D, D) = {(*mu.shape, mu.shape[-1])}, got {tuple(L.shape)}")
-    L = torch.tril(L)  # (..., K, D, D)
-    logdet_q = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1).abs()).sum(-1)  # (..., K)
-    return _kl_terms(mu, logdet_q, L.pow(2).sum((-2, -1)), alpha)
+__all__ = ["ClassGaussian"]
 
 
 class ClassGaussian(nn.Module):
@@ -101,17 +71,6 @@ class ClassGaussian(nn.Module):
         below = self.off.new_zeros(M, K, D * D).index_copy(-1, self._flat, self.off).view(M, K, D, D)  # (M, K, D, D)
         return below + torch.diag_embed(self.log_diag.exp())  # (M, K, D, D)
 
-    def set_cholesky(self, L: Tensor) -> None:
-        """Set ``L`` (``(M, K, D, D)`` or broadcastable, lower triangular, positive diagonal)."""
-        M, K, D = self.mu.shape
-        L = torch.as_tensor(L, dtype=self.off.dtype).expand(M, K, D, D)
-        diag = torch.diagonal(L, dim1=-2, dim2=-1)  # (M, K, D)
-        if (diag <= 0).any():
-            raise ValueError("the Cholesky factor needs a positive diagonal")
-        with torch.no_grad():
-            self.off.copy_(L.reshape(M, K, D * D)[..., self._flat.to(L.device)])
-            self.log_diag.copy_(diag.log())
-
     def sample(self, noise_scale: Tensor | float = 1.0, generator: torch.Generator | None = None,
                common: bool = False, fast: bool = False) -> Tensor:
         """One reparameterised sample ``W2 = mu + s * L eps`` per member, from the packed factor: ``(L eps)_i =
@@ -144,5 +103,8 @@ class ClassGaussian(nn.Module):
         ``log|Sigma_c| = 2 sum log_diag``, ``||L_c||_F^2 = ||off||^2 + sum exp(2 log_diag)`` (``fast``: ``||off||^2``
         with ``fast_step.squared_norm``'s one-pass gradient)."""
         off2 = squared_norm(self.off) if fast else self.off.pow(2).sum(-1)  # (M, K)
-        frobenius = off2 + (2 * self.log_diag).exp().sum(-1)  # (M, K)
-        return _kl_terms(self.mu, 2 * self.log_diag.sum(-1), frobenius, self.alpha)
+        frobenius = off2 + (2 * self.log_diag).exp().sum(-1)  # (M, K): tr(Sigma_p^{-1} Sigma_c) = ||L_c||_F^2 / alpha
+        D, alpha = self.mu.shape[-1], self.alpha
+        maha = self.mu.pow(2).sum(-1) / alpha  # (M, K)
+        kl = 0.5 * (D * math.log(alpha) - 2 * self.log_diag.sum(-1) - D + frobenius / alpha + maha)  # (M, K)
+        return kl.sum(-1)  # (M,)
