@@ -18,11 +18,11 @@ from matplotlib.lines import Line2D
 from ... import plots, widgets
 from ...groups import AFFINE_NAMES
 from .banks import bank_image, bank_over_training
-from .results import collect
+from .results import collect, confound_arms
 from .settings import ROTATION_DATASETS
 
 __all__ = ["headline", "plot_toy", "examples", "plot_eta_traces", "plot_eta_figures", "fig3", "fig4", "draw_eta",
-           "draw_generator", "eta_controls", "plot_ablation", "plot_ladder"]
+           "draw_generator", "eta_controls", "plot_ablation", "plot_ladder", "plot_confound"]
 
 
 # --------------------------------------------------------------------------- figures
@@ -244,5 +244,34 @@ def plot_ladder(frame, summary) -> plt.Figure:
         ax.set_xlabel("training steps (dotted: the paper's)")
         ax.set_title(label, fontsize=8, wrap=True)
     axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+#: The base-kernel study's arms as the figure labels them, and their line styles.
+_CONFOUND_STYLE = {"as warped": ("as warped (the paper)", "-"), "norm": ("rescaled to the row's norm", "--"),
+                   "data": ("rescaled to the row's spread on the data", ":")}
+_ROTATED = {"partial": "partially rotated MNIST", "full": "fully rotated MNIST", "regular": "regular MNIST"}
+
+
+def plot_confound(study: Mapping) -> plt.Figure:
+    """The base-kernel study (part ``kernel-confound``): per dataset, the training ELBO per datapoint against the fixed
+    eta_rot for each arm (``results.confound_arms``), seed mean +- SE, the seeds as dots."""
+    runs = study["runs"]
+    fig, axes = plt.subplots(1, len(runs), figsize=(2.9 * len(runs), 3.0), squeeze=False)
+    for ax, (v, rs) in zip(axes[0], runs.items()):
+        per = [confound_arms(r) for r in rs]
+        d = per[0][0]
+        for a in per[0][1]:
+            label, ls = _CONFOUND_STYLE.get(a, (a, "-."))
+            e = np.stack([arms[a] for _, arms in per])  # (seeds, n)
+            se = e.std(0, ddof=1) / math.sqrt(len(e)) if len(e) > 1 else np.zeros(e.shape[1])
+            line = ax.errorbar(d, e.mean(0), yerr=se, ls=ls, marker="o", ms=4, capsize=3, label=label)
+            ax.scatter(np.repeat(d[None], len(e), 0), e, s=8, alpha=0.4, color=line[0].get_color())
+        ax.set_xticks(d, [f"{g:g}" for g in d])
+        ax.set_xlabel("fixed η_rot (°)")
+        ax.set_title(_ROTATED.get(v, v), fontsize=9)
+    axes[0][0].set_ylabel("training ELBO per datapoint")
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig

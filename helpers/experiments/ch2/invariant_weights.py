@@ -144,8 +144,10 @@ class InvariantNet(nn.Module):
         feature_scale: c in the hidden features ``c * phi(W1 x + b)``; 1 (the paper's plain
             ``phi``) by default; ``sqrt(2 / D)`` would be the kernel normalisation of random features.
         init_std: the initial Cholesky factor ``L = init_std * I`` of the posterior (paper: 1).
-        renormalise: ``(M,)`` 1 for the members whose warped RFF rows keep their norm (``warps.filter_gain``: the
-            base-kernel confound's control, issue 39), 0 elsewhere; None (the paper) for none. RFF images only.
+        renormalise: ``(M,)`` per member, how its warped RFF rows are rescaled (``warps.filter_gain``; the
+            base-kernel confound's controls, issue 39): 0 not (the paper), 1 to their own norm, 2 to their own
+            spread ``|w|_C`` on the data (``metric``); None (the paper) for every member. RFF images only.
+        metric: ``(P, P)``, ``C`` of ``renormalise`` 2 (the training images' covariance).
     """
 
     learn: Tensor  # (M, 6) buffer
@@ -153,11 +155,12 @@ class InvariantNet(nn.Module):
     W1: Tensor  # (1, D, P) buffer (rff) or (M, D, P) parameter (relu)
     b1: Tensor  # (1, D) buffer or (M, D) parameter
     renorm: Tensor | None  # (M,) buffer, or None
+    metric: Tensor | None  # (P, P) buffer, or None
 
     def __init__(self, kind: str, image_shape: tuple[int, ...], hidden: int, classes: int,
                  eta_init: Tensor, learn: Tensor, bayes: Tensor, sigma: float = 0.3,
                  alpha: float = 1.0, blur_sigma: float = 0.1, seed: int = 0, feature_scale: float = 1.0,
-                 init_std: float = 1.0, renormalise: Tensor | None = None):
+                 init_std: float = 1.0, renormalise: Tensor | None = None, metric: Tensor | None = None):
         super().__init__()
         if kind not in ("rff", "relu"):
             raise ValueError(f"kind must be 'rff' or 'relu', got {kind!r}")
@@ -188,8 +191,15 @@ class InvariantNet(nn.Module):
             if kind != "rff" or len(image_shape) != 3 or renormalise.shape != (M,):
                 raise ValueError(f"renormalise needs an RFF net on images and shape (M={M},); got kind {kind!r}, "
                                  f"image_shape {image_shape}, shape {tuple(renormalise.shape)}")
+            if not set(renormalise.tolist()) <= {0.0, 1.0, 2.0}:
+                raise ValueError(f"renormalise codes are 0, 1, 2; got {sorted(set(renormalise.tolist()))}")
+            if (renormalise == 2).any() and (metric is None or metric.shape != (P, P)):
+                raise ValueError(f"renormalise 2 needs a metric of shape ({P}, {P}), got "
+                                 f"{None if metric is None else tuple(metric.shape)}")
         # not persistent: the state of every other sweep (and its checkpoints) is unchanged
         self.register_buffer("renorm", renormalise, persistent=False)  # (M,) or None
+        self.register_buffer("metric", None if metric is None else torch.as_tensor(metric, dtype=torch.float32),
+                             persistent=False)  # (P, P) or None
 
     @property
     def members(self) -> int:
@@ -214,15 +224,16 @@ class InvariantNet(nn.Module):
         return transform_weights(w, matrices, self.blur_sigma).flatten(3)  # (M, S, D, P)
 
     def filter_gains(self, matrices: Tensor) -> Tensor | None:
-        """``(M, S, D)``: ``warps.filter_gain`` for the members that ``renormalise``, 1 for the others; None without
-        ``renormalise``."""
+        """``(M, S, D)``: ``warps.filter_gain`` for the members that ``renormalise`` (in the metric of their code), 1
+        for the others; None without ``renormalise``."""
         if self.renorm is None:
             return None
         gain = matrices.new_ones(*matrices.shape[:2], self.hidden)  # (M, S, D)
-        idx = self.renorm.nonzero().flatten()
-        if len(idx):
-            w = self.W1.reshape(1, self.hidden, *self.image_shape)  # (1, D, C, H, W)
-            gain[idx] = filter_gain(w, matrices[idx], self.blur_sigma)
+        w = self.W1.reshape(1, self.hidden, *self.image_shape)  # (1, D, C, H, W)
+        for code, metric in ((1, None), (2, self.metric)):
+            idx = (self.renorm == code).nonzero().flatten()
+            if len(idx):
+                gain[idx] = filter_gain(w, matrices[idx], self.blur_sigma, metric)
         return gain
 
     def features(self, x: Tensor, matrices: Tensor | None) -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["STEM", "STEPS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Ladder", "EtaSweep",
+__all__ = ["STEM", "STEPS", "CONFOUND_ARMS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Ladder", "EtaSweep",
            "CifarPreprocessing", "KernelConfound", "Settings", "SETTINGS", "STUDIES", "ETA_SWEEP",
            "CIFAR_PREPROCESSING", "KERNEL_CONFOUND", "reduced_settings"]
 
@@ -12,6 +12,8 @@ __all__ = ["STEM", "STEPS", "ROTATION_DATASETS", "TrainConfig", "Ablation", "Lad
 STEM = "02_invariant_weights"
 #: The datasets of Table 1 and their rotation range in degrees (the "true" invariance; Appendix D).
 ROTATION_DATASETS = {"full": 180.0, "partial": 90.0, "regular": 0.0}
+#: The base-kernel study's control arms and their ``InvariantNet(renormalise=...)`` codes (``KernelConfound``).
+CONFOUND_ARMS = {"norm": 1, "data": 2}
 #: The implementations of a training step (``TrainConfig.step``).
 STEPS = ("fast", "reference")
 
@@ -119,11 +121,12 @@ class CifarPreprocessing:
 @dataclass(frozen=True)
 class KernelConfound:
     """Sizes of the base-kernel study (issue 39, item 5; ``studies.kernel_confound``): Table 1's RFF net with eta_rot
-    fixed at each of ``degrees``, in one sweep with the warped RFF rows as they are (the paper) and, for every
-    degree but 0, renormalised to their own norm (``warps.filter_gain``), on each of ``datasets`` and ``seeds``
-    seeds: ``n_train`` / ``n_test`` images of the profile's data, its optimisation reduced to ``hidden`` units,
-    S = ``samples`` and ``epochs`` epochs (``reduced_settings``; 800 steps). The reading
-    (``results.confound_reading``) was fixed before the part ran."""
+    fixed at each of ``degrees``, in one sweep with the warped RFF rows as they are (the paper) and, for every degree
+    but 0, rescaled by each control of ``arms`` (``warps.filter_gain``: ``"norm"`` to the row's own norm, ``"data"``
+    to its own spread over the training images), on each of ``datasets`` and ``seeds`` seeds: ``n_train`` /
+    ``n_test`` images of the profile's data, its optimisation reduced to ``hidden`` units, S = ``samples`` and
+    ``epochs`` epochs (``reduced_settings``; 800 steps). The reading (``results.confound_reading``) was fixed
+    before the part ran."""
 
     n_train: int = 5000
     n_test: int = 2000
@@ -131,8 +134,13 @@ class KernelConfound:
     samples: int = 8
     epochs: int = 20
     degrees: tuple[float, ...] = (0.0, 45.0, 90.0, 175.0)
+    arms: tuple[str, ...] = ("norm", "data")
     datasets: tuple[str, ...] = ("partial", "full", "regular")
     seeds: int = 2
+
+    def __post_init__(self):
+        if not set(self.arms) <= set(CONFOUND_ARMS):
+            raise ValueError(f"unknown control arm in {self.arms}; valid: {list(CONFOUND_ARMS)}")
 
 
 @dataclass(frozen=True)

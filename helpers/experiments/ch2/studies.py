@@ -18,7 +18,7 @@ import torch
 from ...checkpoint import Checkpoints, active, scope
 from .data import VARIANTS, transformed_dataset
 from .invariant_weights import INVARIANCES, InvariantNet, invariance_mask, transformation_matrices, uniform_eps
-from .settings import CifarPreprocessing, EtaSweep, KernelConfound, Settings, reduced_settings
+from .settings import CONFOUND_ARMS, CifarPreprocessing, EtaSweep, KernelConfound, Settings, reduced_settings
 from .sweeps import feature_scale, run_invariance_type
 from .train import evaluate, fit_sweep
 from .warps import filter_gain
@@ -106,37 +106,48 @@ def cifar_preprocessing(s: Settings, device: torch.device, study: CifarPreproces
 
 
 def run_confound_sweep(s: Settings, variant: str, degrees: Sequence[float], device: torch.device,
-                       seed: int = 0) -> dict:
+                       seed: int = 0, arms: Sequence[str] = ("norm", "data")) -> dict:
     """The base-kernel confound on one MNIST dataset: Table 1's RFF net with eta_rot fixed at each of ``degrees``
-    with the warped rows as they are, and at each nonzero one again with the rows renormalised
-    (``InvariantNet(renormalise=...)``; at 0 degrees the warp is the identity and the two are the same member), in
-    one sweep: the same mini-batches, W1, phases and evaluation noise, so the arms differ only in the kernel's width.
+    with the warped rows as they are, and at each nonzero one again under each control of ``arms``
+    (``settings.CONFOUND_ARMS``: rows rescaled to their own norm, or to their own spread over the training images,
+    ``InvariantNet(renormalise=..., metric=...)``; at 0 degrees the warp is the identity and every arm is the same
+    member), in one sweep: the same mini-batches, W1, phases and evaluation noise, so the arms differ only in the
+    kernel's width.
 
     Returns:
-        ``{"variant", "degrees" (M,), "renormalised" (M,) bool, "elbo", "kl_per_n", "test_acc", "test_ll",
-        "test_acc_sampled", "test_ll_sampled" (M,), "norm2_kept" (M,): the mean ||A_T w||^2 / ||w||^2 of the
-        unrenormalised rows under 64 draws of each member's T, "wall_time_s", "n_train"}``.
+        ``{"variant", "degrees" (M,), "arm" (M,) ("as warped" or a control), "elbo", "kl_per_n", "test_acc",
+        "test_ll", "test_acc_sampled", "test_ll_sampled" (M,), "norm2_kept", "spread2_kept" (M,): the mean
+        |A_T w|^2 / |w|^2 of the rows as warped, in the Euclidean norm and in the data's metric, under 64 draws of
+        each member's T, "wall_time_s", "n_train"}``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown dataset variant {variant!r}; valid: {list(VARIANTS)}")
-    degs = [float(d) for d in degrees] + [float(d) for d in degrees if d != 0]
-    renorm = torch.tensor([0.0] * len(degrees) + [1.0] * (len(degs) - len(degrees)))  # (M,)
+    bad = [a for a in arms if a not in CONFOUND_ARMS]
+    if bad:
+        raise ValueError(f"unknown control arm(s) {bad}; valid: {list(CONFOUND_ARMS)}")
+    moved = [float(d) for d in degrees if d != 0]
+    degs = [float(d) for d in degrees] + moved * len(arms)
+    names = ["as warped"] * len(degrees) + [a for a in arms for _ in moved]
+    codes = torch.tensor([0.0 if a == "as warped" else float(CONFOUND_ARMS[a]) for a in names])  # (M,)
     M = len(degs)
     eta = torch.zeros(M, 6)
     eta[:, 2] = torch.deg2rad(torch.tensor(degs))
     ds = transformed_dataset("mnist", variant, s.n_train, s.n_test, seed)
+    xs = ds["train"][0].flatten(1)  # (N, P)
+    cov = torch.cov(xs.T)  # (P, P): the training images' covariance, the metric of the "data" arm
     model = InvariantNet("rff", (1, 28, 28), s.hidden, 10, eta, torch.zeros(M, 6), torch.ones(M), sigma=s.sigma,
                          alpha=s.alpha, blur_sigma=s.blur_sigma, seed=seed, feature_scale=feature_scale(s, s.hidden),
-                         init_std=s.init_std, renormalise=renorm).to(device)
+                         init_std=s.init_std, renormalise=codes, metric=cov).to(device)
     hist = fit_sweep(model, ds["train"], s.train, seed, desc=f"kernel confound {variant} s{seed}",
                      checkpoint_key=f"sweep-{variant}-s{seed}")
     ev = evaluate(model, ds["train"], ds["test"], s.train.eval_samples, seed)
     with torch.no_grad():
         eps = uniform_eps(1, 64, torch.Generator().manual_seed(seed), model.eta.device)[0]  # (64, 6)
         T = transformation_matrices(model.eta, eps)  # (M, 64, 3, 3)
-        kept = (1 / filter_gain(model.W1.reshape(1, s.hidden, 1, 28, 28), T, s.blur_sigma) ** 2).mean((1, 2))  # (M,)
-    return {"variant": variant, "degrees": degs, "renormalised": renorm.bool().tolist(), **ev,
-            "norm2_kept": kept.cpu(), "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
+        w = model.W1.reshape(1, s.hidden, 1, 28, 28)
+        kept = [(1 / filter_gain(w, T, s.blur_sigma, c) ** 2).mean((1, 2)).cpu() for c in (None, model.metric)]
+    return {"variant": variant, "degrees": degs, "arm": names, **ev, "norm2_kept": kept[0], "spread2_kept": kept[1],
+            "wall_time_s": hist["wall_time_s"], "n_train": ds["n_train"]}
 
 
 def kernel_confound(s: Settings, device: torch.device, study: KernelConfound) -> dict:
@@ -157,7 +168,7 @@ def kernel_confound(s: Settings, device: torch.device, study: KernelConfound) ->
         for sd in range(study.seeds):
             got = ckpt.piece(f"{variant}-s{sd}")
             if got is None:
-                got = run_confound_sweep(r, variant, study.degrees, device, sd)
+                got = run_confound_sweep(r, variant, study.degrees, device, sd, study.arms)
                 ckpt.keep(f"{variant}-s{sd}", got)
             runs[variant].append(got)
     n = runs[study.datasets[0]][0]["n_train"]

@@ -17,12 +17,12 @@ from ...captions import figure, table
 from ...groups import AFFINE_NAMES
 from .figures import plot_eta_figures
 from .paper import PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3
-from .results import cifar_frame, collect, eta_sweep_frame, training
+from .results import CONFOUND_RULE, cifar_frame, collect, confound_frame, confound_reading, eta_sweep_frame, training
 from .settings import STEM
 
 __all__ = ["table1_frame", "table2_frame", "eta_frame", "table1_vs_paper", "table2_vs_paper", "ablation_frame",
            "styled", "show_table1", "show_t2", "show_record", "show_h100", "show_cpu_reduced", "show_eta_sweep",
-           "show_cifar_preprocessing", "show_so_far", "show_vs_paper", "show_ladder"]
+           "show_cifar_preprocessing", "show_kernel_confound", "show_so_far", "show_vs_paper", "show_ladder"]
 
 
 # --------------------------------------------------------------------------- tables
@@ -287,10 +287,44 @@ def show_cifar_preprocessing(studies) -> None:
     r, m = studies["cifar-preprocessing"], studies.meta["cifar-preprocessing"]
     display(table(styled(cifar_frame(r), {"acc": 1, "s": 0}, default=3),
                   f"Table 3's plain MLP member on regular CIFAR-10 ({r['n_train']:,} images, {r['hidden']} units, "
-                  f"S = {r['samples']}, {r['epochs']} epochs, seed {studies.seed}), raw vs standardised pixels "
+                  f"S = {r['samples']}, {r['epochs']} epochs, one seed), raw vs standardised pixels "
                   f"(part `cifar-preprocessing`, {studies.profile} profile; {m['device']}, {m['date'][:10]}): per "
                   "arm, the plain MLP's test accuracy, test log-likelihood and training ELBO per datapoint, and the "
                   "wall time."))
+
+
+def show_kernel_confound(studies) -> None:
+    """The base-kernel study (part ``kernel-confound`` of ``studies``, ``full_ablation.studies``; issue 39, item 5):
+    a figure of each arm's ELBO against the fixed eta_rot (``figures.plot_confound``), a table per dataset and eta
+    (``results.confound_frame``) and the pre-registered reading (``results.confound_reading``)."""
+    from .figures import plot_confound
+
+    if "kernel-confound" not in studies:
+        _note("The base-kernel study (part `kernel-confound` of the standard profile) is not stored in this checkout.")
+        return
+    r, m = studies["kernel-confound"], studies.meta["kernel-confound"]
+    seeds = len(next(iter(r["runs"].values())))
+    sizes = (f"{r['n_train']:,} training images, {r['hidden']} units, S = {r['samples']}, {r['steps']:,} steps, "
+             f"{seeds} seeds; part `kernel-confound`, {studies.profile} profile; {m['device']}, {m['date'][:10]}")
+    figure(plot_confound(r), "fig-ch2-confound",
+           f"The base-kernel confound ({sizes}): the training ELBO per datapoint of Table 1's RFF net with η_rot "
+           "fixed, the warped rows as they are (solid), rescaled to their own norm (dashed) and rescaled to their own "
+           "spread over the training images (dotted; at 0° the warp is the identity and the arms are one member). "
+           "Seed mean ± SE, dots: seeds.",
+           alt="One panel per dataset: training ELBO against the fixed rotation eta in degrees, one line for the "
+               "warped random features as they are and one for each rescaling.")
+    _show(table(styled(confound_frame(r), {"acc": 1}, default=3),
+                f"The base-kernel confound ({sizes}): per dataset and fixed η_rot, the mean norm² and spread² over the "
+                "training images that a warped row keeps (64 draws of T), each arm's ELBO per datapoint (seed mean), "
+                "each rescaling's paired shift from the rows as warped (mean ± SE over seeds), and each arm's test "
+                "accuracy (%, posterior-mean W2)."))
+    reading = confound_reading(r)
+    deg = lambda xs: ", ".join(f"{g:g}°" for g in xs)  # noqa: E731
+    _note("Reading, fixed before the part ran: " + CONFOUND_RULE + ". " + "; ".join(
+        f"{v}: the ELBO picks {deg(x['argmax']['as warped'])} as warped (seeds), "
+        + ", ".join(f"{deg(x['argmax'][a])} rescaled to the row's {'norm' if a == 'norm' else 'spread'}: "
+                    f"**{x['verdict'][a]}**" for a in x["verdict"])
+        for v, x in reading.items()) + ".")
 
 
 def show_so_far(ev) -> None:

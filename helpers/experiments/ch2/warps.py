@@ -89,29 +89,37 @@ def transform_weights(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1
     return out.reshape(M, S, D, C, H, W)  # (M, S, D, C, H, W), a strided view for C = 1
 
 
-def filter_gain(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1) -> Tensor:
-    """``||w_d|| / ||A_T w_d||``: the factor that gives every warped weight image its norm back.
+def filter_gain(weights: Tensor, matrices: Tensor, blur_sigma: float = 0.1, metric: Tensor | None = None) -> Tensor:
+    """``|w_d| / |A_T w_d|``: the factor that gives every warped weight image its size back, in the Euclidean norm or,
+    with ``metric`` ``C``, in ``|v|_C = sqrt(v^T C v)``.
 
-    Bilinear resampling averages neighbouring pixels, so a warp off the pixel grid shrinks a weight image's norm
-    (white-noise RFF frequencies at 45 degrees keep ~0.37 of their norm^2, at 90 degrees all of it): a fixed eta > 0
-    then also changes the RBF kernel's width, not only its invariance (issue 39, item 5, the base-kernel
-    confound). Scaling each warped row by this gain removes that. Differentiable in ``matrices``.
+    Bilinear resampling averages neighbouring pixels, so a warp off the pixel grid shrinks a weight image (white-noise
+    RFF rows keep ~0.37 of their norm^2 at 45 degrees, all of it at 0 and 90): a fixed eta > 0 then also widens the
+    RBF kernel, not only makes it invariant (issue 39, item 5, the base-kernel confound). The averaging removes
+    mostly high spatial frequencies, where digits have little energy; with ``C`` the training images' covariance,
+    ``|w|_C`` is the spread of the pre-activation ``w . x`` over the data, which sets the kernel's width there.
+    Differentiable in ``matrices``.
 
     Args:
         weights: ``(M, D, C, H, W)``, or ``(1, D, C, H, W)`` shared by the members.
         matrices: ``(M, S, 3, 3)``.
         blur_sigma: the Gaussian blur of ``transform_weights``, in pixels.
+        metric: ``(P, P)`` symmetric positive semi-definite, ``P = C * H * W``; None: the Euclidean norm.
 
     Returns:
         ``(M, S, D)``.
     """
     M, _ = _check_matrices(matrices)
-    norm = weights.flatten(2).norm(dim=-1)  # (M or 1, D)
+
+    def size(v: Tensor) -> Tensor:  # (..., P) -> (...)
+        return v.norm(dim=-1) if metric is None else ((v @ metric) * v).sum(-1).clamp_min(0).sqrt()
+
+    ref = size(weights.flatten(2))  # (M or 1, D)
     out = []
     for m in range(M):  # one member at a time: S * D warped images, not M * S * D
         k = 0 if weights.shape[0] == 1 else m
         warped = transform_weights(weights[k:k + 1], matrices[m:m + 1], blur_sigma)  # (1, S, D, C, H, W)
-        out.append(norm[k] / warped.flatten(3).norm(dim=-1).clamp_min(torch.finfo(weights.dtype).tiny))  # (1, S, D)
+        out.append(ref[k] / size(warped.flatten(3)).clamp_min(torch.finfo(weights.dtype).tiny))  # (1, S, D)
     return torch.cat(out)  # (M, S, D)
 
 
