@@ -1,8 +1,8 @@
 """Chapter 1 (Moskalev et al. 2023): learned vs genuine invariance. WT, DA and IR models on Transforming-MNIST,
 the nu sweep, drift to Transforming-FMNIST, spectral decay and Proposition 3.1.
 
-Its own modules: ``measures`` (Table 1's columns, saliency, orbits in feature space, the linear flow) and ``paper``
-(the paper's Table 1).
+Its own modules: ``measures`` (Table 1's columns, orbits in feature space, the linear flow; Fig. 3's saliency is
+``metrics.orbit_saliency``) and ``paper`` (the paper's Table 1).
 """
 from __future__ import annotations
 
