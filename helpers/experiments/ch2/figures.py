@@ -272,6 +272,6 @@ def plot_confound(study: Mapping) -> plt.Figure:
         ax.set_xlabel("fixed η_rot (°)")
         ax.set_title(_ROTATED.get(v, v), fontsize=9)
     axes[0][0].set_ylabel("training ELBO per datapoint")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))  # the legend below the panels, clear of the lines
     return fig
