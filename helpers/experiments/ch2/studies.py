@@ -6,7 +6,8 @@ of every profile shows (``full_ablation.studies``):
 - ``cifar_preprocessing`` (part ``cifar-preprocessing``): the reason for ``Settings.cifar_standardise`` and the
   first layer's rate on CIFAR-10, Table 3's plain MLP on raw and standardised pixels;
 - ``kernel_confound`` (part ``kernel-confound``, issue 39 item 5): does the ELBO's ranking of fixed eta_rot survive
-  when the warped RFF rows keep their norm (``run_confound_sweep``, read by ``results.confound_reading``)?
+  when the warped RFF rows get their size back, their norm or their spread over the data (``run_confound_sweep``,
+  read by ``results.confound_reading``)?
 """
 from __future__ import annotations
 
